@@ -130,11 +130,11 @@ func parseOperator(name string) (operator, error) {
 // condValue is one policy value, pre-parsed for its operator family.
 type condValue struct {
 	raw  string
-	pat  pattern     // famString
-	arn  [6]pattern  // famArn: one pattern per ARN field
-	num  float64     // famNumeric
-	t    time.Time   // famDate
-	b    bool        // famBool, famNull
+	pat  pattern      // famString
+	arn  [6]pattern   // famArn: one pattern per ARN field
+	num  float64      // famNumeric
+	t    time.Time    // famDate
+	b    bool         // famBool, famNull
 	ip   netip.Prefix // famIP
 	vars bool         // the value uses policy variables
 }

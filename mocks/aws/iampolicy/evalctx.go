@@ -125,7 +125,7 @@ type evalCtx struct {
 	req     *Request
 	keys    *actionKeys // nil: the action's key list is unknown, every key is supplied
 	pr      principalInfo
-	parsed  bool // pr is filled
+	parsed  bool   // pr is filled
 	roleARN string // derived aws:PrincipalArn of a session, built on first use
 	now     time.Time
 }

@@ -233,3 +233,20 @@ func (ps *principalSet) covers(pr *principalInfo) bool {
 
 // arnOrService is what a Service or Federated principal entry compares with.
 func (pr *principalInfo) arnOrService() string { return pr.name }
+
+// PrincipalARNs lists the ARNs of roles, users and sessions named in the policy's Principal
+// and NotPrincipal elements (account roots, services and "*" excluded), so that IAM can reject
+// a trust policy naming a principal that does not exist.
+func (p *Policy) PrincipalARNs() []string {
+	var out []string
+	for i := range p.statements {
+		if ps := p.statements[i].principal; ps != nil {
+			for _, e := range ps.entries {
+				if e.kind == peRole || e.kind == peARN {
+					out = append(out, e.value)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package iam
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/awserr"
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/aws/iampolicy"
+	"github.com/mcpsso/mcpsso/mocks/aws/query"
+)
+
+// Call is one authenticated Query-protocol request as the emulator's router hands it to a
+// service (IAM, STS): who calls, with what, and the CloudTrail details the service fills in.
+type Call struct {
+	Caller    *Caller
+	Params    *query.Params
+	RequestID string
+	SourceIP  string
+	UserAgent string
+	Region    string
+	Secure    bool // the request came over TLS (aws:SecureTransport)
+	Time      time.Time
+	// Trail is what the service adds to the request's CloudTrail record.
+	Trail TrailNote
+	// Decision is the policy decision that allowed or denied the call, for the decision log.
+	Decision *iampolicy.Decision
+}
+
+// TrailNote is the service-specific part of a CloudTrail record.
+type TrailNote struct {
+	RequestParameters json.RawMessage
+	ResponseElements  json.RawMessage
+	Resources         []cloudtrail.Resource
+	ReadOnly          bool
+}
+
+// Request starts a policy request for this call with the global keys AWS supplies for every
+// request (aws:SourceIp, aws:SecureTransport, aws:RequestedRegion, aws:UserAgent,
+// aws:CurrentTime through Time).
+func (c *Call) Request(action, resource string) *iampolicy.Request {
+	r := &iampolicy.Request{Action: action, Resource: resource, Time: c.Time}
+	if c.SourceIP != "" {
+		r.Context.Set("aws:SourceIp", c.SourceIP)
+	}
+	r.Context.Set("aws:SecureTransport", map[bool]string{true: "true", false: "false"}[c.Secure])
+	if c.Region != "" {
+		r.Context.Set("aws:RequestedRegion", c.Region)
+	}
+	if c.UserAgent != "" {
+		r.Context.Set("aws:UserAgent", c.UserAgent)
+	}
+	return r
+}
+
+// Authorize decides r for the call's caller and returns AccessDenied (worded as AWS words it)
+// unless allowed. The decision is kept on the call for the decision log.
+func (c *Call) Authorize(store *Store, r *iampolicy.Request, resourcePolicy *iampolicy.Policy, resourceAccount string) error {
+	d := store.Authorize(c.Caller, r, resourcePolicy, resourceAccount)
+	c.Decision = &d
+	if d.Allowed() {
+		return nil
+	}
+	return awserr.New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", c.Caller.ARN, r.Action, r.Resource)
+}
+
+// SetTrail records request parameters and response elements (marshalled to JSON).
+func (c *Call) SetTrail(params, response any) {
+	if params != nil {
+		c.Trail.RequestParameters, _ = json.Marshal(params)
+	}
+	if response != nil {
+		c.Trail.ResponseElements, _ = json.Marshal(response)
+	}
+}
