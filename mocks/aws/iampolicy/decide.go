@@ -32,6 +32,11 @@ type Input struct {
 	// ResourceAccount owns the resource. Empty: the account in the resource ARN, or, for ARNs
 	// without one (S3), the caller's account.
 	ResourceAccount string
+	// RequireResourcePolicy says the resource policy must allow even in the same account, as a
+	// role's trust policy must for sts:AssumeRole, sts:TagSession and sts:SetSourceIdentity:
+	// an identity-based allow alone never lets anyone assume a role. It is implied when
+	// Resource is a TrustPolicy.
+	RequireResourcePolicy bool
 }
 
 // Decision is the outcome with its explanation.
@@ -144,7 +149,13 @@ func Decide(in Input) Decision {
 		return d
 	}
 	who := fmt.Sprintf("%s for %s on %s", r.Action, principalLabel(r), r.Resource)
+	required := in.RequireResourcePolicy || (in.Resource != nil && in.Resource.kind == TrustPolicy)
 	switch {
+	case required && via == NoPrincipalMatch:
+		if in.Resource == nil {
+			return deny(fmt.Sprintf("%s needs a resource policy (such as a role's trust policy) that allows it, and there is none", who))
+		}
+		return deny(fmt.Sprintf("no statement in %s allows %s", in.Resource.name, who))
 	case !cross && via == ViaExact:
 		// A resource policy naming the exact caller is enough on its own.
 	case cross && via == NoPrincipalMatch:
@@ -171,7 +182,10 @@ func Decide(in Input) Decision {
 		}
 	}
 	d.Decision, d.Matched = Allowed, granted
-	d.Reason = fmt.Sprintf("allowed by %s statement %s", granted[0].Policy, stmtLabel(granted[0]))
+	d.Reason = "allowed by " + grantLabel(granted[0])
+	if last := granted[len(granted)-1]; last.Policy != granted[0].Policy && (cross || required || via == ViaAccount) {
+		d.Reason += " and " + grantLabel(last) // both sides were needed
+	}
 	return d
 }
 
@@ -203,6 +217,8 @@ func match(p *Policy, i int) Match {
 	st := &p.statements[i]
 	return Match{Policy: p.name, Sid: st.sid, Statement: i, Effect: st.effect.String()}
 }
+
+func grantLabel(m Match) string { return m.Policy + " statement " + stmtLabel(m) }
 
 func stmtLabel(m Match) string {
 	if m.Sid != "" {

@@ -44,10 +44,12 @@ var s3Common = []string{
 // knownActionKeys maps lower-cased actions to their keys (Service Authorization Reference:
 // AWS Security Token Service and Amazon S3 pages).
 var knownActionKeys = map[string]*actionKeys{
+	// aws:ResourceTag/* is the role resource type's key (the role's own tags): every action on
+	// a role sees it.
 	"sts:assumerole": keyList("aws:RequestTag/*", "aws:TagKeys", "sts:ExternalId",
-		"sts:RoleSessionName", "sts:SourceIdentity", "sts:TransitiveTagKeys"),
-	"sts:tagsession":          keyList("aws:RequestTag/*", "aws:TagKeys", "sts:TransitiveTagKeys", "saml:aud"),
-	"sts:setsourceidentity":   keyList("sts:SourceIdentity"),
+		"sts:RoleSessionName", "sts:SourceIdentity", "sts:TransitiveTagKeys", "aws:ResourceTag/*"),
+	"sts:tagsession":          keyList("aws:RequestTag/*", "aws:TagKeys", "sts:TransitiveTagKeys", "saml:aud", "aws:ResourceTag/*"),
+	"sts:setsourceidentity":   keyList("sts:SourceIdentity", "aws:ResourceTag/*"),
 	"sts:getcalleridentity":   keyList(),
 	"s3:getobject":            keyList(append([]string{"s3:ExistingObjectTag/*"}, s3Common...)...),
 	"s3:getobjectversion":     keyList(append([]string{"s3:ExistingObjectTag/*", "s3:versionid"}, s3Common...)...),

@@ -359,6 +359,9 @@ func (p *Policy) compileConditions(v any) ([]condition, error) {
 		}
 		sort.Strings(keys)
 		for _, key := range keys {
+			if !strings.Contains(key, ":") {
+				return nil, fmt.Errorf("%s %q: condition keys must be prefaced by a vendor, such as aws:PrincipalTag/team or s3:prefix", name, key)
+			}
 			values, err := conditionValues(block[key])
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", name, key, err)

@@ -53,7 +53,8 @@ var (
 // malformed values and invalid policies are *InputError values naming the field.
 //
 // The resource policy is taken as a trust policy when none of its statements has a Resource
-// or NotResource element, and as a resource-based policy otherwise.
+// or NotResource element, and as a resource-based policy otherwise. A trust policy must allow
+// the request whatever the identity policies say, as for a real role.
 func Simulate(data []byte) (*Decision, error) {
 	var req simRequest
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -184,6 +185,7 @@ func (req *simRequest) input() (Input, error) {
 			return Input{}, err
 		}
 		in.Resource = p
+		in.RequireResourcePolicy = kind == TrustPolicy
 	}
 	if present(req.SessionPolicy) {
 		p, err := parseField(SessionPolicy, "sessionPolicy", req.SessionPolicy)

@@ -1,0 +1,54 @@
+# The one entry point for building and checking mcpsso; CI calls only these targets.
+# `make` alone (or `make help`) lists them.
+
+GO       ?= go
+BIN      ?= bin
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
+
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+.PHONY: help build test lint bench fuzz tidy-check ci
+
+help: ## List the targets.
+	@echo 'Usage: make TARGET [FUZZTIME=10s]'
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
+
+build: ## Compile every package and build bin/mcpsso.
+	$(GO) build ./...
+	$(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BIN)/mcpsso ./harness/cmd/mcpsso
+
+test: ## Run every test with the race detector.
+	$(GO) test -race -count=1 ./...
+
+lint: ## Fail on unformatted files (gofmt) and on go vet findings.
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -w needed on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+bench: ## Run every benchmark once, with allocations.
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Fuzz targets are discovered, not listed, so a new one needs no edit here; -fuzz takes
+# one target in one package at a time.
+fuzz: ## Fuzz every fuzz target for FUZZTIME each (default 10s).
+	@found=0; \
+	for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
+	  list="$$($(GO) test -list '^Fuzz' "$$pkg")"; \
+	  for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
+	    found=$$((found + 1)); \
+	    echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$${target}\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	  done; \
+	done; \
+	echo "fuzzed $$found target(s)"
+
+tidy-check: ## Fail if go.mod or go.sum is not tidy (changes nothing).
+	$(GO) mod tidy -diff
+
+ci: lint tidy-check test ## Everything CI runs: lint, tidy-check, test, then a short fuzz pass.
+	$(MAKE) fuzz FUZZTIME=5s

@@ -1,0 +1,56 @@
+// Command mcpsso is the one binary of the mcpsso kit: a test harness and emulation kit for an MCP
+// server on AWS that forces SSO and works for each user under that user's own IAM role.
+//
+// Each command group lives in its own file (policy.go for `mcpsso policy`); root.go holds the
+// root command. main only maps errors to exit codes, so tests run the same command tree
+// in-process through run.
+//
+// Exit codes: 0 when the command did its job (for `policy simulate`, whatever the decision),
+// 1 when it could not, 2 for invalid input: bad flags or arguments, an unreadable or invalid
+// request.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is the kit's version, set at build time with
+// -ldflags "-X main.version=v1.2.3"; see versionString for the fallback.
+var version = "dev"
+
+const (
+	exitFailure = 1
+	exitInput   = 2
+)
+
+// failure marks an error as the command failing to do its job (exit 1) rather than
+// rejecting its input (exit 2, the default for every other error).
+type failure struct{ err error }
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the command line args and returns the process's exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "mcpsso: %v\n", err)
+	if errors.As(err, new(failure)) {
+		return exitFailure
+	}
+	return exitInput
+}
