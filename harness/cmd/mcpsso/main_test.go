@@ -229,8 +229,9 @@ func TestEveryCommandHasHelpWithExamples(t *testing.T) {
 	walk(newRootCommand())
 }
 
-// TestBuiltBinaryExitCodes checks what a script sees: the real binary, its exit codes and streams.
-func TestBuiltBinaryExitCodes(t *testing.T) {
+// buildBinary builds the mcpsso binary into a temporary directory (skipped with -short).
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
 	}
@@ -243,6 +244,12 @@ func TestBuiltBinaryExitCodes(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestBuiltBinaryExitCodes checks what a script sees: the real binary, its exit codes and streams.
+func TestBuiltBinaryExitCodes(t *testing.T) {
+	bin := buildBinary(t)
 
 	runBin := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer

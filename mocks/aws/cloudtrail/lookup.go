@@ -365,7 +365,7 @@ func toLookupEvent(en *entry) lookupEvent {
 		EventTime:       e.EventTime.Unix(),
 		EventSource:     e.EventSource,
 		Username:        en.username,
-		CloudTrailEvent: string(en.raw),
+		CloudTrailEvent: string(en.json()),
 	}
 	for _, r := range e.Resources {
 		le.Resources = append(le.Resources, lookupResource{ResourceType: r.Type, ResourceName: r.ARN})

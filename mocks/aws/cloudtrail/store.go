@@ -97,8 +97,17 @@ type Store struct {
 type entry struct {
 	seq      uint64
 	ev       Event
-	raw      []byte // the record's JSON: the NDJSON line and LookupEvents' CloudTrailEvent
+	raw      []byte // the record's JSON once built: the NDJSON line and LookupEvents' CloudTrailEvent
 	username string // what LookupEvents shows as Username
+}
+
+// json returns the record's JSON text, building it on first use; callers hold Store.mu.
+func (en *entry) json() []byte {
+	if en.raw == nil {
+		// Event always marshals: its raw fields were validated by Record.
+		en.raw, _ = json.Marshal(en.ev)
+	}
+	return en.raw
 }
 
 // NewStore returns an empty Store.
@@ -138,9 +147,14 @@ func (s *Store) Record(e Event) (Event, error) {
 		}
 	}
 	fillDefaults(&e, s.cfg.now)
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return Event{}, fmt.Errorf("cloudtrail: event %s: encode record: %w", e.EventName, err)
+	// The JSON text is built now only for the sink; otherwise on first read (entry.json), so
+	// recording stays cheap on the emulator's hot path.
+	var raw []byte
+	if s.cfg.sink != nil {
+		var err error
+		if raw, err = json.Marshal(e); err != nil {
+			return Event{}, fmt.Errorf("cloudtrail: event %s: encode record: %w", e.EventName, err)
+		}
 	}
 
 	s.mu.Lock()
@@ -301,7 +315,7 @@ func (s *Store) Subscribe(fn func(Event)) (unsubscribe func()) {
 // WriteTo writes the stored events to w as NDJSON, oldest first (for test-failure dumps).
 func (s *Store) WriteTo(w io.Writer) (int64, error) {
 	var lines [][]byte
-	s.scan(func(en *entry) bool { lines = append(lines, en.raw); return true })
+	s.scan(func(en *entry) bool { lines = append(lines, en.json()); return true })
 	var n int64
 	for _, l := range slices.Backward(lines) {
 		m, err := w.Write(append(l[:len(l):len(l)], '\n'))

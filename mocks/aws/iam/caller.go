@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,6 +42,9 @@ type Session struct {
 	Policies []*iampolicy.Policy
 	// Chained is true when the session was assumed with another role session's credentials.
 	Chained bool
+	// IssuedTo is the AWS service the session was issued to (e.g. ecs-tasks.amazonaws.com for
+	// a task role); such credentials assuming another role are not role chaining.
+	IssuedTo string
 }
 
 // ARN is the session's assumed-role ARN.
@@ -104,8 +108,13 @@ func (s *Store) AddSession(sess Session) Session {
 }
 
 // sweepLocked forgets sessions long expired, so a long-running emulator does not grow forever.
+// It runs at most once a minute: it walks every key.
 func (s *Store) sweepLocked() {
 	now := s.now()
+	if now.Sub(s.lastSweep) < time.Minute && now.After(s.lastSweep) {
+		return
+	}
+	s.lastSweep = now
 	for id, k := range s.keys {
 		if k.session != nil && now.Sub(k.session.Expiration) > sessionRetention {
 			delete(s.keys, id)
@@ -281,3 +290,19 @@ func (s *Store) identityPoliciesLocked(inline map[string]*iampolicy.Policy, atta
 
 // String describes the caller for logs.
 func (c *Caller) String() string { return fmt.Sprintf("%s (%s)", c.ARN, c.AccessKeyID) }
+
+// AccessKeys lists a user's long-term access keys, oldest first, without their secrets.
+func (s *Store) AccessKeys(accountID, userName string) []AccessKey {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []AccessKey
+	for _, k := range s.keys {
+		if k.session == nil && k.Account == accountID && strings.EqualFold(k.User, userName) {
+			c := k.AccessKey
+			c.Secret = ""
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out
+}

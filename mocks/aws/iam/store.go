@@ -81,6 +81,7 @@ type ManagedPolicy struct {
 	Description string
 	Document    *iampolicy.Policy
 	Attachments int
+	Tags        []Tag
 }
 
 type account struct {
@@ -96,6 +97,8 @@ type Store struct {
 	accounts map[string]*account
 	keys     map[string]*accessKey // long-term and session keys by ID
 	now      func() time.Time
+	// lastSweep is when expired sessions were last forgotten.
+	lastSweep time.Time
 }
 
 // StoreOption configures a Store.
@@ -486,7 +489,16 @@ func (s *Store) ListRolePolicies(accountID, roleName string) ([]string, error) {
 
 // CreatePolicy creates a customer-managed policy.
 func (s *Store) CreatePolicy(accountID, name, path, doc, description string) (*ManagedPolicy, error) {
+	return s.CreatePolicyWithTags(accountID, name, path, doc, description, nil)
+}
+
+// CreatePolicyWithTags creates a customer-managed policy with tags (IAM's CreatePolicy takes
+// up to 50, with the same rules as role tags).
+func (s *Store) CreatePolicyWithTags(accountID, name, path, doc, description string, tags []Tag) (*ManagedPolicy, error) {
 	if err := checkName("policyName", name, 128); err != nil {
+		return nil, err
+	}
+	if err := checkTags(tags); err != nil {
 		return nil, err
 	}
 	if path == "" {
@@ -511,10 +523,27 @@ func (s *Store) CreatePolicy(accountID, name, path, doc, description string) (*M
 			return nil, alreadyExists("A policy called %s already exists. Duplicate names are not allowed.", name)
 		}
 	}
-	mp := &ManagedPolicy{Account: accountID, Name: name, Path: path, ARN: arn, ID: newID("ANPA"), Created: s.now().UTC(), Description: description, Document: p}
+	mp := &ManagedPolicy{Account: accountID, Name: name, Path: path, ARN: arn, ID: newID("ANPA"), Created: s.now().UTC(), Description: description, Document: p,
+		Tags: append([]Tag(nil), tags...)}
 	acct.policies[arn] = mp
 	c := *mp
 	return &c, nil
+}
+
+// BoundaryUsage counts the roles whose permissions boundary is the managed policy arn
+// (IAM's PermissionsBoundaryUsageCount).
+func (s *Store) BoundaryUsage(arn string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, acct := range s.accounts {
+		for _, r := range acct.roles {
+			if r.BoundaryARN == arn {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (s *Store) policyLocked(arn string) (*ManagedPolicy, error) {

@@ -145,6 +145,13 @@ func (p *Params) Structs(name string, fields ...string) ([]map[string]string, er
 }
 
 func (p *Params) members(name, fields string) ([]map[string]string, error) {
+	// The SDK sends an empty list as a bare "Name=" with no members.
+	if v, ok := p.values[name]; ok {
+		p.used[name] = true
+		if v[0] != "" {
+			return nil, awserr.Validation("parameter %s is a list: give %s.member.1, %s.member.2, …", name, name, name)
+		}
+	}
 	allowed := map[string]bool{}
 	for _, f := range strings.Split(fields, ",") {
 		allowed[f] = true

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -76,12 +77,19 @@ func computeSignature(ctx context.Context, in signInput) (signOutput, error) {
 		case name == "content-length":
 			// The SDK signs ContentLength when > 0 and skips any
 			// Content-Length header, so the signed length goes here.
+			if in.r.ContentLength <= 0 {
+				return out, errors.New("a signed content-length of 0 or an unknown length cannot be reproduced with the SDK signer")
+			}
 			req.ContentLength = in.r.ContentLength
 			continue
 		case name == "x-amz-date" && !in.presigned:
 			continue // the SDK writes X-Amz-Date from signedAt
 		}
 		vals := in.r.Header.Values(name)
+		if len(vals) == 0 && name == "transfer-encoding" {
+			// net/http moves Transfer-Encoding out of the header map.
+			vals = []string{strings.Join(in.r.TransferEncoding, ",")}
+		}
 		if len(vals) == 0 {
 			vals = []string{""}
 		}

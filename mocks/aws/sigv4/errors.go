@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -169,8 +170,8 @@ func (e *Error) ForService(service string) *Error {
 // material at all. S3 serves such requests as anonymous under the bucket
 // policy; every other service answers MissingAuthenticationToken.
 func IsAnonymous(err error) bool {
-	e, ok := err.(*Error)
-	return ok && e.Kind == KindMissingAuthentication
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindMissingAuthentication
 }
 
 type protocol uint8
@@ -231,16 +232,15 @@ const (
 // jsonOf derives the awsJson wording from the Query one: same message,
 // *Exception code, status 400.
 func jsonOf(q wording) wording {
-	code := q.code
-	switch code {
+	switch q.code {
 	case "InvalidClientTokenId":
-		code = "UnrecognizedClientException"
+		return wording{"UnrecognizedClientException", q.msg, http.StatusBadRequest}
 	case "SignatureDoesNotMatch":
-		code = "InvalidSignatureException"
+		return wording{"InvalidSignatureException", q.msg, http.StatusBadRequest}
 	case "MissingAuthenticationToken", "IncompleteSignature", "ExpiredToken":
-		code += "Exception"
+		return wording{q.code + "Exception", q.msg, http.StatusBadRequest}
 	}
-	return wording{code, q.msg, http.StatusBadRequest}
+	return q
 }
 
 // newError builds an Error with all three wordings, shaped for service.

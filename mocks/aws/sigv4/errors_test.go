@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -217,7 +218,7 @@ func TestVerifyFailuresAreWordedAsEachServiceWordsThem(t *testing.T) {
 		{
 			name: "a failing credential store is an internal failure, never an unknown key",
 			req:  sts(signSpec{akid: brokenAKID, secret: "x"}), kind: KindInternal,
-			sts: shape{"InternalFailure", 500, ""}, s3: shape{"InternalError", 500, ""},
+			sts: shape{"InternalFailure", 500, ""}, s3: shape{"InternalError", 500, ""}, cloudtail: shape{"InternalFailure", 500, ""},
 		},
 		{
 			name: "an S3 request without x-amz-content-sha256 is an invalid request",
@@ -312,6 +313,13 @@ func TestCheckScopeWordsWrongServiceAndRegion(t *testing.T) {
 	e = wantKind(t, s3res.CheckScope("s3", "us-east-1"), KindWrongRegion)
 	if e.Code != "AuthorizationQueryParametersError" || e.Fields[0] != (Field{"Region", "us-east-1"}) {
 		t.Errorf("S3 region error = %+v", e)
+	}
+}
+
+func TestIsAnonymousSeesThroughWrapping(t *testing.T) {
+	_, err := newTestVerifier(t).Verify(toServer(t, must(http.NewRequest("GET", "http://localhost/b/k", nil))))
+	if !IsAnonymous(fmt.Errorf("s3: %w", err)) || IsAnonymous(errStoreDown) || IsAnonymous(nil) {
+		t.Error("IsAnonymous misjudged")
 	}
 }
 

@@ -77,110 +77,127 @@ func FuzzVerify(f *testing.F) {
 	f.Add("GET", "k", "", "X-Amz-Date", "20261126T120001Z", []byte{}, uint8(5<<3))
 	f.Add("GET", "k", "", "", "", []byte{}, uint8(6<<3))
 
-	right := must(NewVerifier(StaticCredentials{testAKID: {SecretAccessKey: "fuzz-secret"}}, WithClock(func() time.Time { return t0 })))
-	wrong := must(NewVerifier(StaticCredentials{testAKID: {SecretAccessKey: "fuzz-secreT"}}, WithClock(func() time.Time { return t0 })))
-	services := []string{"sts", "s3", "iam", "cloudtrail"}
-
 	f.Fuzz(func(t *testing.T, method, path, rawQuery, hName, hValue string, body []byte, mode uint8) {
-		service := services[mode&3]
-		presign := mode&4 != 0
-		tamper := mode >> 3 & 7
-		u := &url.URL{Scheme: "http", Host: "example.test", Path: "/" + path, RawQuery: rawQuery}
-		req, err := http.NewRequest(method, u.String(), bytes.NewReader(body))
+		fuzzVerifyOnce(t, method, path, rawQuery, hName, hValue, body, mode)
+	})
+}
+
+var (
+	fuzzRight    = must(NewVerifier(StaticCredentials{testAKID: {SecretAccessKey: "fuzz-secret"}}, WithClock(func() time.Time { return t0 })))
+	fuzzWrong    = must(NewVerifier(StaticCredentials{testAKID: {SecretAccessKey: "fuzz-secreT"}}, WithClock(func() time.Time { return t0 })))
+	fuzzServices = []string{"sts", "s3", "iam", "cloudtrail"}
+)
+
+// fuzzVerifyOnce runs one FuzzVerify input and reports whether the right
+// verifier accepted the request.
+func fuzzVerifyOnce(t *testing.T, method, path, rawQuery, hName, hValue string, body []byte, mode uint8) (accepted bool) {
+	service := fuzzServices[mode&3]
+	presign := mode&4 != 0
+	tamper := mode >> 3 & 7
+	u := &url.URL{Scheme: "http", Host: "example.test", Path: "/" + path, RawQuery: rawQuery}
+	req, err := http.NewRequest(method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	if hName != "" && tamper != 2 {
+		req.Header[hName] = []string{hValue}
+	}
+	hash := sha256Hex(string(body))
+	if service == "s3" {
+		if presign {
+			hash = UnsignedPayload
+		} else {
+			req.Header.Set(headerContentSHA, hash)
+		}
+	}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = service == "s3" })
+	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: "fuzz-secret"}
+	if presign {
+		q := req.URL.Query()
+		q.Set(queryExpires, "300")
+		req.URL.RawQuery = q.Encode()
+		uri, hdr, err := signer.PresignHTTP(context.Background(), creds, req, hash, service, "us-east-1", t0)
 		if err != nil {
-			return
+			return false
 		}
-		if hName != "" && tamper != 2 {
-			req.Header[hName] = []string{hValue}
+		if req, err = http.NewRequest(method, uri, bytes.NewReader(body)); err != nil {
+			return false
 		}
-		hash := sha256Hex(string(body))
-		if service == "s3" {
-			if presign {
-				hash = UnsignedPayload
-			} else {
-				req.Header.Set(headerContentSHA, hash)
+		for k, vs := range hdr {
+			if k != "Host" {
+				req.Header[k] = vs
 			}
 		}
-		signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = service == "s3" })
-		creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: "fuzz-secret"}
+	} else if err := signer.SignHTTP(context.Background(), creds, req, hash, service, "us-east-1", t0); err != nil {
+		return false
+	}
+	forged := false
+	switch tamper {
+	case 1: // the fuzzer supplies the signature material
+		forged = true
 		if presign {
 			q := req.URL.Query()
-			q.Set(queryExpires, "300")
+			q.Set(querySignature, hValue)
 			req.URL.RawQuery = q.Encode()
-			uri, hdr, err := signer.PresignHTTP(context.Background(), creds, req, hash, service, "us-east-1", t0)
-			if err != nil {
-				return
-			}
-			if req, err = http.NewRequest(method, uri, bytes.NewReader(body)); err != nil {
-				return
-			}
-			for k, vs := range hdr {
-				if k != "Host" {
-					req.Header[k] = vs
-				}
-			}
-		} else if err := signer.SignHTTP(context.Background(), creds, req, hash, service, "us-east-1", t0); err != nil {
-			return
+		} else {
+			req.Header.Set(headerAuthorization, hValue)
 		}
-		forged := false
-		switch tamper {
-		case 1: // the fuzzer supplies the signature material
-			forged = true
-			if presign {
-				q := req.URL.Query()
-				q.Set(querySignature, hValue)
-				req.URL.RawQuery = q.Encode()
-			} else {
-				req.Header.Set(headerAuthorization, hValue)
-			}
-		case 2:
-			if hName != "" {
-				req.Header.Add(hName, hValue)
-			}
-		case 3:
-			req.Body = http.NoBody
-			req.ContentLength = 0
-			if len(body) == 0 {
-				req.Body, req.ContentLength = io.NopCloser(bytes.NewReader([]byte{0})), 1
-			}
-			forged = service != "s3" || !presign
-		case 4:
-			req.URL.RawQuery = rawQuery
-		case 5:
-			req.Header.Set(headerDate, hValue)
-		case 6:
-			req.URL.Path += "x"
-			forged = true
+	case 2:
+		if hName != "" {
+			req.Header.Add(hName, hValue)
 		}
-		var wire bytes.Buffer
-		if req.Write(&wire) != nil {
-			return
+	case 3:
+		req.Body = http.NoBody
+		req.ContentLength = 0
+		if len(body) == 0 {
+			req.Body, req.ContentLength = io.NopCloser(bytes.NewReader([]byte{0})), 1
 		}
-		raw := wire.Bytes()
-		read := func() *http.Request {
-			r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-			if err != nil {
-				return nil
-			}
-			return r
+		forged = service != "s3" || !presign
+	case 4:
+		req.URL.RawQuery = rawQuery
+	case 5:
+		req.Header.Set(headerDate, hValue)
+	case 6:
+		req.URL.Path += "x"
+		forged = true
+	}
+	var wire bytes.Buffer
+	if req.Write(&wire) != nil {
+		return false
+	}
+	raw := wire.Bytes()
+	read := func() *http.Request {
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			return nil
 		}
-		r := read()
-		if r == nil {
-			return
+		return r
+	}
+	r := read()
+	if r == nil {
+		return false
+	}
+	res, err := fuzzRight.Verify(r)
+	if err == nil {
+		if forged {
+			t.Fatalf("accepted a tampered request (mode %d):\n%s", mode, raw)
 		}
-		res, err := right.Verify(r)
-		if err == nil {
-			if forged {
-				t.Fatalf("accepted a tampered request (mode %d):\n%s", mode, raw)
-			}
-			if res.AccessKeyID != testAKID || res.Service != service {
-				t.Fatalf("result %+v for a %s request", res, service)
-			}
-		} else if _, ok := err.(*Error); !ok {
-			t.Fatalf("error %T is not an *Error: %v", err, err)
+		if res.AccessKeyID != testAKID || res.Service != service {
+			t.Fatalf("result %+v for a %s request", res, service)
 		}
-		if res, err := wrong.Verify(read()); err == nil {
-			t.Fatalf("a verifier with another secret accepted (mode %d) %+v:\n%s", mode, res, raw)
+	} else if _, ok := err.(*Error); !ok {
+		t.Fatalf("error %T is not an *Error: %v", err, err)
+	}
+	if res, err := fuzzWrong.Verify(read()); err == nil {
+		t.Fatalf("a verifier with another secret accepted (mode %d) %+v:\n%s", mode, res, raw)
+	}
+	return err == nil
+}
+
+func TestFuzzVerifyHarnessProducesVerifiableRequests(t *testing.T) {
+	for mode := uint8(0); mode < 8; mode++ {
+		if !fuzzVerifyOnce(t, "POST", "p/a b", "x=1&y=%2F", "X-Amz-Meta-K", "v", []byte("body"), mode) {
+			t.Errorf("mode %d: an untampered request did not verify, so the fuzz target would test nothing", mode)
 		}
-	})
+	}
 }

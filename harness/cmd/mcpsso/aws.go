@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+)
+
+func newAWSCommand() *cobra.Command {
+	cmd := groupCommand("aws", "Run or measure the AWS emulator (STS, IAM, CloudTrail)",
+		`The AWS emulator serves STS, IAM and CloudTrail on one endpoint, verifies SigV4 for real and
+enforces IAM policy the way AWS documents it: trust policies (sts:AssumeRole, sts:TagSession and
+sts:SetSourceIdentity each on its own), conditions, policy variables, session policies and
+permissions boundaries. Every call is a CloudTrail record.`)
+	cmd.Example = `  mcpsso aws serve
+  mcpsso aws bench --vs moto`
+	cmd.AddCommand(newAWSServeCommand(), newAWSBenchCommand())
+	return cmd
+}
+
+type awsServeFlags struct {
+	addr     string
+	accounts []string
+	trail    string
+	logLevel string
+}
+
+func newAWSServeCommand() *cobra.Command {
+	var f awsServeFlags
+	cmd := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT] [--account ID]... [--trail FILE]",
+		Short: "Serve the AWS emulator until interrupted",
+		Long: `Serve STS, IAM and CloudTrail on one endpoint (like LocalStack's :4566) until Ctrl-C.
+
+Conventions, as LocalStack's: region us-east-1; account 111122223333 is the default, and its
+admin has the access key "test" with secret "test"; every account (the default and each
+--account) also has the admin key "<account id>" / "test". Point any SDK or the AWS CLI at it
+with AWS_ENDPOINT_URL.
+
+When it accepts connections it prints "ready <endpoint>" on stdout, then the credentials.
+Decisions are logged as JSON lines on stderr (keys: request_id, service, action, caller,
+decision, reason, ...). CloudTrail records can also be written as JSON lines with --trail.`,
+		Example: `  mcpsso aws serve &
+  export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+  aws sts get-caller-identity
+  aws iam create-role --role-name demo --assume-role-policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}]}'
+
+  # Two accounts, records to a file
+  mcpsso aws serve --addr 127.0.0.1:4566 --account 444455556666 --trail trail.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAWSServe(cmd, f) },
+	}
+	cmd.Flags().StringVar(&f.addr, "addr", awsemu.DefaultAddr, "listen address HOST:PORT")
+	cmd.Flags().StringArrayVar(&f.accounts, "account", nil, "declare another 12-digit account (repeatable)")
+	cmd.Flags().StringVar(&f.trail, "trail", "", "also write CloudTrail records as JSON lines to this file")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
+	return cmd
+}
+
+func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.logLevel)
+	}
+	opts := []awsemu.Option{
+		awsemu.WithAddr(f.addr),
+		awsemu.WithAccounts(f.accounts...),
+		awsemu.WithLogger(slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))),
+	}
+	if f.trail != "" {
+		file, err := os.OpenFile(f.trail, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("--trail: %w", err)
+		}
+		defer file.Close()
+		opts = append(opts, awsemu.WithTrailSink(file))
+	}
+	ctx := cmd.Context()
+	s, err := awsemu.Start(ctx, opts...)
+	if err != nil {
+		if strings.Contains(err.Error(), "listen") {
+			return failure{err}
+		}
+		return err
+	}
+	defer s.Close()
+	printAWSReady(cmd.OutOrStdout(), s, append([]string{awsemu.DefaultAccount}, f.accounts...))
+	<-ctx.Done()
+	return nil
+}
+
+func printAWSReady(w io.Writer, s *awsemu.Server, accounts []string) {
+	fmt.Fprintf(w, "ready %s\n", s.Endpoint())
+	fmt.Fprintf(w, "region %s\n", s.Region())
+	for _, a := range accounts {
+		c, err := s.AdminCredentials(a)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(w, "account %s admin: AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n", a, c.AccessKeyID, c.SecretAccessKey)
+	}
+	fmt.Fprintf(w, "export AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n", s.Endpoint(), s.Region())
+}

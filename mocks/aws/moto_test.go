@@ -1,0 +1,204 @@
+package awsemu_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+)
+
+// startMoto starts moto_server, or skips with the reason when it is not installed (fails
+// instead when MCPSSO_REQUIRE_MOTO=1, as CI sets it).
+func startMoto(t *testing.T) *moto.Server {
+	t.Helper()
+	m, err := moto.Start(t.Context())
+	if errors.Is(err, moto.ErrNotInstalled) && os.Getenv("MCPSSO_REQUIRE_MOTO") != "1" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+// target is one endpoint of a differential test.
+type target struct {
+	name string
+	cfg  aws.Config
+}
+
+func bothTargets(t *testing.T) []target {
+	s := startEmulator(t)
+	m := startMoto(t)
+	return []target{
+		{"mcpsso", adminCfg(t, s, acct)},
+		{"moto", cfgFor(m.Endpoint(), aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"})},
+	}
+}
+
+// jsonEqual compares two JSON documents by value.
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func TestDifferentialIAMRoleAndPolicyShapes(t *testing.T) {
+	ctx := t.Context()
+	for _, tg := range bothTargets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			c := iam.NewFromConfig(tg.cfg)
+			account := *must(sts.NewFromConfig(tg.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})).Account
+			trust := accountTrust(account)
+			created := must(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("diff-role"), Path: aws.String("/app/"),
+				AssumeRolePolicyDocument: aws.String(trust), Description: aws.String("d"),
+				Tags: []iamtypes.Tag{{Key: aws.String("tenant"), Value: aws.String("acme")}}}))
+			r := created.Role
+			if *r.Arn != "arn:aws:iam::"+account+":role/app/diff-role" || *r.Path != "/app/" || !strings.HasPrefix(*r.RoleId, "AROA") || r.CreateDate == nil {
+				t.Errorf("CreateRole: %s %s %s %v", *r.Arn, *r.Path, *r.RoleId, r.CreateDate)
+			}
+			got := must(c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("diff-role")})).Role
+			if !jsonEqual(t, unescape(t, got.AssumeRolePolicyDocument), trust) {
+				t.Errorf("GetRole trust policy %s", unescape(t, got.AssumeRolePolicyDocument))
+			}
+			if aws.ToInt32(got.MaxSessionDuration) != 3600 || aws.ToString(got.Description) != "d" {
+				t.Errorf("GetRole MaxSessionDuration %d, Description %q", aws.ToInt32(got.MaxSessionDuration), aws.ToString(got.Description))
+			}
+
+			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("diff-role"), AssumeRolePolicyDocument: aws.String(trust)})
+			if apiCode(err) != "EntityAlreadyExists" {
+				t.Errorf("duplicate CreateRole: %v", err)
+			}
+			_, err = c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("missing")})
+			if apiCode(err) != "NoSuchEntity" {
+				t.Errorf("GetRole of a missing role: %v", err)
+			}
+
+			inline := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+			must(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("diff-role"), PolicyName: aws.String("p"), PolicyDocument: aws.String(inline)}))
+			rp := must(c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("diff-role"), PolicyName: aws.String("p")}))
+			if !jsonEqual(t, unescape(t, rp.PolicyDocument), inline) || *rp.PolicyName != "p" || *rp.RoleName != "diff-role" {
+				t.Errorf("GetRolePolicy %+v", rp)
+			}
+			if names := must(c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("diff-role")})).PolicyNames; !slices.Equal(names, []string{"p"}) {
+				t.Errorf("ListRolePolicies %v", names)
+			}
+
+			mp := must(c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("diff-managed"), PolicyDocument: aws.String(inline)})).Policy
+			// IAM's policy IDs start with ANPA; moto's do not (a documented difference).
+			if *mp.Arn != "arn:aws:iam::"+account+":policy/diff-managed" || aws.ToString(mp.DefaultVersionId) != "v1" || (tg.name == "mcpsso" && !strings.HasPrefix(*mp.PolicyId, "ANPA")) {
+				t.Errorf("CreatePolicy %s %s %s", *mp.Arn, aws.ToString(mp.DefaultVersionId), *mp.PolicyId)
+			}
+			must(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("diff-role"), PolicyArn: mp.Arn}))
+			att := must(c.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("diff-role")})).AttachedPolicies
+			if len(att) != 1 || *att[0].PolicyArn != *mp.Arn || *att[0].PolicyName != "diff-managed" {
+				t.Errorf("ListAttachedRolePolicies %+v", att)
+			}
+			ver := must(c.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: mp.Arn, VersionId: aws.String("v1")})).PolicyVersion
+			if !jsonEqual(t, unescape(t, ver.Document), inline) || !ver.IsDefaultVersion {
+				t.Errorf("GetPolicyVersion %+v", ver)
+			}
+
+			must(c.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("diff-role"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("blue")}}}))
+			tags := must(c.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("diff-role")})).Tags
+			if len(tags) != 2 {
+				t.Errorf("ListRoleTags %v", tags)
+			}
+
+			must(c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("diff-role"), PolicyArn: mp.Arn}))
+			must(c.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: mp.Arn}))
+			must(c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("diff-role"), PolicyName: aws.String("p")}))
+			must(c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("diff-role")}))
+			if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("diff-role")}); apiCode(err) != "NoSuchEntity" {
+				t.Errorf("GetRole after DeleteRole: %v", err)
+			}
+		})
+	}
+}
+
+func TestDifferentialSTSShapes(t *testing.T) {
+	ctx := t.Context()
+	for _, tg := range bothTargets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			who := must(sts.NewFromConfig(tg.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+			if len(*who.Account) != 12 || !strings.HasPrefix(*who.Arn, "arn:aws:") || *who.UserId == "" {
+				t.Errorf("GetCallerIdentity %s %s %s", *who.Account, *who.Arn, *who.UserId)
+			}
+			arn := createRole(t, iam.NewFromConfig(tg.cfg), "diff-assume", accountTrust(*who.Account), nil)
+			t0 := time.Now()
+			out := must(sts.NewFromConfig(tg.cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("diff-session")}))
+			if *out.AssumedRoleUser.Arn != "arn:aws:sts::"+*who.Account+":assumed-role/diff-assume/diff-session" {
+				t.Errorf("AssumedRoleUser.Arn %s", *out.AssumedRoleUser.Arn)
+			}
+			if id := *out.AssumedRoleUser.AssumedRoleId; !strings.HasPrefix(id, "AROA") || !strings.HasSuffix(id, ":diff-session") {
+				t.Errorf("AssumedRoleId %s", id)
+			}
+			c := out.Credentials
+			if !strings.HasPrefix(*c.AccessKeyId, "ASIA") || *c.SecretAccessKey == "" || *c.SessionToken == "" {
+				t.Errorf("credentials %s", *c.AccessKeyId)
+			}
+			if d := c.Expiration.Sub(t0); d < 55*time.Minute || d > 65*time.Minute {
+				t.Errorf("default expiration in %v, want about an hour", d)
+			}
+			sess := cfgFor(*tg.cfg.BaseEndpoint, stsCreds(c))
+			who2 := must(sts.NewFromConfig(sess).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))
+			if *who2.Arn != *out.AssumedRoleUser.Arn || *who2.UserId != *out.AssumedRoleUser.AssumedRoleId {
+				t.Errorf("session GetCallerIdentity %s %s", *who2.Arn, *who2.UserId)
+			}
+		})
+	}
+}
+
+// TestDifferentialMotoEnforcesNothing documents where moto is no reference: it assumes a role
+// whose trust policy names another account, and drops SourceIdentity. The emulator does what
+// AWS does.
+func TestDifferentialMotoEnforcesNothing(t *testing.T) {
+	ctx := t.Context()
+	for _, tg := range bothTargets(t) {
+		t.Run(tg.name, func(t *testing.T) {
+			arn := createRole(t, iam.NewFromConfig(tg.cfg), "not-for-you", accountTrust("999999999999"), nil)
+			out, err := sts.NewFromConfig(tg.cfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("session"),
+				SourceIdentity: aws.String("usr-1"), Tags: []ststypes.Tag{{Key: aws.String("tenant"), Value: aws.String("acme")}}})
+			switch tg.name {
+			case "mcpsso":
+				if apiCode(err) != "AccessDenied" {
+					t.Fatalf("the emulator let a caller the trust policy does not name assume the role: %v", err)
+				}
+			case "moto":
+				if err != nil {
+					t.Skipf("moto now refuses this (%v): update the documented difference", err)
+				}
+				if aws.ToString(out.SourceIdentity) != "" {
+					t.Logf("moto now returns SourceIdentity %q", aws.ToString(out.SourceIdentity))
+				}
+				t.Logf("moto assumed a role whose trust policy names only account 999999999999: it enforces no trust policy")
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

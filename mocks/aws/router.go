@@ -1,0 +1,216 @@
+package awsemu
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/awserr"
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/aws/iam"
+	"github.com/mcpsso/mcpsso/mocks/aws/query"
+	"github.com/mcpsso/mcpsso/mocks/aws/sigv4"
+	"github.com/mcpsso/mcpsso/mocks/aws/sts"
+)
+
+// Health paths: the emulator's own, and LocalStack's so existing wait scripts work.
+const (
+	HealthPath           = "/_mcpsso/health"
+	LocalStackHealthPath = "/_localstack/health"
+)
+
+// ServeHTTP authenticates, routes by the SigV4 credential scope's service, and records.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newRequestID()
+	if r.URL.Path == HealthPath || r.URL.Path == LocalStackHealthPath {
+		e.health(w)
+		return
+	}
+	service := "sts" // wording for requests without a scope: the Query services' error shape
+	if sc, err := sigv4.ParseScope(r); err == nil {
+		service = sc.Service
+	}
+	switch service {
+	case "sts", "iam", "cloudtrail":
+	default:
+		e.writeError(w, "sts", requestID, awserr.New(http.StatusBadRequest, "InvalidAction",
+			"the mcpsso emulator does not serve the %q service (it serves sts, iam and cloudtrail)", service))
+		return
+	}
+	res, err := e.verifier.Verify(r)
+	if err != nil {
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			se = se.ForService(service)
+			e.log.Info("aws request rejected", "request_id", requestID, "service", service, "decision", "deny",
+				"error_code", se.Code, "reason", se.Message, "source_ip", sourceIP(r))
+			e.writeError(w, service, requestID, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode})
+			return
+		}
+		e.writeError(w, service, requestID, awserr.As(err))
+		return
+	}
+	if service == "iam" {
+		// IAM is global: its signatures are scoped to us-east-1.
+		if err := res.CheckScope("iam", DefaultRegion); err != nil {
+			var se *sigv4.Error
+			errors.As(err, &se)
+			e.writeError(w, service, requestID, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode})
+			return
+		}
+	}
+	caller, err := e.store.Caller(res.AccessKeyID)
+	if err != nil {
+		e.writeError(w, service, requestID, awserr.As(err))
+		return
+	}
+	call := &iam.Call{Caller: caller, RequestID: requestID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
+		Region: res.Region, Secure: r.TLS != nil, Time: e.now()}
+	if service == "cloudtrail" {
+		e.serveCloudTrail(w, r, call)
+		return
+	}
+	e.serveQuery(w, r, service, call)
+}
+
+func (e *Emulator) serveQuery(w http.ResponseWriter, r *http.Request, service string, call *iam.Call) {
+	params, err := query.Parse(r)
+	if err != nil {
+		e.writeError(w, service, call.RequestID, awserr.As(err))
+		return
+	}
+	call.Params = params
+	var result any
+	xmlns := sts.XMLNS
+	switch service {
+	case "sts":
+		result, err = e.sts.Serve(call)
+	case "iam":
+		xmlns = iam.XMLNS
+		result, err = e.iam.Serve(call)
+	}
+	e.record(service, params.Action, call, err)
+	if err != nil {
+		query.WriteError(w, xmlns, call.RequestID, awserr.As(err))
+		return
+	}
+	query.WriteResult(w, params.Action, xmlns, call.RequestID, result)
+}
+
+// serveCloudTrail authorizes cloudtrail:LookupEvents, then lets the CloudTrail handler answer.
+// Lookups are not themselves recorded, so reading the trail does not change it.
+func (e *Emulator) serveCloudTrail(w http.ResponseWriter, r *http.Request, call *iam.Call) {
+	op, ok := cloudtrail.OperationOf(r.Header.Get("X-Amz-Target"))
+	if !ok {
+		e.writeError(w, "cloudtrail", call.RequestID, awserr.New(http.StatusBadRequest, "UnknownOperationException", "unknown X-Amz-Target %q", r.Header.Get("X-Amz-Target")))
+		return
+	}
+	if err := call.Authorize(e.store, call.Request("cloudtrail:"+op, "*"), nil, ""); err != nil {
+		e.logDecision("cloudtrail", op, call, err)
+		e.writeError(w, "cloudtrail", call.RequestID, awserr.As(err))
+		return
+	}
+	e.lookup.ServeHTTP(w, r)
+}
+
+// writeError renders an error in the service's protocol: Query XML or JSON 1.1.
+func (e *Emulator) writeError(w http.ResponseWriter, service, requestID string, ae *awserr.Error) {
+	if service == "cloudtrail" {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-RequestId", requestID)
+		w.WriteHeader(ae.Status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": ae.Code, "message": ae.Message})
+		return
+	}
+	xmlns := sts.XMLNS
+	if service == "iam" {
+		xmlns = iam.XMLNS
+	}
+	query.WriteError(w, xmlns, requestID, ae)
+}
+
+// record writes the CloudTrail event and the decision log line of one service call.
+func (e *Emulator) record(service, action string, call *iam.Call, callErr error) {
+	ev := cloudtrail.Event{
+		UserIdentity: userIdentity(call.Caller), EventTime: call.Time, EventSource: service + ".amazonaws.com",
+		EventName: action, AWSRegion: call.Region, SourceIPAddress: call.SourceIP, UserAgent: call.UserAgent,
+		RequestID: call.RequestID, ReadOnly: call.Trail.ReadOnly, Resources: call.Trail.Resources,
+		RequestParameters: call.Trail.RequestParameters, RecipientAccountID: call.Caller.Account,
+		EventCategory: cloudtrail.CategoryManagement, ManagementEvent: true,
+	}
+	if callErr != nil {
+		ae := awserr.As(callErr)
+		ev.ErrorCode, ev.ErrorMessage = ae.Code, ae.Message
+	} else {
+		ev.ResponseElements = call.Trail.ResponseElements
+	}
+	if _, err := e.trail.Record(ev); err != nil {
+		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
+	}
+	e.logDecision(service, action, call, callErr)
+}
+
+func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr error) {
+	attrs := []any{"request_id", call.RequestID, "service", service, "action", action,
+		"caller", call.Caller.ARN, "account", call.Caller.Account, "source_ip", call.SourceIP}
+	if call.Caller.Session != nil && call.Caller.Session.SourceIdentity != "" {
+		attrs = append(attrs, "source_identity", call.Caller.Session.SourceIdentity)
+	}
+	if callErr != nil {
+		ae := awserr.As(callErr)
+		attrs = append(attrs, "decision", "deny", "error_code", ae.Code)
+	} else {
+		attrs = append(attrs, "decision", "allow")
+	}
+	if d := call.Decision; d != nil {
+		attrs = append(attrs, "policy_decision", string(d.Decision), "reason", d.Reason)
+	}
+	e.log.Info("aws request", attrs...)
+}
+
+// userIdentity is the CloudTrail userIdentity of a caller.
+func userIdentity(c *iam.Caller) cloudtrail.UserIdentity {
+	u := cloudtrail.UserIdentity{PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.Account, AccessKeyID: c.AccessKeyID}
+	switch c.Kind {
+	case iam.CallerUser:
+		u.Type, u.UserName = cloudtrail.IdentityIAMUser, c.User.Name
+	case iam.CallerSession:
+		s := c.Session
+		u.Type = cloudtrail.IdentityAssumedRole
+		u.SessionContext = &cloudtrail.SessionContext{
+			SessionIssuer:  &cloudtrail.SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN, AccountID: s.Account, UserName: s.RoleName},
+			Attributes:     cloudtrail.SessionAttributes{CreationDate: s.Issued},
+			SourceIdentity: s.SourceIdentity,
+		}
+	}
+	return u
+}
+
+func (e *Emulator) health(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"status":   "running",
+		"edition":  "mcpsso",
+		"services": map[string]string{"sts": "running", "iam": "running", "cloudtrail": "running"},
+		"accounts": e.store.Accounts(),
+	})
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+}
