@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/mcpsso/mcpsso/mocks/aws/awserr"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/aws/iam"
 	"github.com/mcpsso/mcpsso/mocks/aws/query"
+	"github.com/mcpsso/mcpsso/mocks/aws/s3"
 	"github.com/mcpsso/mcpsso/mocks/aws/sigv4"
 	"github.com/mcpsso/mcpsso/mocks/aws/sts"
 )
@@ -31,56 +33,107 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	service := "sts" // wording for requests without a scope: the Query services' error shape
-	if sc, err := sigv4.ParseScope(r); err == nil {
+	sc, scopeErr := sigv4.ParseScope(r)
+	switch {
+	case scopeErr == nil:
 		service = sc.Service
+	case sigv4.IsAnonymous(scopeErr) && !isQueryRequest(r):
+		// Unsigned and not a Query API call: an anonymous S3 request, which the bucket policy
+		// alone may allow.
+		e.serveS3(w, r, &iam.Call{RequestID: requestID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
+			Region: DefaultRegion, Secure: r.TLS != nil, Time: e.now()}, nil)
+		return
 	}
 	switch service {
-	case "sts", "iam", "cloudtrail":
+	case "sts", "iam", "cloudtrail", "s3":
 	default:
-		e.writeError(w, "sts", requestID, awserr.New(http.StatusBadRequest, "InvalidAction",
-			"the mcpsso emulator does not serve the %q service (it serves sts, iam and cloudtrail)", service))
+		e.writeError(w, r, "sts", requestID, awserr.New(http.StatusBadRequest, "InvalidAction",
+			"the mcpsso emulator does not serve the %q service (it serves sts, iam, s3 and cloudtrail)", service))
 		return
 	}
 	res, err := e.verifier.Verify(r)
+	if err == nil && (service == "iam" || service == "s3") {
+		// IAM is global and the emulator's S3 has one region: both are scoped to us-east-1.
+		err = res.CheckScope(service, DefaultRegion)
+	}
 	if err != nil {
 		var se *sigv4.Error
 		if errors.As(err, &se) {
 			se = se.ForService(service)
 			e.log.Info("aws request rejected", "request_id", requestID, "service", service, "decision", "deny",
 				"error_code", se.Code, "reason", se.Message, "source_ip", sourceIP(r))
-			e.writeError(w, service, requestID, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode})
+			if service == "s3" {
+				extra := map[string]string{}
+				for _, f := range se.Fields {
+					extra[f.Name] = f.Value
+				}
+				s3.WriteSigV4Error(w, r, requestID, se.StatusCode, se.Code, se.Message, extra)
+				return
+			}
+			e.writeError(w, r, service, requestID, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode})
 			return
 		}
-		e.writeError(w, service, requestID, awserr.As(err))
+		e.writeError(w, r, service, requestID, awserr.As(err))
 		return
-	}
-	if service == "iam" {
-		// IAM is global: its signatures are scoped to us-east-1.
-		if err := res.CheckScope("iam", DefaultRegion); err != nil {
-			var se *sigv4.Error
-			errors.As(err, &se)
-			e.writeError(w, service, requestID, &awserr.Error{Code: se.Code, Message: se.Message, Status: se.StatusCode})
-			return
-		}
 	}
 	caller, err := e.store.Caller(res.AccessKeyID)
 	if err != nil {
-		e.writeError(w, service, requestID, awserr.As(err))
+		e.writeError(w, r, service, requestID, awserr.As(err))
 		return
 	}
 	call := &iam.Call{Caller: caller, RequestID: requestID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
 		Region: res.Region, Secure: r.TLS != nil, Time: e.now()}
-	if service == "cloudtrail" {
+	switch service {
+	case "cloudtrail":
 		e.serveCloudTrail(w, r, call)
-		return
+	case "s3":
+		e.serveS3(w, r, call, res)
+	default:
+		e.serveQuery(w, r, service, call)
 	}
-	e.serveQuery(w, r, service, call)
+}
+
+// isQueryRequest reports whether r is a Query-protocol call (STS, IAM): Action in the query
+// string or in a form body. It reads no body: the form content type is enough to tell.
+func isQueryRequest(r *http.Request) bool {
+	if r.URL.Query().Has("Action") {
+		return true
+	}
+	return r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+}
+
+// serveS3 lets the S3 handler answer, then records the request: data events for object
+// operations, management events for bucket operations.
+func (e *Emulator) serveS3(w http.ResponseWriter, r *http.Request, call *iam.Call, res *sigv4.Result) {
+	out := e.s3.Serve(w, r, call, res)
+	call.Decision = out.Decision
+	ev := cloudtrail.Event{
+		UserIdentity: userIdentity(call.Caller), EventTime: call.Time, EventSource: "s3.amazonaws.com",
+		EventName: out.Operation, AWSRegion: call.Region, SourceIPAddress: call.SourceIP, UserAgent: call.UserAgent,
+		RequestID: call.RequestID, ReadOnly: out.ReadOnly, Resources: out.Resources, RequestParameters: out.RequestParameters,
+		ErrorCode: out.ErrorCode, ErrorMessage: out.ErrorMessage, RecipientAccountID: out.BucketOwner,
+		EventCategory: cloudtrail.CategoryManagement, ManagementEvent: true,
+	}
+	if out.Data {
+		ev.EventCategory, ev.ManagementEvent = cloudtrail.CategoryData, false
+	}
+	if ev.RecipientAccountID == "" && call.Caller != nil {
+		ev.RecipientAccountID = call.Caller.Account
+	}
+	if _, err := e.trail.Record(ev); err != nil {
+		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
+	}
+	var callErr error
+	if out.ErrorCode != "" {
+		callErr = &awserr.Error{Code: out.ErrorCode, Message: out.ErrorMessage, Status: out.Status}
+	}
+	e.logDecision("s3", out.Operation, call, callErr)
 }
 
 func (e *Emulator) serveQuery(w http.ResponseWriter, r *http.Request, service string, call *iam.Call) {
 	params, err := query.Parse(r)
 	if err != nil {
-		e.writeError(w, service, call.RequestID, awserr.As(err))
+		e.writeError(w, r, service, call.RequestID, awserr.As(err))
 		return
 	}
 	call.Params = params
@@ -106,20 +159,24 @@ func (e *Emulator) serveQuery(w http.ResponseWriter, r *http.Request, service st
 func (e *Emulator) serveCloudTrail(w http.ResponseWriter, r *http.Request, call *iam.Call) {
 	op, ok := cloudtrail.OperationOf(r.Header.Get("X-Amz-Target"))
 	if !ok {
-		e.writeError(w, "cloudtrail", call.RequestID, awserr.New(http.StatusBadRequest, "UnknownOperationException", "unknown X-Amz-Target %q", r.Header.Get("X-Amz-Target")))
+		e.writeError(w, r, "cloudtrail", call.RequestID, awserr.New(http.StatusBadRequest, "UnknownOperationException", "unknown X-Amz-Target %q", r.Header.Get("X-Amz-Target")))
 		return
 	}
 	if err := call.Authorize(e.store, call.Request("cloudtrail:"+op, "*"), nil, ""); err != nil {
 		e.logDecision("cloudtrail", op, call, err)
-		e.writeError(w, "cloudtrail", call.RequestID, awserr.As(err))
+		e.writeError(w, r, "cloudtrail", call.RequestID, awserr.As(err))
 		return
 	}
 	e.lookup.ServeHTTP(w, r)
 }
 
-// writeError renders an error in the service's protocol: Query XML or JSON 1.1.
-func (e *Emulator) writeError(w http.ResponseWriter, service, requestID string, ae *awserr.Error) {
-	if service == "cloudtrail" {
+// writeError renders an error in the service's protocol: Query XML, JSON 1.1 or S3 XML.
+func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, service, requestID string, ae *awserr.Error) {
+	switch service {
+	case "s3":
+		s3.WriteSigV4Error(w, r, requestID, ae.Status, ae.Code, ae.Message, nil)
+		return
+	case "cloudtrail":
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Header().Set("X-Amzn-RequestId", requestID)
 		w.WriteHeader(ae.Status)
@@ -155,9 +212,13 @@ func (e *Emulator) record(service, action string, call *iam.Call, callErr error)
 }
 
 func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr error) {
+	caller, account := "anonymous", ""
+	if call.Caller != nil {
+		caller, account = call.Caller.ARN, call.Caller.Account
+	}
 	attrs := []any{"request_id", call.RequestID, "service", service, "action", action,
-		"caller", call.Caller.ARN, "account", call.Caller.Account, "source_ip", call.SourceIP}
-	if call.Caller.Session != nil && call.Caller.Session.SourceIdentity != "" {
+		"caller", caller, "account", account, "source_ip", call.SourceIP}
+	if call.Caller != nil && call.Caller.Session != nil && call.Caller.Session.SourceIdentity != "" {
 		attrs = append(attrs, "source_identity", call.Caller.Session.SourceIdentity)
 	}
 	if callErr != nil {
@@ -172,8 +233,12 @@ func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr e
 	e.log.Info("aws request", attrs...)
 }
 
-// userIdentity is the CloudTrail userIdentity of a caller.
+// userIdentity is the CloudTrail userIdentity of a caller; nil is an anonymous S3 caller,
+// which CloudTrail writes as an AWSAccount of "ANONYMOUS_PRINCIPAL".
 func userIdentity(c *iam.Caller) cloudtrail.UserIdentity {
+	if c == nil {
+		return cloudtrail.UserIdentity{Type: "AWSAccount", AccountID: "ANONYMOUS_PRINCIPAL"}
+	}
 	u := cloudtrail.UserIdentity{PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.Account, AccessKeyID: c.AccessKeyID}
 	switch c.Kind {
 	case iam.CallerUser:
@@ -195,7 +260,7 @@ func (e *Emulator) health(w http.ResponseWriter) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"status":   "running",
 		"edition":  "mcpsso",
-		"services": map[string]string{"sts": "running", "iam": "running", "cloudtrail": "running"},
+		"services": map[string]string{"sts": "running", "iam": "running", "s3": "running", "cloudtrail": "running"},
 		"accounts": e.store.Accounts(),
 	})
 }

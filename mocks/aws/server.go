@@ -1,7 +1,7 @@
 // Package awsemu is the embedded AWS emulator: one HTTP endpoint (like LocalStack's :4566) for
-// STS, IAM and CloudTrail (and S3 later) that verifies SigV4 for real, resolves the caller to
-// its IAM policies, enforces them through iampolicy, and records every request that reaches a
-// service as a CloudTrail event.
+// STS, IAM, S3 and CloudTrail that verifies SigV4 for real, resolves the caller to its IAM
+// policies, enforces them through iampolicy, and records every request that reaches a service
+// as a CloudTrail event.
 //
 // Conventions follow LocalStack's so scripts keep working: region us-east-1; the default
 // account 111122223333 has the admin access key "test" with secret "test", and every declared
@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/aws/iam"
+	"github.com/mcpsso/mcpsso/mocks/aws/s3"
 	"github.com/mcpsso/mcpsso/mocks/aws/sigv4"
 	"github.com/mcpsso/mcpsso/mocks/aws/sts"
 )
@@ -43,6 +44,7 @@ type settings struct {
 	sink     io.Writer
 	clock    func() time.Time
 	capacity int
+	s3Opts   []s3.Option
 }
 
 // WithAddr sets the listen address (default 127.0.0.1:0 in-process; the CLI uses :4566).
@@ -85,6 +87,17 @@ func WithClock(now func() time.Time) Option {
 	return func(s *settings) error { s.clock = now; return nil }
 }
 
+// WithDataDir keeps S3 objects, bucket owners and bucket policies in dir across restarts.
+func WithDataDir(dir string) Option {
+	return func(s *settings) error { s.s3Opts = append(s.s3Opts, s3.WithDataDir(dir)); return nil }
+}
+
+// WithS3HostBases sets the hosts under which "<bucket>.<base>" is a virtual-hosted-style S3
+// request (default s3.DefaultHostBases; add the emulator's own host name in containers).
+func WithS3HostBases(bases ...string) Option {
+	return func(s *settings) error { s.s3Opts = append(s.s3Opts, s3.WithHostBases(bases...)); return nil }
+}
+
 // WithTrailCapacity bounds the number of CloudTrail records kept in memory.
 func WithTrailCapacity(n int) Option {
 	return func(s *settings) error { s.capacity = n; return nil }
@@ -99,6 +112,7 @@ type Emulator struct {
 	verifier *sigv4.Verifier
 	sts      *sts.Handler
 	iam      *iam.Handler
+	s3       *s3.Handler
 	log      *slog.Logger
 	now      func() time.Time
 	admins   map[string]aws.Credentials
@@ -128,7 +142,11 @@ func New(opts ...Option) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{store: store, trail: trail, lookup: cloudtrail.NewHandler(trail), verifier: verifier,
+	s3h, err := s3.New(store, append([]s3.Option{s3.WithLogger(cfg.logger), s3.WithClock(cfg.clock)}, cfg.s3Opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulator{store: store, s3: s3h, trail: trail, lookup: cloudtrail.NewHandler(trail), verifier: verifier,
 		sts: sts.NewHandler(store, cfg.logger), iam: iam.NewHandler(store).WithLogger(cfg.logger), log: cfg.logger, now: cfg.clock,
 		admins: map[string]aws.Credentials{}}
 	for _, id := range append([]string{DefaultAccount}, cfg.accounts...) {

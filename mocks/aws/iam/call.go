@@ -11,8 +11,9 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/aws/query"
 )
 
-// Call is one authenticated Query-protocol request as the emulator's router hands it to a
-// service (IAM, STS): who calls, with what, and the CloudTrail details the service fills in.
+// Call is one request as the emulator's router hands it to a service (IAM, STS, S3): who
+// calls (nil Caller: an anonymous S3 request), with what, and the CloudTrail details the
+// service fills in. Params is set for Query-protocol services only.
 type Call struct {
 	Caller    *Caller
 	Params    *query.Params
@@ -61,6 +62,9 @@ func (c *Call) Authorize(store *Store, r *iampolicy.Request, resourcePolicy *iam
 	c.Decision = &d
 	if d.Allowed() {
 		return nil
+	}
+	if c.Caller == nil {
+		return awserr.New(http.StatusForbidden, "AccessDenied", "Access Denied")
 	}
 	return awserr.New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", c.Caller.ARN, r.Action, r.Resource)
 }

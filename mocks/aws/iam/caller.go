@@ -244,7 +244,16 @@ func (c *Caller) Principal() iampolicy.Principal {
 // Authorize decides whether the caller may do r (whose Principal it fills in), given the
 // resource's policy (a bucket policy or trust policy; nil when there is none) and the account
 // that owns the resource ("" for the caller's own).
+//
+// A nil caller is anonymous (an unsigned S3 request): only the resource policy can allow it.
 func (s *Store) Authorize(c *Caller, r *iampolicy.Request, resourcePolicy *iampolicy.Policy, resourceAccount string) iampolicy.Decision {
+	if c == nil {
+		r.Principal = iampolicy.Principal{}
+		if r.Time.IsZero() {
+			r.Time = s.now()
+		}
+		return iampolicy.Decide(iampolicy.Input{Request: r, Resource: resourcePolicy, ResourceAccount: resourceAccount})
+	}
 	r.Principal = c.Principal()
 	if r.Time.IsZero() {
 		r.Time = s.now()

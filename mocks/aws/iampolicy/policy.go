@@ -444,3 +444,24 @@ func conditionValues(v any) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Resources lists the Resource and NotResource patterns as written, for services that check
+// them when a policy is attached (S3 rejects a bucket policy naming another bucket).
+func (p *Policy) Resources() []string {
+	var out []string
+	for i := range p.statements {
+		for _, r := range p.statements[i].resources {
+			out = append(out, r.raw)
+		}
+	}
+	return out
+}
+
+// Actions lists the Action and NotAction patterns, lower-cased.
+func (p *Policy) Actions() []string {
+	var out []string
+	for i := range p.statements {
+		out = append(out, p.statements[i].actions...)
+	}
+	return out
+}
