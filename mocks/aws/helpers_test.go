@@ -56,6 +56,8 @@ func stsCreds(c *ststypes.Credentials) aws.Credentials {
 	return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken}
 }
 
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
 // apiCode is the AWS error code of err ("" for nil).
 func apiCode(err error) string {
 	if err == nil {

@@ -13,11 +13,11 @@ import (
 )
 
 func newAWSCommand() *cobra.Command {
-	cmd := groupCommand("aws", "Run or measure the AWS emulator (STS, IAM, CloudTrail)",
-		`The AWS emulator serves STS, IAM and CloudTrail on one endpoint, verifies SigV4 for real and
+	cmd := groupCommand("aws", "Run or measure the AWS emulator (STS, IAM, S3, CloudTrail)",
+		`The AWS emulator serves STS, IAM, S3 and CloudTrail on one endpoint, verifies SigV4 for real and
 enforces IAM policy the way AWS documents it: trust policies (sts:AssumeRole, sts:TagSession and
-sts:SetSourceIdentity each on its own), conditions, policy variables, session policies and
-permissions boundaries. Every call is a CloudTrail record.`)
+sts:SetSourceIdentity each on its own), conditions, policy variables, session policies,
+permissions boundaries and bucket policies. Every call is a CloudTrail record.`)
 	cmd.Example = `  mcpsso aws serve
   mcpsso aws bench --vs moto`
 	cmd.AddCommand(newAWSServeCommand(), newAWSBenchCommand())
@@ -26,6 +26,7 @@ permissions boundaries. Every call is a CloudTrail record.`)
 
 type awsServeFlags struct {
 	addr     string
+	data     string
 	accounts []string
 	trail    string
 	logLevel string
@@ -34,9 +35,11 @@ type awsServeFlags struct {
 func newAWSServeCommand() *cobra.Command {
 	var f awsServeFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--account ID]... [--trail FILE]",
+		Use:   "serve [--addr HOST:PORT] [--account ID]... [--data DIR] [--trail FILE]",
 		Short: "Serve the AWS emulator until interrupted",
-		Long: `Serve STS, IAM and CloudTrail on one endpoint (like LocalStack's :4566) until Ctrl-C.
+		Long: `Serve STS, IAM, S3 and CloudTrail on one endpoint (like LocalStack's :4566) until Ctrl-C.
+S3 answers path-style and virtual-hosted-style requests ("<bucket>.localhost:4566"); with
+--data its objects, bucket owners and policies survive restarts.
 
 Conventions, as LocalStack's: region us-east-1; account 111122223333 is the default, and its
 admin has the access key "test" with secret "test"; every account (the default and each
@@ -52,14 +55,17 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
   aws iam create-role --role-name demo --assume-role-policy-document \
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}]}'
 
-  # Two accounts, records to a file
-  mcpsso aws serve --addr 127.0.0.1:4566 --account 444455556666 --trail trail.jsonl`,
+  aws s3 mb s3://demo && echo hi | aws s3 cp - s3://demo/hi.txt
+
+  # Two accounts, S3 data kept in ./awsdata, records to a file
+  mcpsso aws serve --addr 127.0.0.1:4566 --account 444455556666 --data ./awsdata --trail trail.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAWSServe(cmd, f) },
 	}
 	cmd.Flags().StringVar(&f.addr, "addr", awsemu.DefaultAddr, "listen address HOST:PORT")
 	cmd.Flags().StringArrayVar(&f.accounts, "account", nil, "declare another 12-digit account (repeatable)")
 	cmd.Flags().StringVar(&f.trail, "trail", "", "also write CloudTrail records as JSON lines to this file")
+	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners and bucket policies in this directory across restarts")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
 	return cmd
 }
@@ -73,6 +79,9 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 		awsemu.WithAddr(f.addr),
 		awsemu.WithAccounts(f.accounts...),
 		awsemu.WithLogger(slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))),
+	}
+	if f.data != "" {
+		opts = append(opts, awsemu.WithDataDir(f.data))
 	}
 	if f.trail != "" {
 		file, err := os.OpenFile(f.trail, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

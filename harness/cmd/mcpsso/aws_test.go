@@ -100,7 +100,7 @@ func TestAWSServeAsASubprocess(t *testing.T) {
 }
 
 func TestAWSBenchMeasuresTheEmulator(t *testing.T) {
-	code, stdout, stderr := execute(t, "", "aws", "bench", "--iterations", "30", "--concurrency", "2", "--json")
+	code, stdout, stderr := execute(t, "", "aws", "bench", "--iterations", "30", "--concurrency", "2", "--json", "--workload", "sts", "--workload", "s3-get-1k")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -110,7 +110,8 @@ func TestAWSBenchMeasuresTheEmulator(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	if len(out.Results) != 1 || out.Results[0].Iterations != 30 || out.Results[0].PerSecond <= 0 || out.Results[0].StartupMillis <= 0 {
+	if len(out.Results) != 2 || out.Results[0].Workload != "sts" || out.Results[0].Iterations != 30 || out.Results[0].PerSecond <= 0 ||
+		out.Results[0].StartupMillis <= 0 || out.Results[1].Workload != "s3-get-1k" || out.Results[1].MBPerSecond <= 0 {
 		t.Fatalf("%+v", out.Results)
 	}
 }
@@ -122,6 +123,7 @@ func TestAWSCommandsRejectBadFlags(t *testing.T) {
 	}{
 		{[]string{"aws", "bench", "--iterations", "0"}, "--iterations"},
 		{[]string{"aws", "bench", "--concurrency", "1000"}, "--concurrency"},
+		{[]string{"aws", "bench", "--workload", "s3-get-2k"}, "s3-get-1k"},
 		{[]string{"aws", "serve", "--addr", "nohost"}, "nohost"},
 		{[]string{"aws", "serve", "--account", "12"}, "12"},
 		{[]string{"aws", "serve", "--log-level", "loud"}, "--log-level"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
@@ -27,25 +30,36 @@ import (
 type awsBenchFlags struct {
 	endpoint    string
 	vs          string
+	workloads   []string
 	iterations  int
 	concurrency int
 	jsonOut     bool
 }
 
+// workloadNames are the loops `aws bench` can run, in the order it runs them.
+var workloadNames = []string{"sts", "s3-get-1k", "s3-put-1k", "s3-get-1m", "s3-put-1m"}
+
 func newAWSBenchCommand() *cobra.Command {
 	var f awsBenchFlags
 	cmd := &cobra.Command{
-		Use:   "bench [--endpoint URL] [--vs URL|moto] [--iterations N] [--concurrency C]",
-		Short: "Measure AssumeRole+GetCallerIdentity against the emulator and another endpoint",
-		Long: `Run the same loop against the emulator and, with --vs, another AWS-compatible endpoint, and
-print both rates and their ratio. One iteration is the per-request work of an MCP server acting
-for a user: sts:AssumeRole of a role, then sts:GetCallerIdentity with the credentials it returned.
+		Use:   "bench [--endpoint URL] [--vs URL|moto] [--workload W]... [--iterations N] [--concurrency C]",
+		Short: "Measure the emulator against another endpoint, side by side",
+		Long: `Run the same loops against the emulator and, with --vs, another AWS-compatible endpoint, and
+print both rates and their ratio. Workloads (--workload, repeatable, or "all"):
+  sts        the per-request work of an MCP server acting for a user: sts:AssumeRole of a role,
+             then sts:GetCallerIdentity with the credentials it returned (the default)
+  s3-get-1k  GetObject of a 1 KiB object      s3-put-1k  PutObject of a 1 KiB object
+  s3-get-1m  GetObject of a 1 MiB object      s3-put-1m  PutObject of a 1 MiB object
 
-Each endpoint is set up through its IAM API with the admin key test/test: a fresh role whose
-trust policy lets the account assume it. Without --endpoint the emulator runs in this process
-on a loopback port. --vs moto starts moto_server (if it is installed) on a free port.`,
+Each endpoint is set up through its own APIs with the admin key test/test: a fresh role whose
+trust policy lets the account assume it, a fresh bucket. Without --endpoint the emulator runs in
+this process on a loopback port. --vs moto starts moto_server (if it is installed) on a free
+port.`,
 		Example: `  # The emulator against moto_server, side by side
   mcpsso aws bench --vs moto
+
+  # Every workload, S3 included
+  mcpsso aws bench --vs moto --workload all --iterations 500
 
   # A running emulator against LocalStack, 5000 iterations on 8 workers, as JSON
   mcpsso aws bench --endpoint http://127.0.0.1:4566 --vs http://127.0.0.1:4567 --iterations 5000 --concurrency 8 --json`,
@@ -54,6 +68,7 @@ on a loopback port. --vs moto starts moto_server (if it is installed) on a free 
 	}
 	cmd.Flags().StringVar(&f.endpoint, "endpoint", "", "emulator endpoint (default: start one in this process)")
 	cmd.Flags().StringVar(&f.vs, "vs", "", `endpoint to compare with, or "moto" to start moto_server`)
+	cmd.Flags().StringArrayVar(&f.workloads, "workload", []string{"sts"}, "workload to run (repeatable): "+strings.Join(workloadNames, ", ")+", or all")
 	cmd.Flags().IntVar(&f.iterations, "iterations", 2000, "iterations per endpoint")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 4, "concurrent workers")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the results as JSON")
@@ -62,11 +77,15 @@ on a loopback port. --vs moto starts moto_server (if it is installed) on a free 
 
 // benchResult is one endpoint's measurement.
 type benchResult struct {
-	Name          string  `json:"name"`
-	Endpoint      string  `json:"endpoint"`
-	Iterations    int     `json:"iterations"`
-	Seconds       float64 `json:"seconds"`
-	PerSecond     float64 `json:"iterationsPerSecond"`
+	Workload    string  `json:"workload"`
+	Name        string  `json:"name"`
+	Endpoint    string  `json:"endpoint"`
+	Iterations  int     `json:"iterations"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"iterationsPerSecond"`
+	MBPerSecond float64 `json:"mbPerSecond,omitempty"`
+	// Error says why the loop did not finish; the other endpoint's rows still count.
+	Error         string  `json:"error,omitempty"`
 	P50Millis     float64 `json:"p50Millis"`
 	P99Millis     float64 `json:"p99Millis"`
 	StartupMillis float64 `json:"startupMillis,omitempty"`
@@ -79,8 +98,20 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 	if f.concurrency < 1 || f.concurrency > 256 {
 		return fmt.Errorf("--concurrency %d: must be between 1 and 256", f.concurrency)
 	}
+	var workloads []string
+	for _, w := range f.workloads {
+		switch {
+		case w == "all":
+			workloads = workloadNames
+		case slices.Contains(workloadNames, w):
+			if !slices.Contains(workloads, w) {
+				workloads = append(workloads, w)
+			}
+		default:
+			return fmt.Errorf("--workload %q: must be one of %s, or all", w, strings.Join(workloadNames, ", "))
+		}
+	}
 	ctx := cmd.Context()
-	var results []benchResult
 
 	endpoint, name, startup := f.endpoint, "mcpsso", time.Duration(0)
 	if endpoint == "" {
@@ -93,13 +124,7 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 		defer s.Close()
 		endpoint, name = s.Endpoint(), "mcpsso (in-process)"
 	}
-	r, err := benchEndpoint(ctx, name, endpoint, f.iterations, f.concurrency)
-	if err != nil {
-		return failure{fmt.Errorf("%s at %s: %w", name, endpoint, err)}
-	}
-	r.StartupMillis = float64(startup.Microseconds()) / 1000
-	results = append(results, r)
-
+	targets := []struct{ name, endpoint string }{{name, endpoint}}
 	if f.vs != "" {
 		vs, vsName := f.vs, f.vs
 		if f.vs == "moto" {
@@ -110,64 +135,126 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 			defer m.Close()
 			vs, vsName = m.Endpoint(), "moto_server"
 		}
-		r, err := benchEndpoint(ctx, vsName, vs, f.iterations, f.concurrency)
-		if err != nil {
-			return failure{fmt.Errorf("%s at %s: %w", vsName, vs, err)}
-		}
-		results = append(results, r)
+		targets = append(targets, struct{ name, endpoint string }{vsName, vs})
 	}
+
+	var results []benchResult
+	for _, w := range workloads {
+		for _, tg := range targets {
+			r, err := benchEndpoint(ctx, w, tg.name, tg.endpoint, f.iterations, f.concurrency)
+			if err != nil {
+				if tg.endpoint == endpoint {
+					return failure{fmt.Errorf("%s at %s, workload %s: %w", tg.name, tg.endpoint, w, err)}
+				}
+				// The other endpoint failing (moto_server does under concurrent 1 MiB puts)
+				// is a result to report, not a reason to stop.
+				r = benchResult{Workload: w, Name: tg.name, Endpoint: tg.endpoint, Error: err.Error()}
+			}
+			results = append(results, r)
+		}
+	}
+	results[0].StartupMillis = float64(startup.Microseconds()) / 1000
 
 	out := cmd.OutOrStdout()
 	if f.jsonOut {
 		doc := map[string]any{"results": results}
-		if len(results) == 2 {
-			doc["ratio"] = results[0].PerSecond / results[1].PerSecond
+		if len(targets) == 2 {
+			ratios := map[string]float64{}
+			for i := 0; i+1 < len(results); i += 2 {
+				if results[i+1].Error == "" {
+					ratios[results[i].Workload] = results[i].PerSecond / results[i+1].PerSecond
+				}
+			}
+			doc["ratios"] = ratios
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
 	}
-	printBench(out, results)
+	printBench(out, results, len(targets))
 	return nil
 }
 
-func printBench(w io.Writer, results []benchResult) {
+func printBench(w io.Writer, results []benchResult, perWorkload int) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "endpoint\titerations\tseconds\titerations/s\tp50 ms\tp99 ms")
+	fmt.Fprintln(tw, "workload\tendpoint\titerations\tseconds\titerations/s\tMB/s\tp50 ms\tp99 ms")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s %s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\n", r.Name, r.Endpoint, r.Iterations, r.Seconds, r.PerSecond, r.P50Millis, r.P99Millis)
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s %s\tfailed: %s\n", r.Workload, r.Name, r.Endpoint, r.Error)
+			continue
+		}
+		mb := "-"
+		if r.MBPerSecond > 0 {
+			mb = fmt.Sprintf("%.1f", r.MBPerSecond)
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%d\t%.2f\t%.0f\t%s\t%.2f\t%.2f\n", r.Workload, r.Name, r.Endpoint, r.Iterations, r.Seconds, r.PerSecond, mb, r.P50Millis, r.P99Millis)
 	}
 	_ = tw.Flush()
 	if results[0].StartupMillis > 0 {
 		fmt.Fprintf(w, "emulator start-up: %.1f ms\n", results[0].StartupMillis)
 	}
-	if len(results) == 2 {
-		fmt.Fprintf(w, "ratio: %s does %.1fx the iterations/s of %s\n", results[0].Name, results[0].PerSecond/results[1].PerSecond, results[1].Name)
+	if perWorkload == 2 {
+		for i := 0; i+1 < len(results); i += 2 {
+			if results[i+1].Error != "" {
+				continue
+			}
+			fmt.Fprintf(w, "ratio %s: %s does %.1fx the iterations/s of %s\n", results[i].Workload, results[i].Name, results[i].PerSecond/results[i+1].PerSecond, results[i+1].Name)
+		}
 	}
 }
 
-// benchEndpoint sets up a role on endpoint and runs the AssumeRole+GetCallerIdentity loop.
-func benchEndpoint(ctx context.Context, name, endpoint string, n, workers int) (benchResult, error) {
+// benchEndpoint sets up the workload on endpoint and runs its loop.
+func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, workers int) (benchResult, error) {
 	cfg := aws.Config{
 		Region:       awsemu.DefaultRegion,
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.StaticCredentialsProvider{Value: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}},
 		HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2}},
 	}
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	unique := "mcpsso-bench-" + hex.EncodeToString(suffix[:])
+	var one func() error
+	var size int
+	var err error
+	switch workload {
+	case "sts":
+		one, err = stsWorkload(ctx, cfg, unique)
+	default:
+		one, size, err = s3Workload(ctx, cfg, workload, unique)
+	}
+	if err != nil {
+		return benchResult{}, err
+	}
+	for i := 0; i < min(10, n); i++ { // warm connections and caches
+		if err := one(); err != nil {
+			return benchResult{}, err
+		}
+	}
+	r, err := runLoop(one, n, workers)
+	if err != nil {
+		return benchResult{}, err
+	}
+	r.Workload, r.Name, r.Endpoint = workload, name, endpoint
+	if size > 0 {
+		r.MBPerSecond = r.PerSecond * float64(size) / 1e6
+	}
+	return r, nil
+}
+
+// stsWorkload: AssumeRole a fresh role, then GetCallerIdentity with the session.
+func stsWorkload(ctx context.Context, cfg aws.Config, roleName string) (func() error, error) {
 	stsc := sts.NewFromConfig(cfg)
 	who, err := stsc.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return benchResult{}, fmt.Errorf("GetCallerIdentity with test/test: %w", err)
+		return nil, fmt.Errorf("GetCallerIdentity with test/test: %w", err)
 	}
-	var suffix [4]byte
-	_, _ = rand.Read(suffix[:])
-	roleName := "mcpsso-bench-" + hex.EncodeToString(suffix[:])
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + *who.Account + `:root"},"Action":"sts:AssumeRole"}]}`
 	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(roleName), AssumeRolePolicyDocument: aws.String(trust)})
 	if err != nil {
-		return benchResult{}, fmt.Errorf("CreateRole: %w", err)
+		return nil, fmt.Errorf("CreateRole: %w", err)
 	}
-	one := func() error {
+	return func() error {
 		out, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("bench")})
 		if err != nil {
 			return fmt.Errorf("AssumeRole: %w", err)
@@ -181,13 +268,48 @@ func benchEndpoint(ctx context.Context, name, endpoint string, n, workers int) (
 			return fmt.Errorf("GetCallerIdentity with the session: %w", err)
 		}
 		return nil
-	}
-	for i := 0; i < min(10, n); i++ { // warm connections and caches
-		if err := one(); err != nil {
-			return benchResult{}, err
-		}
-	}
+	}, nil
+}
 
+// s3Workload: GetObject or PutObject of a 1 KiB or 1 MiB object in a fresh bucket.
+func s3Workload(ctx context.Context, cfg aws.Config, workload, bucket string) (func() error, int, error) {
+	size := 1 << 10
+	if strings.HasSuffix(workload, "-1m") {
+		size = 1 << 20
+	}
+	body := bytes.Repeat([]byte("x"), size)
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		return nil, 0, fmt.Errorf("CreateBucket: %w", err)
+	}
+	put := func() error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("object"), Body: bytes.NewReader(body)})
+		if err != nil {
+			return fmt.Errorf("PutObject: %w", err)
+		}
+		return nil
+	}
+	if strings.HasPrefix(workload, "s3-put") {
+		return put, size, nil
+	}
+	if err := put(); err != nil {
+		return nil, 0, err
+	}
+	return func() error {
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("object")})
+		if err != nil {
+			return fmt.Errorf("GetObject: %w", err)
+		}
+		defer out.Body.Close()
+		if n, err := io.Copy(io.Discard, out.Body); err != nil || n != int64(size) {
+			return fmt.Errorf("GetObject read %d bytes of %d: %v", n, size, err)
+		}
+		return nil
+	}, size, nil
+}
+
+// runLoop runs one() n times on workers goroutines and measures rate and latency.
+func runLoop(one func() error, n, workers int) (benchResult, error) {
 	latencies := make([]time.Duration, n)
 	var next int
 	var mu sync.Mutex
@@ -225,6 +347,6 @@ func benchEndpoint(ctx context.Context, name, endpoint string, n, workers int) (
 	}
 	slices.Sort(latencies)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return benchResult{Name: name, Endpoint: endpoint, Iterations: n, Seconds: elapsed.Seconds(),
-		PerSecond: float64(n) / elapsed.Seconds(), P50Millis: ms(latencies[n/2]), P99Millis: ms(latencies[n*99/100])}, nil
+	return benchResult{Iterations: n, Seconds: elapsed.Seconds(), PerSecond: float64(n) / elapsed.Seconds(),
+		P50Millis: ms(latencies[n/2]), P99Millis: ms(latencies[n*99/100])}, nil
 }
