@@ -415,12 +415,9 @@ func (s *Store) UpdateAssumeRolePolicy(accountID, name, doc string) error {
 
 // PutRolePolicy adds or replaces an inline policy of a role.
 func (s *Store) PutRolePolicy(accountID, roleName, policyName, doc string) error {
-	if err := checkName("policyName", policyName, 128); err != nil {
-		return err
-	}
-	p, err := iampolicy.Parse(iampolicy.IdentityPolicy, fmt.Sprintf("inline policy %s of role %s", policyName, roleName), []byte(doc))
+	p, err := parseInline(policyName, "role "+roleName, doc)
 	if err != nil {
-		return malformed(err)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -428,16 +425,34 @@ func (s *Store) PutRolePolicy(accountID, roleName, policyName, doc string) error
 	if err != nil {
 		return err
 	}
+	return putInline(r.Inline, policyName, doc, p, MaxRoleInlineChars, "role "+roleName)
+}
+
+// parseInline validates an inline policy's name and document.
+func parseInline(policyName, owner, doc string) (*iampolicy.Policy, error) {
+	if err := checkName("policyName", policyName, 128); err != nil {
+		return nil, err
+	}
+	p, err := iampolicy.Parse(iampolicy.IdentityPolicy, fmt.Sprintf("inline policy %s of %s", policyName, owner), []byte(doc))
+	if err != nil {
+		return nil, malformed(err)
+	}
+	return p, nil
+}
+
+// putInline adds or replaces an inline policy, keeping the owner's inline documents within
+// IAM's aggregate size quota.
+func putInline(inline map[string]*iampolicy.Policy, name, doc string, p *iampolicy.Policy, limit int, owner string) error {
 	total := policyChars(doc)
-	for n, q := range r.Inline {
-		if n != policyName {
+	for n, q := range inline {
+		if n != name {
 			total += policyChars(string(q.Document()))
 		}
 	}
-	if total > MaxRoleInlineChars {
-		return limitExceeded("Maximum policy size of %d bytes exceeded for role %s", MaxRoleInlineChars, roleName)
+	if total > limit {
+		return limitExceeded("Maximum policy size of %d bytes exceeded for %s", limit, owner)
 	}
-	r.Inline[policyName] = p
+	inline[name] = p
 	return nil
 }
 
@@ -754,12 +769,9 @@ func (s *Store) GetUser(accountID, name string) (*User, error) {
 
 // PutUserPolicy adds or replaces an inline policy of a user.
 func (s *Store) PutUserPolicy(accountID, userName, policyName, doc string) error {
-	if err := checkName("policyName", policyName, 128); err != nil {
-		return err
-	}
-	p, err := iampolicy.Parse(iampolicy.IdentityPolicy, fmt.Sprintf("inline policy %s of user %s", policyName, userName), []byte(doc))
+	p, err := parseInline(policyName, "user "+userName, doc)
 	if err != nil {
-		return malformed(err)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -767,17 +779,7 @@ func (s *Store) PutUserPolicy(accountID, userName, policyName, doc string) error
 	if err != nil {
 		return err
 	}
-	total := policyChars(doc)
-	for n, q := range u.Inline {
-		if n != policyName {
-			total += policyChars(string(q.Document()))
-		}
-	}
-	if total > MaxUserInlineChars {
-		return limitExceeded("Maximum policy size of %d bytes exceeded for user %s", MaxUserInlineChars, userName)
-	}
-	u.Inline[policyName] = p
-	return nil
+	return putInline(u.Inline, policyName, doc, p, MaxUserInlineChars, "user "+userName)
 }
 
 // parseSized checks IAM's size quota (white space does not count) and parses the document.
