@@ -72,21 +72,31 @@ func Load(profile, name string, vars map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := Fill(raw, vars)
+	if err != nil {
+		return nil, fmt.Errorf("policies: %s/%s: %w", profile, name, err)
+	}
+	return out, nil
+}
+
+// Fill replaces every <placeholder> of a JSON document (one of these or a user's own) with
+// vars[placeholder], JSON-escaped; a placeholder without a non-empty value is an error, and so
+// is a result that is not valid JSON.
+func Fill(doc []byte, vars map[string]string) ([]byte, error) {
 	var missing []string
-	for _, p := range placeholdersIn(raw) {
+	for _, p := range placeholdersIn(doc) {
 		if vars[p] == "" {
 			missing = append(missing, "<"+p+">")
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("policies: %s/%s: placeholder %s has no value: every placeholder in a document must be given a non-empty value",
-			profile, name, strings.Join(missing, ", "))
+		return nil, fmt.Errorf("placeholder %s has no value: every placeholder in a document must be given a non-empty value", strings.Join(missing, ", "))
 	}
-	out := placeholder.ReplaceAllFunc(raw, func(m []byte) []byte {
+	out := placeholder.ReplaceAllFunc(doc, func(m []byte) []byte {
 		return jsonEscape(vars[string(m[1:len(m)-1])])
 	})
 	if !json.Valid(out) {
-		return nil, fmt.Errorf("policies: %s/%s: the document is not valid JSON after filling its placeholders", profile, name)
+		return nil, errors.New("the document is not valid JSON after filling its placeholders")
 	}
 	return out, nil
 }

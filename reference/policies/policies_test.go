@@ -14,8 +14,8 @@ var exampleVars = map[string]string{"acct": "111122223333", "ecsTaskRole": "ecsT
 
 func TestNamesListEachProfilesDocuments(t *testing.T) {
 	want := map[string][]string{
-		Seed:      {"target-role-trust-policy", "task-role-policy", "tenant-bucket-policy"},
-		Reference: {"target-role-policy", "target-role-trust-policy", "task-role-policy", "tenant-bucket-policy"},
+		Seed:      {"target-role-trust-policy", "task-role-policy", "task-role-trust-policy", "tenant-bucket-policy"},
+		Reference: {"target-role-policy", "target-role-trust-policy", "task-role-policy", "task-role-trust-policy", "tenant-bucket-policy"},
 	}
 	for profile, names := range want {
 		if got := Names(profile); !slices.Equal(got, names) {

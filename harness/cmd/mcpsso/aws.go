@@ -5,10 +5,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/harness/stack"
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
 )
 
@@ -26,6 +31,8 @@ permissions boundaries and bucket policies. Every call is a CloudTrail record.`)
 
 type awsServeFlags struct {
 	addr     string
+	config   string
+	profile  string
 	data     string
 	accounts []string
 	trail    string
@@ -35,11 +42,16 @@ type awsServeFlags struct {
 func newAWSServeCommand() *cobra.Command {
 	var f awsServeFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--account ID]... [--data DIR] [--trail FILE]",
+		Use:   "serve [--addr HOST:PORT] [--config F|default [--profile P]] [--account ID]... [--data DIR] [--trail FILE]",
 		Short: "Serve the AWS emulator until interrupted",
 		Long: `Serve STS, IAM, S3 and CloudTrail on one endpoint (like LocalStack's :4566) until Ctrl-C.
 S3 answers path-style and virtual-hosted-style requests ("<bucket>.localhost:4566"); with
 --data its objects, bucket owners and policies survive restarts.
+
+With --config the emulator is seeded from a fixture through its own IAM and S3 APIs: the
+accounts, the roles with their trust and inline policies, the buckets with their policies and
+objects. --profile picks the policies: "reference" (corrected) or "seed" (the tutorial's
+documents verbatim, which fail the way they would on AWS). See "mcpsso fixture print".
 
 Conventions, as LocalStack's: region us-east-1; account 111122223333 is the default, and its
 admin has the access key "test" with secret "test"; every account (the default and each
@@ -57,6 +69,9 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 
   aws s3 mb s3://demo && echo hi | aws s3 cp - s3://demo/hi.txt
 
+  # The tutorial's deployment (task role, target roles, tenant buckets) with its own policies
+  mcpsso aws serve --config default --profile seed
+
   # Two accounts, S3 data kept in ./awsdata, records to a file
   mcpsso aws serve --addr 127.0.0.1:4566 --account 444455556666 --data ./awsdata --trail trail.jsonl`,
 		Args: cobra.NoArgs,
@@ -65,6 +80,8 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 	cmd.Flags().StringVar(&f.addr, "addr", awsemu.DefaultAddr, "listen address HOST:PORT")
 	cmd.Flags().StringArrayVar(&f.accounts, "account", nil, "declare another 12-digit account (repeatable)")
 	cmd.Flags().StringVar(&f.trail, "trail", "", "also write CloudTrail records as JSON lines to this file")
+	cmd.Flags().StringVar(&f.config, "config", "", `seed from this fixture (YAML), or "default" for the embedded one`)
+	cmd.Flags().StringVar(&f.profile, "profile", "reference", "which policies the fixture's references load: reference (corrected) or seed (the tutorial's, verbatim)")
 	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners and bucket policies in this directory across restarts")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
 	return cmd
@@ -74,6 +91,21 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.logLevel)
+	}
+	var fx *fixture.Fixture
+	if f.config != "" {
+		var err error
+		if fx, err = loadFixture(f.config); err != nil {
+			return err
+		}
+		if err := checkProfile(f.profile); err != nil {
+			return err
+		}
+		for _, a := range fx.AccountIDs() {
+			if a != awsemu.DefaultAccount && !slices.Contains(f.accounts, a) {
+				f.accounts = append(f.accounts, a)
+			}
+		}
 	}
 	opts := []awsemu.Option{
 		awsemu.WithAddr(f.addr),
@@ -100,6 +132,14 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 		return err
 	}
 	defer s.Close()
+	if fx != nil {
+		if err := stack.SeedAWS(ctx, fx, f.profile, func(account string) (aws.Config, error) {
+			c, err := s.AdminCredentials(account)
+			return aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.Endpoint()), Credentials: credentials.StaticCredentialsProvider{Value: c}}, err
+		}); err != nil {
+			return failure{fmt.Errorf("seeding from %s: %w", f.config, err)}
+		}
+	}
 	printAWSReady(cmd.OutOrStdout(), s, append([]string{awsemu.DefaultAccount}, f.accounts...))
 	<-ctx.Done()
 	return nil

@@ -13,41 +13,54 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
+
+// serveProcess is `mcpsso aws serve` running as a subprocess.
+type serveProcess struct {
+	cmd      *exec.Cmd
+	stderr   *strings.Builder
+	endpoint string
+	printed  []string
+}
+
+// startServe runs the binary with args and waits for its ready line and credentials.
+func startServe(t *testing.T, bin string, args ...string) *serveProcess {
+	t.Helper()
+	p := &serveProcess{cmd: exec.Command(bin, args...), stderr: &strings.Builder{}}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		p.printed = append(p.printed, lines.Text())
+		if ep, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
+			p.endpoint = ep
+		}
+		if strings.HasPrefix(lines.Text(), "export ") {
+			break
+		}
+	}
+	if p.endpoint == "" {
+		t.Fatalf("no ready line; stdout %q, stderr %s", p.printed, p.stderr.String())
+	}
+	return p
+}
 
 // TestAWSServeAsASubprocess runs `mcpsso aws serve` as a script would: wait for the ready
 // line, call it with the SDK and the printed credentials, stop it with SIGINT.
 func TestAWSServeAsASubprocess(t *testing.T) {
 	bin := buildBinary(t)
 	trail := filepath.Join(t.TempDir(), "trail.jsonl")
-	cmd := exec.Command(bin, "aws", "serve", "--addr", "127.0.0.1:0", "--account", "444455556666", "--trail", trail)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-
-	lines := bufio.NewScanner(stdout)
-	var endpoint string
-	var printed []string
-	for lines.Scan() {
-		printed = append(printed, lines.Text())
-		if ep, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
-			endpoint = ep
-		}
-		if strings.HasPrefix(lines.Text(), "export ") {
-			break
-		}
-	}
-	if endpoint == "" {
-		t.Fatalf("no ready line; stdout %q, stderr %s", printed, stderr.String())
-	}
+	p := startServe(t, bin, "aws", "serve", "--addr", "127.0.0.1:0", "--account", "444455556666", "--trail", trail)
+	cmd, stderr, endpoint, printed := p.cmd, p.stderr, p.endpoint, p.printed
 	if !strings.Contains(strings.Join(printed, "\n"), "account 444455556666 admin: AWS_ACCESS_KEY_ID=444455556666 AWS_SECRET_ACCESS_KEY=test") {
 		t.Errorf("the second account's credentials are not printed: %q", printed)
 	}
@@ -96,6 +109,45 @@ func TestAWSServeAsASubprocess(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.TrimSpace(string(recorded))), &rec); err != nil || rec.EventName != "GetCallerIdentity" ||
 		rec.EventSource != "sts.amazonaws.com" || rec.UserIdentity.AccountID != "444455556666" {
 		t.Errorf("trail %s (%v)", recorded, err)
+	}
+}
+
+func TestAWSServeSeedsAFixture(t *testing.T) {
+	bin := buildBinary(t)
+	p := startServe(t, bin, "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--profile", "reference")
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	out, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetObject(t.Context(),
+		&s3.GetObjectInput{Bucket: aws.String("quilt-tenant-acme"), Key: aws.String("README.md")})
+	if err != nil {
+		t.Fatalf("%v; stderr %s", err, p.stderr.String())
+	}
+	out.Body.Close()
+	if !strings.Contains(strings.Join(p.printed, "\n"), "account 444455556666 admin") {
+		t.Errorf("the fixture's second account is not declared: %q", p.printed)
+	}
+}
+
+func TestFixtureCommands(t *testing.T) {
+	code, stdout, _ := execute(t, "", "fixture", "print")
+	if code != 0 || !strings.Contains(stdout, "taskRole: ecsTaskRole") {
+		t.Fatalf("print: exit %d\n%s", code, stdout)
+	}
+	path := filepath.Join(t.TempDir(), "f.yaml")
+	if err := os.WriteFile(path, []byte(stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := execute(t, "", "fixture", "check", path); code != 0 || !strings.HasPrefix(stdout, "ok: 2 accounts, 2 tenants, 4 users (3 mapped), 4 roles, 2 buckets") {
+		t.Fatalf("check: exit %d %q %q", code, stdout, stderr)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(stdout, "  - user: bob", "  - user: robert", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := execute(t, "", "fixture", "check", path); code != exitInput || !strings.Contains(stderr, "mappings[1].user") {
+		t.Fatalf("bad fixture: exit %d %q", code, stderr)
+	}
+	if code, _, stderr := execute(t, "", "aws", "serve", "--config", "default", "--profile", "tutorial"); code != exitInput || !strings.Contains(stderr, "--profile") {
+		t.Fatalf("bad profile: exit %d %q", code, stderr)
 	}
 }
 
