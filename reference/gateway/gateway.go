@@ -1,0 +1,373 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultAddr is where `mcpsso gateway serve` listens; Start listens on 127.0.0.1:0.
+const DefaultAddr = "127.0.0.1:8480"
+
+// Option configures a Gateway. Options are applied in order and each validates its input.
+type Option func(*settings) error
+
+type settings struct {
+	config             *Config
+	addr               string
+	authorizers        map[string]Authorizer // by authorizer name; "" is every authorizer
+	lambdaEndpoint     string
+	integrationURL     *url.URL
+	publicURL          string
+	issuerURL          string
+	authorizerTimeout  time.Duration
+	integrationTimeout time.Duration
+	logger             *slog.Logger
+	now                func() time.Time
+	transport          http.RoundTripper
+}
+
+// WithConfig sets the API to emulate (required, or WithConfigFile).
+func WithConfig(c *Config) Option {
+	return func(s *settings) error {
+		if c == nil {
+			return errors.New("gateway: WithConfig: nil config")
+		}
+		s.config = c
+		return nil
+	}
+}
+
+// WithConfigFile loads the API to emulate from a YAML file.
+func WithConfigFile(path string) Option {
+	return func(s *settings) error {
+		c, err := LoadConfig(path)
+		if err != nil {
+			return err
+		}
+		s.config = c
+		return nil
+	}
+}
+
+// WithAddr sets the listen address of Start (default 127.0.0.1:0).
+func WithAddr(addr string) Option {
+	return func(s *settings) error {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("gateway: address %q: %v (want host:port)", addr, err)
+		}
+		s.addr = addr
+		return nil
+	}
+}
+
+// WithAuthorizer plugs in the code behind the config's authorizer name ("" for every
+// authorizer): an HTTPAPIAuthorizer, HTTPAPIPolicyAuthorizer, RESTAuthorizer or TokenAuthorizer
+// in-process, or a LambdaInvoke over HTTP. Its kind must fit the authorizer's config.
+func WithAuthorizer(name string, a Authorizer) Option {
+	return func(s *settings) error {
+		if a == nil {
+			return fmt.Errorf("gateway: WithAuthorizer(%q): nil authorizer", name)
+		}
+		if s.authorizers == nil {
+			s.authorizers = map[string]Authorizer{}
+		}
+		s.authorizers[name] = a
+		return nil
+	}
+}
+
+// WithLambdaEndpoint invokes every authorizer that has no in-process code through the Lambda
+// Invoke API at endpoint (a Runtime Interface Emulator's base URL, or a full invocations URL),
+// with the function name of its authorizerUri.
+func WithLambdaEndpoint(endpoint string) Option {
+	return func(s *settings) error {
+		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("gateway: Lambda endpoint %q: want an http(s) URL such as http://127.0.0.1:9000", endpoint)
+		}
+		s.lambdaEndpoint = endpoint
+		return nil
+	}
+}
+
+// WithIntegrationURL points every HTTP_PROXY integration at another scheme and host (the NLB in
+// front of the MCP server), keeping the integration URI's path.
+func WithIntegrationURL(raw string) Option {
+	return func(s *settings) error {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("gateway: integration URL %q: want an http(s) URL such as http://127.0.0.1:8080", raw)
+		}
+		s.integrationURL = u
+		return nil
+	}
+}
+
+// WithPublicURL sets the base URL clients call (${publicUrl}); by default the listen URL.
+func WithPublicURL(raw string) Option {
+	return func(s *settings) error {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return fmt.Errorf("gateway: public URL %q: want an http(s) URL without a query", raw)
+		}
+		s.publicURL = strings.TrimSuffix(raw, "/")
+		return nil
+	}
+}
+
+// WithIssuerURL sets the OIDC issuer (${issuerUrl}, the protected resource's authorization server).
+func WithIssuerURL(raw string) Option {
+	return func(s *settings) error {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("gateway: issuer URL %q: want an absolute URL", raw)
+		}
+		s.issuerURL = raw
+		return nil
+	}
+}
+
+// WithAuthorizerTimeout sets how long the gateway waits for an authorizer (default 10 s, as
+// API Gateway); tests use short ones.
+func WithAuthorizerTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("gateway: authorizer timeout %s: must be positive", d)
+		}
+		s.authorizerTimeout = d
+		return nil
+	}
+}
+
+// WithIntegrationTimeout overrides every integration's timeoutInMillis (default 30 s); tests use
+// short ones.
+func WithIntegrationTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("gateway: integration timeout %s: must be positive", d)
+		}
+		s.integrationTimeout = d
+		return nil
+	}
+}
+
+// WithLogger sets the logger for access logs (message "access", keys from the access-log
+// format) and authorizer failures (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error {
+		if l == nil {
+			return errors.New("gateway: WithLogger: nil logger")
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the clock of the result cache and of request times (tests).
+func WithClock(now func() time.Time) Option {
+	return func(s *settings) error {
+		if now == nil {
+			return errors.New("gateway: WithClock: nil clock")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithTransport sets the transport to integrations (default: a pooled http.Transport).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(s *settings) error {
+		if rt == nil {
+			return errors.New("gateway: WithTransport: nil transport")
+		}
+		s.transport = rt
+		return nil
+	}
+}
+
+// Gateway is the emulated API: an http.Handler usable without a listener.
+type Gateway struct {
+	api                *api
+	subst              substitutions
+	impls              map[string]Authorizer
+	cache              *resultCache
+	log                *slog.Logger
+	now                func() time.Time
+	authorizerTimeout  time.Duration
+	integrationTimeout time.Duration
+	proxy              *httputil.ReverseProxy
+	apiID, account     string
+	region             string
+}
+
+func applyOptions(opts []Option) (*settings, error) {
+	s := &settings{addr: "127.0.0.1:0", authorizerTimeout: DefaultAuthorizerTimeout,
+		logger: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
+	if s.config == nil {
+		return nil, errors.New("gateway: no config: use WithConfig or WithConfigFile")
+	}
+	return s, nil
+}
+
+// New builds a gateway without listening. It needs the public URL (WithPublicURL or the config's
+// publicUrl); Start supplies its listen URL instead.
+func New(opts ...Option) (*Gateway, error) {
+	s, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return build(s)
+}
+
+func build(s *settings) (*Gateway, error) {
+	c := s.config
+	subst := substitutions{publicURL: s.publicURL, issuerURL: s.issuerURL}
+	if subst.publicURL == "" {
+		subst.publicURL = c.PublicURL
+	}
+	if subst.publicURL == "" {
+		return nil, errors.New("gateway: no public URL: set publicUrl in the config or use WithPublicURL (Start uses its listen URL)")
+	}
+	if subst.issuerURL == "" {
+		subst.issuerURL = c.IssuerURL
+	}
+	a, err := compile(c, subst)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{api: a, subst: subst, impls: map[string]Authorizer{}, cache: newResultCache(), log: s.logger, now: s.now,
+		authorizerTimeout: s.authorizerTimeout, integrationTimeout: s.integrationTimeout,
+		apiID: or(c.APIID, DefaultAPIID), account: or(c.AccountID, DefaultAccountID), region: or(c.Region, DefaultRegion)}
+	for name, spec := range a.authorizers {
+		impl := s.authorizers[name]
+		if impl == nil {
+			impl = s.authorizers[""]
+		}
+		if impl == nil && s.lambdaEndpoint != "" {
+			if spec.function == "" && !strings.Contains(s.lambdaEndpoint, "/2015-03-31/functions/") {
+				return nil, fmt.Errorf("gateway: authorizer %q has no authorizerUri, so no function name to invoke at %s", name, s.lambdaEndpoint)
+			}
+			impl = LambdaInvoke(s.lambdaEndpoint, spec.function)
+		}
+		if impl == nil {
+			return nil, fmt.Errorf("gateway: authorizer %q has no implementation: plug one in with WithAuthorizer, or a Lambda endpoint with WithLambdaEndpoint (--authorizer-url)", name)
+		}
+		if !impl.serves(spec.kind) {
+			return nil, fmt.Errorf("gateway: authorizer %q is %s, but the implementation given is a %T", name, spec.kind, impl)
+		}
+		g.impls[name] = impl
+	}
+	for _, in := range a.integrations {
+		if in.uri != nil && s.integrationURL != nil {
+			u := *in.uri
+			u.Scheme, u.Host = s.integrationURL.Scheme, s.integrationURL.Host
+			in.uri = &u
+		}
+	}
+	transport := s.transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 256
+		transport = t
+	}
+	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: transport, FlushInterval: -1,
+		ModifyResponse: g.modifyResponse, ErrorHandler: g.proxyError, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	return g, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Type is the API type, http-api or rest-api.
+func (g *Gateway) Type() string { return g.api.typ }
+
+// PublicURL is the base URL of the stage as clients call it (with /STAGE unless the stage is
+// served at the root).
+func (g *Gateway) PublicURL() string { return g.subst.publicURL + g.api.stagePrefix }
+
+// MCPURL is the MCP endpoint as clients call it: the protected resource of the metadata.
+func (g *Gateway) MCPURL() string { return g.api.mcpURL }
+
+// ResourceMetadataURL is the RFC 9728 path-inserted metadata URL of the MCP endpoint.
+func (g *Gateway) ResourceMetadataURL() string {
+	u, err := url.Parse(g.api.mcpURL)
+	if err != nil {
+		return ""
+	}
+	u.Path = "/.well-known/oauth-protected-resource" + strings.TrimSuffix(u.Path, "/")
+	return u.String()
+}
+
+// Warnings lists what in the config parses but probably does not do what was meant.
+func (g *Gateway) Warnings() []string { return g.api.warnings }
+
+// CachedResults is the number of authorizer results in the cache.
+func (g *Gateway) CachedResults() int { return g.cache.Len() }
+
+// Server is a running gateway.
+type Server struct {
+	*Gateway
+	srv  *http.Server
+	url  string
+	done chan error
+}
+
+// Start builds a gateway and serves it until ctx ends or Close is called. Without a public URL
+// the listen URL is the public URL.
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
+	s, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: listen on %s: %w", s.addr, err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	if s.publicURL == "" && s.config.PublicURL == "" {
+		s.publicURL = endpoint
+	}
+	g, err := build(s)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	srv := &Server{Gateway: g, url: endpoint, done: make(chan error, 1),
+		srv: &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 4 * MaxHeaderBytes}}
+	go func() { srv.done <- srv.srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return srv, nil
+}
+
+// URL is the listen URL ("http://127.0.0.1:PORT").
+func (s *Server) URL() string { return s.url }
+
+// Close stops the listener and waits for requests in flight (up to 5 s).
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
