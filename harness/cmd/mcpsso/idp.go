@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+)
+
+func newIdPCommand() *cobra.Command {
+	cmd := groupCommand("idp", "Run the mock OIDC identity provider",
+		`The mock IdP is the OpenID Connect provider every scenario logs in through: test users with
+tenant claims, the device grant (RFC 8628), auth code with PKCE for public clients, Dynamic
+Client Registration, RFC 9068 access tokens (typ at+jwt, audience api://quilt-mcp) signed with
+RS256 or ES256. It is a test IdP: there are no passwords, anyone can sign in as any test user.`)
+	cmd.Example = `  mcpsso idp serve
+  mcpsso token --user alice --issuer http://127.0.0.1:8400`
+	cmd.AddCommand(newIdPServeCommand())
+	return cmd
+}
+
+type idpServeFlags struct {
+	addr        string
+	issuerURL   string
+	issuerPath  string
+	audience    string
+	alg         string
+	tenantClaim string
+	logLevel    string
+}
+
+func newIdPServeCommand() *cobra.Command {
+	var f idpServeFlags
+	cmd := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT] [--audience URI] [--alg RS256|ES256]",
+		Short: "Serve the mock IdP until interrupted",
+		Long: `Serve the mock OpenID Connect IdP until Ctrl-C.
+
+When it accepts connections it prints "ready <issuer URL>" on stdout, then its users and
+clients, and an export line for MCPSSO_ISSUER (which "mcpsso token" reads). Decisions are logged
+as JSON lines on stderr (keys: request_id, decision, reason, sub, client_id); tokens, codes and
+secrets never are.
+
+Clients: mcpsso-cli is public (device grant; auth code with PKCE S256 from any loopback
+redirect URI, any port); mcpsso-demo is confidential with the secret mcpsso-demo-secret (HTTP
+Basic or form). MCP clients may also register themselves (RFC 7591). Login pages list the test
+users with one button each; the device page is at <issuer>/device.
+
+Endpoints under the issuer: /.well-known/openid-configuration (and RFC 8414's
+/.well-known/oauth-authorization-server), /.well-known/jwks.json, /authorize, /token,
+/userinfo, /device_authorization, /device, /register.
+
+The users are built in until fixtures exist (alice@acme, bob@globex, carol without a tenant,
+dave@acme whose subject is Auth0-style "auth0|...").`,
+		Example: `  mcpsso idp serve > idp.out &
+  until grep -q '^ready ' idp.out; do sleep 0.1; done
+  export MCPSSO_ISSUER=$(sed -n 's/^ready //p' idp.out)
+  mcpsso token --user alice        # a token from that IdP (it reads MCPSSO_ISSUER)
+
+  # An ES256 IdP behind a container name, with the tenant in an "org" claim
+  mcpsso idp serve --addr 0.0.0.0:8400 --issuer-url http://idp:8400 --alg ES256 --tenant-claim org`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runIdPServe(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", mockidp.DefaultAddr, "listen address HOST:PORT")
+	fl.StringVar(&f.issuerURL, "issuer-url", "", "issuer URL when clients reach the IdP by another name (proxy, container); default http://<addr>")
+	fl.StringVar(&f.issuerPath, "issuer-path", "", "serve under a path, e.g. /realms/test (issuer http://<addr>/realms/test)")
+	fl.StringVar(&f.audience, "audience", mockidp.DefaultAudience, "access-token audience when a client names no resource")
+	fl.StringVar(&f.alg, "alg", mockidp.RS256, "signing algorithm: RS256 or ES256")
+	fl.StringVar(&f.tenantClaim, "tenant-claim", mockidp.DefaultTenantClaim, "name of the claim that carries the tenant")
+	fl.StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
+	return cmd
+}
+
+func runIdPServe(cmd *cobra.Command, f idpServeFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.logLevel)
+	}
+	opts := []mockidp.Option{
+		mockidp.WithAddr(f.addr),
+		mockidp.WithAudience(f.audience),
+		mockidp.WithSigningAlgorithm(f.alg),
+		mockidp.WithTenantClaim(f.tenantClaim),
+		mockidp.WithLogger(slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))),
+	}
+	if f.issuerURL != "" {
+		opts = append(opts, mockidp.WithIssuerURL(f.issuerURL))
+	}
+	if f.issuerPath != "" {
+		opts = append(opts, mockidp.WithIssuerPath(f.issuerPath))
+	}
+	ctx := cmd.Context()
+	s, err := mockidp.Start(ctx, opts...)
+	if err != nil {
+		if errors.As(err, new(*net.OpError)) {
+			return failure{err}
+		}
+		return err
+	}
+	defer s.Close()
+	printIdPReady(cmd.OutOrStdout(), s)
+	<-ctx.Done()
+	return nil
+}
+
+func printIdPReady(w io.Writer, s *mockidp.Server) {
+	fmt.Fprintf(w, "ready %s\n", s.IssuerURL())
+	fmt.Fprintf(w, "discovery %s\n", s.DiscoveryURL())
+	fmt.Fprintf(w, "audience %s (tenant claim %q)\n", s.Audience(), s.TenantClaim())
+	for _, u := range s.Users() {
+		tenant := u.Tenant
+		if tenant == "" {
+			tenant = "(none)"
+		}
+		fmt.Fprintf(w, "user %s sub=%s email=%s tenant=%s groups=%s\n", u.Username, u.Subject, u.Email, tenant, strings.Join(u.Groups, ","))
+	}
+	for _, c := range s.Clients() {
+		kind := "public (PKCE S256 required)"
+		if !c.Public() {
+			kind = "confidential, secret " + c.Secret
+		}
+		redirects := strings.Join(c.RedirectURIs, " ")
+		if c.AnyLoopbackRedirect {
+			redirects = strings.TrimSpace("any loopback http URI " + redirects)
+		}
+		fmt.Fprintf(w, "client %s %s; redirect URIs: %s\n", c.ID, kind, redirects)
+	}
+	fmt.Fprintf(w, "device verification %s\n", s.DeviceVerificationURL())
+	fmt.Fprintf(w, "export MCPSSO_ISSUER=%s\n", s.IssuerURL())
+}

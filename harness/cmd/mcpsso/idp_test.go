@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+)
+
+// TestIdPServeAsASubprocess runs `mcpsso idp serve` as a script would: wait for the ready
+// line, get a token from it with `mcpsso token`, verify it, stop the IdP with SIGINT.
+func TestIdPServeAsASubprocess(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "idp", "serve", "--addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+
+	lines := bufio.NewScanner(stdout)
+	var issuer string
+	var printed []string
+	for lines.Scan() {
+		printed = append(printed, lines.Text())
+		if u, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
+			issuer = u
+		}
+		if strings.HasPrefix(lines.Text(), "export ") {
+			break
+		}
+	}
+	if issuer == "" {
+		t.Fatalf("no ready line; stdout %q, stderr %s", printed, stderr.String())
+	}
+	out := strings.Join(printed, "\n")
+	for _, want := range []string{"user alice sub=00u8c2d9qkL4mT7xw5d7", "tenant=(none)", "client mcpsso-cli public",
+		"client mcpsso-demo confidential, secret mcpsso-demo-secret", "export MCPSSO_ISSUER=" + issuer} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the ready output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, token, errOut := execute(t, "", "token", "--user", "alice", "--issuer", issuer)
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, errOut)
+	}
+	provider, err := oidc.NewProvider(t.Context(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := provider.Verifier(&oidc.Config{ClientID: mockidp.DefaultAudience}).Verify(t.Context(), strings.TrimSpace(token))
+	if err != nil {
+		t.Fatalf("the token from the served IdP does not verify: %v", err)
+	}
+	if idt.Subject != "00u8c2d9qkL4mT7xw5d7" {
+		t.Errorf("sub %q, want alice's", idt.Subject)
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("idp serve did not stop within 10s of SIGINT")
+	}
+
+	var sawAllow bool
+	for line := range strings.Lines(stderr.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("stderr line is not JSON: %q", line)
+		}
+		if rec["msg"] == "token" && rec["decision"] == "allow" && rec["sub"] == "00u8c2d9qkL4mT7xw5d7" && rec["client_id"] == "mcpsso-cli" {
+			sawAllow = true
+		}
+	}
+	if !sawAllow {
+		t.Errorf("no token decision for alice in the log:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), strings.TrimSpace(token)) {
+		t.Error("the log contains the access token")
+	}
+}
+
+func TestIdPServeRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		mention string
+	}{
+		{[]string{"--addr", "nohost"}, "nohost"},
+		{[]string{"--alg", "PS256"}, "PS256"},
+		{[]string{"--audience", "quilt"}, "absolute URI"},
+		{[]string{"--tenant-claim", "sub"}, "sub"},
+		{[]string{"--issuer-url", "ftp://idp"}, "http or https"},
+		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--issuer-path", "realms"}, "start with /"},
+	} {
+		code, stdout, stderr := execute(t, "", append([]string{"idp", "serve"}, tc.args...)...)
+		if code != exitInput || stdout != "" || !strings.Contains(stderr, tc.mention) {
+			t.Errorf("idp serve %v: exit %d, stdout %q, stderr %q; want exit 2 naming %s", tc.args, code, stdout, stderr, tc.mention)
+		}
+	}
+}

@@ -1,0 +1,415 @@
+// Package mockidp is the mock OpenID Connect identity provider every mcpsso scenario logs in
+// through, and the one `mcpsso up` offers real MCP clients.
+//
+// It is built on github.com/oauth2-proxy/mockoidc's exported handlers, mounted on its own mux
+// beside what mockoidc lacks: the device authorization grant (RFC 8628), RFC 8414 metadata,
+// public clients with PKCE (S256 required), HTTP Basic client authentication, RFC 8707
+// resource indicators, Dynamic Client Registration (RFC 7591), RFC 9068 access tokens
+// (typ at+jwt) with the claims an authorizer maps users by, RS256 and ES256 keys with
+// rotation, a per-instance clock, and an API that forges each bad token negative tests need.
+// mockoidc keeps the sessions: its authorize handler creates them and its token handler
+// redeems codes and refresh tokens; the IdP serialises every call into it, because mockoidc's
+// session map has no lock.
+//
+// Use it in-process (Start, or New and ServeHTTP under httptest) or as `mcpsso idp serve`.
+// Login is headless for tests (QueueLogin, login_hint, ApproveDevice) and a page with one
+// button per test user for people.
+package mockidp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oauth2-proxy/mockoidc"
+	"golang.org/x/oauth2"
+)
+
+// Endpoint paths, relative to the issuer.
+const (
+	pathDiscovery    = "/.well-known/openid-configuration"
+	pathASMetadata   = "/.well-known/oauth-authorization-server"
+	pathJWKS         = "/.well-known/jwks.json"
+	pathAuthorize    = "/authorize"
+	pathToken        = "/token"
+	pathUserinfo     = "/userinfo"
+	pathDeviceAuth   = "/device_authorization"
+	pathDeviceVerify = "/device"
+	pathRegister     = "/register"
+)
+
+// IdP is the mock identity provider: an http.Handler with typed getters. Its methods are
+// safe for concurrent use.
+type IdP struct {
+	cfg    config
+	issuer string
+	prefix string // the issuer's path, under which every endpoint is served
+	keys   *keySet
+	log    *slog.Logger
+	mux    *http.ServeMux
+	users  []User
+
+	// mu serialises every call into mockoidc (its session map has no lock) and guards the
+	// state below.
+	mu         sync.Mutex
+	mock       *mockoidc.MockOIDC
+	clients    map[string]Client
+	registered int
+	logins     []*User
+	codes      map[string]*pendingCode
+	grants     map[string]*grant
+	devices    map[string]*deviceAuth // by device code
+	userCodes  map[string]*deviceAuth // by normalised user code
+	pruneAt    int                    // state size that triggers the next sweep
+}
+
+// New builds an IdP without listening; WithIssuerURL is required (Start derives it).
+func New(opts ...Option) (*IdP, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.issuerURL == "" {
+		return nil, errors.New("mockidp: New needs WithIssuerURL (or use Start, which derives the issuer from its listener)")
+	}
+	if cfg.issuerPath != "" {
+		return nil, errors.New("mockidp: give the issuer's path in WithIssuerURL, not WithIssuerPath, when calling New")
+	}
+	return newIdP(cfg)
+}
+
+func newIdP(cfg config) (*IdP, error) {
+	issuer, err := url.Parse(cfg.issuerURL)
+	if err != nil {
+		return nil, fmt.Errorf("mockidp: issuer URL %q: %v", cfg.issuerURL, err)
+	}
+	key := cfg.key
+	if key == nil {
+		if key, err = generateKey(cfg.alg); err != nil {
+			return nil, fmt.Errorf("mockidp: %w", err)
+		}
+	}
+	keys, err := newKeySet(key, cfg.overlap, cfg.now)
+	if err != nil {
+		return nil, fmt.Errorf("mockidp: signing key: %w", err)
+	}
+	mock, err := newMock()
+	if err != nil {
+		return nil, err
+	}
+	p := &IdP{cfg: cfg, issuer: cfg.issuerURL, prefix: issuer.EscapedPath(), keys: keys, log: cfg.logger,
+		users: cfg.users, mock: mock, clients: map[string]Client{}, codes: map[string]*pendingCode{},
+		grants: map[string]*grant{}, devices: map[string]*deviceAuth{}, userCodes: map[string]*deviceAuth{}}
+	for _, c := range cfg.clients {
+		p.clients[c.ID] = c
+	}
+	p.routes()
+	return p, nil
+}
+
+// newMock makes the mockoidc instance that keeps sessions. Its key signs only the tokens
+// mockoidc hands back to the IdP in-process; they never leave, so a small key (never
+// mockoidc's hard-coded default) will do.
+func newMock() (*mockoidc.MockOIDC, error) {
+	internal, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		return nil, fmt.Errorf("mockidp: internal session key: %w", err)
+	}
+	m, err := mockoidc.NewServer(internal)
+	if err != nil {
+		return nil, fmt.Errorf("mockidp: mockoidc: %w", err)
+	}
+	// The IdP enforces its own lifetimes with its own clock; mockoidc's refresh tokens must
+	// simply outlive them.
+	m.RefreshTTL = 24 * 365 * time.Hour
+	m.CodeChallengeMethodsSupported = []string{mockoidc.CodeChallengeMethodS256, mockoidc.CodeChallengeMethodPlain}
+	// Never started; it only has to exist for mockoidc's Issuer() and Config().
+	m.Server = &http.Server{Addr: "mockoidc.internal"}
+	return m, nil
+}
+
+func (p *IdP) routes() {
+	p.mux = http.NewServeMux()
+	handle := func(path string, h http.HandlerFunc, cors bool) {
+		if cors {
+			h = withCORS(h)
+		}
+		p.mux.Handle(path, h)
+	}
+	handle(p.prefix+pathDiscovery, p.handleMetadata, true)
+	handle(pathASMetadata+p.prefix, p.handleMetadata, true)
+	if p.prefix != "" {
+		// Both insertion forms a client may try for an issuer with a path (RFC 8414 §3.1,
+		// and the OIDC form MCP clients also try).
+		handle(pathDiscovery+p.prefix, p.handleMetadata, true)
+		handle(p.prefix+pathASMetadata, p.handleMetadata, true)
+	}
+	handle(p.prefix+pathJWKS, p.handleJWKS, true)
+	handle(p.prefix+pathAuthorize, p.handleAuthorize, false)
+	handle(p.prefix+pathToken, p.handleToken, true)
+	handle(p.prefix+pathUserinfo, p.handleUserinfo, true)
+	handle(p.prefix+pathDeviceAuth, p.handleDeviceAuthorization, true)
+	handle(p.prefix+pathDeviceVerify, p.handleDeviceVerification, false)
+	if p.cfg.registration {
+		handle(p.prefix+pathRegister, p.handleRegister, true)
+	}
+}
+
+type ctxKey struct{}
+
+// ServeHTTP gives every request an id (the X-Request-Id response header and the request_id
+// log key) and routes it.
+func (p *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := randomHex(8)
+	w.Header().Set("X-Request-Id", id)
+	p.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxKey{}).(string)
+	return id
+}
+
+// decision logs one allow or deny with the project's stable keys.
+func (p *IdP) decision(r *http.Request, event, decision, reason string, attrs ...any) {
+	level := slog.LevelInfo
+	if decision == "deny" {
+		level = slog.LevelWarn
+	}
+	attrs = append([]any{slog.String("request_id", requestID(r)), slog.String("decision", decision), slog.String("reason", reason)}, attrs...)
+	p.log.Log(r.Context(), level, event, attrs...)
+}
+
+// withCORS lets browser-based MCP clients (MCP Inspector runs its OAuth flow in the page)
+// read metadata, keys and tokens. Nothing here relies on cookies.
+func withCORS(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b64.EncodeToString(b)
+}
+
+// IssuerURL is the issuer: the iss claim, and the base of discovery and every endpoint.
+func (p *IdP) IssuerURL() string { return p.issuer }
+
+// DiscoveryURL is the OpenID Connect discovery document's URL.
+func (p *IdP) DiscoveryURL() string { return p.issuer + pathDiscovery }
+
+// JWKSURL is the URL of the published keys.
+func (p *IdP) JWKSURL() string { return p.issuer + pathJWKS }
+
+// UserinfoURL is the OIDC userinfo endpoint.
+func (p *IdP) UserinfoURL() string { return p.issuer + pathUserinfo }
+
+// DeviceVerificationURL is the page where a person approves a device code.
+func (p *IdP) DeviceVerificationURL() string { return p.issuer + pathDeviceVerify }
+
+// RegistrationURL is the RFC 7591 registration endpoint ("" when turned off).
+func (p *IdP) RegistrationURL() string {
+	if !p.cfg.registration {
+		return ""
+	}
+	return p.issuer + pathRegister
+}
+
+// Endpoint is the IdP's endpoint for golang.org/x/oauth2.
+func (p *IdP) Endpoint() oauth2.Endpoint {
+	return oauth2.Endpoint{AuthURL: p.issuer + pathAuthorize, TokenURL: p.issuer + pathToken,
+		DeviceAuthURL: p.issuer + pathDeviceAuth}
+}
+
+// ClientID is the public client (mcpsso-cli unless WithClients replaced it).
+func (p *IdP) ClientID() string {
+	if _, ok := p.Client(PublicClientID); ok {
+		return PublicClientID
+	}
+	return p.cfg.clients[0].ID
+}
+
+// Client returns a registered client (static or dynamically registered).
+func (p *IdP) Client(id string) (Client, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.clients[id]
+	return c, ok
+}
+
+// Clients lists the clients given at start (dynamically registered ones are left out).
+func (p *IdP) Clients() []Client { return slices.Clone(p.cfg.clients) }
+
+// OAuth2Config is an x/oauth2 configuration for a registered client, its secret included.
+func (p *IdP) OAuth2Config(clientID, redirectURL string, scopes ...string) (*oauth2.Config, error) {
+	c, ok := p.Client(clientID)
+	if !ok {
+		return nil, fmt.Errorf("mockidp: client %q is not registered", clientID)
+	}
+	return &oauth2.Config{ClientID: c.ID, ClientSecret: c.Secret, Endpoint: p.Endpoint(),
+		RedirectURL: redirectURL, Scopes: scopes}, nil
+}
+
+// Audience is the default access-token audience.
+func (p *IdP) Audience() string { return p.cfg.audience }
+
+// TenantClaim names the claim that carries the tenant.
+func (p *IdP) TenantClaim() string { return p.cfg.tenantClaim }
+
+// Now is the IdP's clock; give it to verifiers in tests.
+func (p *IdP) Now() time.Time { return p.cfg.now() }
+
+// Users lists the users who can log in.
+func (p *IdP) Users() []User {
+	out := make([]User, len(p.users))
+	for i, u := range p.users {
+		out[i] = cloneUser(u)
+	}
+	return out
+}
+
+// User finds a user by username, email or subject.
+func (p *IdP) User(name string) (User, bool) {
+	u, err := p.lookupUser(name)
+	if err != nil {
+		return User{}, false
+	}
+	return cloneUser(*u), true
+}
+
+func (p *IdP) lookupUser(name string) (*User, error) {
+	for i := range p.users {
+		u := &p.users[i]
+		if name != "" && (u.Username == name || u.Subject == name || (u.Email != "" && u.Email == name)) {
+			return u, nil
+		}
+	}
+	names := make([]string, len(p.users))
+	for i, u := range p.users {
+		names[i] = u.Username
+	}
+	return nil, fmt.Errorf("unknown user %q (users: %s)", name, strings.Join(names, ", "))
+}
+
+// QueueLogin makes the next authorization request that names no user log in as username at
+// once, without showing the login page (headless tests). Logins queue in order.
+func (p *IdP) QueueLogin(username string) error {
+	u, err := p.lookupUser(username)
+	if err != nil {
+		return fmt.Errorf("mockidp: QueueLogin: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.logins = append(p.logins, u)
+	return nil
+}
+
+// Keys lists the published signing keys, oldest first.
+func (p *IdP) Keys() []KeyInfo { return p.keys.info() }
+
+// RotateKey generates a key for alg (RS256 or ES256) and signs with it from now on; the
+// previous key stays in the JWKS for the rotation overlap. It returns the new kid.
+func (p *IdP) RotateKey(alg string) (string, error) {
+	priv, err := generateKey(alg)
+	if err != nil {
+		return "", fmt.Errorf("mockidp: RotateKey: %w", err)
+	}
+	k, err := p.keys.rotate(priv)
+	if err != nil {
+		return "", fmt.Errorf("mockidp: RotateKey: %w", err)
+	}
+	p.log.Info("signing key rotated", slog.String("kid", k.kid), slog.String("alg", k.alg),
+		slog.Duration("overlap", p.cfg.overlap))
+	return k.kid, nil
+}
+
+// RetireKey removes a rotated-out key from the JWKS now, ending its overlap early.
+func (p *IdP) RetireKey(kid string) error {
+	if err := p.keys.retire(kid); err != nil {
+		return fmt.Errorf("mockidp: RetireKey: %w", err)
+	}
+	p.log.Info("signing key retired", slog.String("kid", kid))
+	return nil
+}
+
+// Server is an IdP listening on a loopback (or given) address.
+type Server struct {
+	*IdP
+	srv *http.Server
+}
+
+// Start builds an IdP and serves it until ctx ends or Close is called. The issuer is
+// http://<listen address><WithIssuerPath> unless WithIssuerURL says otherwise.
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.issuerURL != "" && cfg.issuerPath != "" {
+		return nil, errors.New("mockidp: give WithIssuerURL or WithIssuerPath, not both")
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return nil, fmt.Errorf("mockidp: listen on %s: %w", cfg.addr, err)
+	}
+	if cfg.issuerURL == "" {
+		cfg.issuerURL = "http://" + ln.Addr().String() + cfg.issuerPath
+	}
+	p, err := newIdP(cfg)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	s := &Server{IdP: p, srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.srv.RegisterOnShutdown(func() { stop() })
+	return s, nil
+}
+
+// Close stops the listener, lets requests in flight finish for up to half a second, then
+// closes every connection. (A graceful shutdown alone would wait 5s for any connection a
+// client opened but never used.)
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.srv.Close()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

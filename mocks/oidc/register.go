@@ -1,0 +1,204 @@
+package mockidp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Dynamic Client Registration (RFC 7591), so MCP clients that register themselves can log in.
+
+// registrationRequest lists every client metadata field RFC 7591 §2 and OpenID Connect
+// Dynamic Registration define. Decoding is strict: a field outside this list is an error
+// naming it. (RFC 7591 asks servers to ignore unknown metadata; this test IdP prefers to
+// tell a client author about a misspelt field.)
+type registrationRequest struct {
+	RedirectURIs             []string        `json:"redirect_uris"`
+	TokenEndpointAuthMethod  *string         `json:"token_endpoint_auth_method"`
+	GrantTypes               []string        `json:"grant_types"`
+	ResponseTypes            []string        `json:"response_types"`
+	ClientName               string          `json:"client_name"`
+	ClientURI                string          `json:"client_uri"`
+	LogoURI                  string          `json:"logo_uri"`
+	Scope                    string          `json:"scope"`
+	Contacts                 []string        `json:"contacts"`
+	TOSURI                   string          `json:"tos_uri"`
+	PolicyURI                string          `json:"policy_uri"`
+	JWKSURI                  string          `json:"jwks_uri"`
+	JWKS                     json.RawMessage `json:"jwks"`
+	SoftwareID               string          `json:"software_id"`
+	SoftwareVersion          string          `json:"software_version"`
+	SoftwareStatement        string          `json:"software_statement"`
+	ApplicationType          string          `json:"application_type"`
+	SubjectType              string          `json:"subject_type"`
+	IDTokenSignedResponseAlg string          `json:"id_token_signed_response_alg"`
+	DefaultMaxAge            *int64          `json:"default_max_age"`
+	RequireAuthTime          *bool           `json:"require_auth_time"`
+	PostLogoutRedirectURIs   []string        `json:"post_logout_redirect_uris"`
+}
+
+type registrationResponse struct {
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64    `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64   `json:"client_secret_expires_at,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	GrantTypes              []string `json:"grant_types"`
+	ResponseTypes           []string `json:"response_types"`
+	ClientName              string   `json:"client_name,omitempty"`
+	Scope                   string   `json:"scope,omitempty"`
+}
+
+// regError is an RFC 7591 §3.2.2 error.
+func regError(code, format string, args ...any) *oauthError {
+	return &oauthError{Code: code, Description: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
+}
+
+// decodeRegistration reads a registration request strictly: one JSON object, known fields
+// only, at most maxFormBytes.
+func decodeRegistration(body []byte) (registrationRequest, error) {
+	var req registrationRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return registrationRequest{}, regError("invalid_client_metadata", "request body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return registrationRequest{}, regError("invalid_client_metadata", "request body: must hold exactly one JSON object")
+	}
+	return req, nil
+}
+
+// clientFromRegistration applies the IdP's rules to the requested metadata and returns the
+// client to register (without ID or secret yet).
+func (p *IdP) clientFromRegistration(req registrationRequest) (Client, registrationResponse, error) {
+	method := "client_secret_basic" // RFC 7591 §2 default
+	if req.TokenEndpointAuthMethod != nil {
+		method = *req.TokenEndpointAuthMethod
+	}
+	switch method {
+	case "none", "client_secret_basic", "client_secret_post":
+	default:
+		return Client{}, registrationResponse{}, regError("invalid_client_metadata", "token_endpoint_auth_method %q: must be none, client_secret_basic or client_secret_post", method)
+	}
+	grants := req.GrantTypes
+	if len(grants) == 0 {
+		grants = []string{GrantAuthorizationCode} // RFC 7591 §2 default
+	}
+	for i, g := range grants {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantDeviceCode {
+			return Client{}, registrationResponse{}, regError("invalid_client_metadata", "grant_types[%d] %q: must be %s, %s or %s", i, g, GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode)
+		}
+	}
+	responses := req.ResponseTypes
+	if len(responses) == 0 {
+		responses = []string{"code"}
+	}
+	for i, rt := range responses {
+		if rt != "code" {
+			return Client{}, registrationResponse{}, regError("invalid_client_metadata", "response_types[%d] %q: only code is supported", i, rt)
+		}
+	}
+	if slices.Contains(grants, GrantAuthorizationCode) && len(req.RedirectURIs) == 0 {
+		return Client{}, registrationResponse{}, regError("invalid_redirect_uri", "redirect_uris: required for the authorization_code grant")
+	}
+	if len(req.RedirectURIs) > 20 {
+		return Client{}, registrationResponse{}, regError("invalid_redirect_uri", "redirect_uris: at most 20, got %d", len(req.RedirectURIs))
+	}
+	for i, u := range req.RedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			return Client{}, registrationResponse{}, regError("invalid_redirect_uri", "redirect_uris[%d]: %v", i, err)
+		}
+	}
+	if req.Scope != "" {
+		if _, err := p.parseScopes(req.Scope); err != nil {
+			return Client{}, registrationResponse{}, regError("invalid_client_metadata", "scope: %s", err.Description)
+		}
+	}
+	if len(req.ClientName) > 200 || strings.ContainsFunc(req.ClientName, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return Client{}, registrationResponse{}, regError("invalid_client_metadata", "client_name: at most 200 characters, no control characters")
+	}
+	c := Client{Name: req.ClientName, RedirectURIs: slices.Clone(req.RedirectURIs), GrantTypes: slices.Clone(grants)}
+	resp := registrationResponse{RedirectURIs: c.RedirectURIs, TokenEndpointAuthMethod: method, GrantTypes: grants,
+		ResponseTypes: responses, ClientName: req.ClientName, Scope: req.Scope}
+	if resp.RedirectURIs == nil {
+		resp.RedirectURIs = []string{}
+	}
+	if method != "none" {
+		c.Secret = randomToken()
+		resp.ClientSecret = c.Secret
+		never := int64(0)
+		resp.ClientSecretExpiresAt = &never
+	}
+	return c, resp, nil
+}
+
+func (p *IdP) handleRegister(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeOAuthError(w, &oauthError{Code: "invalid_request", Description: "method " + r.Method + ": register with POST", Status: http.StatusMethodNotAllowed})
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeOAuthError(w, regError("invalid_client_metadata", "Content-Type %q: must be application/json", r.Header.Get("Content-Type")))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	if err != nil {
+		writeOAuthError(w, regError("invalid_client_metadata", "request body: unreadable or over %d bytes", maxFormBytes))
+		return
+	}
+	req, err := decodeRegistration(body)
+	var c Client
+	var resp registrationResponse
+	if err == nil {
+		c, resp, err = p.clientFromRegistration(req)
+	}
+	if err == nil {
+		err = p.register(&c)
+	}
+	if err != nil {
+		p.decision(r, "register", "deny", err.Error())
+		writeOAuthError(w, err)
+		return
+	}
+	resp.ClientID = c.ID
+	resp.ClientIDIssuedAt = p.cfg.now().Unix()
+	p.decision(r, "register", "allow", "client registered", slog.String("client_id", c.ID),
+		slog.String("token_endpoint_auth_method", resp.TokenEndpointAuthMethod))
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// register adds a dynamically registered client under a fresh ID.
+func (p *IdP) register(c *Client) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.registered >= p.cfg.maxClients {
+		return &oauthError{Code: "temporarily_unavailable", Description: fmt.Sprintf("this IdP holds at most %d registered clients", p.cfg.maxClients), Status: http.StatusServiceUnavailable}
+	}
+	c.ID = "dcr-" + randomHex(12)
+	p.clients[c.ID] = *c
+	p.registered++
+	return nil
+}
+
+// RegisterClient adds a client at run time, as Dynamic Client Registration would.
+func (p *IdP) RegisterClient(c Client) error {
+	if err := validateClient(c); err != nil {
+		return fmt.Errorf("mockidp: RegisterClient: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, taken := p.clients[c.ID]; taken {
+		return fmt.Errorf("mockidp: RegisterClient: client ID %q is already registered", c.ID)
+	}
+	p.clients[c.ID] = c
+	return nil
+}
