@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/reference/policies"
+)
+
+// startMCPWorld starts the emulator with a task role and acme's target role (reference
+// policies) and a task-role endpoint; it returns the environment a server process needs.
+func startMCPWorld(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	emu, err := awsemu.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	admin, _ := emu.AdminCredentials(awsemu.DefaultAccount)
+	c := iam.NewFromConfig(aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(emu.Endpoint()),
+		Credentials: credentials.StaticCredentialsProvider{Value: admin}})
+	vars := map[string]string{"acct": awsemu.DefaultAccount, "ecsTaskRole": "ecsTaskRole"}
+	doc := func(name string) *string {
+		b, err := policies.Load(policies.Reference, name, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.String(string(b))
+	}
+	for _, r := range []struct{ name, trust, policy string }{
+		{"ecsTaskRole", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`, "task-role-policy"},
+		{"quilt-mcp-target-acme", *doc("target-role-trust-policy"), "target-role-policy"},
+	} {
+		if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String("p"), PolicyDocument: doc(r.policy)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ep, err := emu.StartTaskRoleEndpoint(ctx, "arn:aws:iam::"+awsemu.DefaultAccount+":role/ecsTaskRole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ep.Close() })
+	none := filepath.Join(t.TempDir(), "none")
+	return append(ep.Env(), "AWS_ENDPOINT_URL="+emu.Endpoint(), "AWS_REGION="+awsemu.DefaultRegion,
+		"AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none, "AWS_EC2_METADATA_DISABLED=true", "HOME="+t.TempDir())
+}
+
+// TestMCPServeAsASubprocess runs `mcpsso mcp serve` as a script would and sends it the request
+// its --help teaches, so the help cannot show a call that does not work.
+func TestMCPServeAsASubprocess(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "mcp", "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
+	cmd.Env = startMCPWorld(t) // nothing else from this process's environment
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := bufio.NewScanner(stdout)
+	var url, metrics string
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
+			url = u
+		}
+		if m, ok := strings.CutPrefix(lines.Text(), "metrics "); ok {
+			metrics = m
+			break
+		}
+	}
+	if !strings.HasSuffix(url, "/mcp") || metrics == "" {
+		t.Fatalf("ready %q, metrics %q; stderr %s", url, metrics, stderr.String())
+	}
+
+	headers, body := helpCurl(t)
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), `assumed-role/quilt-mcp-target-acme/usr-alice`) {
+		t.Fatalf("the help's request: %d %s; stderr %s", resp.StatusCode, answer, stderr.String())
+	}
+	resp, err = http.Get(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(scraped), `tool_calls_total{result="ok",tool="whoami"} 1`) {
+		t.Errorf("metrics do not count the call:\n%s", scraped)
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("mcp serve did not stop within 10s of SIGINT")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"tool call"`) || !strings.Contains(stderr.String(), `"source_identity":"usr-alice"`) {
+		t.Errorf("no JSON tool-call log line on stderr:\n%s", stderr.String())
+	}
+}
+
+// helpCurl extracts the headers and body of the curl example in `mcp serve --help`.
+func helpCurl(t *testing.T) (headers []string, body string) {
+	t.Helper()
+	example := newMCPServeCommand().Example
+	_, curl, ok := strings.Cut(example, "curl -s ")
+	if !ok {
+		t.Fatalf("mcp serve's Example has no curl request:\n%s", example)
+	}
+	curl, _, _ = strings.Cut(curl, "\n\n")
+	for _, m := range regexp.MustCompile(`-H '([^']*)'`).FindAllStringSubmatch(curl, -1) {
+		headers = append(headers, m[1])
+	}
+	d := regexp.MustCompile(`-d '([^']*)'`).FindStringSubmatch(curl)
+	if len(headers) < 5 || d == nil {
+		t.Fatalf("cannot read the curl example:\n%s", curl)
+	}
+	return headers, d[1]
+}
+
+func TestMCPServeRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		mention string
+	}{
+		{[]string{"--addr", "nohost"}, `--addr "nohost"`},
+		{[]string{"--metrics-addr", "9090"}, "--metrics-addr"},
+		{[]string{"--allowed-origin", "ftp://x"}, "--allowed-origin"},
+		{[]string{"--bucket-template", "bucket-without-placeholder"}, "--bucket-template"},
+		{[]string{"--request-timeout", "0s"}, "--request-timeout"},
+		{[]string{"--max-object-bytes", "0"}, "--max-object-bytes"},
+		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--sesions"}, "--sesions"},
+		{[]string{"extra"}, `"extra"`},
+	} {
+		code, stdout, stderr := execute(t, "", append([]string{"mcp", "serve"}, tc.args...)...)
+		if code != exitInput || stdout != "" || !strings.Contains(stderr, tc.mention) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 naming %s", tc.args, code, stdout, stderr, tc.mention)
+		}
+	}
+}
+
+func TestMCPServeOnATakenAddressFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	code, _, stderr := execute(t, "", "mcp", "serve", "--addr", ln.Addr().String())
+	if code != exitFailure || !strings.Contains(stderr, "listen") {
+		t.Errorf("exit %d, stderr %q; want exit 1 saying it cannot listen", code, stderr)
+	}
+}

@@ -1,0 +1,272 @@
+package mcpserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultPath           = "/mcp"
+	DefaultBucketTemplate = "quilt-tenant-{tenant}"
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxObjectBytes = 1 << 20
+	// DefaultSessionCacheSize bounds the session cache's entries (one per role, source
+	// identity and tag set).
+	DefaultSessionCacheSize = 10000
+	tenantPlaceholder       = "{tenant}"
+)
+
+// Option configures a Handler (New) or a Server (Start).
+type Option func(*config) error
+
+type config struct {
+	addr             string
+	metricsAddr      string
+	path             string
+	bucketTemplate   string
+	allowedOrigins   map[string]bool
+	allowedHosts     []string
+	anyHost          bool
+	sessions         bool
+	sessionCache     bool
+	sessionCacheSize int
+	requestTimeout   time.Duration
+	maxObjectBytes   int64
+	s3PathStyle      bool
+	logger           *slog.Logger
+	clock            func() time.Time
+}
+
+func defaults() config {
+	return config{
+		addr:             "127.0.0.1:0",
+		path:             DefaultPath,
+		bucketTemplate:   DefaultBucketTemplate,
+		allowedOrigins:   map[string]bool{},
+		sessionCacheSize: DefaultSessionCacheSize,
+		requestTimeout:   DefaultRequestTimeout,
+		maxObjectBytes:   DefaultMaxObjectBytes,
+		logger:           slog.New(slog.DiscardHandler),
+		clock:            time.Now,
+	}
+}
+
+func (c *config) apply(opts []Option) error {
+	for _, o := range opts {
+		if o == nil {
+			return errors.New("mcpserver: nil Option")
+		}
+		if err := o(c); err != nil {
+			return fmt.Errorf("mcpserver: %w", err)
+		}
+	}
+	return nil
+}
+
+// WithAddr sets the MCP listener's address for Start (default 127.0.0.1:0).
+func WithAddr(hostPort string) Option {
+	return func(c *config) error {
+		if _, _, err := net.SplitHostPort(hostPort); err != nil {
+			return fmt.Errorf("WithAddr(%q): %v (want HOST:PORT)", hostPort, err)
+		}
+		c.addr = hostPort
+		return nil
+	}
+}
+
+// WithMetricsAddr makes Start serve Prometheus metrics (/metrics) and a health check
+// (/healthz) on a second listener, apart from the MCP endpoint (default: no metrics listener;
+// Handler.Metrics serves the same in-process).
+func WithMetricsAddr(hostPort string) Option {
+	return func(c *config) error {
+		if _, _, err := net.SplitHostPort(hostPort); err != nil {
+			return fmt.Errorf("WithMetricsAddr(%q): %v (want HOST:PORT)", hostPort, err)
+		}
+		c.metricsAddr = hostPort
+		return nil
+	}
+}
+
+// WithPath sets the MCP endpoint's path (default /mcp). Other paths get 404.
+func WithPath(path string) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?# ") {
+			return fmt.Errorf("WithPath(%q): must start with / and hold no query, fragment or space", path)
+		}
+		c.path = path
+		return nil
+	}
+}
+
+var bucketTemplateChars = regexp.MustCompile(`^[a-z0-9.-]*$`)
+
+// WithBucketTemplate sets how a tenant's bucket is named: the template must contain
+// "{tenant}" once, and the rest must be characters a bucket name may hold (default
+// "quilt-tenant-{tenant}").
+func WithBucketTemplate(template string) Option {
+	return func(c *config) error {
+		if strings.Count(template, tenantPlaceholder) != 1 {
+			return fmt.Errorf("WithBucketTemplate(%q): must contain %s exactly once", template, tenantPlaceholder)
+		}
+		if !bucketTemplateChars.MatchString(strings.Replace(template, tenantPlaceholder, "", 1)) {
+			return fmt.Errorf("WithBucketTemplate(%q): outside %s only lower-case letters, digits, '.' and '-' may appear", template, tenantPlaceholder)
+		}
+		if err := checkBucketName(strings.Replace(template, tenantPlaceholder, "abc", 1)); err != nil {
+			return fmt.Errorf("WithBucketTemplate(%q): %v", template, err)
+		}
+		c.bucketTemplate = template
+		return nil
+	}
+}
+
+// WithAllowedOrigins lists the browser origins (scheme://host[:port]) allowed to call the
+// server. A request without an Origin header (any non-browser client) is not affected; one
+// whose Origin is not listed gets 403, as the MCP transport spec requires against DNS
+// rebinding. Default: none.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(c *config) error {
+		for _, o := range origins {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+				u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+				return fmt.Errorf("WithAllowedOrigins: %q must be an origin, scheme://host[:port] with scheme http or https", o)
+			}
+			c.allowedOrigins[strings.ToLower(o)] = true
+		}
+		return nil
+	}
+}
+
+// WithAllowedHosts lists the Host header values the server answers to: "name" matches any
+// port, "name:port" only that port, "*" any host. Behind a proxy or load balancer that keeps
+// the public host name, list that name. Default: the DNS-rebinding guard — a request that
+// arrives on a loopback address must name a loopback host (localhost, 127.0.0.1, [::1]);
+// requests on other addresses are not checked.
+func WithAllowedHosts(hosts ...string) Option {
+	return func(c *config) error {
+		for _, h := range hosts {
+			if h == "*" {
+				c.anyHost = true
+				continue
+			}
+			if h == "" || strings.ContainsAny(h, "/ ?#@") {
+				return fmt.Errorf("WithAllowedHosts: %q must be a host name, host:port or *", h)
+			}
+			c.allowedHosts = append(c.allowedHosts, strings.ToLower(h))
+		}
+		return nil
+	}
+}
+
+// WithSessions turns on MCP sessions (protocol 2025-11-25 and older; 2026-07-28 has none).
+// Each session id is bound to the source identity that opened it: a request carrying another
+// user's session id is refused with 403. Sessions never authenticate: every request is still
+// checked on its own. Default: stateless, no session ids.
+func WithSessions(on bool) Option {
+	return func(c *config) error { c.sessions = on; return nil }
+}
+
+// WithSessionCache reuses each user's STS session across requests: credentials are cached
+// per role ARN, source identity, full tag set and duration, refreshed before they expire, and
+// never shared between two such keys. Default: off, a fresh AssumeRole for every tool call.
+func WithSessionCache(on bool) Option {
+	return func(c *config) error { c.sessionCache = on; return nil }
+}
+
+// WithSessionCacheSize bounds the session cache (default DefaultSessionCacheSize); the least
+// recently used entries go first.
+func WithSessionCacheSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("WithSessionCacheSize(%d): must be at least 1", n)
+		}
+		c.sessionCacheSize = n
+		return nil
+	}
+}
+
+// WithRequestTimeout bounds each tool call, AssumeRole included (default 30s). When STS or
+// S3 is down or slow, the call ends with a tool error by then.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithRequestTimeout(%v): must be positive", d)
+		}
+		c.requestTimeout = d
+		return nil
+	}
+}
+
+// WithMaxObjectBytes caps what get_object returns and put_object accepts (default 1 MiB).
+func WithMaxObjectBytes(n int64) Option {
+	return func(c *config) error {
+		if n < 1 || n > 64<<20 {
+			return fmt.Errorf("WithMaxObjectBytes(%d): must be from 1 to %d", n, 64<<20)
+		}
+		c.maxObjectBytes = n
+		return nil
+	}
+}
+
+// WithS3PathStyle makes S3 requests path-style (endpoint/bucket/key) rather than
+// virtual-hosted (bucket.endpoint/key), as LocalStack and other emulators on a bare host name
+// need (IP-address endpoints are path-style anyway).
+func WithS3PathStyle(on bool) Option {
+	return func(c *config) error { c.s3PathStyle = on; return nil }
+}
+
+// WithLogger sets the JSON-friendly structured logger (default: discard). Keys are stable:
+// request_id, source_identity, tenant, role_arn, tool, outcome, latency_ms, error, reason.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the clock of the rate limiter and the session cache (tests).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		c.clock = now
+		return nil
+	}
+}
+
+// bucketFor names tenant's bucket, checking the result is a valid bucket name.
+func (c *config) bucketFor(tenant string) (string, error) {
+	b := strings.Replace(c.bucketTemplate, tenantPlaceholder, tenant, 1)
+	if err := checkBucketName(b); err != nil {
+		return "", fmt.Errorf("tenant %q makes bucket name %q from template %q: %v", tenant, b, c.bucketTemplate, err)
+	}
+	return b, nil
+}
+
+var bucketNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// checkBucketName applies S3's general-purpose bucket naming rules.
+func checkBucketName(b string) error {
+	switch {
+	case !bucketNamePattern.MatchString(b):
+		return errors.New("a bucket name is 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit")
+	case strings.Contains(b, ".."), strings.Contains(b, ".-"), strings.Contains(b, "-."):
+		return errors.New("a bucket name may not hold '..', '.-' or '-.'")
+	case net.ParseIP(b) != nil:
+		return errors.New("a bucket name may not be an IP address")
+	case strings.HasPrefix(b, "xn--"), strings.HasPrefix(b, "sthree-"), strings.HasSuffix(b, "-s3alias"), strings.HasSuffix(b, "--ol-s3"):
+		return errors.New("a bucket name may not use a prefix or suffix S3 reserves")
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+)
+
+// cacheRefreshWindow is how long before expiry a cached session is replaced. Sessions last at
+// least 900 s, so a cached one serves for at least ten minutes.
+const cacheRefreshWindow = 5 * time.Minute
+
+// assumer is the one STS call the server makes with the task role's credentials.
+type assumer interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+}
+
+// sessionSource turns an Identity into that user's own temporary credentials.
+type sessionSource struct {
+	sts     assumer
+	cache   *sessionCache // nil: a fresh AssumeRole for every call
+	metrics *metrics
+	clock   func() time.Time
+}
+
+// cacheOutcome says where a call's credentials came from, for logs.
+type cacheOutcome string
+
+const (
+	cacheOff  cacheOutcome = "off"
+	cacheHit  cacheOutcome = "hit"
+	cacheMiss cacheOutcome = "miss"
+)
+
+// credentials returns id's session credentials, from the cache when it holds a fresh entry
+// for exactly this role, source identity, tag set and duration.
+func (s *sessionSource) credentials(ctx context.Context, id Identity) (aws.Credentials, cacheOutcome, error) {
+	if s.cache == nil {
+		c, err := s.assume(ctx, id)
+		return c, cacheOff, err
+	}
+	c, hit, err := s.cache.get(ctx, keyOf(id), func(ctx context.Context) (aws.Credentials, error) { return s.assume(ctx, id) })
+	outcome := cacheMiss
+	if hit {
+		outcome = cacheHit
+	}
+	s.metrics.cacheLookups.WithLabelValues(string(outcome)).Inc()
+	return c, outcome, err
+}
+
+// assume calls STS AssumeRole with the task role's credentials and checks that the answer is
+// a session of the role asked for, carrying the source identity asked for.
+func (s *sessionSource) assume(ctx context.Context, id Identity) (aws.Credentials, error) {
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(id.RoleARN),
+		RoleSessionName: aws.String(sessionName(id.SourceIdentity)),
+		SourceIdentity:  aws.String(id.SourceIdentity),
+		DurationSeconds: aws.Int32(int32(id.Limits.SessionSeconds)),
+	}
+	for _, t := range id.Tags {
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+	}
+	start := s.clock()
+	out, err := s.sts.AssumeRole(ctx, in)
+	s.metrics.assumeSeconds.Observe(s.clock().Sub(start).Seconds())
+	if err == nil {
+		err = checkAssumed(out, id)
+	}
+	if err != nil {
+		res := resultError
+		if isAccessDenied(err) {
+			res = resultAccessDenied
+		}
+		s.metrics.assumeRole.WithLabelValues(res).Inc()
+		return aws.Credentials{}, &awsCallError{action: "sts:AssumeRole", resource: id.RoleARN, err: err}
+	}
+	s.metrics.assumeRole.WithLabelValues(resultOK).Inc()
+	c := out.Credentials
+	return aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken,
+		Source: "mcpserver AssumeRole", CanExpire: true, Expires: *c.Expiration}, nil
+}
+
+// checkAssumed refuses an AssumeRole answer that is incomplete or names another role: using
+// such credentials could act for the wrong principal.
+func checkAssumed(out *sts.AssumeRoleOutput, id Identity) error {
+	if out == nil || out.Credentials == nil || out.Credentials.AccessKeyId == nil || out.Credentials.SecretAccessKey == nil ||
+		out.Credentials.SessionToken == nil || out.Credentials.Expiration == nil || out.AssumedRoleUser == nil || out.AssumedRoleUser.Arn == nil {
+		return errors.New("STS answered without complete credentials; refusing to continue")
+	}
+	got, err := arn.Parse(*out.AssumedRoleUser.Arn)
+	want, _ := arn.Parse(id.RoleARN) // validated by ParseIdentity
+	roleName := want.Resource[strings.LastIndex(want.Resource, "/")+1:]
+	if err != nil || got.AccountID != want.AccountID || !strings.HasPrefix(got.Resource, "assumed-role/"+roleName+"/") {
+		return fmt.Errorf("STS answered with a session of %s, not of %s; refusing to use it", *out.AssumedRoleUser.Arn, id.RoleARN)
+	}
+	if out.SourceIdentity != nil && *out.SourceIdentity != id.SourceIdentity {
+		return fmt.Errorf("STS answered with source identity %q, not %q; refusing to use it", *out.SourceIdentity, id.SourceIdentity)
+	}
+	return nil
+}
+
+// sessionName derives a RoleSessionName from a source identity: STS's characters only, 2 to 64
+// of them. ParseIdentity already holds source identities to that rule, so this returns them
+// unchanged; it is defensive so that no input can make an invalid name.
+func sessionName(sourceIdentity string) string {
+	b := []byte(sourceIdentity)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0) {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	for len(b) < 2 {
+		b = append(b, '-')
+	}
+	return string(b)
+}
+
+// cacheKey is everything an AssumeRole depends on: two requests share a session only when all
+// of it is equal.
+type cacheKey struct {
+	role, sourceIdentity, tags string
+	seconds                    int
+}
+
+// keyOf builds id's key; the tags are sorted and length-prefixed, so no two tag sets share
+// an encoding.
+func keyOf(id Identity) cacheKey {
+	tags := slices.Clone(id.Tags)
+	slices.SortFunc(tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
+	var sb strings.Builder
+	for _, t := range tags {
+		fmt.Fprintf(&sb, "%d:%s=%d:%s;", len(t.Key), t.Key, len(t.Value), t.Value)
+	}
+	return cacheKey{role: id.RoleARN, sourceIdentity: id.SourceIdentity, tags: sb.String(), seconds: id.Limits.SessionSeconds}
+}
+
+// sessionCache holds one entry per key. Each entry has its own lock, so that concurrent calls
+// for one user make one AssumeRole while other users are not held up; waiting honours each
+// caller's own deadline.
+type sessionCache struct {
+	mu      sync.Mutex
+	entries map[cacheKey]*cacheEntry
+	max     int
+	clock   func() time.Time
+}
+
+type cacheEntry struct {
+	lock     chan struct{} // a one-slot semaphore: holding it means fetching or reading creds
+	creds    aws.Credentials
+	lastUsed time.Time // guarded by sessionCache.mu
+}
+
+func newSessionCache(max int, clock func() time.Time) *sessionCache {
+	return &sessionCache{entries: map[cacheKey]*cacheEntry{}, max: max, clock: clock}
+}
+
+func (c *sessionCache) get(ctx context.Context, k cacheKey, fetch func(context.Context) (aws.Credentials, error)) (aws.Credentials, bool, error) {
+	e := c.entry(k)
+	select {
+	case e.lock <- struct{}{}:
+	case <-ctx.Done():
+		return aws.Credentials{}, false, &awsCallError{action: "sts:AssumeRole", resource: k.role, err: ctx.Err()}
+	}
+	defer func() { <-e.lock }()
+	if e.creds.HasKeys() && c.clock().Add(cacheRefreshWindow).Before(e.creds.Expires) {
+		return e.creds, true, nil
+	}
+	creds, err := fetch(ctx)
+	if err != nil {
+		e.creds = aws.Credentials{} // never serve a session after a failed refresh
+		return aws.Credentials{}, false, err
+	}
+	e.creds = creds
+	return creds, false, nil
+}
+
+func (c *sessionCache) entry(k cacheKey) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock()
+	e, ok := c.entries[k]
+	if !ok {
+		if len(c.entries) >= c.max {
+			c.evict()
+		}
+		e = &cacheEntry{lock: make(chan struct{}, 1)}
+		c.entries[k] = e
+	}
+	e.lastUsed = now
+	return e
+}
+
+// evict drops the least recently used entry. A caller still holding it finishes with its own
+// pointer; the entry is simply no longer found.
+func (c *sessionCache) evict() {
+	var oldest cacheKey
+	var at time.Time
+	first := true
+	for k, e := range c.entries {
+		if first || e.lastUsed.Before(at) {
+			oldest, at, first = k, e.lastUsed, false
+		}
+	}
+	delete(c.entries, oldest)
+}
+
+// len is the number of entries (tests).
+func (c *sessionCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
