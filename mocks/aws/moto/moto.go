@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -21,9 +22,10 @@ var ErrNotInstalled = errors.New("moto: moto_server is not on PATH (it ships wit
 
 // Server is a running moto_server.
 type Server struct {
-	cmd      *exec.Cmd
-	endpoint string
-	done     chan error
+	cmd       *exec.Cmd
+	endpoint  string
+	done      chan error
+	closeOnce sync.Once
 }
 
 // Start launches moto_server on 127.0.0.1 and a free port, and waits until it answers.
@@ -70,18 +72,20 @@ func Start(ctx context.Context) (*Server, error) {
 // Endpoint is moto's base URL.
 func (s *Server) Endpoint() string { return s.endpoint }
 
-// Close stops moto_server and its children.
+// Close stops moto_server and its children. It is safe to call more than once.
 func (s *Server) Close() error {
-	if s.cmd.Process == nil {
-		return nil
-	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
+	s.closeOnce.Do(func() {
+		if s.cmd.Process == nil {
+			return
+		}
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+	})
 	return nil
 }
 

@@ -1,0 +1,70 @@
+// Package authorizer is the reference API Gateway Lambda authorizer of the SSO-on-AWS pattern:
+// it verifies the caller's OIDC access token, maps the user to an IAM role, session tags and
+// limits, and hands them to the gateway, which injects them into the MCP server's request. It
+// is what users deploy (cmd/authorizer builds for provided.al2023), so it imports nothing from
+// the harness or the mocks.
+//
+// # One decision, three adapters
+//
+// Decide is the core; HTTPAPI (HTTP API, payload 2.0, simple responses), REST (REST API
+// REQUEST authorizer) and Token (REST API TOKEN authorizer) adapt it to the Lambda events. They
+// answer each Outcome of a Reason as follows:
+//
+//	outcome          HTTP API                         REST / TOKEN
+//	allowed          isAuthorized true + context      Allow policy on <api>/<stage>/* + context
+//	unauthenticated  isAuthorized false (403)         error "Unauthorized" (401)
+//	forbidden        isAuthorized false (403)         Deny policy + authStatus (403)
+//	unavailable      error (500, not cached)          error (500, not cached)
+//
+// HTTP APIs cannot answer 401 from a Lambda authorizer; the kit shows that rather than hiding
+// it. A failing dependency is an error rather than a deny so that API Gateway does not cache
+// it for the authorizer's TTL.
+//
+// # Context keys (all values are strings)
+//
+//	decidedRole     arn:aws:iam::111122223333:role/quilt-mcp-target-acme   → x-decided-role
+//	sourceIdentity  usr-00u8c2d9qkL4mT7xw5d7 (see SourceIdentity)          → x-source-identity
+//	sessionTags     [{"Key":"tenant","Value":"acme"}] (sorted by key)      → x-session-tags
+//	tenant          acme
+//	limits          {"requestsPerMinute":120,"sessionSeconds":900}, {} when unset → x-limits
+//	authStatus      ok, or the deny reason (denies carry only this key)
+//
+// # Token checks
+//
+// The Authorization header must hold exactly one "Bearer <b64token>" credential (RFC 6750
+// §2.1; the scheme in any case); an access_token query parameter is refused. The token is at
+// most 8 KiB. go-oidc verifies the signature with a fixed list of asymmetric algorithms (default
+// RS256, ES256), the exact issuer, the audience (default api://quilt-mcp), a required exp and
+// nbf (5-minute leeway). Then: the access-token marker (default: typ header at+jwt and
+// token_use "access"; see TokenType), a non-empty printable sub of at most 255 bytes, iat not in
+// the future, and the forwarded claims: email (default claim "email"), the tenant (default claim
+// "tenant", TenantRule), the OIDC-A agent claims (agent_type, agent_model, agent_version,
+// agent_provider, agent_instance_id, delegator_sub, delegation_purpose, agent_capabilities).
+//
+// Keys come from the JWKS (WithJWKSURL, or discovery at New), fetched on the first token and
+// again on an unknown kid, but at most once per minute (WithJWKSRefetchInterval) whatever the
+// tokens, so random kids cannot amplify into IdP requests; keys older than an hour are
+// refreshed on use. While keys cannot be fetched, tokens the cached keys cannot verify are denied as
+// idp_unavailable, never allowed. A token that passed every check is remembered (by its
+// SHA-256) until its exp, for at most 5 minutes (WithTokenCache, WithoutTokenCache), so a
+// client presenting it again skips the signature verification; the role lookup and the Cedar
+// check run on every request.
+//
+// # Role stores
+//
+// A RoleStore maps (sub, tenant claim) to a Mapping: StaticStore (a YAML file, ParseStoreYAML,
+// or built in code) and DynamoDBStore (table layout in dynamodb.go). The decided tenant is the
+// mapping's "tenant" tag, else the token's tenant claim; when both exist they must agree.
+//
+// # Observability
+//
+// Every decision is one slog record, "authorization decision", with the keys request_id,
+// decision, reason, detail (denies), sub, source_identity, tenant, role_arn, tags, agent_type
+// and delegator_sub (agents), error (dependency failures), latency_ms — never the token.
+// Prometheus (MetricsHandler): authorizer_decisions_total{decision,reason},
+// authorizer_dependency_errors_total{dependency}, authorizer_jwks_fetches_total{result},
+// authorizer_jwks_refetches_suppressed_total, authorizer_decision_duration_seconds.
+//
+// An optional Cedar policy (WithCedarPolicy, CedarPolicy) can deny a principal, tenant and
+// route combination after the lookup.
+package authorizer
