@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mcpsso/mcpsso/harness/stack"
+)
+
+type upFlags struct {
+	config    string
+	profile   string
+	portBase  int
+	logFormat string
+}
+
+func newUpCommand() *cobra.Command {
+	var f upFlags
+	cmd := &cobra.Command{
+		Use:   "up [--config F] [--profile reference|seed] [--port-base N]",
+		Short: "Run the whole stack locally: IdP, AWS, authorizer, gateway, MCP server",
+		Long: `Start the whole deployment on this machine, with no AWS account: the mock IdP with the
+fixture's users, the AWS emulator (STS, IAM, S3, CloudTrail) seeded with the fixture's roles,
+policies and buckets, the ECS task-role credentials endpoint, the reference MCP server, the
+reference Lambda authorizer, and the API Gateway emulator in front. Runs until Ctrl-C.
+
+It prints the endpoints, the users, ready-to-paste commands (get a token, call a tool with curl or
+the MCP Inspector CLI, configure an MCP client), a line "ready <MCP URL>", then a live decision log:
+one line per authorizer, MCP server and AWS decision (allow or deny, user, tenant, role, reason).
+
+Profiles: "reference" deploys the corrected policies behind a REST API whose 401 carries the MCP
+challenge; "seed" deploys the tutorial's policies and HTTP API verbatim, to watch it fail.
+
+Ports are stable so a client configuration keeps working: gateway 8480, IdP 8400, AWS 4566,
+MCP server 8481 (behind the gateway), task-role credentials 8482, metrics 8483. --port-base N
+moves them to N (gateway), N+1 (IdP), N+2 (AWS), N+3, N+4, N+5.`,
+		Example: `  mcpsso up
+  # in another terminal:
+  TOKEN=$(mcpsso token --user alice --issuer http://127.0.0.1:8400)
+  curl -s http://127.0.0.1:8480/mcp -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
+
+  # The tutorial as written, on other ports
+  mcpsso up --profile seed --port-base 9480`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd, f) },
+	}
+	cmd.Flags().StringVar(&f.config, "config", "default", `fixture file, or "default" for the embedded one`)
+	cmd.Flags().StringVar(&f.profile, "profile", stack.ProfileReference, "reference (corrected) or seed (the tutorial verbatim)")
+	cmd.Flags().IntVar(&f.portBase, "port-base", 0, "lay the ports out from N instead of the defaults")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "decision log: text (one readable line per decision) or json (every component's JSON lines)")
+	return cmd
+}
+
+func runUp(cmd *cobra.Command, f upFlags) error {
+	fx, err := loadFixture(f.config)
+	if err != nil {
+		return err
+	}
+	if err := checkProfile(f.profile); err != nil {
+		return err
+	}
+	ports := stack.DefaultPorts
+	if f.portBase != 0 {
+		if f.portBase < 1024 || f.portBase > 65530 {
+			return fmt.Errorf("--port-base %d: must be between 1024 and 65530 (it uses six ports from there)", f.portBase)
+		}
+		ports = stack.PortsFrom(f.portBase)
+	}
+	var logOut io.Writer
+	switch f.logFormat {
+	case "json":
+		logOut = cmd.ErrOrStderr()
+	case "text":
+		dl := &decisionLog{out: cmd.ErrOrStderr()}
+		logOut = dl
+	default:
+		return fmt.Errorf("--log-format %q: must be text or json", f.logFormat)
+	}
+	ctx := cmd.Context()
+	t0 := time.Now()
+	s, err := stack.Start(ctx, stack.WithFixture(fx), stack.WithProfile(f.profile), stack.WithPorts(ports),
+		stack.WithLogOutput(logOut, slog.LevelInfo))
+	if err != nil {
+		return failure{err}
+	}
+	defer s.Close()
+	printUp(cmd.OutOrStdout(), s, time.Since(t0))
+	<-ctx.Done()
+	fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
+	return nil
+}
+
+func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
+	fx := s.Fixture()
+	fmt.Fprintf(w, "mcpsso up: profile %s, started in %s\n\n", s.Profile(), took.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "component\tURL")
+	fmt.Fprintf(tw, "MCP (through the gateway)\t%s\n", s.MCPURL())
+	fmt.Fprintf(tw, "IdP issuer\t%s\n", s.IssuerURL())
+	fmt.Fprintf(tw, "AWS (STS, IAM, S3, CloudTrail)\t%s\n", s.AWSEndpoint())
+	fmt.Fprintf(tw, "MCP server (direct; the gateway's integration)\t%s\n", s.MCPDirectURL())
+	fmt.Fprintf(tw, "MCP server metrics\t%s\n", s.MetricsURL())
+	_ = tw.Flush()
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "user\ttenant\tsubject\trole")
+	for _, u := range fx.Users {
+		role := "(no mapping: denied)"
+		if m, ok := fx.MappingFor(u.Sub); ok {
+			role = m.Role
+		}
+		tenant := u.Tenant
+		if tenant == "" {
+			tenant = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, tenant, u.Sub, role)
+	}
+	_ = tw.Flush()
+
+	user := "alice"
+	if len(fx.Mappings) > 0 {
+		user = fx.Mappings[0].User
+	}
+	fmt.Fprintf(w, `
+Get a token (device grant, approved by the mock IdP):
+  TOKEN=$(mcpsso token --user %[1]s --issuer %[2]s)
+Call a tool:
+  curl -s %[3]s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
+With the MCP Inspector CLI:
+  npx @modelcontextprotocol/inspector-cli --cli %[3]s --transport http --method tools/call \
+    --tool-name list_objects --header "Authorization: Bearer $TOKEN"
+An MCP client (discovers the IdP from the 401, logs in with PKCE as public client mcpsso-cli):
+  {"mcpServers": {"quilt": {"type": "http", "url": "%[3]s"}}}
+AWS as an administrator:
+  export AWS_ENDPOINT_URL=%[4]s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+
+`, user, s.IssuerURL(), s.MCPURL(), s.AWSEndpoint())
+	fmt.Fprintf(w, "ready %s\n", s.MCPURL())
+}
+
+// decisionLog turns the components' JSON log lines into one readable line per decision.
+type decisionLog struct {
+	mu      sync.Mutex
+	out     io.Writer
+	partial []byte
+}
+
+func (d *decisionLog) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.partial = append(d.partial, p...)
+	for {
+		i := bytes.IndexByte(d.partial, '\n')
+		if i < 0 {
+			break // wait for the rest of the line
+		}
+		if s := readable(d.partial[:i]); s != "" {
+			fmt.Fprintln(d.out, s)
+		}
+		d.partial = d.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+// readable renders a JSON log line that carries a decision; other lines are dropped.
+func readable(line []byte) string {
+	var rec map[string]any
+	if json.Unmarshal(line, &rec) != nil {
+		return ""
+	}
+	decision, _ := rec["decision"].(string)
+	component, _ := rec["component"].(string)
+	switch {
+	case decision == "" && rec["outcome"] != nil: // the MCP server's tool calls
+		decision = fmt.Sprint(rec["outcome"])
+	case decision == "" && component == "gateway": // access log: show what the gateway refused
+		status, _ := rec["status"].(float64)
+		if status < 400 {
+			return ""
+		}
+		decision = "deny"
+		rec["reason"] = fmt.Sprintf("HTTP %d %v %v", int(status), rec["httpMethod"], rec["path"])
+	case decision == "":
+		return ""
+	}
+	if caller, _ := rec["caller"].(string); strings.HasSuffix(caller, ":user/admin") {
+		return "" // seeding and administration, not a user's request
+	}
+	ts, _ := rec["time"].(string)
+	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+		ts = t.Local().Format("15:04:05")
+	}
+	var parts []string
+	for _, k := range []string{"sub", "user", "email", "tenant", "caller", "source_identity", "role_arn", "role", "tool", "action", "outcome", "error_code", "reason"} {
+		if v, ok := rec[k]; ok && v != "" && v != nil {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	return fmt.Sprintf("%s %-14s %-5s %s", ts, component, strings.ToUpper(decision), strings.Join(parts, " "))
+}

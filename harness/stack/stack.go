@@ -1,0 +1,380 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
+	"github.com/mcpsso/mcpsso/harness/fixture"
+	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
+	"github.com/mcpsso/mcpsso/reference/gateway"
+	"github.com/mcpsso/mcpsso/reference/mcpserver"
+)
+
+// Profiles: which policies and which front door the stack deploys.
+const (
+	// ProfileReference deploys the corrected policies behind a REST API gateway whose 401
+	// carries the MCP challenge.
+	ProfileReference = "reference"
+	// ProfileSeed deploys the tutorial's policies and HTTP API design verbatim.
+	ProfileSeed = "seed"
+)
+
+// Ports are the listen ports of each component; 0 picks a free one.
+type Ports struct {
+	Gateway, IdP, AWS, MCP, TaskRole, Metrics int
+}
+
+// DefaultPorts are the stable ports of `mcpsso up`, so a client configuration keeps working.
+var DefaultPorts = Ports{Gateway: 8480, IdP: 8400, AWS: 4566, MCP: 8481, TaskRole: 8482, Metrics: 8483}
+
+// PortsFrom lays the ports out from base: gateway base, IdP base+1, AWS base+2, MCP server
+// base+3, task-role credentials base+4, metrics base+5.
+func PortsFrom(base int) Ports {
+	return Ports{Gateway: base, IdP: base + 1, AWS: base + 2, MCP: base + 3, TaskRole: base + 4, Metrics: base + 5}
+}
+
+// Option configures Start.
+type Option func(*settings) error
+
+type settings struct {
+	fixture *fixture.Fixture
+	profile string
+	ports   Ports
+	logTo   io.Writer
+	level   slog.Level
+}
+
+// WithFixture deploys f (default: the embedded default fixture).
+func WithFixture(f *fixture.Fixture) Option {
+	return func(s *settings) error {
+		if f == nil {
+			return errors.New("stack: WithFixture: nil fixture")
+		}
+		s.fixture = f
+		return nil
+	}
+}
+
+// WithProfile chooses ProfileReference (default) or ProfileSeed.
+func WithProfile(p string) Option {
+	return func(s *settings) error {
+		if p != ProfileReference && p != ProfileSeed {
+			return fmt.Errorf("stack: profile %q: must be %s or %s", p, ProfileReference, ProfileSeed)
+		}
+		s.profile = p
+		return nil
+	}
+}
+
+// WithPorts sets the listen ports (default: all free ports, for tests).
+func WithPorts(p Ports) Option {
+	return func(s *settings) error {
+		for _, port := range []int{p.Gateway, p.IdP, p.AWS, p.MCP, p.TaskRole, p.Metrics} {
+			if port < 0 || port > 65535 {
+				return fmt.Errorf("stack: port %d is out of range", port)
+			}
+		}
+		s.ports = p
+		return nil
+	}
+}
+
+// WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
+// Logs either way).
+func WithLogOutput(w io.Writer, level slog.Level) Option {
+	return func(s *settings) error { s.logTo, s.level = w, level; return nil }
+}
+
+// Stack is a running deployment: IdP, AWS (STS, IAM, S3, CloudTrail), the ECS task-role
+// credentials endpoint, the reference MCP server, the reference authorizer and the gateway.
+type Stack struct {
+	fixture *fixture.Fixture
+	profile string
+	aws     *awsemu.Server
+	idp     *mockidp.Server
+	task    *ecscreds.Server
+	mcp     *mcpserver.Server
+	authz   *authorizer.Authorizer
+	gw      *gateway.Server
+	logs    *logBuffer
+	closers []func() error
+	once    sync.Once
+}
+
+// Start brings the whole stack up on loopback and seeds it from the fixture through the AWS
+// APIs. On error everything started so far is stopped.
+func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
+	cfg := settings{profile: ProfileReference, level: slog.LevelInfo}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.fixture == nil {
+		cfg.fixture = fixture.Default()
+	}
+	f := cfg.fixture
+	if f.TaskRole == "" {
+		return nil, errors.New("stack: the fixture names no taskRole for the MCP server")
+	}
+	logs := &logBuffer{max: 20000}
+	var out io.Writer = logs
+	if cfg.logTo != nil {
+		out = io.MultiWriter(logs, cfg.logTo)
+	}
+	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.level}))
+	s := &Stack{fixture: f, profile: cfg.profile, logs: logs}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	// Components stop when the stack does, not when ctx (often a request's) ends.
+	life := context.WithoutCancel(ctx)
+
+	// AWS and the IdP do not depend on each other: start them together.
+	var wg sync.WaitGroup
+	var awsErr, idpErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.aws, awsErr = awsemu.Start(life, awsemu.WithAddr(addr(cfg.ports.AWS)), awsemu.WithLogger(log.With("component", "aws")),
+			awsemu.WithAccounts(otherAccounts(f)...))
+		if awsErr == nil {
+			awsErr = SeedAWS(ctx, f, cfg.profile, s.AdminAWSConfig)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s.idp, idpErr = mockidp.Start(life, mockidp.WithAddr(addr(cfg.ports.IdP)), mockidp.WithUsers(idpUsers(f)...),
+			mockidp.WithLogger(log.With("component", "idp")))
+	}()
+	wg.Wait()
+	if s.aws != nil {
+		s.closers = append(s.closers, s.aws.Close)
+	}
+	if s.idp != nil {
+		s.closers = append(s.closers, s.idp.Close)
+	}
+	if err := errors.Join(awsErr, idpErr); err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+
+	// The task role reaches the MCP server as on Fargate: the container-credentials endpoint.
+	taskARN := f.RoleARN(f.Accounts[0].ID, f.TaskRole)
+	if s.task, err = s.aws.StartTaskRoleEndpoint(life, taskARN, ecscreds.WithAddr(addr(cfg.ports.TaskRole)),
+		ecscreds.WithLogger(log.With("component", "ecs-credentials"))); err != nil {
+		return nil, fmt.Errorf("stack: task role endpoint: %w", err)
+	}
+	s.closers = append(s.closers, s.task.Close)
+	taskCreds := endpointcreds.New(s.task.URL(), func(o *endpointcreds.Options) { o.AuthorizationToken = s.task.AuthorizationToken() })
+	taskCfg := aws.Config{Region: s.aws.Region(), BaseEndpoint: aws.String(s.aws.Endpoint()), Credentials: aws.NewCredentialsCache(taskCreds)}
+	mcpOpts := []mcpserver.Option{mcpserver.WithAddr(addr(cfg.ports.MCP)), mcpserver.WithS3PathStyle(true),
+		mcpserver.WithLogger(log.With("component", "mcp-server"))}
+	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
+		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
+	}
+	if s.mcp, err = mcpserver.Start(life, taskCfg, mcpOpts...); err != nil {
+		return nil, fmt.Errorf("stack: MCP server: %w", err)
+	}
+	s.closers = append(s.closers, s.mcp.Close)
+
+	store, err := roleStore(f)
+	if err != nil {
+		return nil, err
+	}
+	if s.authz, err = authorizer.New(ctx, authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
+		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(s.idp.Audience()),
+		authorizer.WithLogger(log.With("component", "authorizer"))); err != nil {
+		return nil, fmt.Errorf("stack: authorizer: %w", err)
+	}
+
+	gwConfig, err := gateway.ShippedConfig(cfg.profile)
+	if err != nil {
+		return nil, err
+	}
+	var authz gateway.Authorizer = gateway.RESTAuthorizer(s.authz.REST)
+	if gwConfig.Type == "http-api" {
+		authz = gateway.HTTPAPIAuthorizer(s.authz.HTTPAPI)
+	}
+	if s.gw, err = gateway.Start(life, gateway.WithConfig(gwConfig), gateway.WithAddr(addr(cfg.ports.Gateway)),
+		gateway.WithAuthorizer("", authz), gateway.WithIntegrationURL(baseOf(s.mcp.URL())), gateway.WithIssuerURL(s.idp.IssuerURL()),
+		gateway.WithLogger(log.With("component", "gateway"))); err != nil {
+		return nil, fmt.Errorf("stack: gateway: %w", err)
+	}
+	s.closers = append(s.closers, s.gw.Close)
+	return s, nil
+}
+
+// Close stops every component, last started first. It is safe to call twice.
+func (s *Stack) Close() error {
+	var errs []error
+	s.once.Do(func() {
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			errs = append(errs, s.closers[i]())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Profile is the deployed profile.
+func (s *Stack) Profile() string { return s.profile }
+
+// Fixture is the deployed fixture.
+func (s *Stack) Fixture() *fixture.Fixture { return s.fixture }
+
+// MCPURL is the MCP endpoint clients use: through the gateway.
+func (s *Stack) MCPURL() string { return s.gw.MCPURL() }
+
+// GatewayURL is the gateway's base URL.
+func (s *Stack) GatewayURL() string { return s.gw.PublicURL() }
+
+// MCPDirectURL is the MCP server's own endpoint, bypassing the gateway (only reachable
+// in-process; the container topology hides it).
+func (s *Stack) MCPDirectURL() string { return s.mcp.URL() }
+
+// MetricsURL is the MCP server's Prometheus endpoint.
+func (s *Stack) MetricsURL() string { return s.mcp.MetricsURL() }
+
+// IssuerURL is the IdP's issuer.
+func (s *Stack) IssuerURL() string { return s.idp.IssuerURL() }
+
+// IdP is the mock IdP, for forging tokens and approving device codes.
+func (s *Stack) IdP() *mockidp.IdP { return s.idp.IdP }
+
+// AWSEndpoint is the AWS emulator's endpoint (AWS_ENDPOINT_URL).
+func (s *Stack) AWSEndpoint() string { return s.aws.Endpoint() }
+
+// AWS is the AWS emulator.
+func (s *Stack) AWS() *awsemu.Server { return s.aws }
+
+// TokenFor mints an access token for a user (username, email or subject) as the IdP would
+// after a login.
+func (s *Stack) TokenFor(ctx context.Context, user string) (string, error) {
+	return s.idp.TokenFor(ctx, user)
+}
+
+// AdminAWSConfig is an SDK configuration with the admin credentials of an account.
+func (s *Stack) AdminAWSConfig(account string) (aws.Config, error) {
+	c, err := s.aws.AdminCredentials(account)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return aws.Config{Region: s.aws.Region(), BaseEndpoint: aws.String(s.aws.Endpoint()),
+		Credentials: credentials.StaticCredentialsProvider{Value: c}}, nil
+}
+
+// CloudTrailEvents returns the recorded CloudTrail events that match the filter, newest first.
+func (s *Stack) CloudTrailEvents(f cloudtrail.Filter) []cloudtrail.Event {
+	return s.aws.Trail().Events(f)
+}
+
+// Logs returns every component's JSON log lines so far, oldest first.
+func (s *Stack) Logs() []string { return s.logs.lines() }
+
+// Authorizer is the reference authorizer the gateway calls.
+func (s *Stack) Authorizer() *authorizer.Authorizer { return s.authz }
+
+func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// baseOf is scheme://host of a URL.
+func baseOf(u string) string {
+	for i := len("http://"); i < len(u); i++ {
+		if u[i] == '/' {
+			return u[:i]
+		}
+	}
+	return u
+}
+
+func otherAccounts(f *fixture.Fixture) []string {
+	var out []string
+	for _, a := range f.AccountIDs() {
+		if a != awsemu.DefaultAccount {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// idpUsers are the fixture's users as the IdP knows them.
+func idpUsers(f *fixture.Fixture) []mockidp.User {
+	out := make([]mockidp.User, 0, len(f.Users))
+	for _, u := range f.Users {
+		mu := mockidp.User{Username: u.Username, Subject: u.Sub, Email: u.Email, Name: u.Name, Tenant: u.Tenant, Groups: u.Groups}
+		if len(u.Claims) > 0 {
+			mu.Claims = map[string]any{}
+			for k, v := range u.Claims {
+				mu.Claims[k] = v
+			}
+		}
+		if a := u.Agent; a != nil {
+			mu.Agent = &mockidp.Agent{Type: a.Type, Model: a.Model, Provider: a.Provider, DelegatorSub: a.DelegatorSub,
+				Purpose: a.Purpose, Capabilities: a.Capabilities}
+		}
+		out = append(out, mu)
+	}
+	return out
+}
+
+// roleStore is the authorizer's role store from the fixture's mappings.
+func roleStore(f *fixture.Fixture) (*authorizer.StaticStore, error) {
+	var entries []authorizer.StoreEntry
+	for _, m := range f.Mappings {
+		entries = append(entries, authorizer.StoreEntry{Sub: m.Sub, Mapping: authorizer.Mapping{
+			RoleARN: f.RoleARN(m.Account, m.Role), Tags: m.Tags,
+			Limits: authorizer.Limits{RequestsPerMinute: m.Limits.RequestsPerMinute, SessionSeconds: m.Limits.SessionSeconds}}})
+	}
+	store, err := authorizer.NewStaticStore(entries...)
+	if err != nil {
+		return nil, fmt.Errorf("stack: role store from the fixture: %w", err)
+	}
+	return store, nil
+}
+
+// logBuffer keeps the most recent log lines.
+type logBuffer struct {
+	mu      sync.Mutex
+	partial []byte
+	buf     []string
+	max     int
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.partial = append(b.partial, p...)
+	for {
+		i := bytes.IndexByte(b.partial, '\n')
+		if i < 0 {
+			break
+		}
+		b.buf = append(b.buf, string(b.partial[:i]))
+		b.partial = b.partial[i+1:]
+	}
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append([]string(nil), b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *logBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.buf...)
+}

@@ -1,0 +1,152 @@
+package stack
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func startStack(t testing.TB, opts ...Option) *Stack {
+	t.Helper()
+	s, err := Start(context.Background(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestTheReferenceStackEndToEnd(t *testing.T) {
+	s := startStack(t)
+	ctx := t.Context()
+
+	alice, err := s.MCPClient(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	who, isErr, err := CallTool(ctx, alice, "whoami", nil)
+	if err != nil || isErr || !strings.Contains(who, "assumed-role/quilt-mcp-target-acme/") {
+		t.Fatalf("whoami: %q %v %v", who, isErr, err)
+	}
+	list, isErr, err := CallTool(ctx, alice, "list_objects", map[string]any{})
+	if err != nil || isErr || !strings.Contains(list, "reports/2026-q3.csv") {
+		t.Fatalf("list_objects: %q %v %v", list, isErr, err)
+	}
+	denied, isErr, err := CallTool(ctx, alice, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"})
+	if err != nil || !isErr || !strings.Contains(denied, "AccessDenied") {
+		t.Fatalf("cross-tenant get_object: %q %v %v", denied, isErr, err)
+	}
+
+	// Dave's Auth0 subject becomes a valid source identity.
+	dave, err := s.MCPClient(ctx, "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dave.Close()
+	if who, isErr, err := CallTool(ctx, dave, "whoami", nil); err != nil || isErr || !strings.Contains(who, "usr-") {
+		t.Fatalf("dave's whoami: %q %v %v", who, isErr, err)
+	}
+
+	// No token: 401 with the MCP challenge.
+	resp, err := http.Post(s.MCPURL(), "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "resource_metadata=") {
+		t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	// Carol has a valid token and no mapping: 403.
+	carol, err := s.TokenFor(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.MCPURL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer "+carol)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("carol: %d, want 403", resp.StatusCode)
+	}
+	// The AssumeRole is in CloudTrail with alice's source identity; no token is in the logs.
+	token, _ := s.TokenFor(ctx, "alice")
+	for _, line := range s.Logs() {
+		if strings.Contains(line, token[:40]) {
+			t.Fatal("a token prefix is in the logs")
+		}
+	}
+}
+
+func TestTheSeedStackFailsWhereTheTutorialWould(t *testing.T) {
+	s := startStack(t, WithProfile(ProfileSeed))
+	ctx := t.Context()
+	// The HTTP API cannot send the challenge: a bare 401.
+	resp, err := http.Post(s.MCPURL(), "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != "" {
+		t.Fatalf("seed, no token: %d %q %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	// Alice gets in the door but no tool works: the tutorial's context keys do not map and its
+	// trust policy denies the per-request AssumeRole.
+	c, err := s.MCPClient(ctx, "alice")
+	if err == nil {
+		defer c.Close()
+		if who, isErr, err := CallTool(ctx, c, "whoami", nil); err == nil && !isErr {
+			t.Fatalf("the seed stack let alice act: %q", who)
+		}
+	}
+}
+
+// TestCloseLeavesNoGoroutines is the goleak-style check: after Close, the goroutine count
+// returns to what it was before Start.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, err := Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.MCPClient(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := CallTool(t.Context(), c, "whoami", nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before Start, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// BenchmarkStartAndClose: the whole embedded stack, ready and stopped (target: under 300 ms).
+func BenchmarkStartAndClose(b *testing.B) {
+	for b.Loop() {
+		s, err := Start(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = s.Close()
+	}
+}
