@@ -1,0 +1,216 @@
+// Package framework is what the scenario suites stand on: the deployment under test (a Target,
+// chosen by name: embedded, external, …), typed labels that become Ginkgo labels and a [Tag] in
+// the spec name, capabilities a spec needs (specs whose capability the target lacks are skipped
+// with the reason, never hidden behind an if), and the known-failures baseline, where a listed
+// failure that passes also fails the run.
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+)
+
+// Capability is something a target can offer beyond the MCP endpoint and tokens.
+type Capability string
+
+// The capabilities specs ask for.
+const (
+	// CapForge: the target mints forged tokens (expired, wrong audience, alg none, …): a mock IdP.
+	CapForge Capability = "forge"
+	// CapAWSAdmin: administrator SDK access to the deployment's AWS account(s).
+	CapAWSAdmin Capability = "aws-admin"
+	// CapTaskRole: SDK access as the MCP server's task role, to test trust policies at STS.
+	CapTaskRole Capability = "task-role"
+	// CapCloudTrail: the target's CloudTrail records can be read.
+	CapCloudTrail Capability = "cloudtrail"
+	// CapLogs: the components' JSON log lines can be read.
+	CapLogs Capability = "logs"
+	// CapMetrics: the MCP server's Prometheus endpoint can be scraped.
+	CapMetrics Capability = "metrics"
+	// CapDirectMCP: the MCP server can be reached bypassing the gateway (in-process only; a
+	// correct network topology makes this impossible).
+	CapDirectMCP Capability = "direct-mcp"
+	// CapSessions: the MCP server can be asked for stateful sessions.
+	CapSessions Capability = "sessions"
+)
+
+// AllCapabilities lists every capability, for validating target files.
+var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapSessions}
+
+// ErrNotSupported is what a target's optional operation returns when it lacks the capability.
+var ErrNotSupported = errors.New("not supported by this target")
+
+// User is a test user of the target.
+type User struct {
+	Name string
+	// Tenant is the tenant the user's data belongs to; "" for a user with no mapping, whom the
+	// deployment must refuse.
+	Tenant string
+	// Bucket is the tenant's bucket.
+	Bucket string
+	// SourceIdentity is the source identity the deployment is expected to derive, when known.
+	SourceIdentity string
+}
+
+// Target is a deployment under test.
+type Target interface {
+	// Name identifies the target kind ("embedded", "external", …).
+	Name() string
+	// Profile is "reference" or "seed" for kit-made stacks, "" for others.
+	Profile() string
+	// MCPURL is the MCP endpoint clients call.
+	MCPURL() string
+	// Users are the test users.
+	Users() []User
+	// Token returns a valid access token for a user.
+	Token(ctx context.Context, user string) (string, error)
+	// Capabilities the target offers.
+	Capabilities() []Capability
+
+	// Optional operations: ErrNotSupported without the capability.
+
+	// Forge mints a forged token (CapForge); forgery names come from the mock IdP.
+	Forge(ctx context.Context, forgery, user string) (string, error)
+	// AdminAWS is administrator SDK access to an account (CapAWSAdmin).
+	AdminAWS(account string) (aws.Config, error)
+	// TaskRoleAWS is SDK access as the MCP server's task role (CapTaskRole).
+	TaskRoleAWS(ctx context.Context) (aws.Config, error)
+	// CloudTrail returns records, newest first (CapCloudTrail).
+	CloudTrail(ctx context.Context, f cloudtrail.Filter) ([]cloudtrail.Event, error)
+	// Logs returns the components' JSON log lines (CapLogs).
+	Logs() ([]string, error)
+	// MetricsURL is the MCP server's Prometheus endpoint (CapMetrics).
+	MetricsURL() (string, error)
+	// MCPDirectURL is the MCP server bypassing the gateway (CapDirectMCP).
+	MCPDirectURL() (string, error)
+	// Accounts are the deployment's AWS account IDs, first the deployment's own.
+	Accounts() []string
+	// RoleARN returns the ARN of a role by name in the first account, "" when unknown.
+	RoleARN(name string) string
+
+	Close() error
+}
+
+// Has reports whether t offers c.
+func Has(t Target, c Capability) bool { return slices.Contains(t.Capabilities(), c) }
+
+// NullTarget answers ErrNotSupported to every optional operation; embed it in a target and
+// override what it supports.
+type NullTarget struct{}
+
+// Forge is not supported.
+func (NullTarget) Forge(context.Context, string, string) (string, error) { return "", ErrNotSupported }
+
+// AdminAWS is not supported.
+func (NullTarget) AdminAWS(string) (aws.Config, error) { return aws.Config{}, ErrNotSupported }
+
+// TaskRoleAWS is not supported.
+func (NullTarget) TaskRoleAWS(context.Context) (aws.Config, error) {
+	return aws.Config{}, ErrNotSupported
+}
+
+// CloudTrail is not supported.
+func (NullTarget) CloudTrail(context.Context, cloudtrail.Filter) ([]cloudtrail.Event, error) {
+	return nil, ErrNotSupported
+}
+
+// Logs is not supported.
+func (NullTarget) Logs() ([]string, error) { return nil, ErrNotSupported }
+
+// MetricsURL is not supported.
+func (NullTarget) MetricsURL() (string, error) { return "", ErrNotSupported }
+
+// MCPDirectURL is not supported.
+func (NullTarget) MCPDirectURL() (string, error) { return "", ErrNotSupported }
+
+// Accounts are unknown.
+func (NullTarget) Accounts() []string { return nil }
+
+// RoleARN is unknown.
+func (NullTarget) RoleARN(string) string { return "" }
+
+// Profile is unknown.
+func (NullTarget) Profile() string { return "" }
+
+// Close does nothing.
+func (NullTarget) Close() error { return nil }
+
+// Options configure how a target is built.
+type Options struct {
+	// File is the target file (external targets).
+	File string
+	// Profile is reference or seed (kit-made stacks).
+	Profile string
+}
+
+// Factory builds a target.
+type Factory func(ctx context.Context, o Options) (Target, error)
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes a target kind available by name. Registering a name twice panics.
+func Register(name string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("framework: target " + name + " registered twice")
+	}
+	registry[name] = f
+}
+
+// Targets lists the registered target kinds.
+func Targets() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	var out []string
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NewTarget builds a registered target.
+func NewTarget(ctx context.Context, name string, o Options) (Target, error) {
+	registryMu.Lock()
+	f, ok := registry[name]
+	registryMu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("framework: no target %q (targets: %s)", name, strings.Join(Targets(), ", "))
+	}
+	return f(ctx, o)
+}
+
+var (
+	currentMu sync.RWMutex
+	current   Target
+)
+
+// SetCurrent makes t the target the specs run against.
+func SetCurrent(t Target) {
+	currentMu.Lock()
+	defer currentMu.Unlock()
+	current = t
+}
+
+// Current is the target the specs run against.
+func Current() Target {
+	currentMu.RLock()
+	defer currentMu.RUnlock()
+	if current == nil {
+		panic("framework: no current target: the suite did not set one up")
+	}
+	return current
+}

@@ -1,0 +1,134 @@
+// Package targets implements the scenario framework's targets: "embedded" (the kit's own stack,
+// started in this process from the default fixture, profile reference or seed) and "external"
+// (a deployment described by a target file). Importing the package registers them.
+package targets
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
+	"github.com/mcpsso/mcpsso/scenarios/framework"
+)
+
+func init() {
+	framework.Register("embedded", func(ctx context.Context, o framework.Options) (framework.Target, error) {
+		return StartEmbedded(ctx, o.Profile)
+	})
+}
+
+// Embedded is the kit's stack running in this process: it offers every capability.
+type Embedded struct {
+	s *stack.Stack
+}
+
+// StartEmbedded starts the stack with the default fixture.
+func StartEmbedded(ctx context.Context, profile string) (*Embedded, error) {
+	if profile == "" {
+		profile = stack.ProfileReference
+	}
+	s, err := stack.Start(ctx, stack.WithProfile(profile))
+	if err != nil {
+		return nil, err
+	}
+	return &Embedded{s: s}, nil
+}
+
+// Stack is the running stack.
+func (e *Embedded) Stack() *stack.Stack { return e.s }
+
+// Name is "embedded".
+func (e *Embedded) Name() string { return "embedded" }
+
+// Profile is the stack's profile.
+func (e *Embedded) Profile() string { return e.s.Profile() }
+
+// MCPURL is the MCP endpoint behind the gateway.
+func (e *Embedded) MCPURL() string { return e.s.MCPURL() }
+
+// Users are the fixture's users.
+func (e *Embedded) Users() []framework.User {
+	f := e.s.Fixture()
+	var out []framework.User
+	for _, u := range f.Users {
+		fu := framework.User{Name: u.Username, SourceIdentity: authorizer.SourceIdentity(u.Sub)}
+		if m, ok := f.MappingFor(u.Sub); ok {
+			fu.Tenant = m.Tags["tenant"]
+			for _, t := range f.Tenants {
+				if t.Name == fu.Tenant {
+					fu.Bucket = t.Bucket
+				}
+			}
+		}
+		out = append(out, fu)
+	}
+	return out
+}
+
+// Token mints a valid access token.
+func (e *Embedded) Token(ctx context.Context, user string) (string, error) {
+	return e.s.TokenFor(ctx, user)
+}
+
+// Capabilities: all of them.
+func (e *Embedded) Capabilities() []framework.Capability { return framework.AllCapabilities }
+
+// Forge mints a forged token through the mock IdP.
+func (e *Embedded) Forge(ctx context.Context, forgery, user string) (string, error) {
+	f, err := mockidp.ParseForgery(forgery)
+	if err != nil {
+		return "", err
+	}
+	return e.s.IdP().Forge(ctx, f, user)
+}
+
+// AdminAWS is an account's administrator.
+func (e *Embedded) AdminAWS(account string) (aws.Config, error) { return e.s.AdminAWSConfig(account) }
+
+// TaskRoleAWS is the MCP server's task role, as ECS delivers it.
+func (e *Embedded) TaskRoleAWS(ctx context.Context) (aws.Config, error) {
+	f := e.s.Fixture()
+	c, err := e.s.AWS().TaskRole(f.RoleARN(f.Accounts[0].ID, f.TaskRole)).Credentials(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return aws.Config{Region: e.s.AWS().Region(), BaseEndpoint: aws.String(e.s.AWSEndpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}, nil
+}
+
+// CloudTrail returns recorded events.
+func (e *Embedded) CloudTrail(_ context.Context, f cloudtrail.Filter) ([]cloudtrail.Event, error) {
+	return e.s.CloudTrailEvents(f), nil
+}
+
+// Logs returns the components' log lines.
+func (e *Embedded) Logs() ([]string, error) { return e.s.Logs(), nil }
+
+// MetricsURL is the MCP server's metrics endpoint.
+func (e *Embedded) MetricsURL() (string, error) { return e.s.MetricsURL(), nil }
+
+// MCPDirectURL is the MCP server bypassing the gateway.
+func (e *Embedded) MCPDirectURL() (string, error) { return e.s.MCPDirectURL(), nil }
+
+// Accounts are the fixture's accounts.
+func (e *Embedded) Accounts() []string { return e.s.Fixture().AccountIDs() }
+
+// RoleARN is a role of the first account.
+func (e *Embedded) RoleARN(name string) string {
+	f := e.s.Fixture()
+	return f.RoleARN(f.Accounts[0].ID, name)
+}
+
+// Close stops the stack.
+func (e *Embedded) Close() error { return e.s.Close() }
+
+var _ framework.Target = (*Embedded)(nil)
+
+// errorf names the target in an error.
+func errorf(format string, args ...any) error { return fmt.Errorf("targets: "+format, args...) }
