@@ -13,6 +13,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
 )
 
 // KnownFailure is one line of a known-failures file: specs whose full name matches Pattern are
@@ -189,6 +190,7 @@ func RunAll(t Target, cfg RunConfig) (types.Report, error) {
 		return types.Report{}, err
 	}
 	SetCurrent(t)
+	gomega.RegisterFailHandler(ginkgo.Fail)
 	suite, reporter := ginkgo.GinkgoConfiguration()
 	suite.LabelFilter = cfg.LabelFilter
 	reporter.JUnitReport = cfg.JUnitReport

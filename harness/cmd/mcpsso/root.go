@@ -28,7 +28,7 @@ corrected ones (profile "reference"), so you can see where the tutorial would fa
 		SilenceUsage:  true, // input errors get one clear line, not a page of usage
 		SilenceErrors: true, // run prints errors, so each is printed once, as "mcpsso: ..."
 	}
-	root.AddCommand(newPolicyCommand(), newAWSCommand(), newFixtureCommand(), newIdPCommand(), newTokenCommand(), newGatewayCommand(), newMCPCommand(), newUpCommand())
+	root.AddCommand(newPolicyCommand(), newAWSCommand(), newFixtureCommand(), newIdPCommand(), newTokenCommand(), newGatewayCommand(), newMCPCommand(), newUpCommand(), newConformCommand())
 	return root
 }
 

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	_ "github.com/mcpsso/mcpsso/scenarios/all" // every suite and target
+	"github.com/mcpsso/mcpsso/scenarios/baselines"
+	"github.com/mcpsso/mcpsso/scenarios/framework"
+)
+
+type conformFlags struct {
+	target        string
+	profile       string
+	labelFilter   string
+	junit         string
+	knownFailures string
+	verbose       bool
+}
+
+func newConformCommand() *cobra.Command {
+	var f conformFlags
+	cmd := &cobra.Command{
+		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--label-filter E] [--junit F] [--known-failures F|seed]",
+		Short: "Run the scenario suites against a deployment and judge it",
+		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport) against a
+deployment and print one line per spec (result, spec, reason) and a verdict.
+
+Targets:
+  embedded   the kit's own stack, started in this process from the default fixture (the
+             default); --profile reference (corrected) or seed (the tutorial verbatim)
+  FILE       a target file describing your deployment: its MCP URL, how to get tokens for its
+             test users, their tenants, and the capabilities it offers (see "Target files" in
+             the README). Specs needing a capability it lacks are skipped with the reason.
+
+--known-failures names a baseline of expected failures (a file, or "seed" for the shipped
+baseline of the tutorial's mistakes): a listed spec that fails is a known failure, a listed spec
+that passes fails the run, so a baseline never goes stale. --label-filter selects specs by label
+(Ginkgo syntax: "abac && !tutorial"); labels: conformance, bootstrap, trust, abac, spoofing,
+observability, transport, tutorial, needs:<capability>.
+
+Exit status: 0 when everything expected passed; 1 when a spec failed unexpectedly, a known
+failure passed or the deployment could not be started; 2 on invalid flags or files.`,
+		Example: `  # The reference stack: everything must pass
+  mcpsso conform
+
+  # The tutorial as written: fails, every failure named; with its baseline: passes
+  mcpsso conform --profile seed
+  mcpsso conform --profile seed --known-failures seed
+
+  # Your deployment, JUnit for CI
+  mcpsso conform --target target.yaml --junit conformance.xml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runConform(cmd, f) },
+	}
+	cmd.Flags().StringVar(&f.target, "target", "embedded", "embedded, or a target file")
+	cmd.Flags().StringVar(&f.profile, "profile", "reference", "for the embedded target: reference or seed")
+	cmd.Flags().StringVar(&f.labelFilter, "label-filter", "", "run only specs whose labels match (Ginkgo label-filter syntax)")
+	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	cmd.Flags().StringVar(&f.knownFailures, "known-failures", "", `a known-failures file, or "seed" for the shipped baseline`)
+	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print Ginkgo's full progress output")
+	return cmd
+}
+
+func runConform(cmd *cobra.Command, f conformFlags) error {
+	if err := checkProfile(f.profile); err != nil {
+		return err
+	}
+	if err := framework.CheckLabelFilter(f.labelFilter); err != nil {
+		return fmt.Errorf("--label-filter: %w", err)
+	}
+	known, err := loadKnownFailures(f.knownFailures)
+	if err != nil {
+		return fmt.Errorf("--known-failures: %w", err)
+	}
+	opts := framework.Options{Profile: f.profile}
+	name := f.target
+	if !slices.Contains(framework.Targets(), name) {
+		if _, err := os.Stat(f.target); err != nil {
+			return fmt.Errorf("--target %q: neither a target (%s) nor a readable file: %v", f.target, strings.Join(framework.Targets(), ", "), err)
+		}
+		name, opts.File = "external", f.target
+	}
+	ctx := cmd.Context()
+	t0 := time.Now()
+	target, err := framework.NewTarget(ctx, name, opts)
+	if err != nil {
+		var fe failure
+		if errors.As(err, &fe) || name == "embedded" {
+			return failure{err}
+		}
+		return err
+	}
+	defer target.Close()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "mcpsso conform: target %s (%s), MCP URL %s\n", target.Name(), describeTarget(target, f.profile), target.MCPURL())
+	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: f.labelFilter, JUnitReport: f.junit, Verbose: f.verbose})
+	if err != nil {
+		return err
+	}
+	results, ok := framework.Verdict(report, known)
+	fmt.Fprintln(out)
+	framework.PrintSummary(out, results, ok)
+	fmt.Fprintf(out, "took %s\n", time.Since(t0).Round(time.Millisecond))
+	if f.junit != "" {
+		fmt.Fprintf(out, "JUnit report: %s\n", f.junit)
+	}
+	if !ok {
+		return failure{errors.New("the deployment does not conform (see the FAILED and PASSED BUT LISTED lines above)")}
+	}
+	return nil
+}
+
+func describeTarget(t framework.Target, profile string) string {
+	if t.Name() == "embedded" {
+		return "profile " + profile
+	}
+	caps := make([]string, 0)
+	for _, c := range t.Capabilities() {
+		caps = append(caps, string(c))
+	}
+	if len(caps) == 0 {
+		return "no optional capabilities"
+	}
+	return "capabilities " + strings.Join(caps, ", ")
+}
+
+func loadKnownFailures(arg string) ([]framework.KnownFailure, error) {
+	if arg == "" {
+		return nil, nil
+	}
+	var r io.ReadCloser
+	var err error
+	if slices.Contains(baselines.Names(), arg) {
+		r, err = baselines.Open(arg)
+	} else {
+		r, err = os.Open(arg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return framework.ParseKnownFailures(arg, r)
+}

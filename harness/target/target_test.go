@@ -1,0 +1,45 @@
+package target
+
+import (
+	"strings"
+	"testing"
+)
+
+const good = `name: demo
+mcpUrl: https://mcp.example.com/mcp
+tokens: {source: command, command: "mcpsso token --user {user} --issuer https://idp.example.com"}
+users:
+  - {name: alice, tenant: acme}
+  - {name: carol}
+capabilities: [metrics]
+metricsUrl: http://mcp.internal:8483/metrics
+`
+
+func TestAValidTargetFileLoads(t *testing.T) {
+	f, err := Parse([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Users[0].Bucket != "quilt-tenant-acme" || f.Users[1].Tenant != "" {
+		t.Fatalf("%+v", f.Users)
+	}
+}
+
+func TestBadTargetFilesNameTheField(t *testing.T) {
+	for _, tc := range []struct{ name, from, to, mention string }{
+		{"an unknown field is an error", "name: demo", "name: demo\nbogus: 1", "bogus"},
+		{"the MCP URL must be absolute", "https://mcp.example.com/mcp", "mcp.example.com", "mcpUrl"},
+		{"the token command must take the user", "--user {user}", "--user alice", "tokens.command"},
+		{"a capability only the embedded target has is refused", "[metrics]", "[metrics, forge]", "capabilities[1]"},
+		{"metrics needs its URL", "metricsUrl: http://mcp.internal:8483/metrics\n", "", "metricsUrl"},
+		{"a tenant must be safe", "tenant: acme", "tenant: Acme/Corp", "users[0].tenant"},
+		{"preissued tokens must be given", "source: command, command: \"mcpsso token --user {user} --issuer https://idp.example.com\"", "source: preissued", "users[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(strings.Replace(good, tc.from, tc.to, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.mention) {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
+}
