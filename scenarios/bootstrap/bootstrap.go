@@ -3,21 +3,166 @@
 package bootstrap
 
 import (
+	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
+)
+
+// tutorialChallenge is the challenge the tutorial tells its authorizer to send.
+const tutorialChallenge = `Bearer realm="quilt-mcp", authorization_uri="https://idp.example.com/oauth2/authorize", token_service="https://idp.example.com/oauth2/token"`
+
+// Forgeries by what a correct deployment answers.
+var (
+	// claimForgeries carry a good signature and standard claims (exp, iss, aud) that verify, but
+	// a claim the deployment must refuse to act on: it may answer 401 (a bad token) or 403 (a
+	// token it will not serve), never a success.
+	claimForgeries = []mockidp.Forgery{mockidp.ForgeMissingSubject, mockidp.ForgeTenantWildcard,
+		mockidp.ForgeTenantPathTraversal, mockidp.ForgeTenantWithSpaces, mockidp.ForgeTenantTooLong, mockidp.ForgeTenantNonASCII}
+	// sizeForgeries are over API Gateway's request header limit: the gateway refuses them (413)
+	// before any authorizer runs, so no challenge can be added; any 4xx other than a success will do.
+	sizeForgeries = []mockidp.Forgery{mockidp.ForgeOversized}
+)
+
+// forgeryEntries are the table entries for the forgeries in want (nil: every forgery not in
+// the other groups), named by the mock IdP's forgery names.
+func forgeryEntries(want []mockidp.Forgery) []TableEntry {
+	var out []TableEntry
+	for _, f := range mockidp.Forgeries() {
+		other := slices.Contains(claimForgeries, f) || slices.Contains(sizeForgeries, f)
+		if (want == nil && !other) || slices.Contains(want, f) {
+			out = append(out, Entry(f.String(), f.String()))
+		}
+	}
+	return out
+}
+
+// forged mints a forged token for the accepted user (the spec needs CapForge).
+func forged(ctx context.Context, name string) string {
+	GinkgoHelper()
+	fw.Require(fw.CapForge)
+	tok, err := fw.Current().Forge(ctx, name, acceptedUser().Name)
+	Expect(err).NotTo(HaveOccurred())
+	return tok
+}
+
+var (
+	conformance = Label(string(fw.Conformance))
+	needsForge  = Label("needs:" + string(fw.CapForge))
 )
 
 var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 	fw.ConformanceIt("answers a request without a token with 401 and a WWW-Authenticate challenge naming the resource metadata", func() {
-		resp, err := http.Post(fw.Current().MCPURL(), "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		expectChallenge(callTool(context.Background(), fw.Current().MCPURL(), "", nil), false)
+	})
+
+	fw.ConformanceIt("answers a garbage bearer token with 401 and an invalid_token challenge naming the resource metadata", func() {
+		expectChallenge(callTool(context.Background(), fw.Current().MCPURL(), "Bearer this-is-not-a-jwt", nil), true)
+	})
+
+	DescribeTable("answers a forged token with 401 and an invalid_token challenge naming the resource metadata:",
+		func(ctx SpecContext, forgery string) {
+			fw.Require(fw.CapForge)
+			expectChallenge(callTool(ctx, fw.Current().MCPURL(), "Bearer "+forged(ctx, forgery), nil), true)
+		}, conformance, needsForge, forgeryEntries(nil))
+
+	DescribeTable("never answers a signature-valid token with a claim it must not act on with a success or a tool run:",
+		func(ctx SpecContext, forgery string) {
+			fw.Require(fw.CapForge)
+			r := callTool(ctx, fw.Current().MCPURL(), "Bearer "+forged(ctx, forgery), nil)
+			Expect(r.Status).To(Or(Equal(http.StatusUnauthorized), Equal(http.StatusForbidden)), "status (body %.300s)", r.Body)
+			expectNoToolRun(r)
+		}, conformance, needsForge, forgeryEntries(claimForgeries))
+
+	DescribeTable("refuses a token over the request header limit with a client error and never runs a tool:",
+		func(ctx SpecContext, forgery string) {
+			fw.Require(fw.CapForge)
+			r := callTool(ctx, fw.Current().MCPURL(), "Bearer "+forged(ctx, forgery), nil)
+			Expect(r.Status).To(And(BeNumerically(">=", 400), BeNumerically("<", 500)), "status (body %.300s)", r.Body)
+			expectNoToolRun(r)
+		}, conformance, needsForge, forgeryEntries(sizeForgeries))
+
+	fw.ConformanceIt("ignores a valid token in the query string, answering 401 with a challenge naming the resource metadata", func() {
+		ctx := context.Background()
+		u, err := url.Parse(fw.Current().MCPURL())
 		Expect(err).NotTo(HaveOccurred())
-		defer resp.Body.Close()
-		Expect(resp.StatusCode).To(Equal(http.StatusUnauthorized))
-		Expect(resp.Header.Get("WWW-Authenticate")).To(ContainSubstring("resource_metadata="),
-			"an MCP client can only discover the authorization server from the challenge or the well-known URL")
+		q := u.Query()
+		q.Set("access_token", validToken(ctx))
+		u.RawQuery = q.Encode()
+		expectChallenge(callTool(ctx, u.String(), "", nil), false)
+	})
+
+	// RFC 6750 §3.1: a request "attempted using an unsupported authentication method" lacks
+	// authentication information, so the challenge SHOULD NOT carry an error code; it is not
+	// required here either way.
+	DescribeTable("answers a valid token under a scheme other than Bearer with 401 and a challenge naming the resource metadata:",
+		func(ctx SpecContext, scheme string) {
+			expectChallenge(callTool(ctx, fw.Current().MCPURL(), scheme+" "+validToken(ctx), nil), false)
+		}, conformance,
+		Entry("Basic", "Basic"),
+		Entry("Token", "Token"),
+		Entry("JWT", "JWT"),
+		Entry("DPoP", "DPoP"),
+	)
+
+	fw.ConformanceIt("serves the protected resource metadata without a token at the well-known URL an MCP client tries, with resource equal to the MCP URL", func() {
+		ctx := context.Background()
+		mcpURL := fw.Current().MCPURL()
+		doc, from := fetchJSON(ctx, wellKnownPRMURLs(mcpURL))
+		Expect(doc).To(HaveKeyWithValue("resource", mcpURL), "protected resource metadata at %s", from)
+		Expect(doc).To(HaveKeyWithValue("authorization_servers", Not(BeEmpty())), "protected resource metadata at %s", from)
+	})
+
+	fw.ConformanceIt("names in its challenge a resource metadata URL that serves, without a token, the metadata of the MCP URL", func() {
+		ctx := context.Background()
+		mcpURL := fw.Current().MCPURL()
+		r := callTool(ctx, mcpURL, "", nil)
+		expectChallenge(r, false)
+		ch, err := r.challenge()
+		Expect(err).NotTo(HaveOccurred())
+		doc, from := fetchJSON(ctx, []string{ch.Params["resource_metadata"]})
+		Expect(doc).To(HaveKeyWithValue("resource", mcpURL), "protected resource metadata at %s", from)
+	})
+
+	fw.ConformanceIt("makes its authorization server's metadata discoverable the MCP way, advertising S256 PKCE", func() {
+		ctx := context.Background()
+		mcpURL := fw.Current().MCPURL()
+		prm, from := fetchJSON(ctx, wellKnownPRMURLs(mcpURL))
+		servers, ok := prm["authorization_servers"].([]any)
+		Expect(ok && len(servers) > 0).To(BeTrue(), "authorization_servers in %s: %v", from, prm["authorization_servers"])
+		issuer, ok := servers[0].(string)
+		Expect(ok).To(BeTrue(), "authorization_servers[0] in %s", from)
+		as, asFrom := fetchJSON(ctx, authServerMetadataURLs(issuer))
+		Expect(as).To(HaveKeyWithValue("issuer", issuer), "authorization server metadata at %s", asFrom)
+		Expect(as).To(HaveKeyWithValue("authorization_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
+		Expect(as).To(HaveKeyWithValue("token_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
+		Expect(as).To(HaveKeyWithValue("code_challenge_methods_supported", ContainElement("S256")),
+			"MCP clients refuse an authorization server that does not advertise PKCE S256 (%s)", asFrom)
+	})
+
+	fw.It("reports the tutorial's challenge (realm, authorization_uri, token_service) as non-compliant: it names no resource_metadata", fw.Tutorial, func() {
+		ch, err := ParseChallenge(tutorialChallenge)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ch.Scheme).To(Equal("Bearer"))
+		Expect(ch.Params).To(HaveKeyWithValue("realm", "quilt-mcp"))
+		Expect(ch.Params).To(HaveKey("authorization_uri"))
+		Expect(ch.Params).To(HaveKey("token_service"))
+		Expect(ch.Params).NotTo(HaveKey("resource_metadata"), "no MCP client can bootstrap from the tutorial's challenge")
+		for name := range ch.Params {
+			Expect(strings.HasPrefix(name, "resource")).To(BeFalse(), "the tutorial's challenge has no RFC 9728 parameter")
+		}
+
+		// The parser does find resource_metadata in a compliant challenge (realm may stay).
+		good, err := ParseChallenge(`Bearer realm="quilt-mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="openid", error="invalid_token"`)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(good.Params).To(HaveKeyWithValue("resource_metadata", "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"))
+		Expect(good.Params).To(HaveKeyWithValue("error", "invalid_token"))
 	})
 })

@@ -101,13 +101,19 @@ func Describe(text string, args ...any) bool {
 // It is ginkgo.It with typed labels and capability needs. The body must be a func().
 func It(text string, args ...any) bool {
 	labels, caps, rest := split(args)
+	wrapped := false
 	for i, a := range rest {
 		if body, ok := a.(func()); ok {
 			rest[i] = func() {
 				Require(caps...)
 				body()
 			}
+			wrapped = true
 		}
+	}
+	if len(caps) > 0 && !wrapped {
+		// Fail closed: a capability need that could not be enforced must not be ignored.
+		panic(fmt.Sprintf("framework: %q uses Needs but its body is not a func(): call Require inside it instead", text))
 	}
 	return ginkgo.It(text+tags(labels), append(rest, ginkgo.Label(labels...))...)
 }
@@ -115,6 +121,19 @@ func It(text string, args ...any) bool {
 // ConformanceIt is It for a requirement of the pattern: it carries the conformance label.
 func ConformanceIt(text string, args ...any) bool {
 	return It(text, append(args, Conformance)...)
+}
+
+// Labels turns typed labels into a Ginkgo Labels decorator, for DescribeTable entries; it
+// panics on a label that does not exist.
+func Labels(ls ...Label) ginkgo.Labels {
+	out := make(ginkgo.Labels, 0, len(ls))
+	for _, l := range ls {
+		if !slices.Contains(KnownLabels, l) {
+			panic(fmt.Sprintf("framework: unknown label %q", l))
+		}
+		out = append(out, string(l))
+	}
+	return out
 }
 
 // Require skips the running spec, with the reason, when the current target lacks any of caps.

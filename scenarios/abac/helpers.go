@@ -1,0 +1,170 @@
+package abac
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	mcpclient "github.com/mark3labs/mcp-go/client"
+	"github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/mcpsso/mcpsso/harness/stack"
+	fw "github.com/mcpsso/mcpsso/scenarios/framework"
+)
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// mappedUsers are the target's users with a tenant and a bucket; the spec is skipped without
+// any.
+func mappedUsers() []fw.User {
+	var out []fw.User
+	for _, u := range fw.Current().Users() {
+		if u.Tenant != "" && u.Bucket != "" {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		ginkgo.Skip("target " + fw.Current().Name() + " has no user mapped to a tenant with a bucket")
+	}
+	return out
+}
+
+// session is one user's MCP client.
+type session struct {
+	user fw.User
+	c    *mcpclient.Client
+}
+
+// connect opens an MCP session as u, closed after the spec; a failure says what the endpoint
+// answered.
+func connect(ctx context.Context, u fw.User) *session {
+	t := fw.Current()
+	token, err := t.Token(ctx, u.Name)
+	Expect(err).NotTo(HaveOccurred(), "no token for %s", u.Name)
+	c, err := stack.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
+	if err != nil {
+		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", u.Name, err, rawInitialize(ctx, t.MCPURL(), token)), 1)
+	}
+	ginkgo.DeferCleanup(c.Close)
+	return &session{user: u, c: c}
+}
+
+// call calls a tool and returns its text and whether it is a tool error.
+func (s *session) call(ctx context.Context, tool string, args map[string]any) (string, bool) {
+	text, isErr, err := stack.CallTool(ctx, s.c, tool, args)
+	Expect(err).NotTo(HaveOccurred(), "%s as %s: protocol error", tool, s.user.Name)
+	return text, isErr
+}
+
+// mustCall calls a tool that must succeed.
+func (s *session) mustCall(ctx context.Context, tool string, args map[string]any) string {
+	text, isErr := s.call(ctx, tool, args)
+	if isErr {
+		ginkgo.Fail(fmt.Sprintf("%s %v as %s (tenant %s) answered a tool error: %s", tool, args, s.user.Name, s.user.Tenant, text), 1)
+	}
+	return text
+}
+
+type listing struct {
+	Bucket  string `json:"bucket"`
+	Objects []struct {
+		Key string `json:"key"`
+	} `json:"objects"`
+}
+
+// ownKey lists the user's own bucket and returns one key in it.
+func (s *session) ownKey(ctx context.Context) string {
+	var l listing
+	text := s.mustCall(ctx, "list_objects", map[string]any{})
+	Expect(json.Unmarshal([]byte(text), &l)).To(Succeed(), "list_objects answered %q", text)
+	Expect(l.Bucket).To(Equal(s.user.Bucket), "list_objects as %s listed another bucket than the tenant's", s.user.Name)
+	if len(l.Objects) == 0 {
+		key := "mcpsso-abac/seed-" + randomSuffix() + ".txt"
+		s.mustCall(ctx, "put_object", map[string]any{"key": key, "content": "seeded by the abac suite\n"})
+		return key
+	}
+	return l.Objects[0].Key
+}
+
+// rawInitialize posts an MCP initialize with the token and says what the endpoint answered.
+func rawInitialize(ctx context.Context, url, token string) string {
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"mcpsso-abac","version":"1"}}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	return fmt.Sprintf("the endpoint answered %s %s", resp.Status, strings.TrimSpace(string(b)))
+}
+
+// tagged and labels give a table Entry the typed labels (fw.Label) and capability labels
+// (fw.Capability, as "needs:<capability>") that fw.It gives a spec: a [tag] in the name and the
+// Ginkgo label. The framework has no Entry of its own; the entry body still calls fw.Require.
+func tagged(text string, ls ...any) string {
+	for _, l := range labels(ls...) {
+		text += " [" + l + "]"
+	}
+	return text
+}
+
+func labels(ls ...any) ginkgo.Labels {
+	var out ginkgo.Labels
+	for _, l := range ls {
+		switch v := l.(type) {
+		case fw.Label:
+			out = append(out, string(v))
+		case fw.Capability:
+			out = append(out, "needs:"+string(v))
+		default:
+			panic(fmt.Sprintf("labels: %T is neither a fw.Label nor a fw.Capability", l))
+		}
+	}
+	return out
+}
+
+func adminConfig(account string) aws.Config {
+	cfg, err := fw.Current().AdminAWS(account)
+	Expect(err).NotTo(HaveOccurred(), "the target gave no administrator credentials for account %s", account)
+	return cfg
+}
+
+func s3Client(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// deleteAfter removes an object the spec wrote, with the deployment account's administrator,
+// when the target offers one.
+func deleteAfter(bucket, key string) {
+	t := fw.Current()
+	if !fw.Has(t, fw.CapAWSAdmin) || len(t.Accounts()) == 0 {
+		return
+	}
+	ginkgo.DeferCleanup(func(ctx context.Context) {
+		cfg, err := t.AdminAWS(t.Accounts()[0])
+		if err != nil {
+			return
+		}
+		_, _ = s3Client(cfg).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	})
+}

@@ -1,0 +1,241 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	fw "github.com/mcpsso/mcpsso/scenarios/framework"
+)
+
+// toolCall is a tools/call of whoami as a 2026-07-28 client sends it: if anything answers it
+// with a result, a tool ran.
+const toolCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+
+// reply is an HTTP answer, body read.
+type reply struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// challenge is the WWW-Authenticate challenge of the reply, parsed.
+func (r reply) challenge() (Challenge, error) {
+	return ParseChallenge(r.Header.Get("WWW-Authenticate"))
+}
+
+// callTool POSTs the whoami tools/call to rawURL with the given Authorization header value
+// ("" sends none) and extra headers.
+func callTool(ctx context.Context, rawURL, authorization string, extra map[string]string) reply {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, strings.NewReader(toolCall))
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "tools/call")
+	req.Header.Set("Mcp-Name", "whoami")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	for k, v := range extra {
+		req.Header.Set(k, v)
+	}
+	return do(req)
+}
+
+// get GETs rawURL without credentials.
+func get(ctx context.Context, rawURL string) reply {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Accept", "application/json")
+	return do(req)
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+func do(req *http.Request) reply {
+	GinkgoHelper()
+	resp, err := httpClient.Do(req)
+	Expect(err).NotTo(HaveOccurred(), "%s %s", req.Method, req.URL.Redacted())
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	Expect(err).NotTo(HaveOccurred())
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+}
+
+// expectChallenge asserts a 401 whose Bearer challenge names the resource metadata, and, when
+// a token was sent, says error="invalid_token" (RFC 6750 §3.1).
+func expectChallenge(r reply, tokenSent bool) {
+	GinkgoHelper()
+	Expect(r.Status).To(Equal(http.StatusUnauthorized), "status (body %.300s)", r.Body)
+	header := r.Header.Get("WWW-Authenticate")
+	Expect(header).NotTo(BeEmpty(), "a 401 without WWW-Authenticate gives an MCP client nothing to bootstrap from")
+	ch, err := r.challenge()
+	Expect(err).NotTo(HaveOccurred(), "WWW-Authenticate: %s", header)
+	Expect(strings.EqualFold(ch.Scheme, "Bearer")).To(BeTrue(), "challenge scheme in %q", header)
+	Expect(ch.Params).To(HaveKey("resource_metadata"),
+		"an MCP client can only discover the authorization server from the challenge or the well-known URL: %s", header)
+	u, err := url.Parse(ch.Params["resource_metadata"])
+	Expect(err).NotTo(HaveOccurred())
+	Expect(u.IsAbs()).To(BeTrue(), "resource_metadata must be an absolute URL: %s", header)
+	if tokenSent {
+		Expect(ch.Params).To(HaveKeyWithValue("error", "invalid_token"), "WWW-Authenticate: %s", header)
+	}
+	expectNoToolRun(r)
+}
+
+// expectNoToolRun asserts the reply is not a success and carries no tool result.
+func expectNoToolRun(r reply) {
+	GinkgoHelper()
+	Expect(r.Status).To(Or(BeNumerically("<", 200), BeNumerically(">=", 300)), "a refused token got a success (body %.300s)", r.Body)
+	Expect(r.Body).NotTo(ContainSubstring(`"result"`), "a tool ran for a refused token")
+	Expect(r.Body).NotTo(ContainSubstring("sourceIdentity"), "a tool ran for a refused token")
+}
+
+// acceptedUser is a user the deployment must serve: one mapped to a tenant.
+func acceptedUser() fw.User {
+	GinkgoHelper()
+	for _, u := range fw.Current().Users() {
+		if u.Tenant != "" {
+			return u
+		}
+	}
+	Fail("the target has no user mapped to a tenant")
+	return fw.User{}
+}
+
+// validToken is an access token of acceptedUser.
+func validToken(ctx context.Context) string {
+	GinkgoHelper()
+	tok, err := fw.Current().Token(ctx, acceptedUser().Name)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(tok).NotTo(BeEmpty())
+	return tok
+}
+
+// wellKnownPRMURLs are the protected resource metadata URLs an MCP client tries for mcpURL
+// when the challenge names none, in order (RFC 9728 §3.1): path-inserted, then root.
+func wellKnownPRMURLs(mcpURL string) []string {
+	u, err := url.Parse(mcpURL)
+	Expect(err).NotTo(HaveOccurred())
+	root := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource"
+	var out []string
+	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" {
+		out = append(out, root+p)
+	}
+	return append(out, root)
+}
+
+// authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata (RFC 8414
+// §3.1, then OpenID Connect discovery, path-inserted and path-appended).
+func authServerMetadataURLs(issuer string) []string {
+	u, err := url.Parse(issuer)
+	Expect(err).NotTo(HaveOccurred())
+	base := u.Scheme + "://" + u.Host
+	p := strings.TrimSuffix(u.EscapedPath(), "/")
+	if p == "" {
+		return []string{base + "/.well-known/oauth-authorization-server", base + "/.well-known/openid-configuration"}
+	}
+	return []string{base + "/.well-known/oauth-authorization-server" + p, base + "/.well-known/openid-configuration" + p,
+		base + p + "/.well-known/openid-configuration"}
+}
+
+// fetchJSON GETs the first of urls that answers 200 with a JSON object, as a client walks its
+// discovery list, and returns the object and its URL; it fails listing what each URL answered.
+func fetchJSON(ctx context.Context, urls []string) (map[string]any, string) {
+	GinkgoHelper()
+	var tried []string
+	for _, u := range urls {
+		r := get(ctx, u)
+		var doc map[string]any
+		if r.Status == http.StatusOK && json.Unmarshal([]byte(r.Body), &doc) == nil {
+			return doc, u
+		}
+		tried = append(tried, fmt.Sprintf("%s → %d %.120s", u, r.Status, strings.TrimSpace(r.Body)))
+	}
+	Fail("no discovery URL served a JSON document without a token:\n  " + strings.Join(tried, "\n  "))
+	return nil, ""
+}
+
+// Challenge is one parsed WWW-Authenticate challenge (RFC 9110 §11.6.1).
+type Challenge struct {
+	Scheme string
+	// Params are the auth-params, names lower-cased, quoted values unquoted.
+	Params map[string]string
+}
+
+// ParseChallenge parses the first challenge of a WWW-Authenticate value: a scheme, then
+// comma-separated auth-params whose values are tokens or quoted strings. A token68 credential
+// or a second challenge ends it.
+func ParseChallenge(s string) (Challenge, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexAny(s, " \t")
+	scheme := s
+	if i >= 0 {
+		scheme = s[:i]
+	}
+	if scheme == "" || !isToken(scheme) {
+		return Challenge{}, fmt.Errorf("challenge %q: no auth-scheme", s)
+	}
+	ch := Challenge{Scheme: scheme, Params: map[string]string{}}
+	if i < 0 {
+		return ch, nil
+	}
+	rest := s[i:]
+	for {
+		rest = strings.TrimLeft(rest, " \t,")
+		if rest == "" {
+			return ch, nil
+		}
+		eq := strings.IndexByte(rest, '=')
+		if eq <= 0 {
+			return ch, nil // token68 or a new challenge
+		}
+		name := strings.TrimSpace(rest[:eq])
+		if !isToken(name) {
+			return ch, nil // a new challenge: "Scheme param=…"
+		}
+		rest = strings.TrimLeft(rest[eq+1:], " \t")
+		var value string
+		if strings.HasPrefix(rest, `"`) {
+			var b strings.Builder
+			j := 1
+			for ; j < len(rest) && rest[j] != '"'; j++ {
+				if rest[j] == '\\' && j+1 < len(rest) {
+					j++
+				}
+				b.WriteByte(rest[j])
+			}
+			if j >= len(rest) {
+				return Challenge{}, fmt.Errorf("challenge %q: unterminated quoted string in %s", s, name)
+			}
+			value, rest = b.String(), rest[j+1:]
+		} else {
+			end := strings.IndexAny(rest, ", \t")
+			if end < 0 {
+				end = len(rest)
+			}
+			value, rest = rest[:end], rest[end:]
+		}
+		ch.Params[strings.ToLower(name)] = value
+	}
+}
+
+func isToken(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return s != ""
+}
