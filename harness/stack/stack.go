@@ -161,7 +161,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}()
 	go func() {
 		defer wg.Done()
-		s.idp, idpErr = mockidp.Start(life, mockidp.WithAddr(addr(cfg.ports.IdP)), mockidp.WithUsers(idpUsers(f)...),
+		s.idp, idpErr = mockidp.Start(life, mockidp.WithAddr(addr(cfg.ports.IdP)), mockidp.WithUsers(IdPUsers(f)...),
 			mockidp.WithLogger(log.With("component", "idp")))
 	}()
 	wg.Wait()
@@ -312,8 +312,8 @@ func otherAccounts(f *fixture.Fixture) []string {
 	return out
 }
 
-// idpUsers are the fixture's users as the IdP knows them.
-func idpUsers(f *fixture.Fixture) []mockidp.User {
+// IdPUsers are the fixture's users as the mock IdP knows them.
+func IdPUsers(f *fixture.Fixture) []mockidp.User {
 	out := make([]mockidp.User, 0, len(f.Users))
 	for _, u := range f.Users {
 		mu := mockidp.User{Username: u.Username, Subject: u.Sub, Email: u.Email, Name: u.Name, Tenant: u.Tenant, Groups: u.Groups}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/harness/stack"
 	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 )
 
@@ -33,12 +34,13 @@ type idpServeFlags struct {
 	alg         string
 	tenantClaim string
 	logLevel    string
+	config      string
 }
 
 func newIdPServeCommand() *cobra.Command {
 	var f idpServeFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--audience URI] [--alg RS256|ES256]",
+		Use:   "serve [--addr HOST:PORT] [--config F|default] [--audience URI] [--alg RS256|ES256]",
 		Short: "Serve the mock IdP until interrupted",
 		Long: `Serve the mock OpenID Connect IdP until Ctrl-C.
 
@@ -56,8 +58,8 @@ Endpoints under the issuer: /.well-known/openid-configuration (and RFC 8414's
 /.well-known/oauth-authorization-server), /.well-known/jwks.json, /authorize, /token,
 /userinfo, /device_authorization, /device, /register.
 
-The users are built in until fixtures exist (alice@acme, bob@globex, carol without a tenant,
-dave@acme whose subject is Auth0-style "auth0|...").`,
+The users are the built-in ones (alice@acme, bob@globex, carol without a tenant, dave@acme whose
+subject is Auth0-style "auth0|..."), or those of a fixture with --config (see "mcpsso fixture").`,
 		Example: `  mcpsso idp serve > idp.out &
   until grep -q '^ready ' idp.out; do sleep 0.1; done
   export MCPSSO_ISSUER=$(sed -n 's/^ready //p' idp.out)
@@ -76,6 +78,7 @@ dave@acme whose subject is Auth0-style "auth0|...").`,
 	fl.StringVar(&f.alg, "alg", mockidp.RS256, "signing algorithm: RS256 or ES256")
 	fl.StringVar(&f.tenantClaim, "tenant-claim", mockidp.DefaultTenantClaim, "name of the claim that carries the tenant")
 	fl.StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
+	fl.StringVar(&f.config, "config", "", `take the users from this fixture (YAML), or "default" for the embedded one`)
 	return cmd
 }
 
@@ -90,6 +93,13 @@ func runIdPServe(cmd *cobra.Command, f idpServeFlags) error {
 		mockidp.WithSigningAlgorithm(f.alg),
 		mockidp.WithTenantClaim(f.tenantClaim),
 		mockidp.WithLogger(slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))),
+	}
+	if f.config != "" {
+		fx, err := loadFixture(f.config)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, mockidp.WithUsers(stack.IdPUsers(fx)...))
 	}
 	if f.issuerURL != "" {
 		opts = append(opts, mockidp.WithIssuerURL(f.issuerURL))

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,4 +119,51 @@ func TestIdPServeRejectsBadFlags(t *testing.T) {
 			t.Errorf("idp serve %v: exit %d, stdout %q, stderr %q; want exit 2 naming %s", tc.args, code, stdout, stderr, tc.mention)
 		}
 	}
+}
+
+// TestIdPServeTakesItsUsersFromAFixture: a user only the fixture declares can log in.
+func TestIdPServeTakesItsUsersFromAFixture(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	fx := strings.Replace(string(fixtureDefaultYAML(t)), "  - username: carol", "  - username: zoe\n    sub: zoe-0001\n    email: zoe@acme.example\n    tenant: acme\n  - username: carol", 1)
+	path := filepath.Join(dir, "fixture.yaml")
+	if err := os.WriteFile(path, []byte(fx), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "idp", "serve", "--addr", "127.0.0.1:0", "--config", path)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var issuer string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+			issuer = u
+			break
+		}
+	}
+	if issuer == "" {
+		t.Fatal("no ready line")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if tok := tokenFromCLI(t, bin, issuer, "zoe"); strings.Count(tok, ".") != 2 {
+		t.Fatalf("token %q", tok)
+	}
+}
+
+func fixtureDefaultYAML(t *testing.T) []byte {
+	t.Helper()
+	code, stdout, stderr := execute(t, "", "fixture", "print")
+	if code != 0 {
+		t.Fatalf("fixture print: %d %s", code, stderr)
+	}
+	return []byte(stdout)
 }
