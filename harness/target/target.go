@@ -92,7 +92,7 @@ func Load(path string) (*File, error) {
 // Parse decodes (strictly) and validates a target file.
 func Parse(data []byte) (*File, error) {
 	var f File
-	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict()); err != nil {
+	if err := safeUnmarshal(data, &f, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("invalid YAML (unknown fields are errors):\n%s", yaml.FormatError(err, false, true))
 	}
 	if err := f.validate(); err != nil {
@@ -187,4 +187,16 @@ func (u User) PreissuedToken() (string, error) {
 		return "", fmt.Errorf("target: user %s: environment variable %s is empty", u.Name, u.TokenEnv)
 	}
 	return t, nil
+}
+
+// safeUnmarshal is yaml.UnmarshalWithOptions that turns a panic inside the YAML library into
+// an error: its decoder dereferences nil on some tagged scalars (found by fuzzing, e.g.
+// "key: !0000 00"), and bad input must get an error, never a crash.
+func safeUnmarshal(data []byte, v any, opts ...yaml.DecodeOption) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed on this input: %v", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, v, opts...)
 }

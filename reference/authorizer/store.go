@@ -196,7 +196,7 @@ type storeFile struct {
 // validates a YAML role store.
 func ParseStoreYAML(data []byte) (*StaticStore, error) {
 	var f storeFile
-	if err := yaml.UnmarshalWithOptions(data, &f, yaml.Strict()); err != nil {
+	if err := safeUnmarshal(data, &f, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("role store: invalid YAML (unknown fields and duplicate keys are errors):\n%s", yaml.FormatError(err, false, true))
 	}
 	if len(f.Mappings) == 0 {
@@ -220,4 +220,16 @@ func LoadStoreFile(path string) (*StaticStore, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// safeUnmarshal is yaml.UnmarshalWithOptions that turns a panic inside the YAML library into
+// an error: its decoder dereferences nil on some tagged scalars (found by fuzzing, e.g.
+// "key: !0000 00"), and bad input must get an error, never a crash.
+func safeUnmarshal(data []byte, v any, opts ...yaml.DecodeOption) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed on this input: %v", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, v, opts...)
 }
