@@ -325,8 +325,8 @@ func (s *Store) roleLocked(accountID, name string) (*Role, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, ok := acct.roles[strings.ToLower(name)]
-	if !ok || r.Name != name && !strings.EqualFold(r.Name, name) {
+	r, ok := acct.roles[strings.ToLower(name)] // IAM names are unique ignoring case
+	if !ok {
 		return nil, noSuchEntity("The role with name %s cannot be found.", name)
 	}
 	return r, nil

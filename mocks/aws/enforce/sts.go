@@ -1,0 +1,244 @@
+package enforce
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/awserr"
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/aws/iam"
+	"github.com/mcpsso/mcpsso/mocks/aws/iampolicy"
+	"github.com/mcpsso/mcpsso/mocks/aws/sts"
+)
+
+// assumeRoleResponse is the part of AssumeRole's XML answer the proxy learns from.
+type assumeRoleResponse struct {
+	Result struct {
+		Credentials struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string
+			SessionToken    string
+			Expiration      string
+		}
+		AssumedRoleUser struct {
+			AssumedRoleID string `xml:"AssumedRoleId"`
+			Arn           string
+		}
+	} `xml:"AssumeRoleResult"`
+}
+
+// assumeRole authorizes AssumeRole exactly as the emulator's STS does — the trust policy as
+// resource policy and the caller's identity policies, for sts:AssumeRole, sts:TagSession and
+// sts:SetSourceIdentity each — relays it when allowed and learns the issued session.
+func (p *Proxy) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, call *iam.Call) {
+	const action = "AssumeRole"
+	fail := func(err error) { p.deny(w, r, "sts", action, call, err) }
+	in, err := sts.ParseAssumeRoleInput(call.Params)
+	if err != nil {
+		fail(err)
+		return
+	}
+	c := call.Caller
+	params := cloudtrail.AssumeRoleParameters{RoleArn: in.RoleARN, RoleSessionName: in.SessionName, SourceIdentity: in.SourceIdentity,
+		TransitiveTagKeys: in.TransitiveTagKeys, ExternalID: in.ExternalID, Policy: in.Policy}
+	if in.DurationGiven {
+		params.DurationSeconds = in.DurationSeconds
+	}
+	for _, t := range in.Tags {
+		params.Tags = append(params.Tags, cloudtrail.Tag{Key: t.Key, Value: t.Value})
+	}
+	call.Trail.RequestParameters = params.JSON()
+	if len(in.PolicyARNs) > 0 {
+		fail(awserr.New(http.StatusBadRequest, "InvalidParameterValue", "managed session policies (PolicyArns) are not supported by the enforcing proxy"))
+		return
+	}
+	denied := func(act string) error {
+		return awserr.New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", c.ARN, act, in.RoleARN)
+	}
+	role, err := p.roleByARN(r.Context(), in.RoleARN)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if role == nil { // a role that does not exist is indistinguishable from a forbidden one
+		fail(denied("sts:AssumeRole"))
+		return
+	}
+	call.Trail.Resources = []cloudtrail.Resource{{AccountID: role.Account, Type: "AWS::IAM::Role", ARN: role.ARN}}
+
+	chained := c.Kind == iam.CallerSession && c.Session.IssuedTo == ""
+	var inheritedTags []iam.Tag
+	var inheritedTransitive []string
+	sourceIdentity := in.SourceIdentity
+	if c.Kind == iam.CallerSession {
+		if prev := c.Session.SourceIdentity; prev != "" {
+			if in.SourceIdentity != "" && in.SourceIdentity != prev {
+				fail(denied("sts:SetSourceIdentity"))
+				return
+			}
+			sourceIdentity = prev
+		}
+		for _, k := range c.Session.TransitiveTagKeys {
+			for _, t := range c.Session.Tags {
+				if strings.EqualFold(t.Key, k) {
+					inheritedTags = append(inheritedTags, t)
+					inheritedTransitive = append(inheritedTransitive, t.Key)
+				}
+			}
+		}
+		for _, t := range in.Tags {
+			for _, it := range inheritedTags {
+				if strings.EqualFold(t.Key, it.Key) {
+					fail(awserr.New(http.StatusBadRequest, "InvalidParameterValue",
+						"The session tag %s conflicts with a transitive tag inherited from the calling session; a transitive tag cannot be overridden", t.Key))
+					return
+				}
+			}
+		}
+	}
+
+	req := call.Request("sts:AssumeRole", role.ARN)
+	var tagKeys []string
+	for _, t := range in.Tags {
+		req.Context.Set("aws:RequestTag/"+t.Key, t.Value)
+		tagKeys = append(tagKeys, t.Key)
+	}
+	if len(tagKeys) > 0 {
+		req.Context.Set("aws:TagKeys", tagKeys...)
+	}
+	if len(in.TransitiveTagKeys) > 0 {
+		req.Context.Set("sts:TransitiveTagKeys", in.TransitiveTagKeys...)
+	}
+	if sourceIdentity != "" {
+		req.Context.Set("sts:SourceIdentity", sourceIdentity)
+	}
+	req.Context.Set("sts:RoleSessionName", in.SessionName)
+	if in.ExternalID != "" {
+		req.Context.Set("sts:ExternalId", in.ExternalID)
+	}
+	for _, t := range role.Tags {
+		req.Context.Set("aws:ResourceTag/"+t.Key, t.Value)
+	}
+	actions := []string{"sts:AssumeRole"}
+	if len(in.Tags) > 0 || len(inheritedTags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	if sourceIdentity != "" {
+		actions = append(actions, "sts:SetSourceIdentity")
+	}
+	for _, act := range actions {
+		rq := *req
+		rq.Action = act
+		d := p.store.Authorize(c, &rq, role.TrustPolicy, role.Account)
+		call.Decision = &d
+		if !d.Allowed() {
+			fail(denied(act))
+			return
+		}
+	}
+	if chained && in.DurationGiven && in.DurationSeconds > 3600 {
+		fail(awserr.Validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."))
+		return
+	}
+	if in.DurationSeconds > role.MaxSessionDuration {
+		fail(awserr.Validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."))
+		return
+	}
+	var sessionPolicies []*iampolicy.Policy
+	if in.Policy != "" {
+		sp, err := iampolicy.Parse(iampolicy.SessionPolicy, "session policy of "+in.SessionName, []byte(in.Policy))
+		if err != nil {
+			fail(awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: ")))
+			return
+		}
+		sessionPolicies = append(sessionPolicies, sp)
+	}
+
+	status, resp, errCode, errMsg := p.relay(w, r, body, true)
+	if status == http.StatusOK {
+		var ar assumeRoleResponse
+		if err := xml.Unmarshal(resp, &ar); err != nil || ar.Result.Credentials.AccessKeyID == "" {
+			errCode, errMsg = "InternalFailure", fmt.Sprintf("the upstream's AssumeRole answer could not be read: %v", err)
+		} else {
+			cr := ar.Result.Credentials
+			exp, err := time.Parse(time.RFC3339, cr.Expiration)
+			if err != nil {
+				exp = p.now().Add(time.Duration(in.DurationSeconds) * time.Second)
+			}
+			sess := iam.Session{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken,
+				Issued: p.now().UTC(), Expiration: exp.UTC(), Account: role.Account, RoleARN: role.ARN, RoleName: role.Name, RoleID: role.ID,
+				SessionName: in.SessionName, SourceIdentity: sourceIdentity, Tags: append(inheritedTags, in.Tags...),
+				TransitiveTagKeys: append(inheritedTransitive, in.TransitiveTagKeys...), Policies: sessionPolicies, Chained: chained}
+			p.learn(sess)
+			call.Trail.ResponseElements = cloudtrail.AssumeRoleResponseElements{
+				Credentials:     &cloudtrail.ResponseCredentials{AccessKeyID: sess.AccessKeyID, SessionToken: sess.SessionToken, Expiration: sess.Expiration},
+				AssumedRoleUser: &cloudtrail.AssumedRoleUser{AssumedRoleID: sess.UserID(), ARN: sess.ARN()},
+				SourceIdentity:  sess.SourceIdentity,
+			}.JSON()
+		}
+	}
+	p.record("sts", action, call, errCode, errMsg, nil)
+}
+
+// TaskRole issues credentials for roleARN as ECS does for a task role: the role's trust policy
+// must allow the ecs-tasks.amazonaws.com service principal; the proxy then assumes the role at
+// the upstream with the admin key and learns the session (not role chaining when it assumes
+// other roles). The decision is recorded like any other.
+func (p *Proxy) TaskRole(ctx context.Context, roleARN string) (aws.Credentials, error) {
+	now := p.now().UTC()
+	ev := cloudtrail.Event{
+		UserIdentity: cloudtrail.UserIdentity{Type: cloudtrail.IdentityAWSService, InvokedBy: ECSTasksService},
+		EventTime:    now, EventSource: "sts.amazonaws.com", EventName: "AssumeRole", AWSRegion: DefaultRegion,
+		SourceIPAddress: ECSTasksService, UserAgent: ECSTasksService, RecipientAccountID: p.cfg.account,
+		EventCategory: cloudtrail.CategoryManagement, ManagementEvent: true,
+	}
+	fail := func(err error) (aws.Credentials, error) {
+		ae := awserr.As(err)
+		ev.ErrorCode, ev.ErrorMessage = ae.Code, ae.Message
+		_, _ = p.trail.Record(ev)
+		return aws.Credentials{}, err
+	}
+	role, err := p.roleByARN(ctx, roleARN)
+	if err != nil {
+		return fail(err)
+	}
+	if role == nil {
+		return fail(awserr.New(http.StatusForbidden, "AccessDenied", "ECS cannot assume %s: no such role", roleARN))
+	}
+	ev.Resources = []cloudtrail.Resource{{AccountID: role.Account, Type: "AWS::IAM::Role", ARN: role.ARN}}
+	d := iampolicy.Decide(iampolicy.Input{Request: &iampolicy.Request{Action: "sts:AssumeRole", Resource: role.ARN, Time: now,
+		Principal: iampolicy.Principal{Service: ECSTasksService}}, Resource: role.TrustPolicy, ResourceAccount: role.Account})
+	if !d.Allowed() {
+		return fail(awserr.New(http.StatusForbidden, "AccessDenied", "ECS cannot assume %s: %s", roleARN, d.Reason))
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	name := hex.EncodeToString(id[:])
+	out, err := p.stsc.AssumeRole(ctx, &stssdk.AssumeRoleInput{RoleArn: aws.String(role.ARN), RoleSessionName: aws.String(name),
+		DurationSeconds: aws.Int32(int32(min(taskRoleLifetime/time.Second, time.Duration(role.MaxSessionDuration))))})
+	if err != nil {
+		return fail(errUpstream("task-role credentials for "+roleARN, err))
+	}
+	cr := out.Credentials
+	sess := iam.Session{AccessKeyID: aws.ToString(cr.AccessKeyId), SecretAccessKey: aws.ToString(cr.SecretAccessKey),
+		SessionToken: aws.ToString(cr.SessionToken), Issued: now, Expiration: aws.ToTime(cr.Expiration).UTC(), Account: role.Account,
+		RoleARN: role.ARN, RoleName: role.Name, RoleID: role.ID, SessionName: name, IssuedTo: ECSTasksService}
+	p.learn(sess)
+	ev.RequestParameters = cloudtrail.AssumeRoleParameters{RoleArn: role.ARN, RoleSessionName: name}.JSON()
+	ev.ResponseElements = cloudtrail.AssumeRoleResponseElements{
+		Credentials:     &cloudtrail.ResponseCredentials{AccessKeyID: sess.AccessKeyID, SessionToken: sess.SessionToken, Expiration: sess.Expiration},
+		AssumedRoleUser: &cloudtrail.AssumedRoleUser{AssumedRoleID: sess.UserID(), ARN: sess.ARN()},
+	}.JSON()
+	_, _ = p.trail.Record(ev)
+	return aws.Credentials{AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey, SessionToken: sess.SessionToken,
+		CanExpire: true, Expires: sess.Expiration, Source: "enforce task role"}, nil
+}
