@@ -15,6 +15,7 @@ import (
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 )
 
 func newAWSCommand() *cobra.Command {
@@ -37,6 +38,8 @@ type awsServeFlags struct {
 	accounts []string
 	trail    string
 	logLevel string
+	// The ECS container-credentials endpoint for a task role, as the ECS agent serves it.
+	taskRole, taskRoleAddr, taskRolePath, taskRoleToken string
 }
 
 func newAWSServeCommand() *cobra.Command {
@@ -84,6 +87,10 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "which policies the fixture's references load: reference (corrected) or seed (the tutorial's, verbatim)")
 	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners and bucket policies in this directory across restarts")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&f.taskRole, "task-role", "", "also serve this role's credentials (a role ARN, or a role name in the default account) on an ECS container-credentials endpoint; prints \"task-role <URL> AWS_CONTAINER_AUTHORIZATION_TOKEN=<token>\" before the ready line")
+	cmd.Flags().StringVar(&f.taskRoleAddr, "task-role-addr", "127.0.0.1:0", "listen address of the --task-role endpoint")
+	cmd.Flags().StringVar(&f.taskRolePath, "task-role-path", "", "URL path of the --task-role endpoint (default /v2/credentials/<random id>)")
+	cmd.Flags().StringVar(&f.taskRoleToken, "task-role-token", "", "the AWS_CONTAINER_AUTHORIZATION_TOKEN the --task-role endpoint requires (default: random, printed)")
 	return cmd
 }
 
@@ -139,6 +146,28 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 		}); err != nil {
 			return failure{fmt.Errorf("seeding from %s: %w", f.config, err)}
 		}
+	}
+	var task *ecscreds.Server
+	if f.taskRole != "" {
+		arn := f.taskRole
+		if !strings.HasPrefix(arn, "arn:") {
+			arn = "arn:aws:iam::" + awsemu.DefaultAccount + ":role/" + arn
+		}
+		opts := []ecscreds.Option{ecscreds.WithAddr(f.taskRoleAddr)}
+		if f.taskRolePath != "" {
+			opts = append(opts, ecscreds.WithPath(f.taskRolePath))
+		}
+		if f.taskRoleToken != "" {
+			opts = append(opts, ecscreds.WithAuthorizationToken(f.taskRoleToken))
+		}
+		var err error
+		if task, err = s.StartTaskRoleEndpoint(ctx, arn, opts...); err != nil {
+			return failure{fmt.Errorf("--task-role %s: %w", f.taskRole, err)}
+		}
+		defer task.Close()
+	}
+	if task != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "task-role %s %s=%s\n", task.URL(), ecscreds.EnvAuthorizationToken, task.AuthorizationToken())
 	}
 	printAWSReady(cmd.OutOrStdout(), s, append([]string{awsemu.DefaultAccount}, f.accounts...))
 	<-ctx.Done()

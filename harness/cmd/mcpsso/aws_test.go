@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -125,6 +126,39 @@ func TestAWSServeSeedsAFixture(t *testing.T) {
 	out.Body.Close()
 	if !strings.Contains(strings.Join(p.printed, "\n"), "account 444455556666 admin") {
 		t.Errorf("the fixture's second account is not declared: %q", p.printed)
+	}
+}
+
+// TestAWSServeTaskRole serves the fixture's task role on an ECS container-credentials
+// endpoint, as the container topology uses it, and gets its credentials the way the SDK does.
+func TestAWSServeTaskRole(t *testing.T) {
+	bin := buildBinary(t)
+	p := startServe(t, bin, "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--task-role", "ecsTaskRole",
+		"--task-role-path", "/v2/credentials/x", "--task-role-token", "tok-123")
+	var url string
+	for _, l := range p.printed {
+		if rest, ok := strings.CutPrefix(l, "task-role "); ok {
+			url, _, _ = strings.Cut(rest, " ")
+			if !strings.HasSuffix(rest, "AWS_CONTAINER_AUTHORIZATION_TOKEN=tok-123") {
+				t.Errorf("task-role line %q does not name the token", l)
+			}
+		}
+	}
+	if !strings.HasSuffix(url, "/v2/credentials/x") {
+		t.Fatalf("no task-role line with the path: %q", p.printed)
+	}
+	creds := endpointcreds.New(url, func(o *endpointcreds.Options) { o.AuthorizationToken = "tok-123" })
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.endpoint), Credentials: aws.NewCredentialsCache(creds)}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("%v; stderr %s", err, p.stderr.String())
+	}
+	if !strings.Contains(aws.ToString(id.Arn), ":assumed-role/ecsTaskRole/") {
+		t.Errorf("caller %s; want the task role", aws.ToString(id.Arn))
+	}
+	code, _, stderr := execute(t, "", "aws", "serve", "--addr", "127.0.0.1:0", "--task-role", "no-such-role")
+	if code == 0 || !strings.Contains(stderr, "no-such-role") {
+		t.Errorf("--task-role no-such-role: exit %d, stderr %q", code, stderr)
 	}
 }
 

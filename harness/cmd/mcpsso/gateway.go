@@ -1,15 +1,43 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )
+
+// authorizerFromEnv builds the reference authorizer from MCPSSO_AUTHORIZER_* variables, as the
+// Lambda entry point does, for the gateway to call in-process.
+func authorizerFromEnv(ctx context.Context) (gateway.Authorizer, error) {
+	cfg, err := authorizer.ConfigFromEnv(os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	aopts, err := cfg.Options(nil)
+	if err != nil {
+		return nil, err
+	}
+	a, err := authorizer.New(ctx, aopts...)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.Mode {
+	case authorizer.ModeREST:
+		return gateway.RESTAuthorizer(a.REST), nil
+	case authorizer.ModeToken:
+		return gateway.TokenAuthorizer(a.Token), nil
+	default:
+		return gateway.HTTPAPIAuthorizer(a.HTTPAPI), nil
+	}
+}
 
 func newGatewayCommand() *cobra.Command {
 	cmd := groupCommand("gateway", "Run the API Gateway emulator (HTTP API or REST API with a Lambda authorizer)",
@@ -32,6 +60,7 @@ type gatewayServeFlags struct {
 	publicURL      string
 	issuer         string
 	logLevel       string
+	authorizerEnv  bool
 }
 
 func newGatewayServeCommand() *cobra.Command {
@@ -73,6 +102,8 @@ JSON line per request, in API Gateway's $context shape) and config warnings go t
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "the URL clients call (default: the listen URL)")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "the OIDC issuer named in the protected resource metadata")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().BoolVar(&f.authorizerEnv, "authorizer-from-env", false, "run the reference authorizer in this process, configured from the "+
+		authorizer.EnvPrefix+"* variables its Lambda entry point reads (ROLE_STORE file: only), instead of calling --authorizer-url")
 	return cmd
 }
 
@@ -116,6 +147,16 @@ func runGatewayServe(cmd *cobra.Command, f gatewayServeFlags) error {
 		}
 	}
 	ctx := cmd.Context()
+	if f.authorizerEnv {
+		if f.authorizerURL != "" {
+			return errors.New("give at most one of --authorizer-url and --authorizer-from-env")
+		}
+		impl, err := authorizerFromEnv(ctx)
+		if err != nil {
+			return fmt.Errorf("--authorizer-from-env: %w", err)
+		}
+		opts = append(opts, gateway.WithAuthorizer("", impl))
+	}
 	s, err := gateway.Start(ctx, opts...)
 	if err != nil {
 		if strings.Contains(err.Error(), "listen on") {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 	"github.com/mcpsso/mcpsso/reference/gateway/lambdastub"
 )
@@ -166,5 +168,80 @@ func TestGatewayServeRejectsBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGatewayServeAuthorizerFromEnv runs the reference authorizer inside `mcpsso gateway serve`
+// (--authorizer-from-env, as the container topology does), configured like its Lambda: a token
+// of the IdP for a mapped user reaches the server with the mapped role, others get 401.
+func TestGatewayServeAuthorizerFromEnv(t *testing.T) {
+	bin := buildBinary(t)
+	idp, err := mockidp.Start(t.Context(), mockidp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	alice, ok := idp.User("alice")
+	if !ok {
+		t.Fatal("no alice in the mock IdP")
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("X-Decided-Role"))
+	}))
+	defer upstream.Close()
+	store := filepath.Join(t.TempDir(), "roles.yaml")
+	if err := os.WriteFile(store, []byte("mappings:\n  - sub: "+alice.Subject+"\n    roleArn: arn:aws:iam::111122223333:role/alice-role\n    tags: {tenant: acme}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "gateway", "serve", "--profile", "reference", "--addr", "127.0.0.1:0", "--authorizer-from-env",
+		"--integration-url", upstream.URL, "--issuer", idp.IssuerURL())
+	cmd.Env = append(os.Environ(), "MCPSSO_AUTHORIZER_MODE=rest", "MCPSSO_AUTHORIZER_ISSUER="+idp.IssuerURL(),
+		"MCPSSO_AUTHORIZER_ROLE_STORE=file:"+store)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var mcp string
+	for lines := bufio.NewScanner(stdout); lines.Scan(); {
+		if u, ok := strings.CutPrefix(lines.Text(), "mcp "); ok {
+			mcp = u
+			break
+		}
+	}
+	if mcp == "" {
+		t.Fatalf("no mcp line; stderr %s", stderr.String())
+	}
+	call := func(token string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", mcp, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tok, err := idp.TokenFor(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := call(tok); code != 200 || body != "arn:aws:iam::111122223333:role/alice-role" {
+		t.Errorf("alice: %d %q; stderr %s", code, body, stderr.String())
+	}
+	if code, _ := call("garbage"); code != 401 {
+		t.Errorf("garbage token: %d, want 401", code)
+	}
+
+	// Without a role store the authorizer cannot start, and the command says why.
+	code, _, errOut := execute(t, "", "gateway", "serve", "--profile", "reference", "--addr", "127.0.0.1:0", "--authorizer-from-env")
+	if code == 0 || !strings.Contains(errOut, "--authorizer-from-env") {
+		t.Errorf("no MCPSSO_AUTHORIZER_*: exit %d, stderr %q", code, errOut)
 	}
 }

@@ -1,0 +1,453 @@
+// Package containers runs the kit's components as containers (testcontainers-go), each
+// `mcpsso <component> serve` in an image built FROM scratch from the one static binary, in the
+// network topology of the pattern:
+//
+//   - a public network with the gateway and the IdP (their ports are published on the host),
+//     and the AWS emulator (AWS APIs are public endpoints; its port is published for
+//     administrator and CloudTrail access);
+//   - an internal network (no route out) with the gateway, the MCP server and the AWS emulator,
+//     which also serves the MCP server's task role on the ECS container-credentials address
+//     169.254.170.2 of that network only.
+//
+// The MCP server publishes no port and is on the internal network only: nothing but the
+// gateway can reach it. It gets its credentials from the default chain, as on Fargate
+// (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN), and the AWS
+// endpoint from AWS_ENDPOINT_URL.
+//
+// testcontainers-go's reaper (Ryuk) is an image that cannot be pulled here, so it is disabled
+// (TESTCONTAINERS_RYUK_DISABLED=true) and Close removes every container and network; Run does
+// so itself when it fails.
+package containers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/goccy/go-yaml"
+	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/harness/stack"
+	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
+)
+
+// Network aliases and ports inside the topology.
+const (
+	AliasGateway = "gateway"
+	AliasIdP     = "idp"
+	AliasAWS     = "aws"
+	AliasMCP     = "mcp"
+
+	gatewayPort = "8480/tcp"
+	idpPort     = "8400/tcp"
+	awsPort     = "4566/tcp"
+	mcpPort     = "8080"
+
+	// TaskRoleIP is where the task-role credentials are served on the internal network, the
+	// address the ECS agent uses (and one of the hosts the SDK accepts over plain HTTP).
+	TaskRoleIP     = "169.254.170.2"
+	taskRolePath   = "/v2/credentials/mcpsso-task"
+	internalSubnet = "169.254.170.0/24"
+)
+
+// Option configures Run.
+type Option func(*settings) error
+
+type settings struct {
+	image   string
+	profile string
+	timeout time.Duration
+}
+
+// WithImage runs the components from this kit image (default: KitImage).
+func WithImage(image string) Option {
+	return func(s *settings) error {
+		if image == "" {
+			return errors.New("containers: WithImage: empty image")
+		}
+		s.image = image
+		return nil
+	}
+}
+
+// WithProfile deploys stack.ProfileReference (default) or stack.ProfileSeed.
+func WithProfile(p string) Option {
+	return func(s *settings) error {
+		if p != stack.ProfileReference && p != stack.ProfileSeed {
+			return fmt.Errorf("containers: profile %q: must be %s or %s", p, stack.ProfileReference, stack.ProfileSeed)
+		}
+		s.profile = p
+		return nil
+	}
+}
+
+// WithStartupTimeout bounds how long each component may take to print its ready line (default
+// 60s).
+func WithStartupTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return errors.New("containers: WithStartupTimeout: must be positive")
+		}
+		s.timeout = d
+		return nil
+	}
+}
+
+// Topology is the running deployment: four containers on two networks.
+type Topology struct {
+	profile  string
+	fixture  *fixture.Fixture
+	image    string
+	public   *testcontainers.DockerNetwork
+	internal *testcontainers.DockerNetwork
+
+	mu         sync.Mutex
+	containers map[string]*testcontainers.DockerContainer
+	order      []string
+
+	gatewayURL, issuerURL, awsEndpoint string
+	closeOnce                          sync.Once
+	closeErr                           error
+}
+
+// Run builds (or reuses) the kit image and starts the topology with the default fixture. On
+// error everything created so far is removed.
+func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
+	disableRyuk()
+	cfg := settings{profile: stack.ProfileReference, timeout: 60 * time.Second}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.image == "" {
+		if cfg.image, err = KitImage(ctx); err != nil {
+			return nil, err
+		}
+	}
+	f := fixture.Default()
+	t := &Topology{profile: cfg.profile, fixture: f, image: cfg.image, containers: map[string]*testcontainers.DockerContainer{}}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, t.Close())
+		}
+	}()
+
+	if t.public, err = network.New(ctx, network.WithLabels(map[string]string{"mcpsso.network": "public"})); err != nil {
+		return nil, fmt.Errorf("containers: public network: %w", err)
+	}
+	if t.internal, err = network.New(ctx, network.WithInternal(), network.WithLabels(map[string]string{"mcpsso.network": "internal"}),
+		// No address for the host on this network either: only its containers are on it.
+		network.CustomizeNetworkOption(func(req *client.NetworkCreateOptions) error {
+			if req.Options == nil {
+				req.Options = map[string]string{}
+			}
+			req.Options["com.docker.network.bridge.inhibit_ipv4"] = "true"
+			return nil
+		}),
+		network.WithIPAM(&mobynet.IPAM{Config: []mobynet.IPAMConfig{{Subnet: netip.MustParsePrefix(internalSubnet)}}})); err != nil {
+		return nil, fmt.Errorf("containers: internal network: %w", err)
+	}
+
+	// Fixed host ports for the gateway and the IdP, so that the URLs they print (the issuer
+	// in tokens, the gateway's protected resource metadata) are the ones the host calls.
+	gwHost, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	idpHost, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	awsHost, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	t.gatewayURL = "http://127.0.0.1:" + strconv.Itoa(gwHost)
+	t.issuerURL = "http://127.0.0.1:" + strconv.Itoa(idpHost)
+	t.awsEndpoint = "http://127.0.0.1:" + strconv.Itoa(awsHost)
+	taskToken := randomHex(24)
+
+	// The AWS emulator and the IdP do not depend on each other.
+	var wg sync.WaitGroup
+	var awsErr, idpErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_, awsErr = t.start(ctx, cfg, AliasAWS,
+			[]string{"aws", "serve", "--addr", "0.0.0.0:4566", "--config", "default", "--profile", cfg.profile,
+				"--task-role", f.TaskRole, "--task-role-addr", TaskRoleIP + ":80", "--task-role-path", taskRolePath,
+				"--task-role-token", taskToken},
+			wait.ForLog("ready "), // printed after the task-role endpoint listens
+			// Internal first: its endpoint is created with the container, with the fixed address.
+			network.WithNetwork([]string{AliasAWS}, t.internal),
+			network.WithNetwork([]string{AliasAWS}, t.public),
+			testcontainers.WithEndpointSettingsModifier(func(m map[string]*mobynet.EndpointSettings) {
+				if es := m[t.internal.Name]; es != nil {
+					es.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(TaskRoleIP)}
+				}
+			}),
+			testcontainers.WithExposedPorts(awsPort), publishOn(awsPort, awsHost))
+	}()
+	go func() {
+		defer wg.Done()
+		_, idpErr = t.start(ctx, cfg, AliasIdP,
+			[]string{"idp", "serve", "--addr", "0.0.0.0:8400", "--issuer-url", t.issuerURL},
+			wait.ForLog("ready "),
+			network.WithNetwork([]string{AliasIdP}, t.public),
+			testcontainers.WithExposedPorts(idpPort), publishOn(idpPort, idpHost))
+	}()
+	wg.Wait()
+	if err := errors.Join(awsErr, idpErr); err != nil {
+		return nil, err
+	}
+
+	if _, err = t.start(ctx, cfg, AliasMCP,
+		[]string{"mcp", "serve", "--addr", "0.0.0.0:" + mcpPort, "--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort},
+		wait.ForLog("ready "),
+		network.WithNetwork([]string{AliasMCP}, t.internal),
+		testcontainers.WithEnv(map[string]string{
+			"AWS_ENDPOINT_URL":                   "http://" + AliasAWS + ":4566",
+			"AWS_REGION":                         awsemu.DefaultRegion,
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://" + TaskRoleIP + taskRolePath,
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN":  taskToken,
+			"AWS_EC2_METADATA_DISABLED":          "true",
+		})); err != nil {
+		return nil, err
+	}
+
+	roles, err := roleStoreYAML(f)
+	if err != nil {
+		return nil, err
+	}
+	mode := string(authorizer.ModeREST)
+	if cfg.profile == stack.ProfileSeed {
+		mode = string(authorizer.ModeHTTPAPI)
+	}
+	if _, err = t.start(ctx, cfg, AliasGateway,
+		[]string{"gateway", "serve", "--profile", cfg.profile, "--addr", "0.0.0.0:8480", "--authorizer-from-env",
+			"--integration-url", "http://" + AliasMCP + ":" + mcpPort, "--public-url", t.gatewayURL, "--issuer", t.issuerURL},
+		wait.ForLog("ready "),
+		network.WithNetwork([]string{AliasGateway}, t.public),
+		network.WithNetwork([]string{AliasGateway}, t.internal),
+		testcontainers.WithEnv(map[string]string{
+			authorizer.EnvPrefix + "MODE":       mode,
+			authorizer.EnvPrefix + "ISSUER":     t.issuerURL,
+			authorizer.EnvPrefix + "JWKS_URL":   "http://" + AliasIdP + ":8400/.well-known/jwks.json",
+			authorizer.EnvPrefix + "ROLE_STORE": "file:/etc/mcpsso/roles.yaml",
+		}),
+		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(roles), ContainerFilePath: "/etc/mcpsso/roles.yaml", FileMode: 0o644}),
+		testcontainers.WithExposedPorts(gatewayPort), publishOn(gatewayPort, gwHost)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// start runs one component and records it for Close.
+func (t *Topology) start(ctx context.Context, cfg settings, name string, args []string, ready wait.Strategy,
+	opts ...testcontainers.ContainerCustomizer) (*testcontainers.DockerContainer, error) {
+	opts = append([]testcontainers.ContainerCustomizer{
+		testcontainers.WithCmd(args...),
+		testcontainers.WithWaitStrategyAndDeadline(cfg.timeout, ready),
+		testcontainers.WithLabels(map[string]string{"mcpsso.component": name}),
+	}, opts...)
+	c, err := testcontainers.Run(ctx, t.image, opts...)
+	if c != nil {
+		t.mu.Lock()
+		t.containers[name] = c
+		t.order = append(t.order, name)
+		t.mu.Unlock()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("containers: %s: %w%s", name, err, t.tail(ctx, name))
+	}
+	return c, nil
+}
+
+// tail is the end of a component's output, for an error message.
+func (t *Topology) tail(ctx context.Context, name string) string {
+	out, err := t.ComponentLogs(ctx, name)
+	if err != nil || out == "" {
+		return ""
+	}
+	return "\n" + name + " output:\n" + lastLines(out, 15)
+}
+
+// Close removes every container, then the networks. It is safe to call twice.
+func (t *Topology) Close() error {
+	t.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		var errs []error
+		t.mu.Lock()
+		order := append([]string(nil), t.order...)
+		t.mu.Unlock()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, name := range order {
+			c := t.containers[name]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := c.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("containers: removing %s: %w", name, err))
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		for _, nw := range []*testcontainers.DockerNetwork{t.internal, t.public} {
+			if nw != nil {
+				if err := nw.Remove(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("containers: removing network %s: %w", nw.Name, err))
+				}
+			}
+		}
+		t.closeErr = errors.Join(errs...)
+	})
+	return t.closeErr
+}
+
+// Profile is the deployed profile.
+func (t *Topology) Profile() string { return t.profile }
+
+// Fixture is the deployed fixture (the default one).
+func (t *Topology) Fixture() *fixture.Fixture { return t.fixture }
+
+// Image is the kit image the components run from.
+func (t *Topology) Image() string { return t.image }
+
+// MCPURL is the MCP endpoint as the host calls it: through the gateway's published port.
+func (t *Topology) MCPURL() string { return t.gatewayURL + "/mcp" }
+
+// GatewayURL is the gateway's base URL on the host.
+func (t *Topology) GatewayURL() string { return t.gatewayURL }
+
+// IssuerURL is the IdP's issuer, reachable from the host (the gateway's authorizer fetches the
+// keys through the public network).
+func (t *Topology) IssuerURL() string { return t.issuerURL }
+
+// AWSEndpoint is the AWS emulator's published endpoint on the host.
+func (t *Topology) AWSEndpoint() string { return t.awsEndpoint }
+
+// PublicNetwork and InternalNetwork are the Docker network names.
+func (t *Topology) PublicNetwork() string   { return t.public.Name }
+func (t *Topology) InternalNetwork() string { return t.internal.Name }
+
+// Container is a component's container (AliasGateway, AliasIdP, AliasAWS or AliasMCP).
+func (t *Topology) Container(name string) *testcontainers.DockerContainer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.containers[name]
+}
+
+// MCPServerAddr is the MCP server's address on the internal network (HOST:PORT), which only
+// the gateway can reach.
+func (t *Topology) MCPServerAddr(ctx context.Context) (string, error) {
+	c := t.Container(AliasMCP)
+	if c == nil {
+		return "", errors.New("containers: no MCP server container")
+	}
+	in, err := c.Inspect(ctx)
+	if err != nil {
+		return "", err
+	}
+	es := in.NetworkSettings.Networks[t.internal.Name]
+	if es == nil || !es.IPAddress.IsValid() {
+		return "", errors.New("containers: the MCP server has no address on the internal network")
+	}
+	return net.JoinHostPort(es.IPAddress.String(), mcpPort), nil
+}
+
+// ComponentLogs is a component's output so far (stdout and stderr).
+func (t *Topology) ComponentLogs(ctx context.Context, name string) (string, error) {
+	c := t.Container(name)
+	if c == nil {
+		return "", fmt.Errorf("containers: no component %q", name)
+	}
+	rc, err := c.Logs(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return string(b), err
+}
+
+// AdminAWSConfig is an SDK configuration with the admin credentials of an account, through
+// the published AWS endpoint.
+func (t *Topology) AdminAWSConfig(account string) (aws.Config, error) {
+	if account == "" {
+		account = awsemu.DefaultAccount
+	}
+	key := account
+	if account == awsemu.DefaultAccount {
+		key = "test"
+	}
+	return aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(t.awsEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(key, "test", "")}, nil
+}
+
+// publishOn binds a container port to a given loopback port of the host.
+func publishOn(port string, hostPort int) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		p := mobynet.MustParsePort(port)
+		if hc.PortBindings == nil {
+			hc.PortBindings = mobynet.PortMap{}
+		}
+		hc.PortBindings[p] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(hostPort)}}
+	})
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("containers: a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// roleStoreYAML is the authorizer's role store (file format) from the fixture's mappings, as
+// the embedded stack builds it.
+func roleStoreYAML(f *fixture.Fixture) ([]byte, error) {
+	var entries []authorizer.StoreEntry
+	for _, m := range f.Mappings {
+		entries = append(entries, authorizer.StoreEntry{Sub: m.Sub, Mapping: authorizer.Mapping{
+			RoleARN: f.RoleARN(m.Account, m.Role), Tags: m.Tags,
+			Limits: authorizer.Limits{RequestsPerMinute: m.Limits.RequestsPerMinute, SessionSeconds: m.Limits.SessionSeconds}}})
+	}
+	b, err := yaml.Marshal(map[string]any{"mappings": entries})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := authorizer.ParseStoreYAML(b); err != nil {
+		return nil, fmt.Errorf("containers: role store from the fixture: %w", err)
+	}
+	return b, nil
+}

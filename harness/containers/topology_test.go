@@ -1,0 +1,165 @@
+package containers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/mcpsso/mcpsso/harness/containers"
+)
+
+// TestTopology starts the reference topology once and checks, from the host and from the
+// networks, what a deployment must and must not allow.
+func TestTopology(t *testing.T) {
+	containers.RequireDocker(t)
+	ctx := context.Background()
+	start := time.Now()
+	topo, err := containers.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := topo.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Logf("topology up in %v (image %s)", time.Since(start).Round(time.Millisecond), topo.Image())
+
+	t.Run("no token is a 401 with the MCP challenge", func(t *testing.T) {
+		resp := callMCP(t, topo.MCPURL(), "")
+		if resp.status != http.StatusUnauthorized || !strings.Contains(resp.header.Get("WWW-Authenticate"), "resource_metadata=") {
+			t.Fatalf("got HTTP %d, WWW-Authenticate %q; want 401 with resource_metadata", resp.status, resp.header.Get("WWW-Authenticate"))
+		}
+	})
+
+	t.Run("alice lists her tenant's objects through the gateway", func(t *testing.T) {
+		tok, err := topo.TokenFor(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := callMCP(t, topo.MCPURL(), tok)
+		if resp.status != http.StatusOK || strings.Contains(resp.body, `"isError":true`) || !strings.Contains(resp.body, "quilt-tenant-acme") {
+			t.Fatalf("HTTP %d: %s\nmcp logs:\n%s", resp.status, resp.body, logsOf(topo, containers.AliasMCP))
+		}
+	})
+
+	t.Run("admin reaches the AWS emulator on its published port", func(t *testing.T) {
+		cfg, err := topo.AdminAWSConfig("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(*out.Arn, ":user/admin") {
+			t.Fatalf("caller %s", *out.Arn)
+		}
+	})
+
+	mcpAddr, err := topo.MCPServerAddr(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("the MCP server is unreachable from the host", func(t *testing.T) {
+		// An HTTP exchange, not a TCP connect: some sandboxes accept every connection.
+		req, _ := http.NewRequest(http.MethodPost, "http://"+mcpAddr+"/mcp", strings.NewReader(
+			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("x-decided-role", topo.Fixture().RoleARN(topo.Fixture().Accounts[0].ID, "quilt-mcp-target-acme"))
+		req.Header.Set("x-source-identity", "usr-alice")
+		req.Header.Set("x-session-tags", `{"tenant":"acme"}`)
+		resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
+		if err != nil {
+			t.Logf("POST %s from the host: %v", mcpAddr, err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if strings.Contains(string(b), "jsonrpc") {
+			t.Fatalf("the host reached the MCP server at %s: HTTP %d %s", mcpAddr, resp.StatusCode, b)
+		}
+		t.Logf("POST %s from the host: HTTP %d, not the MCP server", mcpAddr, resp.StatusCode)
+	})
+
+	// A probe container asks for OpenID discovery at the MCP server: on the internal network
+	// it gets an HTTP answer (the server is there), on the public network no connection.
+	probe := func(t *testing.T, nw string) string {
+		c, err := testcontainers.Run(ctx, topo.Image(),
+			testcontainers.WithCmd("token", "--user", "alice", "--timeout", "3s", "--issuer", "http://"+mcpAddr),
+			network.WithNetworkName(nil, nw),
+			testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(30*time.Second)))
+		if c != nil {
+			defer func() { _ = c.Terminate(context.Background()) }()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := c.Logs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, _ := io.ReadAll(rc)
+		return string(b)
+	}
+	t.Run("the MCP server answers on the internal network", func(t *testing.T) {
+		out := probe(t, topo.InternalNetwork())
+		if !strings.Contains(out, "404") {
+			t.Fatalf("probe on the internal network: %s", out)
+		}
+	})
+	t.Run("the MCP server is unreachable from the public network", func(t *testing.T) {
+		out := probe(t, topo.PublicNetwork())
+		if strings.Contains(out, "404") || !strings.Contains(out, "discovery") {
+			t.Fatalf("probe on the public network: %s", out)
+		}
+		t.Logf("probe on the public network: %s", strings.TrimSpace(out))
+	})
+}
+
+type mcpResponse struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func callMCP(t *testing.T, url, token string) mcpResponse {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_objects","arguments":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return mcpResponse{resp.StatusCode, resp.Header, string(b)}
+}
+
+func logsOf(topo *containers.Topology, name string) string {
+	s, err := topo.ComponentLogs(context.Background(), name)
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
