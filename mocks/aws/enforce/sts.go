@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,92 +74,10 @@ func (p *Proxy) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, 
 	}
 	call.Trail.Resources = []cloudtrail.Resource{{AccountID: role.Account, Type: "AWS::IAM::Role", ARN: role.ARN}}
 
-	chained := c.Kind == iam.CallerSession && c.Session.IssuedTo == ""
-	var inheritedTags []iam.Tag
-	var inheritedTransitive []string
-	sourceIdentity := in.SourceIdentity
-	if c.Kind == iam.CallerSession {
-		if prev := c.Session.SourceIdentity; prev != "" {
-			if in.SourceIdentity != "" && in.SourceIdentity != prev {
-				fail(denied("sts:SetSourceIdentity"))
-				return
-			}
-			sourceIdentity = prev
-		}
-		for _, k := range c.Session.TransitiveTagKeys {
-			for _, t := range c.Session.Tags {
-				if strings.EqualFold(t.Key, k) {
-					inheritedTags = append(inheritedTags, t)
-					inheritedTransitive = append(inheritedTransitive, t.Key)
-				}
-			}
-		}
-		for _, t := range in.Tags {
-			for _, it := range inheritedTags {
-				if strings.EqualFold(t.Key, it.Key) {
-					fail(awserr.New(http.StatusBadRequest, "InvalidParameterValue",
-						"The session tag %s conflicts with a transitive tag inherited from the calling session; a transitive tag cannot be overridden", t.Key))
-					return
-				}
-			}
-		}
-	}
-
-	req := call.Request("sts:AssumeRole", role.ARN)
-	var tagKeys []string
-	for _, t := range in.Tags {
-		req.Context.Set("aws:RequestTag/"+t.Key, t.Value)
-		tagKeys = append(tagKeys, t.Key)
-	}
-	if len(tagKeys) > 0 {
-		req.Context.Set("aws:TagKeys", tagKeys...)
-	}
-	if len(in.TransitiveTagKeys) > 0 {
-		req.Context.Set("sts:TransitiveTagKeys", in.TransitiveTagKeys...)
-	}
-	if sourceIdentity != "" {
-		req.Context.Set("sts:SourceIdentity", sourceIdentity)
-	}
-	req.Context.Set("sts:RoleSessionName", in.SessionName)
-	if in.ExternalID != "" {
-		req.Context.Set("sts:ExternalId", in.ExternalID)
-	}
-	for _, t := range role.Tags {
-		req.Context.Set("aws:ResourceTag/"+t.Key, t.Value)
-	}
-	actions := []string{"sts:AssumeRole"}
-	if len(in.Tags) > 0 || len(inheritedTags) > 0 {
-		actions = append(actions, "sts:TagSession")
-	}
-	if sourceIdentity != "" {
-		actions = append(actions, "sts:SetSourceIdentity")
-	}
-	for _, act := range actions {
-		rq := *req
-		rq.Action = act
-		d := p.store.Authorize(c, &rq, role.TrustPolicy, role.Account)
-		call.Decision = &d
-		if !d.Allowed() {
-			fail(denied(act))
-			return
-		}
-	}
-	if chained && in.DurationGiven && in.DurationSeconds > 3600 {
-		fail(awserr.Validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."))
+	g, err := sts.AuthorizeAssumeRole(p.store, call, in, role)
+	if err != nil {
+		fail(err)
 		return
-	}
-	if in.DurationSeconds > role.MaxSessionDuration {
-		fail(awserr.Validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."))
-		return
-	}
-	var sessionPolicies []*iampolicy.Policy
-	if in.Policy != "" {
-		sp, err := iampolicy.Parse(iampolicy.SessionPolicy, "session policy of "+in.SessionName, []byte(in.Policy))
-		if err != nil {
-			fail(awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: ")))
-			return
-		}
-		sessionPolicies = append(sessionPolicies, sp)
 	}
 
 	status, resp, errCode, errMsg := p.relay(w, r, body, true)
@@ -176,8 +93,8 @@ func (p *Proxy) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, 
 			}
 			sess := iam.Session{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken,
 				Issued: p.now().UTC(), Expiration: exp.UTC(), Account: role.Account, RoleARN: role.ARN, RoleName: role.Name, RoleID: role.ID,
-				SessionName: in.SessionName, SourceIdentity: sourceIdentity, Tags: append(inheritedTags, in.Tags...),
-				TransitiveTagKeys: append(inheritedTransitive, in.TransitiveTagKeys...), Policies: sessionPolicies, Chained: chained}
+				SessionName: in.SessionName, SourceIdentity: g.SourceIdentity, Tags: g.Tags,
+				TransitiveTagKeys: g.TransitiveTagKeys, Policies: g.SessionPolicies, Chained: g.Chained}
 			p.learn(sess)
 			call.Trail.ResponseElements = cloudtrail.AssumeRoleResponseElements{
 				Credentials:     &cloudtrail.ResponseCredentials{AccessKeyID: sess.AccessKeyID, SessionToken: sess.SessionToken, Expiration: sess.Expiration},

@@ -18,12 +18,4 @@ type AssumeRoleInput struct {
 
 // ParseAssumeRoleInput validates AssumeRole's parameters as the emulator's STS does and
 // returns the same errors (ValidationError, InvalidParameterValue, …).
-func ParseAssumeRoleInput(p *query.Params) (AssumeRoleInput, error) {
-	in, err := parseAssumeRole(p)
-	if err != nil {
-		return AssumeRoleInput{}, err
-	}
-	return AssumeRoleInput{RoleARN: in.roleARN, SessionName: in.sessionName, SourceIdentity: in.sourceIdentity,
-		ExternalID: in.externalID, Policy: in.policy, DurationSeconds: in.duration, DurationGiven: in.durationGiven,
-		Tags: in.tags, TransitiveTagKeys: in.transitive, PolicyARNs: in.policyARNs}, nil
-}
+func ParseAssumeRoleInput(p *query.Params) (AssumeRoleInput, error) { return parseAssumeRole(p) }

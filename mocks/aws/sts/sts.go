@@ -5,6 +5,7 @@
 package sts
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -17,7 +18,7 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/aws/awserr"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/aws/iam"
-	"github.com/mcpsso/mcpsso/mocks/aws/iampolicy"
+
 	"github.com/mcpsso/mcpsso/mocks/aws/query"
 )
 
@@ -81,16 +82,6 @@ var (
 	policyCharsRe = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$`)
 )
 
-// assumeInput is AssumeRole's parameters, validated.
-type assumeInput struct {
-	roleARN, sessionName, sourceIdentity, externalID, policy string
-	duration                                                 int
-	durationGiven                                            bool
-	tags                                                     []iam.Tag
-	transitive                                               []string
-	policyARNs                                               []string
-}
-
 // violations collects constraint failures so they can be reported together, as STS does
 // ("2 validation errors detected: …; …").
 type violations []string
@@ -114,28 +105,28 @@ func lengthBetween(s string, lo, hi int) bool {
 	return n >= lo && n <= hi
 }
 
-func parseAssumeRole(p *query.Params) (assumeInput, error) {
-	var in assumeInput
+func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
+	var in AssumeRoleInput
 	var v violations
 	var err error
-	if in.roleARN, err = p.Required("RoleArn"); err != nil {
+	if in.RoleARN, err = p.Required("RoleArn"); err != nil {
 		return in, err
 	}
-	if in.sessionName, err = p.Required("RoleSessionName"); err != nil {
+	if in.SessionName, err = p.Required("RoleSessionName"); err != nil {
 		return in, err
 	}
-	if !lengthBetween(in.roleARN, 20, 2048) {
-		v.add(in.roleARN, "roleArn", "Member must have length between 20 and 2048")
-	} else if !roleARNRe.MatchString(in.roleARN) {
-		v.add(in.roleARN, "roleArn", "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+")
+	if !lengthBetween(in.RoleARN, 20, 2048) {
+		v.add(in.RoleARN, "roleArn", "Member must have length between 20 and 2048")
+	} else if !roleARNRe.MatchString(in.RoleARN) {
+		v.add(in.RoleARN, "roleArn", "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+")
 	}
-	if !lengthBetween(in.sessionName, 2, 64) {
-		v.add(in.sessionName, "roleSessionName", "Member must have length between 2 and 64")
-	} else if !sessionNameRe.MatchString(in.sessionName) {
-		v.add(in.sessionName, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+	if !lengthBetween(in.SessionName, 2, 64) {
+		v.add(in.SessionName, "roleSessionName", "Member must have length between 2 and 64")
+	} else if !sessionNameRe.MatchString(in.SessionName) {
+		v.add(in.SessionName, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 	}
 	if si, ok := p.Get("SourceIdentity"); ok {
-		in.sourceIdentity = si
+		in.SourceIdentity = si
 		switch {
 		case !lengthBetween(si, 2, 64):
 			v.add(si, "sourceIdentity", "Member must have length between 2 and 64")
@@ -149,9 +140,9 @@ func parseAssumeRole(p *query.Params) (assumeInput, error) {
 	if err != nil {
 		return in, err
 	}
-	in.duration, in.durationGiven = 3600, given
+	in.DurationSeconds, in.DurationGiven = 3600, given
 	if given {
-		in.duration = d
+		in.DurationSeconds = d
 		if d < 900 {
 			v.add(fmt.Sprint(d), "durationSeconds", "Member must have value greater than or equal to 900")
 		} else if d > 43200 {
@@ -193,21 +184,21 @@ func parseAssumeRole(p *query.Params) (assumeInput, error) {
 			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Duplicate tag keys found. Please note that Tag keys are case insensitive: %s", key)
 		}
 		seen[strings.ToLower(key)] = true
-		in.tags = append(in.tags, iam.Tag{Key: key, Value: val})
+		in.Tags = append(in.Tags, iam.Tag{Key: key, Value: val})
 	}
-	if in.transitive, err = p.List("TransitiveTagKeys"); err != nil {
+	if in.TransitiveTagKeys, err = p.List("TransitiveTagKeys"); err != nil {
 		return in, err
 	}
-	if len(in.transitive) > 50 {
-		v.add(fmt.Sprintf("[%d keys]", len(in.transitive)), "transitiveTagKeys", "Member must have length less than or equal to 50")
+	if len(in.TransitiveTagKeys) > 50 {
+		v.add(fmt.Sprintf("[%d keys]", len(in.TransitiveTagKeys)), "transitiveTagKeys", "Member must have length less than or equal to 50")
 	}
-	for _, k := range in.transitive {
+	for _, k := range in.TransitiveTagKeys {
 		if !seen[strings.ToLower(k)] {
 			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "The transitive tag key %s is not one of the session tags passed in Tags", k)
 		}
 	}
 	if pol, ok := p.Get("Policy"); ok {
-		in.policy = pol
+		in.Policy = pol
 		if !lengthBetween(pol, 1, 2048) {
 			v.add("[policy]", "policy", "Member must have length between 1 and 2048")
 		} else if !policyCharsRe.MatchString(pol) {
@@ -222,10 +213,10 @@ func parseAssumeRole(p *query.Params) (assumeInput, error) {
 		v.add(fmt.Sprintf("[%d policy ARNs]", len(arns)), "policyArns", "Member must have length less than or equal to 10")
 	}
 	for _, a := range arns {
-		in.policyARNs = append(in.policyARNs, a["arn"])
+		in.PolicyARNs = append(in.PolicyARNs, a["arn"])
 	}
 	if ext, ok := p.Get("ExternalId"); ok {
-		in.externalID = ext
+		in.ExternalID = ext
 		if !lengthBetween(ext, 2, 1224) {
 			v.add(ext, "externalId", "Member must have length between 2 and 1224")
 		} else if !externalIDRe.MatchString(ext) {
@@ -273,125 +264,46 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 		return nil, err
 	}
 	c := call.Caller
-	params := cloudtrail.AssumeRoleParameters{RoleArn: in.roleARN, RoleSessionName: in.sessionName, SourceIdentity: in.sourceIdentity,
-		TransitiveTagKeys: in.transitive, ExternalID: in.externalID, Policy: in.policy}
-	if in.durationGiven {
-		params.DurationSeconds = in.duration
+	params := cloudtrail.AssumeRoleParameters{RoleArn: in.RoleARN, RoleSessionName: in.SessionName, SourceIdentity: in.SourceIdentity,
+		TransitiveTagKeys: in.TransitiveTagKeys, ExternalID: in.ExternalID, Policy: in.Policy}
+	if in.DurationGiven {
+		params.DurationSeconds = in.DurationSeconds
 	}
-	for _, t := range in.tags {
+	for _, t := range in.Tags {
 		params.Tags = append(params.Tags, cloudtrail.Tag{Key: t.Key, Value: t.Value})
 	}
-	for _, a := range in.policyARNs {
+	for _, a := range in.PolicyARNs {
 		params.PolicyArns = append(params.PolicyArns, cloudtrail.PolicyARN{ARN: a})
 	}
 	call.Trail.RequestParameters = params.JSON()
 
 	denied := func(action, why string) error {
-		h.log.Info("sts decision", "decision", "deny", "action", action, "caller", c.ARN, "role_arn", in.roleARN,
-			"source_identity", in.sourceIdentity, "reason", why, "request_id", call.RequestID)
-		return awserr.New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", c.ARN, action, in.roleARN)
+		h.log.Info("sts decision", "decision", "deny", "action", action, "caller", c.ARN, "role_arn", in.RoleARN,
+			"source_identity", in.SourceIdentity, "reason", why, "request_id", call.RequestID)
+		return awserr.New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", c.ARN, action, in.RoleARN)
 	}
 
 	// A role that does not exist is indistinguishable from one the caller may not assume.
-	role, err := h.store.RoleByARN(in.roleARN)
+	role, err := h.store.RoleByARN(in.RoleARN)
 	if err != nil {
 		return nil, denied("sts:AssumeRole", "role does not exist: "+err.Error())
 	}
 	call.Trail.Resources = []cloudtrail.Resource{{AccountID: role.Account, Type: "AWS::IAM::Role", ARN: role.ARN}}
 
-	// What the new session inherits from a chained caller.
-	isChained := chained(c)
-	var inheritedTags []iam.Tag
-	var inheritedTransitive []string
-	sourceIdentity := in.sourceIdentity
-	if c.Kind == iam.CallerSession {
-		if prev := c.Session.SourceIdentity; prev != "" {
-			if in.sourceIdentity != "" && in.sourceIdentity != prev {
-				return nil, denied("sts:SetSourceIdentity", fmt.Sprintf("the caller's session has source identity %q, which cannot change to %q", prev, in.sourceIdentity))
-			}
-			sourceIdentity = prev
-		}
-		for _, k := range c.Session.TransitiveTagKeys {
-			for _, t := range c.Session.Tags {
-				if strings.EqualFold(t.Key, k) {
-					inheritedTags = append(inheritedTags, t)
-					inheritedTransitive = append(inheritedTransitive, t.Key)
-				}
-			}
-		}
-		for _, t := range in.tags {
-			for _, it := range inheritedTags {
-				if strings.EqualFold(t.Key, it.Key) {
-					return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue",
-						"The session tag %s conflicts with a transitive tag inherited from the calling session; a transitive tag cannot be overridden", t.Key)
-				}
-			}
-		}
+	g, err := AuthorizeAssumeRole(h.store, call, in, role)
+	var dn *Denial
+	if errors.As(err, &dn) {
+		h.log.Info("sts decision", "decision", "deny", "action", dn.Action, "caller", c.ARN, "role_arn", in.RoleARN,
+			"source_identity", in.SourceIdentity, "reason", dn.Reason, "request_id", call.RequestID)
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
 	}
 
-	// One request context; the engine shows each action only its own keys.
-	req := call.Request("sts:AssumeRole", role.ARN)
-	var tagKeys []string
-	for _, t := range in.tags {
-		req.Context.Set("aws:RequestTag/"+t.Key, t.Value)
-		tagKeys = append(tagKeys, t.Key)
-	}
-	if len(tagKeys) > 0 {
-		req.Context.Set("aws:TagKeys", tagKeys...)
-	}
-	if len(in.transitive) > 0 {
-		req.Context.Set("sts:TransitiveTagKeys", in.transitive...)
-	}
-	if sourceIdentity != "" {
-		req.Context.Set("sts:SourceIdentity", sourceIdentity)
-	}
-	req.Context.Set("sts:RoleSessionName", in.sessionName)
-	if in.externalID != "" {
-		req.Context.Set("sts:ExternalId", in.externalID)
-	}
-	for _, t := range role.Tags {
-		req.Context.Set("aws:ResourceTag/"+t.Key, t.Value)
-	}
-
-	// Each action is authorized on its own: the trust policy must allow it, and so must the
-	// caller's own policies unless the trust policy names the caller (iampolicy.Decide).
-	actions := []string{"sts:AssumeRole"}
-	if len(in.tags) > 0 || len(inheritedTags) > 0 {
-		actions = append(actions, "sts:TagSession")
-	}
-	if sourceIdentity != "" {
-		// Also when inherited: the stricter reading of "the source identity persists".
-		actions = append(actions, "sts:SetSourceIdentity")
-	}
-	for _, action := range actions {
-		r := *req
-		r.Action = action
-		d := h.store.Authorize(c, &r, role.TrustPolicy, role.Account)
-		call.Decision = &d
-		if !d.Allowed() {
-			return nil, denied(action, d.Reason)
-		}
-	}
-
-	// Duration rules (after authorization, so that a caller who may not assume the role
-	// learns nothing about it).
-	if isChained && in.durationGiven && in.duration > 3600 {
-		return nil, awserr.Validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
-	}
-	if in.duration > role.MaxSessionDuration {
-		return nil, awserr.Validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
-
-	// Session policies.
-	var sessionPolicies []*iampolicy.Policy
-	if in.policy != "" {
-		sp, err := iampolicy.Parse(iampolicy.SessionPolicy, "session policy of "+in.sessionName, []byte(in.policy))
-		if err != nil {
-			return nil, awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: "))
-		}
-		sessionPolicies = append(sessionPolicies, sp)
-	}
-	for _, arn := range in.policyARNs {
+	// Managed session policies.
+	sessionPolicies := g.SessionPolicies
+	for _, arn := range in.PolicyARNs {
 		mp, err := h.store.GetPolicy(arn)
 		if err != nil {
 			return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Policy %s does not exist or is not attachable as a session policy.", arn)
@@ -399,8 +311,8 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 		sessionPolicies = append(sessionPolicies, mp.Document)
 	}
 	var packed *int
-	if in.policy != "" || len(in.policyARNs) > 0 || len(in.tags) > 0 || len(inheritedTags) > 0 {
-		pct := packedPolicySize(in.policy, in.policyARNs, append(inheritedTags, in.tags...))
+	if in.Policy != "" || len(in.PolicyARNs) > 0 || len(g.Tags) > 0 {
+		pct := packedPolicySize(in.Policy, in.PolicyARNs, g.Tags)
 		if pct > 100 {
 			return nil, awserr.New(http.StatusBadRequest, "PackedPolicyTooLarge", "Packed policy consumes %d%% of allotted space, please use smaller policy.", pct)
 		}
@@ -409,10 +321,10 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 
 	now := h.store.Now().UTC()
 	sess := h.store.AddSession(iam.Session{
-		Issued: now, Expiration: now.Add(time.Duration(in.duration) * time.Second).Truncate(time.Second),
-		Account: role.Account, RoleARN: role.ARN, RoleName: role.Name, RoleID: role.ID, SessionName: in.sessionName,
-		SourceIdentity: sourceIdentity, Tags: append(inheritedTags, in.tags...),
-		TransitiveTagKeys: append(inheritedTransitive, in.transitive...), Policies: sessionPolicies, Chained: isChained,
+		Issued: now, Expiration: now.Add(time.Duration(in.DurationSeconds) * time.Second).Truncate(time.Second),
+		Account: role.Account, RoleARN: role.ARN, RoleName: role.Name, RoleID: role.ID, SessionName: in.SessionName,
+		SourceIdentity: g.SourceIdentity, Tags: g.Tags, TransitiveTagKeys: g.TransitiveTagKeys,
+		Policies: sessionPolicies, Chained: g.Chained,
 	})
 
 	var res assumeRoleResult
@@ -435,7 +347,7 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 	}
 	call.Trail.ResponseElements = elems.JSON()
 	h.log.Info("sts decision", "decision", "allow", "action", "sts:AssumeRole", "caller", c.ARN, "role_arn", role.ARN,
-		"source_identity", sess.SourceIdentity, "session", sess.ARN(), "tags", tagList(sess.Tags), "chained", isChained,
+		"source_identity", sess.SourceIdentity, "session", sess.ARN(), "tags", tagList(sess.Tags), "chained", g.Chained,
 		"expires", sess.Expiration, "request_id", call.RequestID)
 	return res, nil
 }
