@@ -108,7 +108,7 @@ func (e *Emulator) serveS3(w http.ResponseWriter, r *http.Request, call *iam.Cal
 	out := e.s3.Serve(w, r, call, res)
 	call.Decision = out.Decision
 	ev := cloudtrail.Event{
-		UserIdentity: userIdentity(call.Caller), EventTime: call.Time, EventSource: "s3.amazonaws.com",
+		UserIdentity: call.Caller.UserIdentity(), EventTime: call.Time, EventSource: "s3.amazonaws.com",
 		EventName: out.Operation, AWSRegion: call.Region, SourceIPAddress: call.SourceIP, UserAgent: call.UserAgent,
 		RequestID: call.RequestID, ReadOnly: out.ReadOnly, Resources: out.Resources, RequestParameters: out.RequestParameters,
 		ErrorCode: out.ErrorCode, ErrorMessage: out.ErrorMessage, RecipientAccountID: out.BucketOwner,
@@ -193,7 +193,7 @@ func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, service, r
 // record writes the CloudTrail event and the decision log line of one service call.
 func (e *Emulator) record(service, action string, call *iam.Call, callErr error) {
 	ev := cloudtrail.Event{
-		UserIdentity: userIdentity(call.Caller), EventTime: call.Time, EventSource: service + ".amazonaws.com",
+		UserIdentity: call.Caller.UserIdentity(), EventTime: call.Time, EventSource: service + ".amazonaws.com",
 		EventName: action, AWSRegion: call.Region, SourceIPAddress: call.SourceIP, UserAgent: call.UserAgent,
 		RequestID: call.RequestID, ReadOnly: call.Trail.ReadOnly, Resources: call.Trail.Resources,
 		RequestParameters: call.Trail.RequestParameters, RecipientAccountID: call.Caller.Account,
@@ -231,28 +231,6 @@ func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr e
 		attrs = append(attrs, "policy_decision", string(d.Decision), "reason", d.Reason)
 	}
 	e.log.Info("aws request", attrs...)
-}
-
-// userIdentity is the CloudTrail userIdentity of a caller; nil is an anonymous S3 caller,
-// which CloudTrail writes as an AWSAccount of "ANONYMOUS_PRINCIPAL".
-func userIdentity(c *iam.Caller) cloudtrail.UserIdentity {
-	if c == nil {
-		return cloudtrail.UserIdentity{Type: "AWSAccount", AccountID: "ANONYMOUS_PRINCIPAL"}
-	}
-	u := cloudtrail.UserIdentity{PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.Account, AccessKeyID: c.AccessKeyID}
-	switch c.Kind {
-	case iam.CallerUser:
-		u.Type, u.UserName = cloudtrail.IdentityIAMUser, c.User.Name
-	case iam.CallerSession:
-		s := c.Session
-		u.Type = cloudtrail.IdentityAssumedRole
-		u.SessionContext = &cloudtrail.SessionContext{
-			SessionIssuer:  &cloudtrail.SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN, AccountID: s.Account, UserName: s.RoleName},
-			Attributes:     cloudtrail.SessionAttributes{CreationDate: s.Issued},
-			SourceIdentity: s.SourceIdentity,
-		}
-	}
-	return u
 }
 
 func (e *Emulator) health(w http.ResponseWriter) {

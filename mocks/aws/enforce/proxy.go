@@ -242,7 +242,7 @@ func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, service, requ
 // record writes the CloudTrail record and the decision log line of one request.
 func (p *Proxy) record(service, action string, call *iam.Call, errCode, errMsg string, s3op *s3.Operation) {
 	ev := cloudtrail.Event{
-		UserIdentity: userIdentity(call.Caller), EventTime: call.Time, EventSource: service + ".amazonaws.com",
+		UserIdentity: call.Caller.UserIdentity(), EventTime: call.Time, EventSource: service + ".amazonaws.com",
 		EventName: action, AWSRegion: call.Region, SourceIPAddress: call.SourceIP, UserAgent: call.UserAgent,
 		RequestID: call.RequestID, ReadOnly: call.Trail.ReadOnly, Resources: call.Trail.Resources,
 		RequestParameters: call.Trail.RequestParameters, RecipientAccountID: p.cfg.account,
@@ -270,24 +270,6 @@ func (p *Proxy) record(service, action string, call *iam.Call, errCode, errMsg s
 		attrs = append(attrs, "policy_decision", string(d.Decision), "reason", d.Reason)
 	}
 	p.log.Info("aws request", attrs...)
-}
-
-// userIdentity is the CloudTrail userIdentity of a caller, as the emulator writes it.
-func userIdentity(c *iam.Caller) cloudtrail.UserIdentity {
-	u := cloudtrail.UserIdentity{PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.Account, AccessKeyID: c.AccessKeyID}
-	switch c.Kind {
-	case iam.CallerUser:
-		u.Type, u.UserName = cloudtrail.IdentityIAMUser, c.User.Name
-	case iam.CallerSession:
-		s := c.Session
-		u.Type = cloudtrail.IdentityAssumedRole
-		u.SessionContext = &cloudtrail.SessionContext{
-			SessionIssuer:  &cloudtrail.SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN, AccountID: s.Account, UserName: s.RoleName},
-			Attributes:     cloudtrail.SessionAttributes{CreationDate: s.Issued},
-			SourceIdentity: s.SourceIdentity,
-		}
-	}
-	return u
 }
 
 func sourceIP(r *http.Request) string {

@@ -78,3 +78,25 @@ func (c *Call) SetTrail(params, response any) {
 		c.Trail.ResponseElements, _ = json.Marshal(response)
 	}
 }
+
+// UserIdentity is the CloudTrail userIdentity of the caller. A nil caller is an anonymous S3
+// request, which CloudTrail writes as an AWSAccount of "ANONYMOUS_PRINCIPAL".
+func (c *Caller) UserIdentity() cloudtrail.UserIdentity {
+	if c == nil {
+		return cloudtrail.UserIdentity{Type: "AWSAccount", AccountID: "ANONYMOUS_PRINCIPAL"}
+	}
+	u := cloudtrail.UserIdentity{PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.Account, AccessKeyID: c.AccessKeyID}
+	switch c.Kind {
+	case CallerUser:
+		u.Type, u.UserName = cloudtrail.IdentityIAMUser, c.User.Name
+	case CallerSession:
+		s := c.Session
+		u.Type = cloudtrail.IdentityAssumedRole
+		u.SessionContext = &cloudtrail.SessionContext{
+			SessionIssuer:  &cloudtrail.SessionIssuer{Type: "Role", PrincipalID: s.RoleID, ARN: s.RoleARN, AccountID: s.Account, UserName: s.RoleName},
+			Attributes:     cloudtrail.SessionAttributes{CreationDate: s.Issued},
+			SourceIdentity: s.SourceIdentity,
+		}
+	}
+	return u
+}
