@@ -71,14 +71,14 @@ var _ = fw.Describe("Tenant isolation", fw.ABAC, func() {
 				Skip("target " + fw.Current().Name() + " has users of only one tenant")
 			}
 		},
-		Entry(tagged("reading an object in another tenant's bucket", fw.Conformance), labels(fw.Conformance), crossOp{tool: "get_object", action: "s3:GetObject",
+		Entry(fw.EntryText("reading an object in another tenant's bucket", fw.Conformance), fw.Labels(fw.Conformance), crossOp{tool: "get_object", action: "s3:GetObject",
 			args: func(ctx context.Context, v *session) map[string]any { return map[string]any{"key": v.ownKey(ctx)} }}),
-		Entry(tagged("writing an object to another tenant's bucket", fw.Conformance), labels(fw.Conformance), crossOp{tool: "put_object", action: "s3:PutObject",
+		Entry(fw.EntryText("writing an object to another tenant's bucket", fw.Conformance), fw.Labels(fw.Conformance), crossOp{tool: "put_object", action: "s3:PutObject",
 			args: func(ctx context.Context, v *session) map[string]any {
 				v.ownKey(ctx) // the victim's own access works: the denial is about the intruder
 				return map[string]any{"key": "mcpsso-abac/intrusion-" + randomSuffix() + ".txt", "content": "intrusion\n"}
 			}}),
-		Entry(tagged("listing another tenant's bucket", fw.Conformance), labels(fw.Conformance), crossOp{tool: "list_objects", action: "s3:ListBucket",
+		Entry(fw.EntryText("listing another tenant's bucket", fw.Conformance), fw.Labels(fw.Conformance), crossOp{tool: "list_objects", action: "s3:ListBucket",
 			args: func(ctx context.Context, v *session) map[string]any {
 				v.ownKey(ctx)
 				return map[string]any{}
@@ -117,17 +117,17 @@ var _ = fw.Describe("Tenant isolation", fw.ABAC, func() {
 			var ae smithy.APIError
 			Expect(errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied").To(BeTrue(), "want AccessDenied, got %v", err)
 		},
-		Entry(tagged("reading the victim's objects", fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance), labels(fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance),
+		Entry(fw.EntryText("reading the victim's objects", fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance), fw.Labels(fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance),
 			func(ctx context.Context, c *s3.Client, bucket, key string) error {
 				_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 				return err
 			}, "read a canary object from"),
-		Entry(tagged("writing to the victim's bucket", fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance), labels(fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance),
+		Entry(fw.EntryText("writing to the victim's bucket", fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance), fw.Labels(fw.CapAWSAdmin, fw.Spoofing, fw.Tutorial, fw.Conformance),
 			func(ctx context.Context, c *s3.Client, bucket, key string) error {
 				_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("overwritten by another account\n")})
 				return err
 			}, "overwrote a canary object in"),
-		Entry(tagged("listing the victim's bucket", fw.CapAWSAdmin, fw.Spoofing, fw.Conformance), labels(fw.CapAWSAdmin, fw.Spoofing, fw.Conformance),
+		Entry(fw.EntryText("listing the victim's bucket", fw.CapAWSAdmin, fw.Spoofing, fw.Conformance), fw.Labels(fw.CapAWSAdmin, fw.Spoofing, fw.Conformance),
 			func(ctx context.Context, c *s3.Client, bucket, _ string) error {
 				_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 				return err

@@ -123,17 +123,35 @@ func ConformanceIt(text string, args ...any) bool {
 	return It(text, append(args, Conformance)...)
 }
 
-// Labels turns typed labels into a Ginkgo Labels decorator, for DescribeTable entries; it
-// panics on a label that does not exist.
-func Labels(ls ...Label) ginkgo.Labels {
+// Labels gives a DescribeTable Entry the Ginkgo labels fw.It gives a spec: typed labels (Label)
+// as they are and capability labels (Capability) as "needs:<capability>". It panics on a label
+// or capability that does not exist. The framework has no Entry of its own, so the entry body
+// still calls Require.
+func Labels(ls ...any) ginkgo.Labels {
 	out := make(ginkgo.Labels, 0, len(ls))
 	for _, l := range ls {
-		if !slices.Contains(KnownLabels, l) {
-			panic(fmt.Sprintf("framework: unknown label %q", l))
+		switch v := l.(type) {
+		case Label:
+			if !slices.Contains(KnownLabels, v) {
+				panic(fmt.Sprintf("framework: unknown label %q", v))
+			}
+			out = append(out, string(v))
+		case Capability:
+			if !slices.Contains(AllCapabilities, v) {
+				panic(fmt.Sprintf("framework: unknown capability %q", v))
+			}
+			out = append(out, "needs:"+string(v))
+		default:
+			panic(fmt.Sprintf("framework: Labels: %T is neither a Label nor a Capability", l))
 		}
-		out = append(out, string(l))
 	}
 	return out
+}
+
+// EntryText is an Entry's description with a [tag] per label, as fw.It names a spec; ls are
+// what Labels takes.
+func EntryText(text string, ls ...any) string {
+	return text + tags(Labels(ls...))
 }
 
 // Require skips the running spec, with the reason, when the current target lacks any of caps.

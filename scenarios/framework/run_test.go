@@ -63,3 +63,19 @@ func TestLabelFiltersNameOnlyKnownLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestEntryLabelsMatchWhatItGivesASpec(t *testing.T) {
+	if got, want := EntryText("reads", CapAWSAdmin, Spoofing), "reads [needs:"+string(CapAWSAdmin)+"] [spoofing]"; got != want {
+		t.Errorf("EntryText = %q, want %q", got, want)
+	}
+	for _, bad := range []any{Label("tenancy"), Capability("everything"), "abac"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Labels(%#v) did not panic", bad)
+				}
+			}()
+			Labels(bad)
+		}()
+	}
+}

@@ -223,28 +223,3 @@ func callWhoami(ctx context.Context, user string) whoami {
 	Expect(json.Unmarshal([]byte(text), &w)).To(Succeed(), "whoami as %s answered %q", user, text)
 	return w
 }
-
-// tagged and labels give a table Entry the typed labels (fw.Label) and capability labels
-// (fw.Capability, as "needs:<capability>") that fw.It gives a spec: a [tag] in the name and the
-// Ginkgo label. The framework has no Entry of its own; the entry body still calls fw.Require.
-func tagged(text string, ls ...any) string {
-	for _, l := range labels(ls...) {
-		text += " [" + l + "]"
-	}
-	return text
-}
-
-func labels(ls ...any) ginkgo.Labels {
-	var out ginkgo.Labels
-	for _, l := range ls {
-		switch v := l.(type) {
-		case fw.Label:
-			out = append(out, string(v))
-		case fw.Capability:
-			out = append(out, "needs:"+string(v))
-		default:
-			panic(fmt.Sprintf("labels: %T is neither a fw.Label nor a fw.Capability", l))
-		}
-	}
-	return out
-}

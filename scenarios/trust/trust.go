@@ -79,13 +79,13 @@ var _ = fw.Describe("Trust policies", fw.Trust, func() {
 				s.roleARN, aws.ToString(in.SourceIdentity), tagList(in.Tags))
 			Expect(apiCode(err)).To(Equal("AccessDenied"), "want AccessDenied, got %v", err)
 		},
-		Entry(tagged("without a source identity", fw.CapTaskRole, fw.Conformance), labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) { in.SourceIdentity = nil }),
-		Entry(tagged("whose source identity is a raw IdP subject, not usr-*", fw.CapTaskRole, fw.Conformance), labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) {
+		Entry(fw.EntryText("without a source identity", fw.CapTaskRole, fw.Conformance), fw.Labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) { in.SourceIdentity = nil }),
+		Entry(fw.EntryText("whose source identity is a raw IdP subject, not usr-*", fw.CapTaskRole, fw.Conformance), fw.Labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) {
 			in.SourceIdentity = aws.String("00u8c2d9qkL4mT7xw5d7")
 			in.RoleSessionName = aws.String("00u8c2d9qkL4mT7xw5d7")
 		}),
-		Entry(tagged("without the tenant tag", fw.CapTaskRole, fw.Conformance), labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) { in.Tags = nil }),
-		Entry(tagged("with a tag other than tenant instead of it", fw.CapTaskRole, fw.Conformance), labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) {
+		Entry(fw.EntryText("without the tenant tag", fw.CapTaskRole, fw.Conformance), fw.Labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) { in.Tags = nil }),
+		Entry(fw.EntryText("with a tag other than tenant instead of it", fw.CapTaskRole, fw.Conformance), fw.Labels(fw.CapTaskRole, fw.Conformance), func(_ subject, in *sts.AssumeRoleInput) {
 			in.Tags = []ststypes.Tag{{Key: aws.String("project"), Value: in.Tags[0].Value}}
 		}),
 	)
@@ -116,11 +116,11 @@ var _ = fw.Describe("Trust policies", fw.Trust, func() {
 			Expect(err).To(HaveOccurred(), "%s assumed %s with a usr- source identity and a tenant tag: the trust policy must name only the MCP server's task role", who, s.roleARN)
 			Expect(apiCode(err)).To(Equal("AccessDenied"), "want AccessDenied for %s, got %v", who, err)
 		},
-		Entry(tagged("the deployment account's administrator", fw.CapAWSAdmin, fw.Conformance), labels(fw.CapAWSAdmin, fw.Conformance), func(ctx context.Context) (aws.Config, string) {
+		Entry(fw.EntryText("the deployment account's administrator", fw.CapAWSAdmin, fw.Conformance), fw.Labels(fw.CapAWSAdmin, fw.Conformance), func(ctx context.Context) (aws.Config, string) {
 			acct := fw.Current().Accounts()[0]
 			return adminConfig(acct), "the administrator of account " + acct
 		}),
-		Entry(tagged("another role of the deployment account that may call sts:* on any resource", fw.CapAWSAdmin, fw.Conformance), labels(fw.CapAWSAdmin, fw.Conformance), func(ctx context.Context) (aws.Config, string) {
+		Entry(fw.EntryText("another role of the deployment account that may call sts:* on any resource", fw.CapAWSAdmin, fw.Conformance), fw.Labels(fw.CapAWSAdmin, fw.Conformance), func(ctx context.Context) (aws.Config, string) {
 			acct := fw.Current().Accounts()[0]
 			admin := adminConfig(acct)
 			arn := temporaryRole(ctx, admin, "mcpsso-trust-other", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+acct+`:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`,
@@ -129,7 +129,7 @@ var _ = fw.Describe("Trust policies", fw.Trust, func() {
 			Expect(err).NotTo(HaveOccurred(), "the administrator could not assume its own role %s", arn)
 			return cfg, "a session of " + arn
 		}),
-		Entry(tagged("a role of another account that may call sts:* on any resource", fw.CapAWSAdmin, fw.Conformance), labels(fw.CapAWSAdmin, fw.Conformance), func(ctx context.Context) (aws.Config, string) {
+		Entry(fw.EntryText("a role of another account that may call sts:* on any resource", fw.CapAWSAdmin, fw.Conformance), fw.Labels(fw.CapAWSAdmin, fw.Conformance), func(ctx context.Context) (aws.Config, string) {
 			accts := fw.Current().Accounts()
 			if len(accts) < 2 {
 				Skip("target " + fw.Current().Name() + " has no second account")
