@@ -6,9 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -56,7 +53,7 @@ func connect(ctx context.Context, u fw.User) *session {
 	Expect(err).NotTo(HaveOccurred(), "no token for %s", u.Name)
 	c, err := stack.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
 	if err != nil {
-		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", u.Name, err, rawInitialize(ctx, t.MCPURL(), token)), 1)
+		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", u.Name, err, fw.InitializeAnswer(ctx, t.MCPURL(), token, "mcpsso-abac")), 1)
 	}
 	ginkgo.DeferCleanup(c.Close)
 	return &session{user: u, c: c}
@@ -97,25 +94,6 @@ func (s *session) ownKey(ctx context.Context) string {
 		return key
 	}
 	return l.Objects[0].Key
-}
-
-// rawInitialize posts an MCP initialize with the token and says what the endpoint answered.
-func rawInitialize(ctx context.Context, url, token string) string {
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"mcpsso-abac","version":"1"}}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return err.Error()
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	return fmt.Sprintf("the endpoint answered %s %s", resp.Status, strings.TrimSpace(string(b)))
 }
 
 func adminConfig(account string) aws.Config {

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -176,26 +174,6 @@ func must(err error, msg string) {
 	}
 }
 
-// rawInitialize posts an MCP initialize with the token and says what the endpoint answered,
-// for a failure message.
-func rawInitialize(ctx context.Context, url, token string) string {
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"mcpsso-trust","version":"1"}}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return err.Error()
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	return fmt.Sprintf("the endpoint answered %s %s", resp.Status, strings.TrimSpace(string(b)))
-}
-
 // whoami is the whoami tool's answer.
 type whoami struct {
 	Arn            string `json:"arn"`
@@ -213,7 +191,7 @@ func callWhoami(ctx context.Context, user string) whoami {
 	Expect(err).NotTo(HaveOccurred(), "no token for %s", user)
 	c, err := stack.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
 	if err != nil {
-		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", user, err, rawInitialize(ctx, t.MCPURL(), token)), 1)
+		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", user, err, fw.InitializeAnswer(ctx, t.MCPURL(), token, "mcpsso-trust")), 1)
 	}
 	defer c.Close()
 	text, isErr, err := stack.CallTool(ctx, c, "whoami", map[string]any{})
