@@ -6,8 +6,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,14 +28,6 @@ const (
 	EnvBinary = "MCPSSO_BINARY"
 )
 
-// Dockerfile is the kit image: the one static binary, nothing else. Every component runs as
-// `mcpsso <component> serve`.
-const Dockerfile = `FROM scratch
-COPY mcpsso /mcpsso
-USER 0
-ENTRYPOINT ["/mcpsso"]
-`
-
 var (
 	imageMu    sync.Mutex
 	imageCache = map[string]string{} // binary path ("" for the built one) → image
@@ -51,8 +44,9 @@ func KitImage(ctx context.Context) (string, error) {
 }
 
 // BuildImage builds the kit image FROM scratch from a static mcpsso binary (built from source
-// when binary is ""), tagged mcpsso-kit:<first 12 hex digits of the binary's SHA-256>, and keeps
-// it. It builds at most once per binary per process.
+// when binary is ""), tagged mcpsso-kit:<hash of its content> (see BuildScratchImage), and
+// keeps it; every component runs as `mcpsso <component> serve` from it. It builds at most once
+// per binary per process.
 func BuildImage(ctx context.Context, binary string) (string, error) {
 	disableRyuk()
 	imageMu.Lock()
@@ -76,12 +70,37 @@ func BuildImage(ctx context.Context, binary string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("containers: the mcpsso binary: %w", err)
 	}
-	sum := sha256.Sum256(bin)
-	tag := hex.EncodeToString(sum[:])[:12]
-	archive, err := buildContext(bin)
+	img, err := BuildScratchImage(ctx, ImageRepo, []ImageFile{{Path: "mcpsso", Data: bin, Executable: true}}, "/mcpsso")
 	if err != nil {
 		return "", err
 	}
+	imageCache[binary] = img
+	return img, nil
+}
+
+// ImageFile is a file of an image built by BuildScratchImage.
+type ImageFile struct {
+	// Path inside the image, relative to / ("mcpsso", "etc/roles.yaml").
+	Path       string
+	Data       []byte
+	Executable bool
+}
+
+// BuildScratchImage builds and keeps an image FROM scratch holding files, with entrypoint,
+// tagged repo:<first 12 hex digits of the SHA-256 of its build context> so that the same
+// content is the same tag. It is how the kit image, the sample third-party images of the tests
+// and user-made variants are built with no base image to pull.
+func BuildScratchImage(ctx context.Context, repo string, files []ImageFile, entrypoint ...string) (string, error) {
+	disableRyuk()
+	if repo == "" || len(entrypoint) == 0 {
+		return "", errors.New("containers: BuildScratchImage: a repository and an entrypoint are required")
+	}
+	archive, err := buildContext(scratchDockerfile(files, entrypoint), files)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(archive)
+	tag := hex.EncodeToString(sum[:])[:12]
 	provider, err := testcontainers.NewDockerProvider()
 	if err != nil {
 		return "", fmt.Errorf("containers: Docker: %w", err)
@@ -89,18 +108,37 @@ func BuildImage(ctx context.Context, binary string) (string, error) {
 	defer provider.Close()
 	var buildLog bytes.Buffer
 	img, err := provider.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
-		ContextArchive: bytes.NewReader(archive), Repo: ImageRepo, Tag: tag, KeepImage: true, BuildLogWriter: &buildLog,
+		ContextArchive: bytes.NewReader(archive), Repo: repo, Tag: tag, KeepImage: true, BuildLogWriter: &buildLog,
 	}})
 	if err != nil {
-		return "", fmt.Errorf("containers: building %s:%s: %w\n%s", ImageRepo, tag, err, lastLines(buildLog.String(), 20))
+		return "", fmt.Errorf("containers: building %s:%s: %w\n%s", repo, tag, err, lastLines(buildLog.String(), 20))
 	}
-	imageCache[binary] = img
 	return img, nil
+}
+
+// scratchDockerfile copies each file to its path and sets the entrypoint (JSON form, no shell:
+// there is none in the image).
+func scratchDockerfile(files []ImageFile, entrypoint []string) []byte {
+	var b strings.Builder
+	b.WriteString("FROM scratch\n")
+	for _, f := range files {
+		fmt.Fprintf(&b, "COPY %s /%s\n", f.Path, f.Path)
+	}
+	ep, _ := json.Marshal(entrypoint)
+	fmt.Fprintf(&b, "USER 0\nENTRYPOINT %s\n", ep)
+	return []byte(b.String())
 }
 
 // BuildBinary compiles the static mcpsso binary (CGO_ENABLED=0, GOOS=linux, the host's
 // architecture) from the module this process runs in, to out.
 func BuildBinary(ctx context.Context, out string) error {
+	return BuildStatic(ctx, "./harness/cmd/mcpsso", out)
+}
+
+// BuildStatic compiles a main package of the module this process runs in (a path relative to
+// the module root, such as "./reference/authorizer/cmd/authorizer") into a static Linux binary
+// for the host's architecture, to out.
+func BuildStatic(ctx context.Context, pkg, out string) error {
 	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return fmt.Errorf("containers: go env GOMOD: %w (set %s or %s)", err, EnvImage, EnvBinary)
@@ -109,28 +147,38 @@ func BuildBinary(ctx context.Context, out string) error {
 	if strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
 		return fmt.Errorf("containers: not inside the mcpsso module: set %s or %s", EnvImage, EnvBinary)
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./harness/cmd/mcpsso")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("containers: CGO_ENABLED=0 go build ./harness/cmd/mcpsso: %w\n%s", err, b)
+		return fmt.Errorf("containers: CGO_ENABLED=0 go build %s: %w\n%s", pkg, err, b)
 	}
 	return nil
 }
 
-// buildContext is a tar archive with the Dockerfile and the binary.
-func buildContext(bin []byte) ([]byte, error) {
+// buildContext is a tar archive with the Dockerfile and the files.
+func buildContext(dockerfile []byte, files []ImageFile) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"Dockerfile", 0o644, []byte(Dockerfile)}, {"mcpsso", 0o755, bin}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
-			return nil, err
+	add := func(name string, mode int64, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(data))}); err != nil {
+			return err
 		}
-		if _, err := io.Copy(tw, bytes.NewReader(f.data)); err != nil {
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := add("Dockerfile", 0o644, dockerfile); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Path == "" || strings.HasPrefix(f.Path, "/") || strings.Contains(f.Path, "..") || f.Path == "Dockerfile" {
+			return nil, fmt.Errorf("containers: image file path %q: must be relative, without \"..\", and not Dockerfile", f.Path)
+		}
+		mode := int64(0o644)
+		if f.Executable {
+			mode = 0o755
+		}
+		if err := add(f.Path, mode, f.Data); err != nil {
 			return nil, err
 		}
 	}

@@ -27,11 +27,12 @@ func TestRoleStoreFromTheFixture(t *testing.T) {
 }
 
 func TestBuildContextHoldsTheDockerfileAndTheBinary(t *testing.T) {
-	archive, err := buildContext([]byte("binary"))
+	files := []ImageFile{{Path: "mcpsso", Data: []byte("binary"), Executable: true}}
+	archive, err := buildContext(scratchDockerfile(files, []string{"/mcpsso"}), files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]string{}
+	got := map[string]string{}
 	tr := tar.NewReader(bytes.NewReader(archive))
 	for {
 		h, err := tr.Next()
@@ -42,13 +43,19 @@ func TestBuildContextHoldsTheDockerfileAndTheBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(tr)
-		files[h.Name] = string(b)
+		got[h.Name] = string(b)
 		if h.Name == "mcpsso" && h.Mode&0o111 == 0 {
 			t.Errorf("the binary is not executable: mode %o", h.Mode)
 		}
 	}
-	if files["mcpsso"] != "binary" || !strings.HasPrefix(files["Dockerfile"], "FROM scratch\n") {
-		t.Fatalf("context files %v", files)
+	want := "FROM scratch\nCOPY mcpsso /mcpsso\nUSER 0\nENTRYPOINT [\"/mcpsso\"]\n"
+	if got["mcpsso"] != "binary" || got["Dockerfile"] != want {
+		t.Fatalf("context files %q, want the binary and Dockerfile %q", got, want)
+	}
+	for _, bad := range []string{"", "/abs", "../up", "Dockerfile"} {
+		if _, err := buildContext(nil, []ImageFile{{Path: bad}}); err == nil {
+			t.Errorf("buildContext accepted the path %q", bad)
+		}
 	}
 }
 
