@@ -2,8 +2,6 @@ package awsemu_test
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -23,18 +21,7 @@ import (
 
 // startMoto starts moto_server, or skips with the reason when it is not installed (fails
 // instead when MCPSSO_REQUIRE_MOTO=1, as CI sets it).
-func startMoto(t *testing.T) *moto.Server {
-	t.Helper()
-	m, err := moto.Start(t.Context())
-	if errors.Is(err, moto.ErrNotInstalled) && os.Getenv("MCPSSO_REQUIRE_MOTO") != "1" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
+func startMoto(t *testing.T) *moto.Server { return moto.StartForTest(t) }
 
 // target is one endpoint of a differential test.
 type target struct {

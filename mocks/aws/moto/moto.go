@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -28,23 +30,65 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// Start launches moto_server on 127.0.0.1 and a free port, and waits until it answers.
-func Start(ctx context.Context) (*Server, error) {
+// Option configures Start.
+type Option func(*settings) error
+
+type settings struct {
+	host    string
+	account string
+}
+
+// WithHost makes moto listen on host (an IP address of this machine, default 127.0.0.1), for
+// example the Docker bridge's gateway address so that containers reach it.
+func WithHost(host string) Option {
+	return func(s *settings) error {
+		if net.ParseIP(host) == nil {
+			return fmt.Errorf("moto: WithHost: %q is not an IP address", host)
+		}
+		s.host = host
+		return nil
+	}
+}
+
+// WithAccount makes every request act in account id (moto's MOTO_ACCOUNT_ID; its default
+// account is 123456789012), so that a fixture's ARNs name the account moto creates them in.
+func WithAccount(id string) Option {
+	return func(s *settings) error {
+		if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+			return fmt.Errorf("moto: WithAccount: account ID %q must be 12 digits", id)
+		}
+		s.account = id
+		return nil
+	}
+}
+
+// Start launches moto_server on 127.0.0.1 (or WithHost's address) and a free port, and waits
+// until it answers.
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
+	cfg := settings{host: "127.0.0.1"}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrNotInstalled
 	}
-	port, err := freePort()
+	port, err := freePort(cfg.host)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(bin, "-H", cfg.host, "-p", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	if cfg.account != "" {
+		cmd.Env = append(cmd.Env, "MOTO_ACCOUNT_ID="+cfg.account)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so Close ends moto's children too
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("moto: start %s: %w", bin, err)
 	}
-	s := &Server{cmd: cmd, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
+	s := &Server{cmd: cmd, endpoint: "http://" + net.JoinHostPort(cfg.host, strconv.Itoa(port)), done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -89,11 +133,30 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("moto: find a free port: %w", err)
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// EnvRequireMoto, set to 1 (CI sets it), turns "moto_server is not installed" from a skip into
+// a failure in StartForTest.
+const EnvRequireMoto = "MCPSSO_REQUIRE_MOTO"
+
+// StartForTest starts moto_server for a test and stops it when the test ends. Without
+// moto_server it skips t with the reason, or fails it when MCPSSO_REQUIRE_MOTO=1.
+func StartForTest(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	m, err := Start(t.Context(), opts...)
+	if errors.Is(err, ErrNotInstalled) && os.Getenv(EnvRequireMoto) != "1" {
+		t.Skipf("%v (set %s=1 to fail instead)", err, EnvRequireMoto)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
 }
