@@ -75,6 +75,11 @@ type settings struct {
 	image   string
 	profile string
 	timeout time.Duration
+
+	// Set by the options of mcpimage.go, authorizerimage.go and backend.go.
+	mcpImage        string
+	authorizerImage string
+	awsBackend      string
 }
 
 // WithImage runs the components from this kit image (default: KitImage).
