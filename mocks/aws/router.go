@@ -177,10 +177,7 @@ func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, service, r
 		s3.WriteSigV4Error(w, r, requestID, ae.Status, ae.Code, ae.Message, nil)
 		return
 	case "cloudtrail":
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.Header().Set("X-Amzn-RequestId", requestID)
-		w.WriteHeader(ae.Status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"__type": ae.Code, "message": ae.Message})
+		cloudtrail.WriteJSONError(w, requestID, ae.Status, ae.Code, ae.Message)
 		return
 	}
 	xmlns := sts.XMLNS

@@ -421,13 +421,21 @@ func (h *Handler) serve(r *http.Request) (lookupResponse, *apiError) {
 	return h.lookup(req)
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
+func writeError(w http.ResponseWriter, e *apiError) { WriteJSONError(w, "", e.status, e.code, e.msg) }
+
+// WriteJSONError writes an error of the AWS JSON 1.1 protocol (CloudTrail's and every
+// X-Amz-Target service's): {"__type","message"} with the code in X-Amzn-Errortype too.
+// requestID may be "".
+func WriteJSONError(w http.ResponseWriter, requestID string, status int, code, message string) {
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
-	}{e.code, e.msg})
+	}{code, message})
 	w.Header().Set("Content-Type", jsonContentType)
-	w.Header().Set("X-Amzn-Errortype", e.code)
-	w.WriteHeader(e.status)
+	w.Header().Set("X-Amzn-Errortype", code)
+	if requestID != "" {
+		w.Header().Set("X-Amzn-RequestId", requestID)
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -27,6 +27,11 @@
 //   - Other IAM/STS actions and other services: "<service>:<Action>" on "*" must be allowed by
 //     the caller's identity policies (conservative: a grant on a narrower resource is not
 //     enough).
+//   - CloudTrail LookupEvents is answered from the proxy's own records (after
+//     cloudtrail:LookupEvents is authorized), not relayed: the upstream records nothing useful.
+//
+// WithLocalBucketPolicies keeps bucket policies in the proxy instead of the upstream, for
+// upstreams (moto) that misapply them.
 //
 // Roles and bucket policies are cached for WithCacheTTL; IAM writes and bucket-policy writes
 // relayed through the proxy drop the cache. Not enforced: permissions boundaries (a role with
@@ -82,6 +87,7 @@ type settings struct {
 	ttl                   time.Duration
 	client                *http.Client
 	addr                  string
+	localPolicies         bool
 }
 
 // WithAdmin sets the upstream's admin access key and secret (default "test"/"test"). The proxy
@@ -139,6 +145,16 @@ func WithHTTPClient(c *http.Client) Option {
 	return func(s *settings) error { s.client = c; return nil }
 }
 
+// WithLocalBucketPolicies keeps bucket policies in the proxy: PutBucketPolicy (validated as S3
+// validates it), GetBucketPolicy and DeleteBucketPolicy are answered by the proxy and never
+// reach the upstream, and authorization reads them from the proxy. For upstreams that misapply
+// bucket policies themselves: moto applies every Deny statement of a bucket policy to every
+// request, whatever its conditions, so the reference tenant policy (Deny unless the principal
+// tag matches) would lock everyone out. Policies kept this way last as long as the proxy.
+func WithLocalBucketPolicies() Option {
+	return func(s *settings) error { s.localPolicies = true; return nil }
+}
+
 // WithAddr sets Start's listen address (default 127.0.0.1:0).
 func WithAddr(addr string) Option {
 	return func(s *settings) error { s.addr = addr; return nil }
@@ -157,10 +173,13 @@ type Proxy struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	lookup *cloudtrail.Handler
+
 	mu       sync.Mutex
 	sessions map[string]*iam.Session
 	roles    map[string]roleEntry   // by role name, lower-cased
 	buckets  map[string]bucketEntry // by bucket name
+	local    map[string]localPolicy // WithLocalBucketPolicies: by bucket name
 }
 
 func collect(opts []Option) (settings, error) {
@@ -192,7 +211,8 @@ func New(upstream string, opts ...Option) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{cfg: cfg, upstream: u, store: iam.NewStore(iam.WithClock(cfg.clock)), trail: trail, log: cfg.logger,
-		now: cfg.clock, sessions: map[string]*iam.Session{}, roles: map[string]roleEntry{}, buckets: map[string]bucketEntry{}}
+		now: cfg.clock, sessions: map[string]*iam.Session{}, roles: map[string]roleEntry{}, buckets: map[string]bucketEntry{},
+		local: map[string]localPolicy{}, lookup: cloudtrail.NewHandler(trail)}
 	if p.verifier, err = sigv4.NewVerifier(sigv4.CredentialStoreFunc(p.lookupKey), sigv4.WithClock(cfg.clock)); err != nil {
 		return nil, err
 	}

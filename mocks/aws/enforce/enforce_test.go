@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsct "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -365,4 +367,95 @@ func chainTrust(s *stack) string {
 		{"Effect":"Allow",` + principal + `,"Action":"sts:AssumeRole",` + cond + `},
 		{"Effect":"Allow",` + principal + `,"Action":"sts:SetSourceIdentity","Condition":{"StringLike":{"sts:SourceIdentity":"usr-*"}}},
 		{"Effect":"Allow",` + principal + `,"Action":"sts:TagSession","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},"Null":{"aws:RequestTag/tenant":"false"}}}]}`
+}
+
+// TestLocalBucketPoliciesNeverReachMoto shows why WithLocalBucketPolicies exists: the reference
+// tenant bucket policy (Deny unless the caller is of the bucket's account) put at moto locks
+// out even the account's own administrator, because moto applies the Deny whatever its
+// condition; kept in the proxy, it is enforced as AWS would and moto never sees it.
+func TestLocalBucketPoliciesNeverReachMoto(t *testing.T) {
+	ctx := t.Context()
+	m := startMoto(t)
+	p, err := enforce.Start(ctx, m.Endpoint(), enforce.WithLocalBucketPolicies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	admin := s3For(cfgFor(p.Endpoint(), p.AdminCredentials()))
+	direct := s3For(cfgFor(m.Endpoint(), p.AdminCredentials()))
+	const bucket = "quilt-tenant-acme"
+	must(admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}))
+	must(admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("data.txt"), Body: strings.NewReader("hello")}))
+	policy := doc(t, "tenant-bucket-policy", map[string]string{"acct": p.Account(), "tenant": "acme"})
+
+	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
+		t.Fatalf("PutBucketPolicy through the proxy: %v", err)
+	}
+	if _, err := direct.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)}); code(err) != "NoSuchBucketPolicy" {
+		t.Errorf("moto has a policy: GetBucketPolicy at moto = %v, want NoSuchBucketPolicy", err)
+	}
+	got, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	if err != nil || aws.ToString(got.Policy) != policy {
+		t.Errorf("GetBucketPolicy through the proxy = %v, %v; want the policy put", got, err)
+	}
+	if body, err := read(ctx, admin, bucket); err != nil || body != "hello" {
+		t.Errorf("the account's administrator reads %q, %v through the proxy; want hello", body, err)
+	}
+
+	// The same policy at moto itself locks the administrator out: the reason for the option.
+	must(direct.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}))
+	if _, err := read(ctx, direct, bucket); err == nil {
+		t.Error("moto let its administrator read past the policy's conditional Deny: moto has changed, revisit WithLocalBucketPolicies")
+	}
+	must(direct.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)}))
+
+	for name, tc := range map[string]struct {
+		bucket, policy, want string
+	}{
+		"a policy naming another bucket": {bucket, strings.ReplaceAll(policy, "quilt-tenant-acme", "quilt-tenant-globex"), "MalformedPolicy"},
+		"a policy with an IAM action":    {bucket, strings.Replace(policy, `"s3:*"`, `"iam:*"`, 1), "MalformedPolicy"},
+		"a bucket that does not exist":   {"quilt-tenant-nobody", strings.ReplaceAll(policy, "quilt-tenant-acme", "quilt-tenant-nobody"), "NoSuchBucket"},
+	} {
+		_, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(tc.bucket), Policy: aws.String(tc.policy)})
+		if code(err) != tc.want {
+			t.Errorf("%s: PutBucketPolicy = %v, want %s", name, err, tc.want)
+		}
+	}
+	if got, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)}); err != nil || aws.ToString(got.Policy) != policy {
+		t.Errorf("a refused PutBucketPolicy changed the kept policy: %v, %v", got, err)
+	}
+	if _, err := admin.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)}); code(err) != "NoSuchBucketPolicy" {
+		t.Errorf("after DeleteBucketPolicy: %v, want NoSuchBucketPolicy", err)
+	}
+}
+
+// TestLookupEventsAnswersFromTheProxysRecords: the proxy's decisions are readable with the
+// CloudTrail API, by callers allowed cloudtrail:LookupEvents only.
+func TestLookupEventsAnswersFromTheProxysRecords(t *testing.T) {
+	s := seed(t)
+	ctx := t.Context()
+	ep := s.proxy.Endpoint()
+	if _, err := assume(ctx, ep, s.task, tenantInput(s, "alice", tag("tenant", "acme"))); code(err) != "AccessDenied" {
+		t.Fatalf("AssumeRole without a usr- source identity: %v, want AccessDenied", err)
+	}
+	out, err := awsct.NewFromConfig(cfgFor(ep, s.proxy.AdminCredentials())).LookupEvents(ctx, &awsct.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("AssumeRole")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	denied := false
+	for _, e := range out.Events {
+		denied = denied || strings.Contains(aws.ToString(e.CloudTrailEvent), `"errorCode":"AccessDenied"`)
+	}
+	if !denied {
+		t.Errorf("LookupEvents returned %d AssumeRole events, none the denied one", len(out.Events))
+	}
+	// The task role may not read CloudTrail: the proxy says so rather than relaying.
+	_, err = awsct.NewFromConfig(cfgFor(ep, s.task)).LookupEvents(ctx, &awsct.LookupEventsInput{})
+	if code(err) != "AccessDeniedException" && code(err) != "AccessDenied" {
+		t.Errorf("the task role's LookupEvents: %v, want an access denial", err)
+	}
 }

@@ -59,6 +59,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveS3(w, r, call)
 	case "sts", "iam":
 		p.serveQuery(w, r, service, call)
+	case "cloudtrail":
+		p.serveCloudTrail(w, r, call)
 	default:
 		p.serveOther(w, r, service, call)
 	}
@@ -142,6 +144,22 @@ func (p *Proxy) serveOther(w http.ResponseWriter, r *http.Request, service strin
 	}
 	_, _, code, msg := p.relay(w, r, nil, false)
 	p.record(service, action, call, code, msg, nil)
+}
+
+// serveCloudTrail answers LookupEvents from the proxy's records once cloudtrail:LookupEvents is
+// authorized; other CloudTrail operations are relayed like any other service. Lookups are not
+// recorded, so reading the trail does not change it (as in the emulator).
+func (p *Proxy) serveCloudTrail(w http.ResponseWriter, r *http.Request, call *iam.Call) {
+	op, ok := cloudtrail.OperationOf(r.Header.Get("X-Amz-Target"))
+	if !ok || op != "LookupEvents" {
+		p.serveOther(w, r, "cloudtrail", call)
+		return
+	}
+	if err := call.Authorize(p.store, call.Request("cloudtrail:"+op, "*"), nil, ""); err != nil {
+		p.deny(w, r, "cloudtrail", op, call, err)
+		return
+	}
+	p.lookup.ServeHTTP(w, r)
 }
 
 func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, service, action string, call *iam.Call, err error) {
@@ -229,10 +247,12 @@ func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, service, requ
 	if requestID == "" {
 		requestID = newRequestID()
 	}
-	switch service {
-	case "s3":
+	switch {
+	case service == "s3":
 		s3.WriteError(w, r, requestID, ae.Status, ae.Code, ae.Message)
-	case "iam":
+	case r.Header.Get("X-Amz-Target") != "": // a JSON 1.1 service: CloudTrail and the others
+		cloudtrail.WriteJSONError(w, requestID, ae.Status, ae.Code, ae.Message)
+	case service == "iam":
 		query.WriteError(w, iam.XMLNS, requestID, ae)
 	default:
 		query.WriteError(w, sts.XMLNS, requestID, ae)

@@ -3,9 +3,13 @@ package enforce
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mcpsso/mcpsso/mocks/aws/awserr"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
@@ -72,11 +76,76 @@ func (p *Proxy) serveS3(w http.ResponseWriter, r *http.Request, call *iam.Call) 
 			}
 		}
 	}
+	if p.cfg.localPolicies && (op.Name == "PutBucketPolicy" || op.Name == "GetBucketPolicy" || op.Name == "DeleteBucketPolicy") {
+		if err := p.serveLocalPolicy(w, r, &op); err != nil {
+			fail(err)
+			return
+		}
+		p.record("s3", op.Name, call, "", "", &op)
+		return
+	}
 	status, _, code, msg := p.relay(w, r, nil, false)
 	if status < 300 && (op.Name == "PutBucketPolicy" || op.Name == "DeleteBucketPolicy" || op.Name == "DeleteBucket") {
 		p.invalidateBucket(op.Bucket)
+		if op.Name == "DeleteBucket" {
+			p.mu.Lock()
+			delete(p.local, op.Bucket)
+			p.mu.Unlock()
+		}
 	}
 	p.record("s3", op.Name, call, code, msg, &op)
+}
+
+// localPolicy is a bucket policy the proxy keeps (WithLocalBucketPolicies).
+type localPolicy struct {
+	doc    string
+	policy *iampolicy.Policy
+}
+
+// serveLocalPolicy answers Put/Get/DeleteBucketPolicy from the proxy's own policies, as S3
+// would: the bucket must exist at the upstream, a new policy must validate, a missing one is
+// NoSuchBucketPolicy.
+func (p *Proxy) serveLocalPolicy(w http.ResponseWriter, r *http.Request, op *s3.Operation) error {
+	if _, err := p.s3c.HeadBucket(r.Context(), &s3sdk.HeadBucketInput{Bucket: aws.String(op.Bucket)}); err != nil {
+		if code := apiCode(err); code == "NotFound" || code == "NoSuchBucket" {
+			return awserr.New(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
+		}
+		return errUpstream("bucket "+op.Bucket, err)
+	}
+	p.mu.Lock()
+	cur, ok := p.local[op.Bucket]
+	p.mu.Unlock()
+	switch op.Name {
+	case "GetBucketPolicy":
+		if !ok {
+			return awserr.New(http.StatusNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, cur.doc)
+		return nil
+	case "DeleteBucketPolicy":
+		p.mu.Lock()
+		delete(p.local, op.Bucket)
+		p.mu.Unlock()
+	default: // PutBucketPolicy
+		doc, err := io.ReadAll(io.LimitReader(r.Body, s3.MaxBucketPolicyBytes+1))
+		if err != nil {
+			return awserr.New(http.StatusBadRequest, "IncompleteBody", "could not read the policy: %v", err)
+		}
+		if len(doc) > s3.MaxBucketPolicyBytes {
+			return awserr.New(http.StatusBadRequest, "PolicyTooLarge", "Policies must be less than %d bytes", s3.MaxBucketPolicyBytes)
+		}
+		pol, err := s3.ParseBucketPolicy(op.Bucket, doc)
+		if err != nil {
+			return awserr.New(http.StatusBadRequest, "MalformedPolicy", "%s", err.Error())
+		}
+		p.mu.Lock()
+		p.local[op.Bucket] = localPolicy{doc: string(doc), policy: pol}
+		p.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // authorizeS3 decides action on resource for the call's caller against bucket's policy, with

@@ -172,6 +172,11 @@ func (p *Proxy) readRole(ctx context.Context, name string) (*iam.Role, error) {
 
 // bucketPolicy returns a bucket's policy, nil when it has none or the bucket does not exist.
 func (p *Proxy) bucketPolicy(ctx context.Context, bucket string) (*iampolicy.Policy, error) {
+	if p.cfg.localPolicies {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.local[bucket].policy, nil
+	}
 	p.mu.Lock()
 	e, ok := p.buckets[bucket]
 	p.mu.Unlock()

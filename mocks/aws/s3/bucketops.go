@@ -221,7 +221,7 @@ func (x *exchange) bucketPolicy() {
 			x.fail(http.StatusBadRequest, "PolicyTooLarge", fmt.Sprintf("Policies must be less than %d bytes", MaxBucketPolicyBytes))
 			return
 		}
-		p, err := parseBucketPolicy(o.bucket, doc)
+		p, err := ParseBucketPolicy(o.bucket, doc)
 		if err != nil {
 			x.fail(http.StatusBadRequest, "MalformedPolicy", err.Error())
 			return
@@ -235,9 +235,10 @@ func (x *exchange) bucketPolicy() {
 	}
 }
 
-// parseBucketPolicy validates a bucket policy as S3 does on PutBucketPolicy: valid policy
-// grammar with a Principal, only S3 actions, and only resources of this bucket.
-func parseBucketPolicy(bucket string, doc []byte) (*iampolicy.Policy, error) {
+// ParseBucketPolicy validates a bucket policy as S3 does on PutBucketPolicy: valid policy
+// grammar with a Principal, only S3 actions, and only resources of this bucket. The error is
+// the message of S3's MalformedPolicy answer.
+func ParseBucketPolicy(bucket string, doc []byte) (*iampolicy.Policy, error) {
 	p, err := iampolicy.Parse(iampolicy.ResourcePolicy, "bucket policy of "+bucket, doc)
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: "))

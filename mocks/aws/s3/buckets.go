@@ -48,7 +48,7 @@ func newRegistry(file string) (*registry, error) {
 	}
 	for _, b := range list {
 		if b.Policy != "" {
-			if b.policy, err = parseBucketPolicy(b.Name, []byte(b.Policy)); err != nil {
+			if b.policy, err = ParseBucketPolicy(b.Name, []byte(b.Policy)); err != nil {
 				return nil, fmt.Errorf("s3: bucket registry %s: policy of %s: %w", file, b.Name, err)
 			}
 		}
