@@ -29,6 +29,9 @@
 //     enough).
 //   - CloudTrail LookupEvents is answered from the proxy's own records (after
 //     cloudtrail:LookupEvents is authorized), not relayed: the upstream records nothing useful.
+//   - IAM SimulatePrincipalPolicy of a role is answered by the emulator's simulation over the
+//     role as the upstream has it (moto does not implement it), and AssumeRole answers carry
+//     the session's SourceIdentity as STS's do (moto's never do; chaining inherits it).
 //
 // WithLocalBucketPolicies keeps bucket policies in the proxy instead of the upstream, for
 // upstreams (moto) that misapply them.

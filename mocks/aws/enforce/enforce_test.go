@@ -459,3 +459,45 @@ func TestLookupEventsAnswersFromTheProxysRecords(t *testing.T) {
 		t.Errorf("the task role's LookupEvents: %v, want an access denial", err)
 	}
 }
+
+// TestTheProxyAnswersWhatMotoCannot: an AssumeRole answer carries the session's source
+// identity (moto's never does), and SimulatePrincipalPolicy evaluates the role as the upstream
+// has it (moto answers 500).
+func TestTheProxyAnswersWhatMotoCannot(t *testing.T) {
+	s := seed(t)
+	ctx := t.Context()
+	out, err := sts.NewFromConfig(cfgFor(s.proxy.Endpoint(), s.task)).AssumeRole(ctx, tenantInput(s, "usr-alice", tag("tenant", "acme")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(out.SourceIdentity); got != "usr-alice" {
+		t.Errorf("AssumeRole answered SourceIdentity %q, want usr-alice", got)
+	}
+	direct, err := sts.NewFromConfig(cfgFor(s.moto.Endpoint(), s.task)).AssumeRole(ctx, tenantInput(s, "usr-alice", tag("tenant", "acme")))
+	if err != nil || aws.ToString(direct.SourceIdentity) != "" {
+		t.Errorf("moto alone: %v, SourceIdentity %q; the proxy's correction may be obsolete", err, aws.ToString(direct.SourceIdentity))
+	}
+
+	admin := iam.NewFromConfig(cfgFor(s.proxy.Endpoint(), s.proxy.AdminCredentials()))
+	sim, err := admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(s.roleARN(taskRole)),
+		ActionNames: []string{"sts:AssumeRole", "s3:GetObject"}, ResourceArns: []string{s.roleARN(targetRole)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range sim.EvaluationResults {
+		got[aws.ToString(r.EvalActionName)] = string(r.EvalDecision)
+	}
+	if got["sts:AssumeRole"] != "allowed" || got["s3:GetObject"] != "implicitDeny" {
+		t.Errorf("simulation of the task role: %v", got)
+	}
+	if _, err := admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(s.roleARN("no-such-role")),
+		ActionNames: []string{"sts:AssumeRole"}}); code(err) != "NoSuchEntity" {
+		t.Errorf("simulating a role that does not exist: %v, want NoSuchEntity", err)
+	}
+	// The task role may not simulate: the IAM handler's own authorization applies.
+	if _, err := iam.NewFromConfig(cfgFor(s.proxy.Endpoint(), s.task)).SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String(s.roleARN(taskRole)), ActionNames: []string{"sts:AssumeRole"}}); code(err) != "AccessDenied" {
+		t.Errorf("the task role's simulation: %v, want AccessDenied", err)
+	}
+}

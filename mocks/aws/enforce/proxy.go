@@ -114,6 +114,15 @@ func (p *Proxy) serveQuery(w http.ResponseWriter, r *http.Request, service strin
 		return
 	case service == "sts" && params.Action == "GetCallerIdentity":
 		call.Trail.ReadOnly = true // needs no permission, as on AWS
+	case service == "iam" && params.Action == "SimulatePrincipalPolicy":
+		// Authorized by the IAM handler it runs, like every simulation in the emulator.
+		if p.simulatePrincipalPolicy(w, r, call) {
+			return
+		}
+		if err := call.Authorize(p.store, call.Request("iam:SimulatePrincipalPolicy", "*"), nil, ""); err != nil {
+			p.deny(w, r, service, params.Action, call, err)
+			return
+		}
 	default:
 		call.Trail.ReadOnly = strings.HasPrefix(params.Action, "Get") || strings.HasPrefix(params.Action, "List")
 		if err := call.Authorize(p.store, call.Request(service+":"+params.Action, "*"), nil, ""); err != nil {
@@ -177,6 +186,12 @@ var codeRe = regexp.MustCompile(`<Code>([^<]*)</Code>(?s:.*?)(?:<Message>([^<]*)
 // r.Body, streamed) and writes the upstream's answer to w. With capture it returns the
 // response body too; error bodies are always read to name the error in the record.
 func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, body []byte, capture bool) (status int, resp []byte, errCode, errMsg string) {
+	return p.relayRewriting(w, r, body, capture, nil)
+}
+
+// relayRewriting is relay, with a successful captured answer passed through rewrite before it
+// is written (the proxy corrects what the upstream gets wrong).
+func (p *Proxy) relayRewriting(w http.ResponseWriter, r *http.Request, body []byte, capture bool, rewrite func([]byte) []byte) (status int, resp []byte, errCode, errMsg string) {
 	u := *p.upstream
 	u.Path = p.upstream.Path + r.URL.Path
 	u.RawPath = ""
@@ -214,6 +229,9 @@ func (p *Proxy) relay(w http.ResponseWriter, r *http.Request, body []byte, captu
 	}
 	if capture || res.StatusCode >= 300 {
 		resp, _ = io.ReadAll(io.LimitReader(res.Body, 8<<20))
+		if rewrite != nil && res.StatusCode < 300 {
+			resp = rewrite(resp)
+		}
 		w.Header().Set("Content-Length", fmt.Sprint(len(resp)))
 		w.WriteHeader(res.StatusCode)
 		_, _ = w.Write(resp)

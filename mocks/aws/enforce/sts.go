@@ -1,12 +1,14 @@
 package enforce
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,7 +82,7 @@ func (p *Proxy) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, 
 		return
 	}
 
-	status, resp, errCode, errMsg := p.relay(w, r, body, true)
+	status, resp, errCode, errMsg := p.relayRewriting(w, r, body, true, func(b []byte) []byte { return withSourceIdentity(b, g.SourceIdentity) })
 	if status == http.StatusOK {
 		var ar assumeRoleResponse
 		if err := xml.Unmarshal(resp, &ar); err != nil || ar.Result.Credentials.AccessKeyID == "" {
@@ -158,4 +160,22 @@ func (p *Proxy) TaskRole(ctx context.Context, roleARN string) (aws.Credentials, 
 	_, _ = p.trail.Record(ev)
 	return aws.Credentials{AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey, SessionToken: sess.SessionToken,
 		CanExpire: true, Expires: sess.Expiration, Source: "enforce task role"}, nil
+}
+
+var sourceIdentityElem = regexp.MustCompile(`<SourceIdentity>[^<]*</SourceIdentity>`)
+
+// withSourceIdentity makes an AssumeRole answer carry the session's source identity, as STS's
+// does: moto never includes it, and an upstream cannot know one inherited through role
+// chaining, which the proxy decides.
+func withSourceIdentity(resp []byte, sourceIdentity string) []byte {
+	if sourceIdentity == "" {
+		return resp
+	}
+	var esc bytes.Buffer
+	_ = xml.EscapeText(&esc, []byte(sourceIdentity))
+	elem := "<SourceIdentity>" + esc.String() + "</SourceIdentity>"
+	if sourceIdentityElem.Match(resp) {
+		return sourceIdentityElem.ReplaceAllLiteral(resp, []byte(elem))
+	}
+	return bytes.Replace(resp, []byte("</AssumeRoleResult>"), []byte(elem+"</AssumeRoleResult>"), 1)
 }
