@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -57,6 +59,59 @@ type settings struct {
 	ports   Ports
 	logTo   io.Writer
 	level   slog.Level
+	backend AWSBackend
+}
+
+// AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
+// AWS-compatible service that enforces no policy (moto_server, LocalStack) fronted by the
+// enforcing proxy (mocks/aws/enforce), so the trust and tenant policies are enforced all the
+// same. Such a backend serves one account: the fixture is reduced to its deployment account
+// (fixture.OnlyDeploymentAccount), whose ID the upstream's admin key "test" must belong to.
+type AWSBackend struct {
+	// Moto starts moto_server from PATH (acting in the fixture's deployment account) and stops
+	// it with the stack.
+	Moto bool
+	// Upstream is the endpoint of an already running AWS-compatible service instead.
+	Upstream string
+	// Bypass talks to the upstream directly, without the enforcing proxy: nothing is enforced
+	// and nothing is recorded. It exists to show that the enforcement comes from the kit — the
+	// scenario suites' enforcement specs fail this way.
+	Bypass bool
+}
+
+// Name describes the backend: "emulator", "moto behind the enforcing proxy", …
+func (b AWSBackend) Name() string {
+	var up string
+	switch {
+	case b.Moto:
+		up = "moto"
+	case b.Upstream != "":
+		up = b.Upstream
+	default:
+		return "emulator"
+	}
+	if b.Bypass {
+		return up + " (enforcement bypassed)"
+	}
+	return up + " behind the enforcing proxy"
+}
+
+// WithAWSBackend chooses what serves AWS (default: the embedded emulator).
+func WithAWSBackend(b AWSBackend) Option {
+	return func(s *settings) error {
+		switch {
+		case b.Moto && b.Upstream != "":
+			return errors.New("stack: WithAWSBackend: give Moto or Upstream, not both")
+		case b.Bypass && !b.Moto && b.Upstream == "":
+			return errors.New("stack: WithAWSBackend: Bypass needs an upstream (Moto or Upstream): the emulator enforces by itself")
+		case b.Upstream != "":
+			if u, err := url.Parse(b.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("stack: WithAWSBackend: upstream %q is not an http(s) URL", b.Upstream)
+			}
+		}
+		s.backend = b
+		return nil
+	}
 }
 
 // WithFixture deploys f (default: the embedded default fixture).
@@ -105,7 +160,9 @@ func WithLogOutput(w io.Writer, level slog.Level) Option {
 type Stack struct {
 	fixture *fixture.Fixture
 	profile string
-	aws     *awsemu.Server
+	backend AWSBackend
+	aws     *awsemu.Server // nil with an upstream backend
+	awsSide awsSide
 	idp     *mockidp.Server
 	task    *ecscreds.Server
 	mcp     *mcpserver.Server
@@ -147,15 +204,31 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	// Components stop when the stack does, not when ctx (often a request's) ends.
 	life := context.WithoutCancel(ctx)
 
+	if cfg.backend != (AWSBackend{}) {
+		one, dropped, err := f.OnlyDeploymentAccount()
+		if err != nil {
+			return nil, fmt.Errorf("stack: AWS backend %s: %w", cfg.backend.Name(), err)
+		}
+		if len(dropped) > 0 {
+			log.Info("not deployed: the AWS backend serves one account", "component", "stack", "backend", cfg.backend.Name(), "dropped", dropped)
+		}
+		if cfg.backend.Bypass && cfg.backend.Moto {
+			// moto applies every Deny of a bucket policy to every request whatever its
+			// conditions, so the tenant policies would lock out even the MCP server's legitimate
+			// reads; without the proxy to keep them, they are left out (and logged).
+			one = withoutBucketPolicies(one, log)
+		}
+		f, s.fixture = one, one
+	}
+	s.backend = cfg.backend
+
 	// AWS and the IdP do not depend on each other: start them together.
 	var wg sync.WaitGroup
 	var awsErr, idpErr error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.aws, awsErr = awsemu.Start(life, awsemu.WithAddr(addr(cfg.ports.AWS)), awsemu.WithLogger(log.With("component", "aws")),
-			awsemu.WithAccounts(otherAccounts(f)...))
-		if awsErr == nil {
+		if awsErr = s.startAWS(life, cfg, log); awsErr == nil {
 			awsErr = SeedAWS(ctx, f, cfg.profile, s.AdminAWSConfig)
 		}
 	}()
@@ -165,9 +238,6 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 			mockidp.WithLogger(log.With("component", "idp")))
 	}()
 	wg.Wait()
-	if s.aws != nil {
-		s.closers = append(s.closers, s.aws.Close)
-	}
 	if s.idp != nil {
 		s.closers = append(s.closers, s.idp.Close)
 	}
@@ -176,14 +246,14 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 
 	// The task role reaches the MCP server as on Fargate: the container-credentials endpoint.
-	taskARN := f.RoleARN(f.Accounts[0].ID, f.TaskRole)
-	if s.task, err = s.aws.StartTaskRoleEndpoint(life, taskARN, ecscreds.WithAddr(addr(cfg.ports.TaskRole)),
+	taskARN := f.RoleARN(f.DeploymentAccount(), f.TaskRole)
+	if s.task, err = ecscreds.Start(life, s.awsSide.taskRole(taskARN), ecscreds.WithAddr(addr(cfg.ports.TaskRole)),
 		ecscreds.WithLogger(log.With("component", "ecs-credentials"))); err != nil {
 		return nil, fmt.Errorf("stack: task role endpoint: %w", err)
 	}
 	s.closers = append(s.closers, s.task.Close)
 	taskCreds := endpointcreds.New(s.task.URL(), func(o *endpointcreds.Options) { o.AuthorizationToken = s.task.AuthorizationToken() })
-	taskCfg := aws.Config{Region: s.aws.Region(), BaseEndpoint: aws.String(s.aws.Endpoint()), Credentials: aws.NewCredentialsCache(taskCreds)}
+	taskCfg := aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint), Credentials: aws.NewCredentialsCache(taskCreds)}
 	mcpOpts := []mcpserver.Option{mcpserver.WithAddr(addr(cfg.ports.MCP)), mcpserver.WithS3PathStyle(true),
 		mcpserver.WithLogger(log.With("component", "mcp-server"))}
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
@@ -257,11 +327,30 @@ func (s *Stack) IssuerURL() string { return s.idp.IssuerURL() }
 // IdP is the mock IdP, for forging tokens and approving device codes.
 func (s *Stack) IdP() *mockidp.IdP { return s.idp.IdP }
 
-// AWSEndpoint is the AWS emulator's endpoint (AWS_ENDPOINT_URL).
-func (s *Stack) AWSEndpoint() string { return s.aws.Endpoint() }
+// AWSEndpoint is the AWS endpoint the stack uses (AWS_ENDPOINT_URL): the emulator's, the
+// enforcing proxy's, or with Bypass the upstream's.
+func (s *Stack) AWSEndpoint() string { return s.awsSide.endpoint }
 
-// AWS is the AWS emulator.
+// AWS is the AWS emulator, nil with an upstream backend.
 func (s *Stack) AWS() *awsemu.Server { return s.aws }
+
+// AWSBackend is what serves AWS.
+func (s *Stack) AWSBackend() AWSBackend { return s.backend }
+
+// HasCloudTrail reports whether the stack records CloudTrail events (not with Bypass).
+func (s *Stack) HasCloudTrail() bool { return s.awsSide.trail != nil }
+
+// TaskRoleAWSConfig is an SDK configuration with the MCP server's task-role credentials, as ECS
+// delivers them.
+func (s *Stack) TaskRoleAWSConfig(ctx context.Context) (aws.Config, error) {
+	f := s.fixture
+	c, err := s.awsSide.taskRole(f.RoleARN(f.DeploymentAccount(), f.TaskRole)).Credentials(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}, nil
+}
 
 // TokenFor mints an access token for a user (username, email or subject) as the IdP would
 // after a login.
@@ -271,17 +360,21 @@ func (s *Stack) TokenFor(ctx context.Context, user string) (string, error) {
 
 // AdminAWSConfig is an SDK configuration with the admin credentials of an account.
 func (s *Stack) AdminAWSConfig(account string) (aws.Config, error) {
-	c, err := s.aws.AdminCredentials(account)
+	c, err := s.awsSide.admin(account)
 	if err != nil {
 		return aws.Config{}, err
 	}
-	return aws.Config{Region: s.aws.Region(), BaseEndpoint: aws.String(s.aws.Endpoint()),
+	return aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint),
 		Credentials: credentials.StaticCredentialsProvider{Value: c}}, nil
 }
 
-// CloudTrailEvents returns the recorded CloudTrail events that match the filter, newest first.
+// CloudTrailEvents returns the recorded CloudTrail events that match the filter, newest first
+// (none with Bypass: nothing records).
 func (s *Stack) CloudTrailEvents(f cloudtrail.Filter) []cloudtrail.Event {
-	return s.aws.Trail().Events(f)
+	if s.awsSide.trail == nil {
+		return nil
+	}
+	return s.awsSide.trail.Events(f)
 }
 
 // Logs returns every component's JSON log lines so far, oldest first.
@@ -300,6 +393,19 @@ func baseOf(u string) string {
 		}
 	}
 	return u
+}
+
+// withoutBucketPolicies is a copy of f whose buckets have no policy.
+func withoutBucketPolicies(f *fixture.Fixture, log *slog.Logger) *fixture.Fixture {
+	out := *f
+	out.Buckets = slices.Clone(f.Buckets)
+	for i := range out.Buckets {
+		if out.Buckets[i].Policy != nil {
+			log.Warn("bucket policy not deployed: moto would apply its Deny statements to every request", "component", "stack", "bucket", out.Buckets[i].Name)
+			out.Buckets[i].Policy = nil
+		}
+	}
+	return &out
 }
 
 func otherAccounts(f *fixture.Fixture) []string {

@@ -150,6 +150,15 @@ type Options struct {
 	File string
 	// Profile is reference or seed (kit-made stacks).
 	Profile string
+	// AWSBackend is what serves AWS in kit-made stacks: "" or "emulator" (the kit's own),
+	// "moto" (moto_server from PATH), "localstack" (containers only), or the http(s) URL of a
+	// running AWS-compatible service; all but the emulator are fronted by the enforcing proxy.
+	AWSBackend string
+	// BypassEnforce leaves the enforcing proxy out, for showing that enforcement is the kit's.
+	BypassEnforce bool
+	// MCPImage and AuthorizerImage replace the reference MCP server and authorizer with
+	// images of your own (containers target).
+	MCPImage, AuthorizerImage string
 }
 
 // Factory builds a target.

@@ -6,9 +6,10 @@ package targets
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
@@ -19,8 +20,37 @@ import (
 
 func init() {
 	framework.Register("embedded", func(ctx context.Context, o framework.Options) (framework.Target, error) {
-		return StartEmbedded(ctx, o.Profile)
+		if o.MCPImage != "" || o.AuthorizerImage != "" {
+			return nil, errorf("the embedded target runs the kit's components in this process: images need the containers target")
+		}
+		b, err := EmbeddedBackend(o.AWSBackend, o.BypassEnforce)
+		if err != nil {
+			return nil, err
+		}
+		return StartEmbedded(ctx, o.Profile, stack.WithAWSBackend(b))
 	})
+}
+
+// EmbeddedBackend is the stack's AWS backend for a backend name of framework.Options.
+func EmbeddedBackend(name string, bypass bool) (stack.AWSBackend, error) {
+	var b stack.AWSBackend
+	switch {
+	case name == "" || name == "emulator":
+		if bypass {
+			return b, errorf("bypassing the enforcing proxy needs an AWS backend other than the emulator (moto or a URL)")
+		}
+		return b, nil
+	case name == "moto":
+		b.Moto = true
+	case name == "localstack":
+		return b, errorf("the embedded target runs no containers: LocalStack needs the containers target (or give its URL)")
+	case strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://"):
+		b.Upstream = name
+	default:
+		return b, errorf("AWS backend %q: want emulator, moto, localstack or an http(s) URL", name)
+	}
+	b.Bypass = bypass
+	return b, nil
 }
 
 // Embedded is the kit's stack running in this process: it offers every capability.
@@ -28,12 +58,12 @@ type Embedded struct {
 	s *stack.Stack
 }
 
-// StartEmbedded starts the stack with the default fixture.
-func StartEmbedded(ctx context.Context, profile string) (*Embedded, error) {
+// StartEmbedded starts the stack with the default fixture and opts.
+func StartEmbedded(ctx context.Context, profile string, opts ...stack.Option) (*Embedded, error) {
 	if profile == "" {
 		profile = stack.ProfileReference
 	}
-	s, err := stack.Start(ctx, stack.WithProfile(profile))
+	s, err := stack.Start(ctx, append([]stack.Option{stack.WithProfile(profile)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +106,14 @@ func (e *Embedded) Token(ctx context.Context, user string) (string, error) {
 	return e.s.TokenFor(ctx, user)
 }
 
-// Capabilities: all of them.
-func (e *Embedded) Capabilities() []framework.Capability { return framework.AllCapabilities }
+// Capabilities: all of them, but CloudTrail when the enforcing proxy is bypassed (nothing
+// records then).
+func (e *Embedded) Capabilities() []framework.Capability {
+	if e.s.HasCloudTrail() {
+		return framework.AllCapabilities
+	}
+	return slices.DeleteFunc(slices.Clone(framework.AllCapabilities), func(c framework.Capability) bool { return c == framework.CapCloudTrail })
+}
 
 // Forge mints a forged token through the mock IdP.
 func (e *Embedded) Forge(ctx context.Context, forgery, user string) (string, error) {
@@ -93,13 +129,7 @@ func (e *Embedded) AdminAWS(account string) (aws.Config, error) { return e.s.Adm
 
 // TaskRoleAWS is the MCP server's task role, as ECS delivers it.
 func (e *Embedded) TaskRoleAWS(ctx context.Context) (aws.Config, error) {
-	f := e.s.Fixture()
-	c, err := e.s.AWS().TaskRole(f.RoleARN(f.Accounts[0].ID, f.TaskRole)).Credentials(ctx)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	return aws.Config{Region: e.s.AWS().Region(), BaseEndpoint: aws.String(e.s.AWSEndpoint()),
-		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}, nil
+	return e.s.TaskRoleAWSConfig(ctx)
 }
 
 // CloudTrail returns recorded events.
