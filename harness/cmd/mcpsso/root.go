@@ -29,6 +29,8 @@ corrected ones (profile "reference"), so you can see where the tutorial would fa
 		SilenceErrors: true, // run prints errors, so each is printed once, as "mcpsso: ..."
 	}
 	root.AddCommand(newPolicyCommand(), newAWSCommand(), newFixtureCommand(), newIdPCommand(), newTokenCommand(), newGatewayCommand(), newMCPCommand(), newUpCommand(), newConformCommand())
+	root.AddCommand(newLambdaCommand())
+	root.AddCommand(newVPCCommand()) // hidden: the harness's helpers inside container networks
 	return root
 }
 

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+	"github.com/spf13/cobra"
+)
+
+// The `vpc` commands run inside a containers topology's networks (harness/containers) where
+// the host cannot go: they are the harness's hands there, so the group is hidden.
+func newVPCCommand() *cobra.Command {
+	cmd := groupCommand("vpc", "Helpers the harness runs inside a container topology's networks",
+		`Helpers that harness/containers runs, from the kit image, inside the networks of a container
+topology, where the host cannot reach: wait until a port accepts connections, fetch the task
+role's credentials from the container-credentials endpoint, relay the MCP server's metrics.
+They are hidden because only the harness needs them.`)
+	cmd.Hidden = true
+	cmd.AddCommand(newVPCWaitTCPCommand(), newVPCTaskCredentialsCommand(), newVPCMetricsRelayCommand())
+	return cmd
+}
+
+func newVPCWaitTCPCommand() *cobra.Command {
+	var addr string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "wait-tcp --addr HOST:PORT [--timeout D]",
+		Short: "Wait until HOST:PORT accepts a TCP connection",
+		Long: `Try to open a TCP connection to --addr every 100ms until one succeeds (exit 0) or --timeout
+passes (exit 1). It is the readiness check for MCP server images that print nothing the harness
+knows and may have no shell: it runs in its own container on the server's network.`,
+		Example: `  mcpsso vpc wait-tcp --addr mcp:8080 --timeout 60s`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, err := net.SplitHostPort(addr); err != nil || addr == "" {
+				return fmt.Errorf("--addr %q: must be HOST:PORT", addr)
+			}
+			if timeout <= 0 {
+				return fmt.Errorf("--timeout %v: must be positive", timeout)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			var d net.Dialer
+			for {
+				c, err := d.DialContext(ctx, "tcp", addr)
+				if err == nil {
+					_ = c.Close()
+					fmt.Fprintf(cmd.OutOrStdout(), "ready tcp://%s\n", addr)
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return failure{fmt.Errorf("%s accepted no TCP connection within %v: %w", addr, timeout, err)}
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "HOST:PORT to connect to (required)")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "how long to keep trying")
+	return cmd
+}
+
+// taskCredentials is what `vpc task-credentials` prints: the container-credentials endpoint's
+// own JSON shape, so that anything reading ECS credentials reads it.
+type taskCredentials struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	Token           string `json:"Token"`
+	Expiration      string `json:"Expiration,omitempty"`
+}
+
+func newVPCTaskCredentialsCommand() *cobra.Command {
+	var fullURI, token string
+	cmd := &cobra.Command{
+		Use:   "task-credentials [--full-uri URL] [--token T]",
+		Short: "Print the task role's credentials from the container-credentials endpoint, as JSON",
+		Long: `Fetch credentials from an ECS container-credentials endpoint the way the AWS SDK does
+(Authorization header with the token) and print them on stdout as one JSON object:
+{"AccessKeyId":"...","SecretAccessKey":"...","Token":"...","Expiration":"2026-01-02T03:04:05Z"}.
+
+--full-uri and --token default to $AWS_CONTAINER_CREDENTIALS_FULL_URI and
+$AWS_CONTAINER_AUTHORIZATION_TOKEN, the variables an ECS task gets; prefer them over the flag
+for the token, so that it does not show in the process list. The harness runs this on the
+internal network of a container topology, where the endpoint lives, to hand the task role to
+the conformance suites.`,
+		Example: `  AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.2/v2/credentials/mcpsso-task \
+  AWS_CONTAINER_AUTHORIZATION_TOKEN=... mcpsso vpc task-credentials`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("full-uri") {
+				fullURI = os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+			}
+			if !cmd.Flags().Changed("token") {
+				token = os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+			}
+			u, err := url.Parse(fullURI)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("--full-uri %q: must be an http(s) URL (or set AWS_CONTAINER_CREDENTIALS_FULL_URI)", fullURI)
+			}
+			if token == "" {
+				return errors.New("--token: required (or set AWS_CONTAINER_AUTHORIZATION_TOKEN); the endpoint refuses requests without it")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			p := endpointcreds.New(fullURI, func(o *endpointcreds.Options) { o.AuthorizationToken = token })
+			c, err := p.Retrieve(ctx)
+			if err != nil {
+				return failure{fmt.Errorf("container credentials from %s: %w", fullURI, err)}
+			}
+			out := taskCredentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, Token: c.SessionToken}
+			if c.CanExpire {
+				out.Expiration = c.Expires.UTC().Format(time.RFC3339)
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
+		},
+	}
+	cmd.Flags().StringVar(&fullURI, "full-uri", "", "the endpoint (default $AWS_CONTAINER_CREDENTIALS_FULL_URI)")
+	cmd.Flags().StringVar(&token, "token", "", "the authorization token (default $AWS_CONTAINER_AUTHORIZATION_TOKEN)")
+	return cmd
+}
+
+func newVPCMetricsRelayCommand() *cobra.Command {
+	var addr, upstream string
+	cmd := &cobra.Command{
+		Use:   "metrics-relay --addr HOST:PORT --upstream URL",
+		Short: "Serve GET /metrics by fetching an upstream Prometheus endpoint, and nothing else",
+		Long: `Relay Prometheus scrapes: GET /metrics on --addr fetches --upstream (a /metrics URL) and
+answers with its status, Content-Type and body; every other method or path gets 404 or 405 and
+never reaches the upstream. Once listening it prints "ready <URL>" on stdout; it logs one JSON
+line per scrape on stderr.
+
+The harness runs it as the VPC's metrics agent: on the internal network beside the MCP server
+and on a network with a published port, so the host can scrape the server's metrics while the
+MCP endpoint itself stays unreachable.`,
+		Example: `  mcpsso vpc metrics-relay --addr 0.0.0.0:9464 --upstream http://mcp:9090/metrics`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			u, err := url.Parse(upstream)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("--upstream %q: must be an http(s) URL", upstream)
+			}
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return fmt.Errorf("--addr %q: must be HOST:PORT", addr)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return failure{err}
+			}
+			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+			srv := &http.Server{Handler: metricsRelay(upstream, log), ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = srv.Serve(ln) }()
+			fmt.Fprintf(cmd.OutOrStdout(), "ready http://%s/metrics\n", ln.Addr())
+			<-cmd.Context().Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "0.0.0.0:9464", "HOST:PORT to serve /metrics on")
+	cmd.Flags().StringVar(&upstream, "upstream", "", "the Prometheus endpoint to relay (required)")
+	return cmd
+}
+
+// metricsRelay answers GET /metrics from upstream and refuses everything else, so the relay
+// cannot be turned into a way to the upstream's other paths.
+func metricsRelay(upstream string, log *slog.Logger) http.Handler {
+	client := &http.Client{Timeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, upstream, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if accept := r.Header.Get("Accept"); accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			log.Warn("scrape failed", "upstream", upstream, "error", err.Error())
+			http.Error(w, "metrics relay: upstream: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.WriteHeader(resp.StatusCode)
+		n, _ := io.Copy(w, resp.Body)
+		log.Info("scrape relayed", "upstream", upstream, "status", resp.StatusCode, "bytes", n)
+	})
+	return mux
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+)
+
+func TestVPCTaskCredentialsPrintsASessionOfTheTaskRole(t *testing.T) {
+	ctx := context.Background()
+	emu, err := awsemu.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	startMCPWorldRoles(t, emu)
+	ep, err := emu.StartTaskRoleEndpoint(ctx, "arn:aws:iam::"+awsemu.DefaultAccount+":role/ecsTaskRole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ep.Close() })
+
+	code, stdout, stderr := execute(t, "", "vpc", "task-credentials", "--full-uri", ep.URL(), "--token", ep.AuthorizationToken())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var c taskCredentials
+	if err := json.Unmarshal([]byte(stdout), &c); err != nil || c.AccessKeyID == "" || c.Token == "" || c.Expiration == "" {
+		t.Fatalf("stdout is not a complete credential set (%v): %s", err, stdout)
+	}
+	// The printed session is the task role's, usable at the emulator.
+	out, err := sts.NewFromConfig(aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(emu.Endpoint()),
+		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.Token)}).
+		GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(aws.ToString(out.Arn), ":assumed-role/ecsTaskRole/") {
+		t.Fatalf("caller %s, want a session of ecsTaskRole", aws.ToString(out.Arn))
+	}
+
+	t.Run("a wrong token is refused, with no credentials printed", func(t *testing.T) {
+		code, stdout, stderr := execute(t, "", "vpc", "task-credentials", "--full-uri", ep.URL(), "--token", "wrong")
+		if code != exitFailure || stdout != "" || !strings.Contains(stderr, ep.URL()) {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+	})
+	t.Run("no token is an input error naming the flag", func(t *testing.T) {
+		t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
+		code, _, stderr := execute(t, "", "vpc", "task-credentials", "--full-uri", ep.URL())
+		if code != exitInput || !strings.Contains(stderr, "--token") {
+			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+// startMCPWorldRoles declares the task role, trusted by ECS tasks, on the caller's emulator.
+func startMCPWorldRoles(t *testing.T, emu *awsemu.Server) {
+	t.Helper()
+	admin, _ := emu.AdminCredentials(awsemu.DefaultAccount)
+	c := iam.NewFromConfig(aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(emu.Endpoint()),
+		Credentials: credentials.StaticCredentialsProvider{Value: admin}})
+	if _, err := c.CreateRole(context.Background(), &iam.CreateRoleInput{RoleName: aws.String("ecsTaskRole"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVPCWaitTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	code, stdout, stderr := execute(t, "", "vpc", "wait-tcp", "--addr", addr, "--timeout", "5s")
+	if code != 0 || !strings.Contains(stdout, "ready tcp://"+addr) {
+		t.Fatalf("listening: exit %d, %q %q", code, stdout, stderr)
+	}
+	ln.Close()
+	code, _, stderr = execute(t, "", "vpc", "wait-tcp", "--addr", addr, "--timeout", "300ms")
+	if code != exitFailure || !strings.Contains(stderr, "accepted no TCP connection") {
+		t.Fatalf("closed: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = execute(t, "", "vpc", "wait-tcp", "--addr", "mcp")
+	if code != exitInput || !strings.Contains(stderr, "--addr") {
+		t.Fatalf("no port: exit %d, %q", code, stderr)
+	}
+}
+
+func TestMetricsRelayForwardsOnlyGETMetrics(t *testing.T) {
+	var mu sync.Mutex
+	var upstreamPaths []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		upstreamPaths = append(upstreamPaths, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = io.WriteString(w, "access_denied_total{action=\"s3:GetObject\"} 3\n")
+	}))
+	t.Cleanup(upstream.Close)
+	relay := httptest.NewServer(metricsRelay(upstream.URL+"/metrics", slog.New(slog.DiscardHandler)))
+	t.Cleanup(relay.Close)
+
+	resp, err := http.Get(relay.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "access_denied_total") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/metrics"}, {http.MethodGet, "/mcp"}, {http.MethodGet, "/healthz"}, {http.MethodGet, "/metrics/../mcp"},
+	} {
+		req, _ := http.NewRequest(tc.method, relay.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("%s %s was relayed", tc.method, tc.path)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(upstreamPaths) != 1 || upstreamPaths[0] != "GET /metrics" {
+		t.Fatalf("the upstream saw %v, want only the one GET /metrics", upstreamPaths)
+	}
+}
