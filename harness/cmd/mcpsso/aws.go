@@ -26,7 +26,7 @@ sts:SetSourceIdentity each on its own), conditions, policy variables, session po
 permissions boundaries and bucket policies. Every call is a CloudTrail record.`)
 	cmd.Example = `  mcpsso aws serve
   mcpsso aws bench --vs moto`
-	cmd.AddCommand(newAWSServeCommand(), newAWSBenchCommand())
+	cmd.AddCommand(newAWSServeCommand(), newAWSBenchCommand(), newAWSEnforceCommand())
 	return cmd
 }
 
