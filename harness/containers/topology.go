@@ -38,7 +38,6 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/moby/moby/api/types/container"
 	mobynet "github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -116,7 +115,8 @@ func WithStartupTimeout(d time.Duration) Option {
 	}
 }
 
-// Topology is the running deployment: four containers on two networks.
+// Topology is the running deployment: the components' containers on two networks, plus the
+// metrics relay (access.go) when the MCP server is the reference one.
 type Topology struct {
 	profile  string
 	fixture  *fixture.Fixture
@@ -129,8 +129,22 @@ type Topology struct {
 	order      []string
 
 	gatewayURL, issuerURL, awsEndpoint string
+	awsSide                            awsSide // backend.go
 	closeOnce                          sync.Once
 	closeErr                           error
+
+	// The MCP server and what the harness reaches inside the networks (mcpimage.go, access.go).
+	mcpImage, metricsURL, taskToken string
+	credMu                          sync.Mutex
+	taskCreds                       aws.Credentials
+	logMu                           sync.Mutex
+	logSeen                         map[string]int // bytes of each component's output read
+	logLines                        []string
+
+	// A WithAuthorizerImage authorizer (authorizerimage.go).
+	authorizerImage, authorizerURL string
+
+	unlock func() // releases lockTopology's lock
 }
 
 // Run builds (or reuses) the kit image and starts the topology with the default fixture. On
@@ -149,7 +163,17 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 		}
 	}
 	f := fixture.Default()
-	t := &Topology{profile: cfg.profile, fixture: f, image: cfg.image, containers: map[string]*testcontainers.DockerContainer{}}
+	if cfg.awsBackend == AWSBackendLocalStack || cfg.awsBackend == AWSBackendMoto {
+		// One account behind the enforcing proxy: the fixture the suites see is the deployed one.
+		if f, _, err = f.OnlyDeploymentAccount(); err != nil {
+			return nil, fmt.Errorf("containers: AWS backend %s: %w", cfg.awsBackend, err)
+		}
+	}
+	unlock, err := lockTopology(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &Topology{profile: cfg.profile, fixture: f, image: cfg.image, containers: map[string]*testcontainers.DockerContainer{}, unlock: unlock}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.Close())
@@ -159,16 +183,9 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	if t.public, err = network.New(ctx, network.WithLabels(map[string]string{"mcpsso.network": "public"})); err != nil {
 		return nil, fmt.Errorf("containers: public network: %w", err)
 	}
-	if t.internal, err = network.New(ctx, network.WithInternal(), network.WithLabels(map[string]string{"mcpsso.network": "internal"}),
-		// No address for the host on this network either: only its containers are on it.
-		network.CustomizeNetworkOption(func(req *client.NetworkCreateOptions) error {
-			if req.Options == nil {
-				req.Options = map[string]string{}
-			}
-			req.Options["com.docker.network.bridge.inhibit_ipv4"] = "true"
-			return nil
-		}),
-		network.WithIPAM(&mobynet.IPAM{Config: []mobynet.IPAMConfig{{Subnet: netip.MustParsePrefix(internalSubnet)}}})); err != nil {
+	// No address for the host on this network either: only its containers are on it
+	// (internalnet.go says why network.New cannot make it).
+	if t.internal, err = newInternalNetwork(ctx); err != nil {
 		return nil, fmt.Errorf("containers: internal network: %w", err)
 	}
 
@@ -190,6 +207,7 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	t.issuerURL = "http://127.0.0.1:" + strconv.Itoa(idpHost)
 	t.awsEndpoint = "http://127.0.0.1:" + strconv.Itoa(awsHost)
 	taskToken := randomHex(24)
+	t.taskToken = taskToken
 
 	// The AWS emulator and the IdP do not depend on each other.
 	var wg sync.WaitGroup
@@ -197,26 +215,13 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_, awsErr = t.start(ctx, cfg, AliasAWS,
-			[]string{"aws", "serve", "--addr", "0.0.0.0:4566", "--config", "default", "--profile", cfg.profile,
-				"--task-role", f.TaskRole, "--task-role-addr", TaskRoleIP + ":80", "--task-role-path", taskRolePath,
-				"--task-role-token", taskToken},
-			wait.ForLog("ready "), // printed after the task-role endpoint listens
-			// Internal first: its endpoint is created with the container, with the fixed address.
-			network.WithNetwork([]string{AliasAWS}, t.internal),
-			network.WithNetwork([]string{AliasAWS}, t.public),
-			testcontainers.WithEndpointSettingsModifier(func(m map[string]*mobynet.EndpointSettings) {
-				if es := m[t.internal.Name]; es != nil {
-					es.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(TaskRoleIP)}
-				}
-			}),
-			testcontainers.WithExposedPorts(awsPort), publishOn(awsPort, awsHost))
+		awsErr = t.startAWS(ctx, cfg, f, taskToken, awsHost) // backend.go
 	}()
 	go func() {
 		defer wg.Done()
 		_, idpErr = t.start(ctx, cfg, AliasIdP,
 			[]string{"idp", "serve", "--addr", "0.0.0.0:8400", "--issuer-url", t.issuerURL},
-			wait.ForLog("ready "),
+			readyLine(),
 			network.WithNetwork([]string{AliasIdP}, t.public),
 			testcontainers.WithExposedPorts(idpPort), publishOn(idpPort, idpHost))
 	}()
@@ -225,17 +230,8 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 		return nil, err
 	}
 
-	if _, err = t.start(ctx, cfg, AliasMCP,
-		[]string{"mcp", "serve", "--addr", "0.0.0.0:" + mcpPort, "--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort},
-		wait.ForLog("ready "),
-		network.WithNetwork([]string{AliasMCP}, t.internal),
-		testcontainers.WithEnv(map[string]string{
-			"AWS_ENDPOINT_URL":                   "http://" + AliasAWS + ":4566",
-			"AWS_REGION":                         awsemu.DefaultRegion,
-			"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://" + TaskRoleIP + taskRolePath,
-			"AWS_CONTAINER_AUTHORIZATION_TOKEN":  taskToken,
-			"AWS_EC2_METADATA_DISABLED":          "true",
-		})); err != nil {
+	// The reference MCP server (and its metrics relay) or a WithMCPImage image: mcpimage.go.
+	if err = t.startMCP(ctx, cfg); err != nil {
 		return nil, err
 	}
 
@@ -247,24 +243,29 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	if cfg.profile == stack.ProfileSeed {
 		mode = string(authorizer.ModeHTTPAPI)
 	}
+	// The authorizer runs in the gateway, or as a WithAuthorizerImage container (authorizerimage.go).
+	if err = t.startAuthorizer(ctx, cfg, mode, roles); err != nil {
+		return nil, err
+	}
+	authorizerArgs, authorizerEnv := t.gatewayAuthorizer(mode)
 	if _, err = t.start(ctx, cfg, AliasGateway,
-		[]string{"gateway", "serve", "--profile", cfg.profile, "--addr", "0.0.0.0:8480", "--authorizer-from-env",
-			"--integration-url", "http://" + AliasMCP + ":" + mcpPort, "--public-url", t.gatewayURL, "--issuer", t.issuerURL},
-		wait.ForLog("ready "),
+		append([]string{"gateway", "serve", "--profile", cfg.profile, "--addr", "0.0.0.0:8480",
+			"--integration-url", "http://" + AliasMCP + ":" + mcpPort, "--public-url", t.gatewayURL, "--issuer", t.issuerURL}, authorizerArgs...),
+		readyLine(),
 		network.WithNetwork([]string{AliasGateway}, t.public),
 		network.WithNetwork([]string{AliasGateway}, t.internal),
-		testcontainers.WithEnv(map[string]string{
-			authorizer.EnvPrefix + "MODE":       mode,
-			authorizer.EnvPrefix + "ISSUER":     t.issuerURL,
-			authorizer.EnvPrefix + "JWKS_URL":   "http://" + AliasIdP + ":8400/.well-known/jwks.json",
-			authorizer.EnvPrefix + "ROLE_STORE": "file:/etc/mcpsso/roles.yaml",
-		}),
-		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(roles), ContainerFilePath: "/etc/mcpsso/roles.yaml", FileMode: 0o644}),
+		testcontainers.WithEnv(authorizerEnv),
+		testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(roles), ContainerFilePath: rolesPath, FileMode: 0o644}),
 		testcontainers.WithExposedPorts(gatewayPort), publishOn(gatewayPort, gwHost)); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
+
+// readyLine waits for the line a kit component prints once it accepts connections ("ready
+// <URL>"), anchored at a line start so that an error message that merely contains "ready "
+// ("already exists") does not pass for it.
+func readyLine() wait.Strategy { return wait.ForLog(`(?m)^ready `).AsRegexp() }
 
 // start runs one component and records it for Close.
 func (t *Topology) start(ctx context.Context, cfg settings, name string, args []string, ready wait.Strategy,
@@ -320,13 +321,17 @@ func (t *Topology) Close() error {
 			}()
 		}
 		wg.Wait()
+		if err := t.awsSide.close(); err != nil { // moto_server runs on the host
+			errs = append(errs, fmt.Errorf("containers: stopping the AWS backend: %w", err))
+		}
 		for _, nw := range []*testcontainers.DockerNetwork{t.internal, t.public} {
 			if nw != nil {
-				if err := nw.Remove(ctx); err != nil {
+				if err := removeNetwork(ctx, nw); err != nil {
 					errs = append(errs, fmt.Errorf("containers: removing network %s: %w", nw.Name, err))
 				}
 			}
 		}
+		t.unlock()
 		t.closeErr = errors.Join(errs...)
 	})
 	return t.closeErr
@@ -407,6 +412,12 @@ func (t *Topology) AdminAWSConfig(account string) (aws.Config, error) {
 	key := account
 	if account == awsemu.DefaultAccount {
 		key = "test"
+	}
+	if t.awsSide.proxied() { // the enforcing proxy serves one account: backend.go
+		if account != t.fixture.Accounts[0].ID {
+			return aws.Config{}, fmt.Errorf("containers: account %s: the %s backend serves only the deployment account %s", account, t.awsSide.backend, t.fixture.Accounts[0].ID)
+		}
+		key = t.awsSide.adminKey
 	}
 	return aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(t.awsEndpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(key, "test", "")}, nil

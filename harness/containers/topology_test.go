@@ -78,7 +78,9 @@ func TestTopology(t *testing.T) {
 		req.Header.Set("Accept", "application/json, text/event-stream")
 		req.Header.Set("x-decided-role", topo.Fixture().RoleARN(topo.Fixture().Accounts[0].ID, "quilt-mcp-target-acme"))
 		req.Header.Set("x-source-identity", "usr-alice")
-		req.Header.Set("x-session-tags", `{"tenant":"acme"}`)
+		req.Header.Set("x-session-tags", `[{"Key":"tenant","Value":"acme"}]`)
+		// The Host the server allows, so that its Host check cannot pass for isolation.
+		req.Host = containers.AliasMCP + ":8080"
 		resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
 		if err != nil {
 			t.Logf("POST %s from the host: %v", mcpAddr, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsct "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -17,30 +18,56 @@ import (
 
 func init() {
 	framework.Register("containers", func(ctx context.Context, o framework.Options) (framework.Target, error) {
-		return StartContainers(ctx, o.Profile)
+		opts, err := containersOptions(o)
+		if err != nil {
+			return nil, err
+		}
+		return StartContainers(ctx, o.Profile, opts...)
 	})
+}
+
+// containersOptions turns the framework's options into the topology's; an option the topology
+// cannot honour is an error, never silently dropped.
+func containersOptions(o framework.Options) ([]containers.Option, error) {
+	var opts []containers.Option
+	if o.MCPImage != "" {
+		opts = append(opts, containers.WithMCPImage(o.MCPImage))
+	}
+	if o.AuthorizerImage != "" {
+		opts = append(opts, containers.WithAuthorizerImage(o.AuthorizerImage))
+	}
+	if o.AWSBackend != "" {
+		opts = append(opts, containers.WithAWSBackend(o.AWSBackend))
+	}
+	if o.BypassEnforce {
+		return nil, errorf("containers: bypassing the enforcing proxy is not supported by this target")
+	}
+	return opts, nil
 }
 
 // Containers is the kit's stack as containers (harness/containers): the suites reach the MCP
 // server only through the gateway's published port, get tokens from the IdP container by the
 // device grant, and read AWS (administrator, CloudTrail) through the emulator's published port.
-// The MCP server itself, its task role, its metrics and the components' logs are out of reach,
-// as they are in a correct deployment.
+// The components' logs come from Docker; the task role's credentials from a probe container on
+// the internal network; the MCP server's metrics through the metrics relay. The MCP server
+// itself stays out of reach (no direct-mcp), as in a correct deployment.
 type Containers struct {
 	framework.NullTarget
 	t *containers.Topology
 }
 
-// StartContainers builds the kit image when needed and starts the topology.
-func StartContainers(ctx context.Context, profile string) (*Containers, error) {
-	var opts []containers.Option
+// StartContainers builds the kit image when needed and starts the topology with profile ("":
+// reference) and opts (containers.WithMCPImage, …), which come after the profile's option.
+func StartContainers(ctx context.Context, profile string, opts ...containers.Option) (*Containers, error) {
+	var all []containers.Option
 	if profile != "" {
-		opts = append(opts, containers.WithProfile(profile))
+		all = append(all, containers.WithProfile(profile))
 	}
+	all = append(all, opts...)
 	if err := containers.DockerAvailable(ctx); err != nil {
 		return nil, err
 	}
-	t, err := containers.Run(ctx, opts...)
+	t, err := containers.Run(ctx, all...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +110,37 @@ func (c *Containers) Token(ctx context.Context, user string) (string, error) {
 	return c.t.TokenFor(ctx, user)
 }
 
-// Capabilities: administrator AWS access and CloudTrail, through the emulator's published port.
+// Capabilities: administrator AWS access and CloudTrail through the emulator's published port,
+// the task role, the components' logs, and the MCP server's metrics unless the server is a
+// WithMCPImage image (whose metrics endpoint, if any, the kit does not know).
 func (c *Containers) Capabilities() []framework.Capability {
-	return []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail}
+	caps := []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail, framework.CapTaskRole, framework.CapLogs}
+	if _, err := c.t.MetricsURL(); err == nil {
+		caps = append(caps, framework.CapMetrics)
+	}
+	return caps
+}
+
+// TaskRoleAWS is the MCP server's task role, fetched inside the internal network and used
+// through the emulator's published port.
+func (c *Containers) TaskRoleAWS(ctx context.Context) (aws.Config, error) {
+	return c.t.TaskRoleAWSConfig(ctx)
+}
+
+// Logs are every component's JSON log lines, in the order first read (the list only grows).
+func (c *Containers) Logs() ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.t.JSONLogs(ctx)
+}
+
+// MetricsURL is the reference MCP server's metrics, through the metrics relay.
+func (c *Containers) MetricsURL() (string, error) {
+	u, err := c.t.MetricsURL()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", framework.ErrNotSupported, err)
+	}
+	return u, nil
 }
 
 // AdminAWS is an account's administrator.

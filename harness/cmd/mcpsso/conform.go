@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/harness/stack"
 	_ "github.com/mcpsso/mcpsso/scenarios/all" // every suite and target
 	"github.com/mcpsso/mcpsso/scenarios/baselines"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
@@ -23,6 +24,10 @@ type conformFlags struct {
 	junit         string
 	knownFailures string
 	verbose       bool
+	awsBackend    string
+	bypass        bool
+	mcpImage      string
+	authzImage    string
 }
 
 func newConformCommand() *cobra.Command {
@@ -40,6 +45,19 @@ Targets:
              test users, their tenants, and the capabilities it offers (see "Target files" in
              the README). Specs needing a capability it lacks are skipped with the reason.
 
+AWS backends (kit-made targets): --aws-backend emulator (the kit's own, the default); moto
+(moto_server from PATH, started and stopped by conform); localstack (containers target only);
+or the URL of a running AWS-compatible service whose admin key is test/test. moto and LocalStack
+enforce no IAM policy, so the kit's enforcing proxy fronts them and enforces what AWS would;
+such backends serve one account, so the cross-account specs are skipped. --bypass-enforce leaves
+the proxy out: the upstream alone decides, and the enforcement specs fail — which shows the
+enforcement comes from the kit, not from moto or LocalStack.
+
+Bring your own images (containers target): --mcp-image runs your MCP server image in the
+reference server's place, --authorizer-image your Lambda container image as the gateway's
+authorizer; the suites then judge your code (see "Bring your own" in the README for the
+environment each image gets).
+
 --known-failures names a baseline of expected failures (a file, or "seed" for the shipped
 baseline of the tutorial's mistakes): a listed spec that fails is a known failure, a listed spec
 that passes fails the run, so a baseline never goes stale. --label-filter selects specs by label
@@ -55,6 +73,13 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   mcpsso conform --profile seed
   mcpsso conform --profile seed --known-failures seed
 
+  # The same suites on moto_server behind the enforcing proxy, then with the proxy bypassed
+  mcpsso conform --aws-backend moto
+  mcpsso conform --aws-backend moto --bypass-enforce
+
+  # Your MCP server image in the containers topology
+  mcpsso conform --target containers --mcp-image registry.example/my-mcp:1.2
+
   # Your deployment, JUnit for CI
   mcpsso conform --target target.yaml --junit conformance.xml`,
 		Args: cobra.NoArgs,
@@ -66,6 +91,10 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
 	cmd.Flags().StringVar(&f.knownFailures, "known-failures", "", `a known-failures file, or "seed" for the shipped baseline`)
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print Ginkgo's full progress output")
+	cmd.Flags().StringVar(&f.awsBackend, "aws-backend", "emulator", "kit-made targets: emulator, moto, localstack (containers), or an upstream URL")
+	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend other than emulator: leave the enforcing proxy out (enforcement specs fail)")
+	cmd.Flags().StringVar(&f.mcpImage, "mcp-image", "", "containers target: run this MCP server image in the reference server's place")
+	cmd.Flags().StringVar(&f.authzImage, "authorizer-image", "", "containers target: run this Lambda container image as the gateway's authorizer")
 	return cmd
 }
 
@@ -80,13 +109,16 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err != nil {
 		return fmt.Errorf("--known-failures: %w", err)
 	}
-	opts := framework.Options{Profile: f.profile}
+	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage}
 	name := f.target
 	if !slices.Contains(framework.Targets(), name) {
 		if _, err := os.Stat(f.target); err != nil {
 			return fmt.Errorf("--target %q: neither a target (%s) nor a readable file: %v", f.target, strings.Join(framework.Targets(), ", "), err)
 		}
 		name, opts.File = "external", f.target
+	}
+	if err := checkKitFlags(name, f); err != nil {
+		return err
 	}
 	ctx := cmd.Context()
 	t0 := time.Now()
@@ -100,7 +132,7 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	}
 	defer target.Close()
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "mcpsso conform: target %s (%s), MCP URL %s\n", target.Name(), describeTarget(target, f.profile), target.MCPURL())
+	fmt.Fprintf(out, "mcpsso conform: target %s (%s), MCP URL %s\n", target.Name(), describeTarget(target, f), target.MCPURL())
 	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: f.labelFilter, JUnitReport: f.junit, Verbose: f.verbose})
 	if err != nil {
 		return err
@@ -118,9 +150,35 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	return nil
 }
 
-func describeTarget(t framework.Target, profile string) string {
+// checkKitFlags refuses flags that do not apply to the target, rather than ignoring them.
+func checkKitFlags(target string, f conformFlags) error {
+	switch {
+	case target == "external" && (f.awsBackend != "emulator" || f.bypass || f.mcpImage != "" || f.authzImage != ""):
+		return errors.New("--aws-backend, --bypass-enforce, --mcp-image and --authorizer-image apply to kit-made targets (embedded, containers), not to a target file")
+	case target != "containers" && (f.mcpImage != "" || f.authzImage != ""):
+		return fmt.Errorf("--mcp-image and --authorizer-image need --target containers (the %s target runs no images)", target)
+	case f.bypass && f.awsBackend == "emulator":
+		return errors.New("--bypass-enforce needs --aws-backend moto, localstack or a URL: the emulator enforces by itself")
+	}
+	switch b := f.awsBackend; {
+	case b == "emulator" || b == "moto" || b == "localstack":
+	case strings.HasPrefix(b, "http://") || strings.HasPrefix(b, "https://"):
+	default:
+		return fmt.Errorf("--aws-backend %q: want emulator, moto, localstack or an http(s) URL of an AWS-compatible service", b)
+	}
+	if f.awsBackend == "localstack" && target != "containers" {
+		return errors.New("--aws-backend localstack needs --target containers (LocalStack runs as a container)")
+	}
+	return nil
+}
+
+func describeTarget(t framework.Target, f conformFlags) string {
 	if t.Name() == "embedded" {
-		return "profile " + profile
+		d := "profile " + f.profile
+		if e, ok := t.(interface{ Stack() *stack.Stack }); ok {
+			d += ", AWS " + e.Stack().AWSBackend().Name()
+		}
+		return d
 	}
 	caps := make([]string, 0)
 	for _, c := range t.Capabilities() {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/moto"
 )
 
 // runConformBin runs the built binary's conform (Ginkgo runs once per process, so never
@@ -62,12 +64,54 @@ func TestConformRejectsBadInput(t *testing.T) {
 		{[]string{"conform", "--profile", "tutorial"}, "--profile"},
 		{[]string{"conform", "--known-failures", "/no/such/file"}, "--known-failures"},
 		{[]string{"conform", "--target", "/no/such/target.yaml"}, "--target"},
+		{[]string{"conform", "--aws-backend", "dynamo"}, "--aws-backend"},
+		{[]string{"conform", "--aws-backend", "localstack"}, "--target containers"},
+		{[]string{"conform", "--bypass-enforce"}, "--bypass-enforce"},
+		{[]string{"conform", "--mcp-image", "example/mcp:1"}, "--target containers"},
+		{[]string{"conform", "--authorizer-image", "example/authz:1"}, "--target containers"},
 	} {
 		code, _, stderr := execute(t, "", tc.args...)
 		if code != exitInput || !strings.Contains(stderr, tc.mention) {
 			t.Errorf("%v: exit %d %q", tc.args, code, stderr)
 		}
 	}
+}
+
+// TestConformOnMotoBehindTheEnforcingProxy runs the suites with moto_server as the AWS backend:
+// behind the kit's enforcing proxy they pass (the cross-account specs skip: one account); with
+// the proxy bypassed, the trust and tenant-isolation specs fail — the enforcement is the kit's.
+func TestConformOnMotoBehindTheEnforcingProxy(t *testing.T) {
+	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
+		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
+	}
+	bin := buildBinary(t)
+	code, out := runConformBin(t, bin, nil, "--aws-backend", "moto")
+	if code != 0 || !strings.Contains(out, "AWS moto behind the enforcing proxy") || !strings.Contains(out, "has no second AWS account") {
+		t.Fatalf("moto behind the proxy: exit %d\n%s", code, out)
+	}
+	code, out = runConformBin(t, bin, nil, "--aws-backend", "moto", "--bypass-enforce")
+	if code != exitFailure {
+		t.Fatalf("moto with the proxy bypassed: exit %d, want %d\n%s", code, exitFailure, out)
+	}
+	for _, spec := range []string{
+		"refuse an AssumeRole by the task role without a source identity",
+		"not the deployment account's administrator",
+		"denies every user reading an object in another tenant's bucket",
+	} {
+		if !strings.Contains(out, "FAILED   ") || !failedLine(out, spec) {
+			t.Errorf("with the proxy bypassed, %q did not fail:\n%s", spec, out)
+		}
+	}
+}
+
+// failedLine reports whether the summary has a FAILED line naming spec.
+func failedLine(out, spec string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "FAILED") && strings.Contains(line, spec) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestConformAgainstAnExternalTarget is the third-party path: a separately started `mcpsso up`,

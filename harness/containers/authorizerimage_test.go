@@ -1,0 +1,111 @@
+package containers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mcpsso/mcpsso/harness/containers"
+	"github.com/mcpsso/mcpsso/harness/stack"
+)
+
+// TestAuthorizerImageBehindTheGateway runs the reference authorizer as a Lambda container image
+// (ReferenceAuthorizerImage: `mcpsso lambda rie` in front of the authorizer's Lambda entry
+// point) in place of the gateway's in-process one, and checks that the gateway decides through
+// it over the Lambda Invoke API: alice works under her role, no token and a garbage token are
+// refused.
+func TestAuthorizerImageBehindTheGateway(t *testing.T) {
+	containers.RequireDocker(t)
+	ctx := context.Background()
+	sample, err := containers.ReferenceAuthorizerImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, err := containers.Run(ctx, containers.WithAuthorizerImage(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := topo.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if topo.AuthorizerImage() != sample || !strings.HasPrefix(topo.AuthorizerURL(), "http://127.0.0.1:") {
+		t.Fatalf("AuthorizerImage() = %q, AuthorizerURL() = %q; want %q and a published URL", topo.AuthorizerImage(), topo.AuthorizerURL(), sample)
+	}
+
+	t.Run("the gateway calls the authorizer container, not an in-process authorizer", func(t *testing.T) {
+		in, err := topo.Container(containers.AliasGateway).Inspect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := in.Config.Cmd
+		i := slices.Index(args, "--authorizer-url")
+		if i < 0 || i+1 >= len(args) || args[i+1] != "http://"+containers.AliasAuthorizer+":8080" || slices.Contains(args, "--authorizer-from-env") {
+			t.Fatalf("gateway command %q: want --authorizer-url http://authorizer:8080 and no --authorizer-from-env", args)
+		}
+		for _, e := range in.Config.Env {
+			if strings.HasPrefix(e, "MCPSSO_AUTHORIZER_") {
+				t.Errorf("the gateway has the authorizer's configuration %s", e)
+			}
+		}
+	})
+
+	f := topo.Fixture()
+	aliceRole := f.RoleARN(f.Accounts[0].ID, "quilt-mcp-target-acme")
+	t.Run("alice's whoami names her role", func(t *testing.T) {
+		tok, err := topo.TokenFor(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := stack.ConnectMCP(ctx, topo.MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
+		if err != nil {
+			t.Fatalf("connecting through the gateway: %v\nauthorizer logs:\n%s", err, logsOf(topo, containers.AliasAuthorizer))
+		}
+		defer c.Close()
+		text, isErr, err := stack.CallTool(ctx, c, "whoami", nil)
+		if err != nil || isErr {
+			t.Fatalf("whoami: %v %s", err, text)
+		}
+		var who struct{ Arn, Role string }
+		if err := json.Unmarshal([]byte(text), &who); err != nil {
+			t.Fatalf("whoami: %v: %s", err, text)
+		}
+		if who.Role != aliceRole || !strings.Contains(who.Arn, ":assumed-role/quilt-mcp-target-acme/") {
+			t.Fatalf("whoami %s: want a session of %s", text, aliceRole)
+		}
+	})
+
+	t.Run("no token is a 401 with the MCP challenge", func(t *testing.T) {
+		resp := callMCP(t, topo.MCPURL(), "")
+		if resp.status != http.StatusUnauthorized || !strings.Contains(resp.header.Get("WWW-Authenticate"), "resource_metadata=") {
+			t.Fatalf("HTTP %d, WWW-Authenticate %q; want 401 with resource_metadata", resp.status, resp.header.Get("WWW-Authenticate"))
+		}
+	})
+
+	t.Run("a garbage token is refused", func(t *testing.T) {
+		resp := callMCP(t, topo.MCPURL(), "garbage")
+		if resp.status != http.StatusUnauthorized && resp.status != http.StatusForbidden {
+			t.Fatalf("HTTP %d %s; want 401 or 403", resp.status, resp.body)
+		}
+	})
+
+	t.Run("the decisions were made in the authorizer container", func(t *testing.T) {
+		logs := logsOf(topo, containers.AliasAuthorizer)
+		var outcomes []string
+		for _, line := range strings.Split(logs, "\n") {
+			var rec struct{ Msg, Outcome string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "invocation" {
+				outcomes = append(outcomes, rec.Outcome)
+			}
+		}
+		// alice's initialize and whoami (the gateway may cache), then the garbage token's
+		// Unauthorized: at least one of each.
+		if !slices.Contains(outcomes, "ok") || !slices.Contains(outcomes, "function_error") {
+			t.Fatalf("invocation outcomes %v, want ok and function_error:\n%s", outcomes, logs)
+		}
+	})
+}
