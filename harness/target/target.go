@@ -52,6 +52,9 @@ type User struct {
 	Bucket string `yaml:"bucket"`
 	// SourceIdentity is the source identity the deployment derives for the user, if known.
 	SourceIdentity string `yaml:"sourceIdentity"`
+	// Role is the ARN of the IAM role the deployment acts as for the user, if known; the suites
+	// then check the tools really run as that role (not, say, as the task role).
+	Role string `yaml:"role"`
 	// Token and TokenEnv give a preissued token.
 	Token    string `yaml:"token"`
 	TokenEnv string `yaml:"tokenEnv"`
@@ -71,9 +74,10 @@ type CloudTrail struct {
 var ExternalCapabilities = []string{"cloudtrail", "metrics"}
 
 var (
-	userRe   = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
-	tenantRe = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
-	envRe    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	roleARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+	userRe    = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+	tenantRe  = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
+	envRe     = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 )
 
 // Load reads and validates a target file.
@@ -136,6 +140,10 @@ func (f *File) validate() error {
 			return fmt.Errorf("%s.name: %s is listed twice", field, u.Name)
 		case u.Tenant != "" && !tenantRe.MatchString(u.Tenant):
 			return fmt.Errorf("%s.tenant: %q must be lower-case letters, digits and inner hyphens", field, u.Tenant)
+		case u.Role != "" && !roleARNRe.MatchString(u.Role):
+			return fmt.Errorf("%s.role: %q must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/<path/name>", field, u.Role)
+		case u.Role != "" && u.Tenant == "":
+			return fmt.Errorf("%s.role: a user without a tenant is one the deployment must refuse, so it has no role", field)
 		case u.TokenEnv != "" && !envRe.MatchString(u.TokenEnv):
 			return fmt.Errorf("%s.tokenEnv: %q is not an environment variable name", field, u.TokenEnv)
 		case f.Tokens.Source == "preissued" && (u.Token == "") == (u.TokenEnv == ""):

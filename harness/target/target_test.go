@@ -20,6 +20,10 @@ func TestAValidTargetFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withRole, err := Parse([]byte(strings.Replace(good, "tenant: acme}", "tenant: acme, role: 'arn:aws:iam::111122223333:role/quilt-mcp-target-acme'}", 1)))
+	if err != nil || withRole.Users[0].Role != "arn:aws:iam::111122223333:role/quilt-mcp-target-acme" {
+		t.Fatalf("a user's role: %v", err)
+	}
 	if f.Users[0].Bucket != "quilt-tenant-acme" || f.Users[1].Tenant != "" {
 		t.Fatalf("%+v", f.Users)
 	}
@@ -33,6 +37,8 @@ func TestBadTargetFilesNameTheField(t *testing.T) {
 		{"a capability only the embedded target has is refused", "[metrics]", "[metrics, forge]", "capabilities[1]"},
 		{"metrics needs its URL", "metricsUrl: http://mcp.internal:8483/metrics\n", "", "metricsUrl"},
 		{"a tenant must be safe", "tenant: acme", "tenant: Acme/Corp", "users[0].tenant"},
+		{"a role must be an IAM role ARN", "tenant: acme}", "tenant: acme, role: quilt-mcp-target-acme}", "users[0].role"},
+		{"a user without a tenant has no role", "{name: carol}", "{name: carol, role: 'arn:aws:iam::111122223333:role/x'}", "users[1].role"},
 		{"preissued tokens must be given", "source: command, command: \"mcpsso token --user {user} --issuer https://idp.example.com\"", "source: preissued", "users[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,9 @@ type User struct {
 	Bucket string
 	// SourceIdentity is the source identity the deployment is expected to derive, when known.
 	SourceIdentity string
+	// Role is the ARN of the IAM role the deployment is expected to act as for the user, when
+	// known.
+	Role string
 }
 
 // Target is a deployment under test.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
-	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -87,23 +86,7 @@ func (c *Containers) Profile() string { return c.t.Profile() }
 func (c *Containers) MCPURL() string { return c.t.MCPURL() }
 
 // Users are the default fixture's users.
-func (c *Containers) Users() []framework.User {
-	f := c.t.Fixture()
-	var out []framework.User
-	for _, u := range f.Users {
-		fu := framework.User{Name: u.Username, SourceIdentity: authorizer.SourceIdentity(u.Sub)}
-		if m, ok := f.MappingFor(u.Sub); ok {
-			fu.Tenant = m.Tags["tenant"]
-			for _, t := range f.Tenants {
-				if t.Name == fu.Tenant {
-					fu.Bucket = t.Bucket
-				}
-			}
-		}
-		out = append(out, fu)
-	}
-	return out
-}
+func (c *Containers) Users() []framework.User { return fixtureUsers(c.t.Fixture()) }
 
 // Token gets a token from the IdP container (device grant, approved as the user).
 func (c *Containers) Token(ctx context.Context, user string) (string, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
 	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
@@ -83,23 +84,7 @@ func (e *Embedded) Profile() string { return e.s.Profile() }
 func (e *Embedded) MCPURL() string { return e.s.MCPURL() }
 
 // Users are the fixture's users.
-func (e *Embedded) Users() []framework.User {
-	f := e.s.Fixture()
-	var out []framework.User
-	for _, u := range f.Users {
-		fu := framework.User{Name: u.Username, SourceIdentity: authorizer.SourceIdentity(u.Sub)}
-		if m, ok := f.MappingFor(u.Sub); ok {
-			fu.Tenant = m.Tags["tenant"]
-			for _, t := range f.Tenants {
-				if t.Name == fu.Tenant {
-					fu.Bucket = t.Bucket
-				}
-			}
-		}
-		out = append(out, fu)
-	}
-	return out
-}
+func (e *Embedded) Users() []framework.User { return fixtureUsers(e.s.Fixture()) }
 
 // Token mints a valid access token.
 func (e *Embedded) Token(ctx context.Context, user string) (string, error) {
@@ -159,6 +144,26 @@ func (e *Embedded) RoleARN(name string) string {
 func (e *Embedded) Close() error { return e.s.Close() }
 
 var _ framework.Target = (*Embedded)(nil)
+
+// fixtureUsers are a fixture's users as the suites know them, with what the deployment is
+// expected to derive for each: source identity, tenant, bucket and role.
+func fixtureUsers(f *fixture.Fixture) []framework.User {
+	var out []framework.User
+	for _, u := range f.Users {
+		fu := framework.User{Name: u.Username, SourceIdentity: authorizer.SourceIdentity(u.Sub)}
+		if m, ok := f.MappingFor(u.Sub); ok {
+			fu.Tenant = m.Tags["tenant"]
+			fu.Role = f.RoleARN(m.Account, m.Role)
+			for _, t := range f.Tenants {
+				if t.Name == fu.Tenant {
+					fu.Bucket = t.Bucket
+				}
+			}
+		}
+		out = append(out, fu)
+	}
+	return out
+}
 
 // errorf names the target in an error.
 func errorf(format string, args ...any) error { return fmt.Errorf("targets: "+format, args...) }

@@ -53,7 +53,7 @@ func (e *External) MCPURL() string { return e.f.MCPURL }
 func (e *External) Users() []framework.User {
 	var out []framework.User
 	for _, u := range e.f.Users {
-		out = append(out, framework.User{Name: u.Name, Tenant: u.Tenant, Bucket: u.Bucket, SourceIdentity: u.SourceIdentity})
+		out = append(out, framework.User{Name: u.Name, Tenant: u.Tenant, Bucket: u.Bucket, SourceIdentity: u.SourceIdentity, Role: u.Role})
 	}
 	return out
 }

@@ -187,6 +187,10 @@ var _ = fw.Describe("Trust policies", fw.Trust, func() {
 				roleName := w.Role[strings.LastIndex(w.Role, "/")+1:]
 				Expect(roleName).NotTo(BeEmpty(), "whoami as %s named no role", u.Name)
 				Expect(w.Arn).To(ContainSubstring(":assumed-role/"+roleName+"/"), "whoami as %s: the tools did not run as a session of the user's role %s", u.Name, w.Role)
+				if u.Role != "" {
+					// Not only consistent with itself: the role the deployment maps the user to.
+					Expect(w.Role).To(Equal(u.Role), "whoami as %s: the tools ran as %s, not as the user's role %s", u.Name, w.Arn, u.Role)
+				}
 				Expect(w.SourceIdentity).To(HavePrefix("usr-"), "whoami as %s: source identity %q", u.Name, w.SourceIdentity)
 				if u.SourceIdentity != "" {
 					Expect(w.SourceIdentity).To(Equal(u.SourceIdentity), "whoami as %s", u.Name)
