@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/aws/moto"
 )
 
@@ -141,4 +142,63 @@ users:
 	if code != 0 || !strings.Contains(out, "target external") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+}
+
+// TestConformAgainstTheContainerTopology runs the suites against the containers: the reference
+// topology and the one with moto behind the enforcing proxy pass; a deliberately wrong MCP
+// server image (it acts with the task role's credentials) is caught; the kit's authorizer as a
+// Lambda container image behind the gateway's Invoke path passes.
+func TestConformAgainstTheContainerTopology(t *testing.T) {
+	containers.RequireDocker(t)
+	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
+		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
+	}
+	bin := buildBinary(t)
+	ctx := t.Context()
+	kit, err := containers.KitImage(ctx) // built once here, not by every conform run
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{containers.EnvImage + "=" + kit}
+
+	t.Run("the reference topology passes", func(t *testing.T) {
+		code, out := runConformBin(t, bin, env, "--target", "containers")
+		if code != 0 || !strings.Contains(out, "PASS:") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+	t.Run("moto behind the enforcing proxy passes, the cross-account specs skipped", func(t *testing.T) {
+		code, out := runConformBin(t, bin, env, "--target", "containers", "--aws-backend", "moto")
+		if code != 0 || !strings.Contains(out, "has no second AWS account") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+	t.Run("an MCP server image that uses the task role is caught", func(t *testing.T) {
+		sample, err := containers.BuildTaskRoleSample(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out := runConformBin(t, bin, env, "--target", "containers", "--mcp-image", sample, "--label-filter", "trust || abac")
+		if code != exitFailure {
+			t.Fatalf("the task-role sample passed: exit %d\n%s", code, out)
+		}
+		for _, spec := range []string{
+			"gives every mapped user an assumed-role session of their target role",
+			"lets every mapped user list, read and write their own tenant's bucket",
+		} {
+			if !failedLine(out, spec) {
+				t.Errorf("%q did not fail against the task-role sample:\n%s", spec, out)
+			}
+		}
+	})
+	t.Run("the kit's authorizer as a Lambda container image passes", func(t *testing.T) {
+		image, err := containers.ReferenceAuthorizerImage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out := runConformBin(t, bin, env, "--target", "containers", "--authorizer-image", image, "--label-filter", "bootstrap || spoofing")
+		if code != 0 || !strings.Contains(out, "PASS:") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
 }
