@@ -3,16 +3,13 @@ package containers
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -72,11 +69,8 @@ const (
 // pulled when not present locally.
 func WithAuthorizerImage(image string) Option {
 	return func(s *settings) error {
-		if image == "" {
-			return errors.New("containers: WithAuthorizerImage: empty image reference")
-		}
-		if strings.HasPrefix(image, "-") || strings.IndexFunc(image, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-			return fmt.Errorf("containers: WithAuthorizerImage %q: an image reference holds no spaces or control characters and does not start with '-'", image)
+		if err := checkImageRef("WithAuthorizerImage", image); err != nil {
+			return err
 		}
 		s.authorizerImage = image
 		return nil
@@ -131,10 +125,7 @@ func (t *Topology) startAuthorizer(ctx context.Context, cfg settings, mode strin
 		testcontainers.WithExposedPorts(authorizerPort), publishOn(authorizerPort, hostPort),
 		testcontainers.WithWaitStrategyAndDeadline(cfg.timeout, ready))
 	if c != nil {
-		t.mu.Lock()
-		t.containers[AliasAuthorizer] = c
-		t.order = append(t.order, AliasAuthorizer)
-		t.mu.Unlock()
+		t.track(AliasAuthorizer, c)
 	}
 	if err != nil {
 		return fmt.Errorf("containers: authorizer image %s: %w%s", cfg.authorizerImage, err, t.tail(ctx, AliasAuthorizer))
@@ -189,30 +180,15 @@ func ReferenceAuthorizerImage(ctx context.Context) (string, error) {
 	if refAuthorizerImage != "" {
 		return refAuthorizerImage, nil
 	}
-	dir, err := os.MkdirTemp("", "mcpsso-authorizer-image-")
+	kit, err := kitBinary(ctx, os.Getenv(EnvBinary))
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(dir)
-	kit := os.Getenv(EnvBinary)
-	if kit == "" {
-		kit = filepath.Join(dir, "mcpsso")
-		if err := BuildBinary(ctx, kit); err != nil {
-			return "", err
-		}
-	}
-	authz := filepath.Join(dir, "authorizer")
-	if err := BuildStatic(ctx, "./reference/authorizer/cmd/authorizer", authz); err != nil {
+	authz, err := StaticImageFile(ctx, "./reference/authorizer/cmd/authorizer", "authorizer")
+	if err != nil {
 		return "", err
 	}
-	var files []ImageFile
-	for _, f := range []struct{ path, from string }{{"mcpsso", kit}, {"authorizer", authz}} {
-		b, err := os.ReadFile(f.from)
-		if err != nil {
-			return "", fmt.Errorf("containers: the %s binary: %w", f.path, err)
-		}
-		files = append(files, ImageFile{Path: f.path, Data: b, Executable: true})
-	}
+	files := []ImageFile{kit, authz}
 	img, err := BuildScratchImage(ctx, AuthorizerImageRepo, files, "/mcpsso", "lambda", "rie", "--addr", "0.0.0.0:8080", "--", "/authorizer")
 	if err != nil {
 		return "", err

@@ -153,10 +153,7 @@ func (t *Topology) startLocalStack(ctx context.Context, cfg settings) (string, e
 			// Not ours to track: remove it here, or nothing would.
 			return "", errors.Join(err, derr, ls.Terminate(context.Background()))
 		}
-		t.mu.Lock()
-		t.containers[AliasLocalStack] = dc
-		t.order = append(t.order, AliasLocalStack)
-		t.mu.Unlock()
+		t.track(AliasLocalStack, dc)
 	}
 	if err != nil {
 		return "", fmt.Errorf("%w%s", err, t.tail(ctx, AliasLocalStack))

@@ -54,23 +54,11 @@ func BuildImage(ctx context.Context, binary string) (string, error) {
 	if img, ok := imageCache[binary]; ok {
 		return img, nil
 	}
-	path := binary
-	if path == "" {
-		dir, err := os.MkdirTemp("", "mcpsso-image-")
-		if err != nil {
-			return "", err
-		}
-		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, "mcpsso")
-		if err := BuildBinary(ctx, path); err != nil {
-			return "", err
-		}
-	}
-	bin, err := os.ReadFile(path)
+	bin, err := kitBinary(ctx, binary)
 	if err != nil {
-		return "", fmt.Errorf("containers: the mcpsso binary: %w", err)
+		return "", err
 	}
-	img, err := BuildScratchImage(ctx, ImageRepo, []ImageFile{{Path: "mcpsso", Data: bin, Executable: true}}, "/mcpsso")
+	img, err := BuildScratchImage(ctx, ImageRepo, []ImageFile{bin}, "/mcpsso")
 	if err != nil {
 		return "", err
 	}
@@ -154,6 +142,38 @@ func BuildStatic(ctx context.Context, pkg, out string) error {
 		return fmt.Errorf("containers: CGO_ENABLED=0 go build %s: %w\n%s", pkg, err, b)
 	}
 	return nil
+}
+
+// kitBinary is the static mcpsso binary as the image file "mcpsso": the file binary, or one
+// compiled from this module's source when binary is "".
+func kitBinary(ctx context.Context, binary string) (ImageFile, error) {
+	if binary == "" {
+		return StaticImageFile(ctx, "./harness/cmd/mcpsso", "mcpsso")
+	}
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		return ImageFile{}, fmt.Errorf("containers: the mcpsso binary: %w", err)
+	}
+	return ImageFile{Path: "mcpsso", Data: data, Executable: true}, nil
+}
+
+// StaticImageFile compiles a main package of this module (BuildStatic) into an executable
+// ImageFile at path, for BuildScratchImage.
+func StaticImageFile(ctx context.Context, pkg, path string) (ImageFile, error) {
+	dir, err := os.MkdirTemp("", "mcpsso-static-")
+	if err != nil {
+		return ImageFile{}, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "bin")
+	if err := BuildStatic(ctx, pkg, out); err != nil {
+		return ImageFile{}, err
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return ImageFile{}, fmt.Errorf("containers: the %s binary: %w", pkg, err)
+	}
+	return ImageFile{Path: path, Data: data, Executable: true}, nil
 }
 
 // buildContext is a tar archive with the Dockerfile and the files.

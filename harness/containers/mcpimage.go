@@ -2,10 +2,7 @@ package containers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -49,15 +46,23 @@ const mcpMetricsPort = "9090"
 // The image is pulled when not present locally.
 func WithMCPImage(image string) Option {
 	return func(s *settings) error {
-		if image == "" {
-			return errors.New("containers: WithMCPImage: empty image reference")
-		}
-		if strings.HasPrefix(image, "-") || strings.IndexFunc(image, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-			return fmt.Errorf("containers: WithMCPImage %q: an image reference holds no spaces or control characters and does not start with '-'", image)
+		if err := checkImageRef("WithMCPImage", image); err != nil {
+			return err
 		}
 		s.mcpImage = image
 		return nil
 	}
+}
+
+// checkImageRef refuses what cannot be an image reference, naming the option.
+func checkImageRef(option, image string) error {
+	if image == "" {
+		return fmt.Errorf("containers: %s: empty image reference", option)
+	}
+	if strings.HasPrefix(image, "-") || strings.IndexFunc(image, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("containers: %s %q: an image reference holds no spaces or control characters and does not start with '-'", option, image)
+	}
+	return nil
 }
 
 // MCPImage is the third-party MCP server image the topology runs (WithMCPImage), "" when it
@@ -97,10 +102,7 @@ func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 		network.WithNetwork([]string{AliasMCP}, t.internal),
 		testcontainers.WithEnv(t.mcpEnv()))
 	if c != nil {
-		t.mu.Lock()
-		t.containers[AliasMCP] = c
-		t.order = append(t.order, AliasMCP)
-		t.mu.Unlock()
+		t.track(AliasMCP, c)
 	}
 	if err != nil {
 		return fmt.Errorf("containers: MCP server image %s: %w%s", cfg.mcpImage, err, t.tail(ctx, AliasMCP))
@@ -162,20 +164,11 @@ func BuildTaskRoleSample(ctx context.Context) (image string, err error) {
 	if sampleImage != "" {
 		return sampleImage, nil
 	}
-	dir, err := os.MkdirTemp("", "mcpsso-taskrolemcp-")
+	bin, err := StaticImageFile(ctx, "./harness/containers/testdata/taskrolemcp", "taskrolemcp")
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "taskrolemcp")
-	if err := BuildStatic(ctx, "./harness/containers/testdata/taskrolemcp", bin); err != nil {
-		return "", err
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	img, err := BuildScratchImage(ctx, "mcpsso-taskrolemcp", []ImageFile{{Path: "taskrolemcp", Data: data, Executable: true}}, "/taskrolemcp")
+	img, err := BuildScratchImage(ctx, "mcpsso-taskrolemcp", []ImageFile{bin}, "/taskrolemcp")
 	if err != nil {
 		return "", err
 	}

@@ -277,15 +277,20 @@ func (t *Topology) start(ctx context.Context, cfg settings, name string, args []
 	}, opts...)
 	c, err := testcontainers.Run(ctx, t.image, opts...)
 	if c != nil {
-		t.mu.Lock()
-		t.containers[name] = c
-		t.order = append(t.order, name)
-		t.mu.Unlock()
+		t.track(name, c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("containers: %s: %w%s", name, err, t.tail(ctx, name))
 	}
 	return c, nil
+}
+
+// track records a component's container for Container and Close.
+func (t *Topology) track(name string, c *testcontainers.DockerContainer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.containers[name] = c
+	t.order = append(t.order, name)
 }
 
 // tail is the end of a component's output, for an error message.
