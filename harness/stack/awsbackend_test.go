@@ -108,3 +108,29 @@ func TestWithAWSBackendRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAWSBackendNamesTheRule(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		bypass bool
+		want   AWSBackend
+		bad    string
+	}{
+		{name: "", want: AWSBackend{}},
+		{name: "emulator", want: AWSBackend{}},
+		{name: "moto", bypass: true, want: AWSBackend{Moto: true, Bypass: true}},
+		{name: "http://127.0.0.1:4566", want: AWSBackend{Upstream: "http://127.0.0.1:4566"}},
+		{name: "emulator", bypass: true, bad: "enforces by itself"},
+		{name: "localstack", bad: "containers target"},
+		{name: "dynamodb", bad: "want emulator, moto"},
+		{name: "https://", bad: "not an http(s) URL"},
+	} {
+		got, err := ParseAWSBackend(tc.name, tc.bypass)
+		switch {
+		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)):
+			t.Errorf("%q bypass=%v: %v, want an error saying %q", tc.name, tc.bypass, err, tc.bad)
+		case tc.bad == "" && (err != nil || got != tc.want):
+			t.Errorf("%q bypass=%v: %+v, %v; want %+v", tc.name, tc.bypass, got, err, tc.want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,6 +95,30 @@ func (b AWSBackend) Name() string {
 		return up + " (enforcement bypassed)"
 	}
 	return up + " behind the enforcing proxy"
+}
+
+// ParseAWSBackend reads a backend as the CLI names it: "" or "emulator", "moto", or the http(s)
+// URL of a running AWS-compatible service; bypass leaves the enforcing proxy out.
+func ParseAWSBackend(name string, bypass bool) (AWSBackend, error) {
+	var b AWSBackend
+	switch {
+	case name == "" || name == "emulator":
+		if bypass {
+			return b, errors.New("bypassing the enforcing proxy needs an AWS backend other than the emulator (moto or a URL): the emulator enforces by itself")
+		}
+		return b, nil
+	case name == "moto":
+		b.Moto = true
+	case name == "localstack":
+		return b, errors.New("LocalStack runs as a container: use the containers target, or give the URL of a LocalStack you run")
+	case strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://"):
+		b.Upstream = name
+	default:
+		return b, fmt.Errorf("AWS backend %q: want emulator, moto or an http(s) URL of an AWS-compatible service", name)
+	}
+	b.Bypass = bypass
+	var s settings
+	return b, WithAWSBackend(b)(&s)
 }
 
 // WithAWSBackend chooses what serves AWS (default: the embedded emulator).

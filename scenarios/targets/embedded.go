@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -34,23 +33,10 @@ func init() {
 
 // EmbeddedBackend is the stack's AWS backend for a backend name of framework.Options.
 func EmbeddedBackend(name string, bypass bool) (stack.AWSBackend, error) {
-	var b stack.AWSBackend
-	switch {
-	case name == "" || name == "emulator":
-		if bypass {
-			return b, errorf("bypassing the enforcing proxy needs an AWS backend other than the emulator (moto or a URL)")
-		}
-		return b, nil
-	case name == "moto":
-		b.Moto = true
-	case name == "localstack":
-		return b, errorf("the embedded target runs no containers: LocalStack needs the containers target (or give its URL)")
-	case strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://"):
-		b.Upstream = name
-	default:
-		return b, errorf("AWS backend %q: want emulator, moto, localstack or an http(s) URL", name)
+	b, err := stack.ParseAWSBackend(name, bypass)
+	if err != nil {
+		return b, errorf("the embedded target: %v", err)
 	}
-	b.Bypass = bypass
 	return b, nil
 }
 

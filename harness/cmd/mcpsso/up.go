@@ -21,12 +21,14 @@ type upFlags struct {
 	profile   string
 	portBase  int
 	logFormat string
+	backend   string
+	bypass    bool
 }
 
 func newUpCommand() *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
-		Use:   "up [--config F] [--profile reference|seed] [--port-base N]",
+		Use:   "up [--config F] [--profile reference|seed] [--port-base N] [--aws-backend emulator|moto|URL]",
 		Short: "Run the whole stack locally: IdP, AWS, authorizer, gateway, MCP server",
 		Long: `Start the whole deployment on this machine, with no AWS account: the mock IdP with the
 fixture's users, the AWS emulator (STS, IAM, S3, CloudTrail) seeded with the fixture's roles,
@@ -42,7 +44,13 @@ challenge; "seed" deploys the tutorial's policies and HTTP API verbatim, to watc
 
 Ports are stable so a client configuration keeps working: gateway 8480, IdP 8400, AWS 4566,
 MCP server 8481 (behind the gateway), task-role credentials 8482, metrics 8483. --port-base N
-moves them to N (gateway), N+1 (IdP), N+2 (AWS), N+3, N+4, N+5.`,
+moves them to N (gateway), N+1 (IdP), N+2 (AWS), N+3, N+4, N+5.
+
+--aws-backend moto runs moto_server (from PATH) instead of the emulator, and a URL uses an
+AWS-compatible service you run (LocalStack, moto; admin key test/test): either behind the kit's
+enforcing proxy, on the AWS port, which enforces the policies they ignore. Such a backend serves
+one account: the fixture's other accounts are not deployed. --bypass-enforce leaves the proxy
+out, to see what the upstream alone lets through.`,
 		Example: `  mcpsso up
   # in another terminal:
   TOKEN=$(mcpsso token --user alice --issuer http://127.0.0.1:8400)
@@ -51,7 +59,10 @@ moves them to N (gateway), N+1 (IdP), N+2 (AWS), N+3, N+4, N+5.`,
     -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
 
   # The tutorial as written, on other ports
-  mcpsso up --profile seed --port-base 9480`,
+  mcpsso up --profile seed --port-base 9480
+
+  # moto_server as the AWS, behind the enforcing proxy
+  mcpsso up --aws-backend moto`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd, f) },
 	}
@@ -59,6 +70,8 @@ moves them to N (gateway), N+1 (IdP), N+2 (AWS), N+3, N+4, N+5.`,
 	cmd.Flags().StringVar(&f.profile, "profile", stack.ProfileReference, "reference (corrected) or seed (the tutorial verbatim)")
 	cmd.Flags().IntVar(&f.portBase, "port-base", 0, "lay the ports out from N instead of the defaults")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "decision log: text (one readable line per decision) or json (every component's JSON lines)")
+	cmd.Flags().StringVar(&f.backend, "aws-backend", "emulator", "emulator, moto (moto_server from PATH), or the URL of an AWS-compatible service")
+	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend moto or a URL: leave the enforcing proxy out")
 	return cmd
 }
 
@@ -77,6 +90,10 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		}
 		ports = stack.PortsFrom(f.portBase)
 	}
+	backend, err := stack.ParseAWSBackend(f.backend, f.bypass)
+	if err != nil {
+		return fmt.Errorf("--aws-backend: %w", err)
+	}
 	var logOut io.Writer
 	switch f.logFormat {
 	case "json":
@@ -90,7 +107,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	ctx := cmd.Context()
 	t0 := time.Now()
 	s, err := stack.Start(ctx, stack.WithFixture(fx), stack.WithProfile(f.profile), stack.WithPorts(ports),
-		stack.WithLogOutput(logOut, slog.LevelInfo))
+		stack.WithLogOutput(logOut, slog.LevelInfo), stack.WithAWSBackend(backend))
 	if err != nil {
 		return failure{err}
 	}
@@ -103,7 +120,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 
 func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
 	fx := s.Fixture()
-	fmt.Fprintf(w, "mcpsso up: profile %s, started in %s\n\n", s.Profile(), took.Round(time.Millisecond))
+	fmt.Fprintf(w, "mcpsso up: profile %s, AWS %s, started in %s\n\n", s.Profile(), s.AWSBackend().Name(), took.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "component\tURL")
 	fmt.Fprintf(tw, "MCP (through the gateway)\t%s\n", s.MCPURL())
