@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,52 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
-// serveProcess is `mcpsso aws serve` running as a subprocess.
-type serveProcess struct {
-	cmd      *exec.Cmd
-	stderr   *strings.Builder
-	endpoint string
-	printed  []string
-}
-
-// startServe runs the binary with args and waits for its ready line and credentials.
-func startServe(t *testing.T, bin string, args ...string) *serveProcess {
-	t.Helper()
-	p := &serveProcess{cmd: exec.Command(bin, args...), stderr: &strings.Builder{}}
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		p.printed = append(p.printed, lines.Text())
-		if ep, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
-			p.endpoint = ep
-		}
-		if strings.HasPrefix(lines.Text(), "export ") {
-			break
-		}
-	}
-	if p.endpoint == "" {
-		t.Fatalf("no ready line; stdout %q, stderr %s", p.printed, p.stderr.String())
-	}
-	return p
-}
-
 // TestAWSServeAsASubprocess runs `mcpsso aws serve` as a script would: wait for the ready
 // line, call it with the SDK and the printed credentials, stop it with SIGINT.
 func TestAWSServeAsASubprocess(t *testing.T) {
 	bin := buildBinary(t)
 	trail := filepath.Join(t.TempDir(), "trail.jsonl")
-	p := startServe(t, bin, "aws", "serve", "--addr", "127.0.0.1:0", "--account", "444455556666", "--trail", trail)
-	cmd, stderr, endpoint, printed := p.cmd, p.stderr, p.endpoint, p.printed
-	if !strings.Contains(strings.Join(printed, "\n"), "account 444455556666 admin: AWS_ACCESS_KEY_ID=444455556666 AWS_SECRET_ACCESS_KEY=test") {
-		t.Errorf("the second account's credentials are not printed: %q", printed)
+	p := startServe(t, bin, nil, "export ", "aws", "serve", "--addr", "127.0.0.1:0", "--account", "444455556666", "--trail", trail)
+	endpoint := p.require(t, "ready ")
+	if !strings.Contains(strings.Join(p.lines, "\n"), "account 444455556666 admin: AWS_ACCESS_KEY_ID=444455556666 AWS_SECRET_ACCESS_KEY=test") {
+		t.Errorf("the second account's credentials are not printed: %q", p.lines)
 	}
 
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
@@ -76,25 +35,16 @@ func TestAWSServeAsASubprocess(t *testing.T) {
 		t.Errorf("Account = %s", *out.Account)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("aws serve did not stop within 10s of SIGINT")
-	}
+	p.interrupt(t)
+	stderr := p.stderr.String()
 
 	var logged struct {
 		Action   string `json:"action"`
 		Decision string `json:"decision"`
 		Caller   string `json:"caller"`
 	}
-	if err := json.Unmarshal([]byte(strings.SplitN(stderr.String(), "\n", 2)[0]), &logged); err != nil || logged.Action != "GetCallerIdentity" || logged.Decision != "allow" {
-		t.Errorf("first decision log line %q (%v)", strings.SplitN(stderr.String(), "\n", 2)[0], err)
+	if err := json.Unmarshal([]byte(strings.SplitN(stderr, "\n", 2)[0]), &logged); err != nil || logged.Action != "GetCallerIdentity" || logged.Decision != "allow" {
+		t.Errorf("first decision log line %q (%v)", strings.SplitN(stderr, "\n", 2)[0], err)
 	}
 	recorded, err := os.ReadFile(trail)
 	if err != nil {
@@ -115,8 +65,8 @@ func TestAWSServeAsASubprocess(t *testing.T) {
 
 func TestAWSServeSeedsAFixture(t *testing.T) {
 	bin := buildBinary(t)
-	p := startServe(t, bin, "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--profile", "reference")
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.endpoint),
+	p := startServe(t, bin, nil, "export ", "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--profile", "reference")
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.require(t, "ready ")),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 	out, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetObject(t.Context(),
 		&s3.GetObjectInput{Bucket: aws.String("quilt-tenant-acme"), Key: aws.String("README.md")})
@@ -124,8 +74,8 @@ func TestAWSServeSeedsAFixture(t *testing.T) {
 		t.Fatalf("%v; stderr %s", err, p.stderr.String())
 	}
 	out.Body.Close()
-	if !strings.Contains(strings.Join(p.printed, "\n"), "account 444455556666 admin") {
-		t.Errorf("the fixture's second account is not declared: %q", p.printed)
+	if !strings.Contains(strings.Join(p.lines, "\n"), "account 444455556666 admin") {
+		t.Errorf("the fixture's second account is not declared: %q", p.lines)
 	}
 }
 
@@ -133,10 +83,11 @@ func TestAWSServeSeedsAFixture(t *testing.T) {
 // endpoint, as the container topology uses it, and gets its credentials the way the SDK does.
 func TestAWSServeTaskRole(t *testing.T) {
 	bin := buildBinary(t)
-	p := startServe(t, bin, "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--task-role", "ecsTaskRole",
+	p := startServe(t, bin, nil, "export ", "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--task-role", "ecsTaskRole",
 		"--task-role-path", "/v2/credentials/x", "--task-role-token", "tok-123")
+	endpoint := p.require(t, "ready ")
 	var url string
-	for _, l := range p.printed {
+	for _, l := range p.lines {
 		if rest, ok := strings.CutPrefix(l, "task-role "); ok {
 			url, _, _ = strings.Cut(rest, " ")
 			if !strings.HasSuffix(rest, "AWS_CONTAINER_AUTHORIZATION_TOKEN=tok-123") {
@@ -145,10 +96,10 @@ func TestAWSServeTaskRole(t *testing.T) {
 		}
 	}
 	if !strings.HasSuffix(url, "/v2/credentials/x") {
-		t.Fatalf("no task-role line with the path: %q", p.printed)
+		t.Fatalf("no task-role line with the path: %q", p.lines)
 	}
 	creds := endpointcreds.New(url, func(o *endpointcreds.Options) { o.AuthorizationToken = "tok-123" })
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.endpoint), Credentials: aws.NewCredentialsCache(creds)}
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: aws.NewCredentialsCache(creds)}
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatalf("%v; stderr %s", err, p.stderr.String())

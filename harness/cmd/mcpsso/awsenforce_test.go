@@ -6,9 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -58,32 +56,27 @@ func TestAWSEnforceInFrontOfMoto(t *testing.T) {
 	m := moto.StartForTest(t, moto.WithAccount(fixtureAccount))
 	bin := buildBinary(t)
 	trail := filepath.Join(t.TempDir(), "trail.jsonl")
-	p := startServe(t, bin, "aws", "enforce", "--upstream", m.Endpoint(), "--addr", "127.0.0.1:0", "--config", "default",
+	p := startServe(t, bin, nil, "export ", "aws", "enforce", "--upstream", m.Endpoint(), "--addr", "127.0.0.1:0", "--config", "default",
 		"--local-bucket-policies", "--task-role", "ecsTaskRole", "--task-role-path", "/v2/credentials/t", "--task-role-token", "tok-9",
 		"--trail", trail)
-	printed := strings.Join(p.printed, "\n")
-	if !strings.Contains(printed, "account "+fixtureAccount+" admin: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test") {
-		t.Errorf("the upstream's account and the admin key are not printed: %q", p.printed)
+	endpoint := p.require(t, "ready ")
+	if !strings.Contains(strings.Join(p.lines, "\n"), "account "+fixtureAccount+" admin: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test") {
+		t.Errorf("the upstream's account and the admin key are not printed: %q", p.lines)
 	}
-	var taskURL string
-	for _, l := range p.printed {
-		if rest, ok := strings.CutPrefix(l, "task-role "); ok {
-			taskURL, _, _ = strings.Cut(rest, " ")
-		}
-	}
+	taskURL, _, _ := strings.Cut(p.printed("task-role "), " ")
 	if !strings.HasSuffix(taskURL, "/v2/credentials/t") {
-		t.Fatalf("no task-role line with the path: %q", p.printed)
+		t.Fatalf("no task-role line with the path: %q", p.lines)
 	}
 	ctx := t.Context()
 	admin := aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
 
 	t.Run("the fixture's objects were seeded through the proxy", func(t *testing.T) {
-		if got, err := readObject(t, staticConfig(p.endpoint, admin), "quilt-tenant-acme", "README.md"); err != nil || !strings.HasPrefix(got, "# acme") {
+		if got, err := readObject(t, staticConfig(endpoint, admin), "quilt-tenant-acme", "README.md"); err != nil || !strings.HasPrefix(got, "# acme") {
 			t.Fatalf("admin reads quilt-tenant-acme/README.md: %q, %v", got, err)
 		}
 	})
 
-	taskCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.endpoint), RetryMaxAttempts: 1,
+	taskCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
 		Credentials: aws.NewCredentialsCache(endpointcreds.New(taskURL, func(o *endpointcreds.Options) { o.AuthorizationToken = "tok-9" }))}
 	task, err := taskCfg.Credentials.Retrieve(ctx)
 	if err != nil {
@@ -105,7 +98,7 @@ func TestAWSEnforceInFrontOfMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := out.Credentials
-		session := staticConfig(p.endpoint, aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken})
+		session := staticConfig(endpoint, aws.Credentials{AccessKeyID: *c.AccessKeyId, SecretAccessKey: *c.SecretAccessKey, SessionToken: *c.SessionToken})
 		if _, err := readObject(t, session, "quilt-tenant-acme", "README.md"); err != nil {
 			t.Errorf("alice's session reads her tenant's bucket: %v", err)
 		}
@@ -123,17 +116,7 @@ func TestAWSEnforceInFrontOfMoto(t *testing.T) {
 		}
 	})
 
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v; stderr %s", err, p.stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("aws enforce did not stop within 10s of SIGINT")
-	}
+	p.interrupt(t)
 	if stderr := p.stderr.String(); !strings.Contains(stderr, `"msg":"fixture role not seeded","role":"attacker","account":"444455556666"`) {
 		t.Errorf("no warning naming the other account's role it skipped; stderr:\n%s", stderr)
 	}

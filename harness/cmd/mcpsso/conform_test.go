@@ -121,7 +121,7 @@ func failedLine(out, spec string) bool {
 func TestConformAgainstAnExternalTarget(t *testing.T) {
 	bin := buildBinary(t)
 	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
-	defer p.stop(t)
+	defer p.interrupt(t)
 	var env []string
 	for _, u := range []string{"alice", "bob", "carol"} {
 		env = append(env, "TOKEN_"+strings.ToUpper(u)+"="+tokenFromCLI(t, bin, p.issuer, u))

@@ -1,25 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 	"github.com/mcpsso/mcpsso/reference/gateway/lambdastub"
 )
@@ -33,7 +27,7 @@ func TestGatewayServeAsASubprocess(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "role": r.Header.Get("X-Decided-Role")})
 	}))
-	defer upstream.Close()
+	t.Cleanup(upstream.Close)
 	authorizer := httptest.NewServer(lambdastub.New(map[string]lambdastub.Func{"mcp-authorizer": lambdastub.Typed(
 		func(_ context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 			if ev.Headers["Authorization"] != "Bearer good" {
@@ -43,7 +37,7 @@ func TestGatewayServeAsASubprocess(t *testing.T) {
 				PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
 					{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn}}}}}, nil
 		})}))
-	defer authorizer.Close()
+	t.Cleanup(authorizer.Close)
 	config := filepath.Join(t.TempDir(), "api.yaml")
 	yaml, err := gateway.ShippedConfigYAML("reference")
 	if err != nil {
@@ -53,33 +47,11 @@ func TestGatewayServeAsASubprocess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(bin, "gateway", "serve", "--config", config, "--addr", "127.0.0.1:0", "--authorizer-url", authorizer.URL,
+	p := startServe(t, bin, nil, "mcp ", "gateway", "serve", "--config", config, "--addr", "127.0.0.1:0", "--authorizer-url", authorizer.URL,
 		"--integration-url", upstream.URL, "--issuer", "https://issuer.example")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	lines := bufio.NewScanner(stdout)
-	var url, mcp string
-	for lines.Scan() {
-		if u, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
-			url = u
-		}
-		if u, ok := strings.CutPrefix(lines.Text(), "mcp "); ok {
-			mcp = u
-			break
-		}
-	}
+	url, mcp := p.printed("ready "), p.printed("mcp ")
 	if url == "" || mcp != url+"/mcp" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("ready %q, mcp %q; stderr %s", url, mcp, stderr.String())
+		t.Fatalf("ready %q, mcp %q; stderr %s", url, mcp, p.stderr.String())
 	}
 
 	get := func(token string) (*http.Response, string) {
@@ -108,19 +80,10 @@ func TestGatewayServeAsASubprocess(t *testing.T) {
 		t.Errorf("good token: %d %s", resp.StatusCode, body)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("gateway serve did not stop within 10s of SIGINT")
-	}
+	p.interrupt(t)
+	stderr := p.stderr.String()
 	var statuses []float64
-	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
 		var rec struct {
 			Msg    string  `json:"msg"`
 			Status float64 `json:"status"`
@@ -133,7 +96,7 @@ func TestGatewayServeAsASubprocess(t *testing.T) {
 		}
 	}
 	if len(statuses) != 3 {
-		t.Errorf("access log statuses %v, want three lines:\n%s", statuses, stderr.String())
+		t.Errorf("access log statuses %v, want three lines:\n%s", statuses, stderr)
 	}
 }
 
@@ -176,47 +139,16 @@ func TestGatewayServeRejectsBadInput(t *testing.T) {
 // of the IdP for a mapped user reaches the server with the mapped role, others get 401.
 func TestGatewayServeAuthorizerFromEnv(t *testing.T) {
 	bin := buildBinary(t)
-	idp, err := mockidp.Start(t.Context(), mockidp.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idp.Close()
-	alice, ok := idp.User("alice")
-	if !ok {
-		t.Fatal("no alice in the mock IdP")
-	}
+	idp, store := startIdPWithAliceMapped(t)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Header.Get("X-Decided-Role"))
 	}))
-	defer upstream.Close()
-	store := filepath.Join(t.TempDir(), "roles.yaml")
-	if err := os.WriteFile(store, []byte("mappings:\n  - sub: "+alice.Subject+"\n    roleArn: arn:aws:iam::111122223333:role/alice-role\n    tags: {tenant: acme}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "gateway", "serve", "--profile", "reference", "--addr", "127.0.0.1:0", "--authorizer-from-env",
-		"--integration-url", upstream.URL, "--issuer", idp.IssuerURL())
-	cmd.Env = append(os.Environ(), "MCPSSO_AUTHORIZER_MODE=rest", "MCPSSO_AUTHORIZER_ISSUER="+idp.IssuerURL(),
+	t.Cleanup(upstream.Close)
+	env := append(os.Environ(), "MCPSSO_AUTHORIZER_MODE=rest", "MCPSSO_AUTHORIZER_ISSUER="+idp.IssuerURL(),
 		"MCPSSO_AUTHORIZER_ROLE_STORE=file:"+store)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var mcp string
-	for lines := bufio.NewScanner(stdout); lines.Scan(); {
-		if u, ok := strings.CutPrefix(lines.Text(), "mcp "); ok {
-			mcp = u
-			break
-		}
-	}
-	if mcp == "" {
-		t.Fatalf("no mcp line; stderr %s", stderr.String())
-	}
+	p := startServe(t, bin, env, "mcp ", "gateway", "serve", "--profile", "reference", "--addr", "127.0.0.1:0", "--authorizer-from-env",
+		"--integration-url", upstream.URL, "--issuer", idp.IssuerURL())
+	mcp := p.require(t, "mcp ")
 	call := func(token string) (int, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), "POST", mcp, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -232,8 +164,8 @@ func TestGatewayServeAuthorizerFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := call(tok); code != 200 || body != "arn:aws:iam::111122223333:role/alice-role" {
-		t.Errorf("alice: %d %q; stderr %s", code, body, stderr.String())
+	if code, body := call(tok); code != 200 || body != aliceRole {
+		t.Errorf("alice: %d %q; stderr %s", code, body, p.stderr.String())
 	}
 	if code, _ := call("garbage"); code != 401 {
 		t.Errorf("garbage token: %d, want 401", code)

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
@@ -20,34 +16,9 @@ import (
 // line, get a token from it with `mcpsso token`, verify it, stop the IdP with SIGINT.
 func TestIdPServeAsASubprocess(t *testing.T) {
 	bin := buildBinary(t)
-	cmd := exec.Command(bin, "idp", "serve", "--addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-
-	lines := bufio.NewScanner(stdout)
-	var issuer string
-	var printed []string
-	for lines.Scan() {
-		printed = append(printed, lines.Text())
-		if u, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
-			issuer = u
-		}
-		if strings.HasPrefix(lines.Text(), "export ") {
-			break
-		}
-	}
-	if issuer == "" {
-		t.Fatalf("no ready line; stdout %q, stderr %s", printed, stderr.String())
-	}
-	out := strings.Join(printed, "\n")
+	p := startServe(t, bin, nil, "export ", "idp", "serve", "--addr", "127.0.0.1:0")
+	issuer := p.require(t, "ready ")
+	out := strings.Join(p.lines, "\n")
 	for _, want := range []string{"user alice sub=00u8c2d9qkL4mT7xw5d7", "tenant=(none)", "client mcpsso-cli public",
 		"client mcpsso-demo confidential, secret mcpsso-demo-secret", "export MCPSSO_ISSUER=" + issuer} {
 		if !strings.Contains(out, want) {
@@ -71,20 +42,11 @@ func TestIdPServeAsASubprocess(t *testing.T) {
 		t.Errorf("sub %q, want alice's", idt.Subject)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("idp serve did not stop within 10s of SIGINT")
-	}
+	p.interrupt(t)
+	stderr := p.stderr.String()
 
 	var sawAllow bool
-	for line := range strings.Lines(stderr.String()) {
+	for line := range strings.Lines(stderr) {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("stderr line is not JSON: %q", line)
@@ -94,9 +56,9 @@ func TestIdPServeAsASubprocess(t *testing.T) {
 		}
 	}
 	if !sawAllow {
-		t.Errorf("no token decision for alice in the log:\n%s", stderr.String())
+		t.Errorf("no token decision for alice in the log:\n%s", stderr)
 	}
-	if strings.Contains(stderr.String(), strings.TrimSpace(token)) {
+	if strings.Contains(stderr, strings.TrimSpace(token)) {
 		t.Error("the log contains the access token")
 	}
 }
@@ -130,30 +92,8 @@ func TestIdPServeTakesItsUsersFromAFixture(t *testing.T) {
 	if err := os.WriteFile(path, []byte(fx), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "idp", "serve", "--addr", "127.0.0.1:0", "--config", path)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var issuer string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-			issuer = u
-			break
-		}
-	}
-	if issuer == "" {
-		t.Fatal("no ready line")
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
+	p := startServe(t, bin, nil, "ready ", "idp", "serve", "--addr", "127.0.0.1:0", "--config", path)
+	issuer := p.require(t, "ready ")
 	if tok := tokenFromCLI(t, bin, issuer, "zoe"); strings.Count(tok, ".") != 2 {
 		t.Fatalf("token %q", tok)
 	}

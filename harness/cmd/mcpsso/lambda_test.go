@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,9 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -30,48 +27,14 @@ func TestLambdaRIERunsTheReferenceAuthorizer(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", authz, "github.com/mcpsso/mcpsso/reference/authorizer/cmd/authorizer").CombinedOutput(); err != nil {
 		t.Fatalf("go build authorizer: %v\n%s", err, out)
 	}
-	idp, err := mockidp.Start(t.Context(), mockidp.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idp.Close()
-	alice, ok := idp.User("alice")
-	if !ok {
-		t.Fatal("no alice in the mock IdP")
-	}
-	const role = "arn:aws:iam::111122223333:role/alice-role"
-	store := filepath.Join(t.TempDir(), "roles.yaml")
-	if err := os.WriteFile(store, []byte("mappings:\n  - sub: "+alice.Subject+"\n    roleArn: "+role+"\n    tags: {tenant: acme}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	idp, store := startIdPWithAliceMapped(t)
 
-	cmd := exec.Command(bin, "lambda", "rie", "--addr", "127.0.0.1:0", "--", authz)
-	cmd.Env = append(os.Environ(), "AWS_LAMBDA_FUNCTION_NAME=mcp-authorizer",
+	env := append(os.Environ(), "AWS_LAMBDA_FUNCTION_NAME=mcp-authorizer",
 		authorizer.EnvPrefix+"MODE=token", authorizer.EnvPrefix+"ISSUER="+idp.IssuerURL(), authorizer.EnvPrefix+"ROLE_STORE=file:"+store)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	var url, invokeURL string
-	for lines := bufio.NewScanner(stdout); lines.Scan(); {
-		if u, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
-			url = u
-		}
-		if u, ok := strings.CutPrefix(lines.Text(), "invoke "); ok {
-			invokeURL = u
-			break
-		}
-	}
+	p := startServe(t, bin, env, "invoke ", "lambda", "rie", "--addr", "127.0.0.1:0", "--", authz)
+	url, invokeURL := p.printed("ready "), p.printed("invoke ")
 	if url == "" || invokeURL != url+"/2015-03-31/functions/function/invocations" {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("ready %q, invoke %q; stderr %s", url, invokeURL, stderr.String())
+		t.Fatalf("ready %q, invoke %q; stderr %s", url, invokeURL, p.stderr.String())
 	}
 
 	// The name from AWS_LAMBDA_FUNCTION_NAME, as the gateway derives it from authorizerUri.
@@ -82,8 +45,8 @@ func TestLambdaRIERunsTheReferenceAuthorizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, err := fn.Token(t.Context(), events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: "Bearer " + tok, MethodArn: methodARN})
-	if err != nil || len(resp.PolicyDocument.Statement) != 1 || resp.PolicyDocument.Statement[0].Effect != "Allow" || resp.Context[authorizer.ContextDecidedRole] != role {
-		t.Fatalf("alice: %+v, %v; stderr %s", resp, err, stderr.String())
+	if err != nil || len(resp.PolicyDocument.Statement) != 1 || resp.PolicyDocument.Statement[0].Effect != "Allow" || resp.Context[authorizer.ContextDecidedRole] != aliceRole {
+		t.Fatalf("alice: %+v, %v; stderr %s", resp, err, p.stderr.String())
 	}
 	_, err = fn.Token(t.Context(), events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: "Bearer garbage", MethodArn: methodARN})
 	var fe *gateway.FunctionError
@@ -91,19 +54,10 @@ func TestLambdaRIERunsTheReferenceAuthorizer(t *testing.T) {
 		t.Fatalf("garbage token: %v (%T), want the function error Unauthorized", err, err)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("lambda rie did not stop within 10s of SIGINT")
-	}
+	p.interrupt(t)
+	stderr := p.stderr.String()
 	var outcomes []string
-	for _, line := range strings.Split(stderr.String(), "\n") {
+	for _, line := range strings.Split(stderr, "\n") {
 		var rec struct {
 			Msg, Outcome, RequestID string
 		}
@@ -112,8 +66,31 @@ func TestLambdaRIERunsTheReferenceAuthorizer(t *testing.T) {
 		}
 	}
 	if strings.Join(outcomes, ",") != "ok,function_error" {
-		t.Errorf("logged outcomes %v, want ok then function_error:\n%s", outcomes, stderr.String())
+		t.Errorf("logged outcomes %v, want ok then function_error:\n%s", outcomes, stderr)
 	}
+}
+
+// aliceRole is the role the store of startIdPWithAliceMapped gives alice.
+const aliceRole = "arn:aws:iam::111122223333:role/alice-role"
+
+// startIdPWithAliceMapped starts the mock IdP and writes a role store file mapping its alice
+// to aliceRole in tenant acme; it returns the IdP and the store's path.
+func startIdPWithAliceMapped(t *testing.T) (*mockidp.Server, string) {
+	t.Helper()
+	idp, err := mockidp.Start(t.Context(), mockidp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Close() })
+	alice, ok := idp.User("alice")
+	if !ok {
+		t.Fatal("no alice in the mock IdP")
+	}
+	store := filepath.Join(t.TempDir(), "roles.yaml")
+	if err := os.WriteFile(store, []byte("mappings:\n  - sub: "+alice.Subject+"\n    roleArn: "+aliceRole+"\n    tags: {tenant: acme}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return idp, store
 }
 
 func TestLambdaRIERejectsBadInput(t *testing.T) {

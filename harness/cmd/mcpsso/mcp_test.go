@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -68,31 +64,11 @@ func startMCPWorld(t *testing.T) []string {
 // its --help teaches, so the help cannot show a call that does not work.
 func TestMCPServeAsASubprocess(t *testing.T) {
 	bin := buildBinary(t)
-	cmd := exec.Command(bin, "mcp", "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
-	cmd.Env = startMCPWorld(t) // nothing else from this process's environment
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := bufio.NewScanner(stdout)
-	var url, metrics string
-	for lines.Scan() {
-		if u, ok := strings.CutPrefix(lines.Text(), "ready "); ok {
-			url = u
-		}
-		if m, ok := strings.CutPrefix(lines.Text(), "metrics "); ok {
-			metrics = m
-			break
-		}
-	}
+	env := startMCPWorld(t) // nothing else from this process's environment
+	p := startServe(t, bin, env, "metrics ", "mcp", "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
+	url, metrics := p.printed("ready "), p.printed("metrics ")
 	if !strings.HasSuffix(url, "/mcp") || metrics == "" {
-		t.Fatalf("ready %q, metrics %q; stderr %s", url, metrics, stderr.String())
+		t.Fatalf("ready %q, metrics %q; stderr %s", url, metrics, p.stderr.String())
 	}
 
 	headers, body := helpCurl(t)
@@ -108,7 +84,7 @@ func TestMCPServeAsASubprocess(t *testing.T) {
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), `assumed-role/quilt-mcp-target-acme/usr-alice`) {
-		t.Fatalf("the help's request: %d %s; stderr %s", resp.StatusCode, answer, stderr.String())
+		t.Fatalf("the help's request: %d %s; stderr %s", resp.StatusCode, answer, p.stderr.String())
 	}
 	resp, err = http.Get(metrics)
 	if err != nil {
@@ -120,19 +96,10 @@ func TestMCPServeAsASubprocess(t *testing.T) {
 		t.Errorf("metrics do not count the call:\n%s", scraped)
 	}
 
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v; stderr %s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("mcp serve did not stop within 10s of SIGINT")
-	}
-	if !strings.Contains(stderr.String(), `"msg":"tool call"`) || !strings.Contains(stderr.String(), `"source_identity":"usr-alice"`) {
-		t.Errorf("no JSON tool-call log line on stderr:\n%s", stderr.String())
+	p.interrupt(t)
+	stderr := p.stderr.String()
+	if !strings.Contains(stderr, `"msg":"tool call"`) || !strings.Contains(stderr, `"source_identity":"usr-alice"`) {
+		t.Errorf("no JSON tool-call log line on stderr:\n%s", stderr)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,60 +43,21 @@ func freePortBase(t *testing.T) int {
 
 // upProcess is `mcpsso up` running as a subprocess, ready.
 type upProcess struct {
-	cmd    *exec.Cmd
-	stderr *strings.Builder
+	*serveProcess
 	mcpURL string
 	issuer string
 }
 
+// startUp runs `mcpsso up` with args and waits for its ready line and IdP issuer.
 func startUp(t *testing.T, bin string, args ...string) *upProcess {
 	t.Helper()
-	p := &upProcess{cmd: exec.Command(bin, append([]string{"up"}, args...)...), stderr: &strings.Builder{}}
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		line := lines.Text()
-		if u, ok := strings.CutPrefix(line, "IdP issuer"); ok {
-			p.issuer = strings.TrimSpace(u)
-		}
-		if u, ok := strings.CutPrefix(line, "ready "); ok {
-			p.mcpURL = u
-			break
-		}
-	}
+	p := &upProcess{serveProcess: startServe(t, bin, nil, "ready ", append([]string{"up"}, args...)...)}
+	p.stopWithin = 15 * time.Second
+	p.mcpURL, p.issuer = p.printed("ready "), strings.TrimSpace(p.printed("IdP issuer"))
 	if p.mcpURL == "" || p.issuer == "" {
 		t.Fatalf("no ready line or issuer; stderr:\n%s", p.stderr.String())
 	}
-	go func() { _, _ = bufio.NewReader(stdout).WriteTo(discard{}) }()
 	return p
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-// stop sends SIGINT and waits for a clean exit.
-func (p *upProcess) stop(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v\n%s", err, p.stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("mcpsso up did not stop within 15s of SIGINT")
-	}
 }
 
 func tokenFromCLI(t *testing.T, bin, issuer, user string) string {
@@ -128,7 +87,7 @@ func TestUpAsASubprocess(t *testing.T) {
 			t.Errorf("%s: %q %v %v", tool, text, isErr, err)
 		}
 	}
-	p.stop(t)
+	p.interrupt(t)
 	if log := p.stderr.String(); !strings.Contains(log, "authorizer     ALLOW") || !strings.Contains(log, "tool=whoami") || strings.Contains(log, token[:30]) {
 		t.Errorf("the decision log lacks the allow or the tool call, or shows the token:\n%s", log)
 	}
@@ -146,7 +105,7 @@ func TestUpWithTheInspectorCLI(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
-	defer p.stop(t)
+	defer p.interrupt(t)
 	token := tokenFromCLI(t, bin, p.issuer, "bob")
 	// inspector-cli 1.0.3 wants a package.json in the parent of its working directory.
 	dir := t.TempDir()
