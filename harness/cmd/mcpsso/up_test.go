@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/aws/moto"
 )
 
 // freePortBase finds six consecutive free loopback ports.
@@ -90,6 +91,36 @@ func TestUpAsASubprocess(t *testing.T) {
 	p.interrupt(t)
 	if log := p.stderr.String(); !strings.Contains(log, "authorizer     ALLOW") || !strings.Contains(log, "tool=whoami") || strings.Contains(log, token[:30]) {
 		t.Errorf("the decision log lacks the allow or the tool call, or shows the token:\n%s", log)
+	}
+}
+
+// TestUpOnMoto runs `mcpsso up --aws-backend moto`: moto_server serves AWS behind the enforcing
+// proxy, alice works as usual and cannot read globex's plan, the log shows the proxy's
+// decision, and SIGINT stops it cleanly.
+func TestUpOnMoto(t *testing.T) {
+	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
+		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
+	}
+	bin := buildBinary(t)
+	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)), "--aws-backend", "moto")
+	if !strings.Contains(strings.Join(p.lines, "\n"), "AWS moto behind the enforcing proxy") {
+		t.Errorf("up does not say which AWS it runs: %q", p.lines)
+	}
+	ctx := t.Context()
+	c, err := stack.ConnectMCP(ctx, p.mcpURL, map[string]string{"Authorization": "Bearer " + tokenFromCLI(t, bin, p.issuer, "alice")})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.stderr.String())
+	}
+	defer c.Close()
+	if text, isErr, err := stack.CallTool(ctx, c, "whoami", nil); err != nil || isErr || !strings.Contains(text, "quilt-mcp-target-acme") {
+		t.Errorf("whoami: %q %v %v", text, isErr, err)
+	}
+	if text, isErr, err := stack.CallTool(ctx, c, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"}); err != nil || !isErr || !strings.Contains(text, "AccessDenied") {
+		t.Errorf("alice's read of globex's plan: %q %v %v", text, isErr, err)
+	}
+	p.interrupt(t)
+	if log := p.stderr.String(); !strings.Contains(log, "aws-enforce    DENY") {
+		t.Errorf("the decision log lacks the enforcing proxy's deny:\n%s", log)
 	}
 }
 
