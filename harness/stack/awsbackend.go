@@ -125,6 +125,6 @@ func unenforcedTaskRole(endpoint string, admin aws.Credentials, roleARN string) 
 }
 
 func upstreamConfig(endpoint string, c aws.Credentials) aws.Config {
-	return aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
+	return aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(endpoint), Retryer: func() aws.Retryer { return enforce.ConnectionRetryer() },
 		Credentials: credentials.StaticCredentialsProvider{Value: c}}
 }

@@ -56,6 +56,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	iamsdk "github.com/aws/aws-sdk-go-v2/service/iam"
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -228,7 +230,22 @@ func New(upstream string, opts ...Option) (*Proxy, error) {
 
 func adminConfig(upstream string, cfg settings) aws.Config {
 	return aws.Config{Region: DefaultRegion, BaseEndpoint: aws.String(strings.TrimSuffix(upstream, "/")), HTTPClient: cfg.client,
-		Credentials: credentials.NewStaticCredentialsProvider(cfg.adminKey, cfg.adminSecret, ""), RetryMaxAttempts: 1}
+		Credentials: credentials.NewStaticCredentialsProvider(cfg.adminKey, cfg.adminSecret, ""),
+		Retryer:     func() aws.Retryer { return ConnectionRetryer() }}
+}
+
+// ConnectionRetryer retries an SDK call whose connection failed — refused, or reset while the
+// answer was read ("use of closed network connection", which loaded machines show now and then
+// with moto and Go servers alike) — twice, quickly, and nothing else: an error the upstream
+// answered is final, so the proxy still fails closed at once when the upstream refuses. The
+// proxy reads the upstream with it; tests of AWS-compatible servers use it too.
+func ConnectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.NewExponentialJitterBackoff(200 * time.Millisecond)
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // Trail is the store of the proxy's CloudTrail records.
