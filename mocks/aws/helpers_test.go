@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/aws/enforce"
 	"github.com/mcpsso/mcpsso/reference/policies"
 )
 
@@ -32,14 +33,14 @@ func startEmulator(t testing.TB, opts ...awsemu.Option) *awsemu.Server {
 	return s
 }
 
-// cfgFor is an SDK config for endpoint with static credentials; retries off so that tests
-// see each answer once.
+// cfgFor is an SDK config for endpoint with static credentials; only a failed connection is
+// retried, so that tests see each answer once.
 func cfgFor(endpoint string, creds aws.Credentials) aws.Config {
 	return aws.Config{
-		Region:           awsemu.DefaultRegion,
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		RetryMaxAttempts: 1,
+		Region:       awsemu.DefaultRegion,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.StaticCredentialsProvider{Value: creds},
+		Retryer:      func() aws.Retryer { return enforce.ConnectionRetryer() },
 	}
 }
 

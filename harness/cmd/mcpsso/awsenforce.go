@@ -238,7 +238,7 @@ func seedThroughProxy(ctx context.Context, s *enforce.Server, fx *fixture.Fixtur
 		if account != acct {
 			return aws.Config{}, fmt.Errorf("account %s: the enforcing proxy serves only %s", account, acct)
 		}
-		return aws.Config{Region: enforce.DefaultRegion, BaseEndpoint: aws.String(s.Endpoint()), RetryMaxAttempts: 1,
+		return aws.Config{Region: enforce.DefaultRegion, BaseEndpoint: aws.String(s.Endpoint()), Retryer: func() aws.Retryer { return enforce.ConnectionRetryer() },
 			Credentials: credentials.StaticCredentialsProvider{Value: admin}}, nil
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/mcpsso/mcpsso/mocks/aws/enforce"
 	"github.com/mcpsso/mcpsso/mocks/aws/moto"
 )
 
@@ -33,7 +34,7 @@ func errorCode(err error) string {
 }
 
 func staticConfig(endpoint string, c aws.Credentials) aws.Config {
-	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
+	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Retryer: func() aws.Retryer { return enforce.ConnectionRetryer() },
 		Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}
 }
 
@@ -76,7 +77,7 @@ func TestAWSEnforceInFrontOfMoto(t *testing.T) {
 		}
 	})
 
-	taskCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), RetryMaxAttempts: 1,
+	taskCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Retryer: func() aws.Retryer { return enforce.ConnectionRetryer() },
 		Credentials: aws.NewCredentialsCache(endpointcreds.New(taskURL, func(o *endpointcreds.Options) { o.AuthorizationToken = "tok-9" }))}
 	task, err := taskCfg.Credentials.Retrieve(ctx)
 	if err != nil {
