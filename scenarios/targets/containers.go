@@ -2,13 +2,10 @@ package targets
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsct "github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
@@ -135,26 +132,7 @@ func (c *Containers) CloudTrail(ctx context.Context, f cloudtrail.Filter) ([]clo
 	if err != nil {
 		return nil, err
 	}
-	in := &awsct.LookupEventsInput{}
-	if f.EventName != "" {
-		in.LookupAttributes = []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(f.EventName)}}
-	}
-	var out []cloudtrail.Event
-	p := awsct.NewLookupEventsPaginator(awsct.NewFromConfig(cfg), in)
-	for p.HasMorePages() && len(out) < 1000 {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("targets: LookupEvents: %w", err)
-		}
-		for _, ev := range page.Events {
-			var rec cloudtrail.Event
-			if err := json.Unmarshal([]byte(aws.ToString(ev.CloudTrailEvent)), &rec); err != nil {
-				return nil, fmt.Errorf("targets: a CloudTrail record does not parse: %w", err)
-			}
-			out = append(out, rec)
-		}
-	}
-	return out, nil
+	return lookupEvents(ctx, cfg, f)
 }
 
 // Accounts are the fixture's accounts.

@@ -112,6 +112,13 @@ func (e *External) CloudTrail(ctx context.Context, f cloudtrail.Filter) ([]cloud
 	if ct.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(ct.Endpoint)
 	}
+	return lookupEvents(ctx, cfg, f)
+}
+
+// lookupEvents reads up to 1000 CloudTrail records matching f through LookupEvents with cfg,
+// newest first, as the CloudTrail capability of the containers and external targets returns
+// them.
+func lookupEvents(ctx context.Context, cfg aws.Config, f cloudtrail.Filter) ([]cloudtrail.Event, error) {
 	in := &awsct.LookupEventsInput{}
 	if f.EventName != "" {
 		in.LookupAttributes = []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(f.EventName)}}
