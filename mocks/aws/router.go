@@ -1,12 +1,8 @@
 package awsemu
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -27,7 +23,7 @@ const (
 
 // ServeHTTP authenticates, routes by the SigV4 credential scope's service, and records.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := newRequestID()
+	requestID := iam.NewRequestID()
 	if r.URL.Path == HealthPath || r.URL.Path == LocalStackHealthPath {
 		e.health(w)
 		return
@@ -40,8 +36,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case sigv4.IsAnonymous(scopeErr) && !isQueryRequest(r):
 		// Unsigned and not a Query API call: an anonymous S3 request, which the bucket policy
 		// alone may allow.
-		e.serveS3(w, r, &iam.Call{RequestID: requestID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
-			Region: DefaultRegion, Secure: r.TLS != nil, Time: e.now()}, nil)
+		e.serveS3(w, r, iam.NewCall(r, requestID, DefaultRegion, e.now()), nil)
 		return
 	}
 	switch service {
@@ -61,7 +56,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &se) {
 			se = se.ForService(service)
 			e.log.Info("aws request rejected", "request_id", requestID, "service", service, "decision", "deny",
-				"error_code", se.Code, "reason", se.Message, "source_ip", sourceIP(r))
+				"error_code", se.Code, "reason", se.Message, "source_ip", iam.SourceIP(r))
 			if service == "s3" {
 				extra := map[string]string{}
 				for _, f := range se.Fields {
@@ -81,8 +76,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, service, requestID, awserr.As(err))
 		return
 	}
-	call := &iam.Call{Caller: caller, RequestID: requestID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(),
-		Region: res.Region, Secure: r.TLS != nil, Time: e.now()}
+	call := iam.NewCall(r, requestID, res.Region, e.now())
+	call.Caller = caller
 	switch service {
 	case "cloudtrail":
 		e.serveCloudTrail(w, r, call)
@@ -238,19 +233,4 @@ func (e *Emulator) health(w http.ResponseWriter) {
 		"services": map[string]string{"sts": "running", "iam": "running", "s3": "running", "cloudtrail": "running"},
 		"accounts": e.store.Accounts(),
 	})
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 }

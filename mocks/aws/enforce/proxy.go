@@ -3,12 +3,9 @@ package enforce
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -28,7 +25,7 @@ var adminPolicy = iampolicy.MustParse(iampolicy.IdentityPolicy, "AdministratorAc
 
 // ServeHTTP verifies the signature, resolves the caller, authorizes, relays and records.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := newRequestID()
+	requestID := iam.NewRequestID()
 	sc, err := sigv4.ParseScope(r)
 	if err != nil {
 		// Anonymous requests (and unparsable scopes) are not relayed: fail closed.
@@ -49,7 +46,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, service, requestID, awserr.As(err))
 		return
 	}
-	call := &iam.Call{RequestID: requestID, SourceIP: sourceIP(r), UserAgent: r.UserAgent(), Region: res.Region, Secure: r.TLS != nil, Time: p.now()}
+	call := iam.NewCall(r, requestID, res.Region, p.now())
 	if call.Caller, err = p.caller(r.Context(), res.AccessKeyID); err != nil {
 		p.writeError(w, r, service, requestID, awserr.As(err))
 		return
@@ -263,7 +260,7 @@ func (p *Proxy) relayFailed(w http.ResponseWriter, r *http.Request, err error) (
 // writeError renders an error as the service does: S3's REST XML or the Query XML.
 func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, service, requestID string, ae *awserr.Error) {
 	if requestID == "" {
-		requestID = newRequestID()
+		requestID = iam.NewRequestID()
 	}
 	switch {
 	case service == "s3":
@@ -308,19 +305,4 @@ func (p *Proxy) record(service, action string, call *iam.Call, errCode, errMsg s
 		attrs = append(attrs, "policy_decision", string(d.Decision), "reason", d.Reason)
 	}
 	p.log.Info("aws request", attrs...)
-}
-
-func sourceIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 }

@@ -1,7 +1,11 @@
 package iam
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -27,6 +31,31 @@ type Call struct {
 	Trail TrailNote
 	// Decision is the policy decision that allowed or denied the call, for the decision log.
 	Decision *iampolicy.Decision
+}
+
+// NewCall starts the Call of an HTTP request: its ID, where it came from, with which client,
+// in which region, over TLS or not, and when. The router (or the enforcing proxy) then sets
+// the Caller.
+func NewCall(r *http.Request, requestID, region string, now time.Time) *Call {
+	return &Call{RequestID: requestID, SourceIP: SourceIP(r), UserAgent: r.UserAgent(), Region: region, Secure: r.TLS != nil, Time: now}
+}
+
+// SourceIP is the address a request came from, as CloudTrail's sourceIPAddress and
+// aws:SourceIp see it.
+func SourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// NewRequestID is a request ID in AWS's UUID-shaped form.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 }
 
 // TrailNote is the service-specific part of a CloudTrail record.
