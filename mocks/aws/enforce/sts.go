@@ -21,20 +21,9 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/aws/sts"
 )
 
-// assumeRoleResponse is the part of AssumeRole's XML answer the proxy learns from.
+// assumeRoleResponse is AssumeRole's XML answer, which the proxy learns sessions from.
 type assumeRoleResponse struct {
-	Result struct {
-		Credentials struct {
-			AccessKeyID     string `xml:"AccessKeyId"`
-			SecretAccessKey string
-			SessionToken    string
-			Expiration      string
-		}
-		AssumedRoleUser struct {
-			AssumedRoleID string `xml:"AssumedRoleId"`
-			Arn           string
-		}
-	} `xml:"AssumeRoleResult"`
+	Result sts.AssumeRoleResult `xml:"AssumeRoleResult"`
 }
 
 // assumeRole authorizes AssumeRole exactly as the emulator's STS does — the trust policy as

@@ -237,7 +237,9 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	return in, p.CheckUnknown()
 }
 
-type assumeRoleResult struct {
+// AssumeRoleResult is AssumeRole's <AssumeRoleResult> element, as STS writes it (and as the
+// enforcing proxy reads an upstream's).
+type AssumeRoleResult struct {
 	Credentials struct {
 		AccessKeyID     string `xml:"AccessKeyId"`
 		SecretAccessKey string
@@ -327,7 +329,7 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 		Policies: sessionPolicies, Chained: g.Chained,
 	})
 
-	var res assumeRoleResult
+	var res AssumeRoleResult
 	res.Credentials.AccessKeyID = sess.AccessKeyID
 	res.Credentials.SecretAccessKey = sess.SecretAccessKey
 	res.Credentials.SessionToken = sess.SessionToken
