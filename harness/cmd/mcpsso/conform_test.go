@@ -57,6 +57,10 @@ func TestConformJudgesTheEmbeddedStacks(t *testing.T) {
 }
 
 func TestConformRejectsBadInput(t *testing.T) {
+	targetFile := filepath.Join(t.TempDir(), "target.yaml")
+	if err := os.WriteFile(targetFile, []byte("name: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args    []string
 		mention string
@@ -70,6 +74,7 @@ func TestConformRejectsBadInput(t *testing.T) {
 		{[]string{"conform", "--bypass-enforce"}, "--bypass-enforce"},
 		{[]string{"conform", "--mcp-image", "example/mcp:1"}, "--target containers"},
 		{[]string{"conform", "--authorizer-image", "example/authz:1"}, "--target containers"},
+		{[]string{"conform", "--target", targetFile, "--aws-backend", "moto"}, "not to a target file"},
 	} {
 		code, _, stderr := execute(t, "", tc.args...)
 		if code != exitInput || !strings.Contains(stderr, tc.mention) {
