@@ -117,12 +117,6 @@ func scratchDockerfile(files []ImageFile, entrypoint []string) []byte {
 	return []byte(b.String())
 }
 
-// BuildBinary compiles the static mcpsso binary (CGO_ENABLED=0, GOOS=linux, the host's
-// architecture) from the module this process runs in, to out.
-func BuildBinary(ctx context.Context, out string) error {
-	return BuildStatic(ctx, "./harness/cmd/mcpsso", out)
-}
-
 // BuildStatic compiles a main package of the module this process runs in (a path relative to
 // the module root, such as "./reference/authorizer/cmd/authorizer") into a static Linux binary
 // for the host's architecture, to out.
