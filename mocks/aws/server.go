@@ -198,6 +198,8 @@ type Server struct {
 	ln       net.Listener
 	endpoint string
 	done     chan error
+	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
+	stopWatch func() bool
 }
 
 // Start builds an emulator and serves it until ctx ends or Close is called.
@@ -219,10 +221,8 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	s := &Server{Emulator: e, ln: ln, endpoint: "http://" + ln.Addr().String(), done: make(chan error, 1),
 		srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { s.done <- s.srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = s.Close()
-	}()
+	// No goroutine waits on a context that never ends (Background, WithoutCancel).
+	s.stopWatch = context.AfterFunc(ctx, func() { _ = s.Close() })
 	return s, nil
 }
 
@@ -234,6 +234,7 @@ func (s *Server) Region() string { return DefaultRegion }
 
 // Close stops the listener and waits for the server to finish.
 func (s *Server) Close() error {
+	s.stopWatch()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

@@ -326,6 +326,8 @@ type Server struct {
 	srv  *http.Server
 	url  string
 	done chan error
+	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
+	stopWatch func() bool
 }
 
 // Start builds a gateway and serves it until ctx ends or Close is called. Without a public URL
@@ -351,10 +353,8 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	srv := &Server{Gateway: g, url: endpoint, done: make(chan error, 1),
 		srv: &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 4 * MaxHeaderBytes}}
 	go func() { srv.done <- srv.srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
+	// No goroutine waits on a context that never ends (Background, WithoutCancel).
+	srv.stopWatch = context.AfterFunc(ctx, func() { _ = srv.Close() })
 	return srv, nil
 }
 
@@ -363,6 +363,7 @@ func (s *Server) URL() string { return s.url }
 
 // Close stops the listener and waits for requests in flight (up to 5 s).
 func (s *Server) Close() error {
+	s.stopWatch()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

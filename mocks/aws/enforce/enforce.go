@@ -291,6 +291,8 @@ type Server struct {
 	*Proxy
 	srv      *http.Server
 	endpoint string
+	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
+	stopWatch func() bool
 }
 
 // Start builds a proxy for upstream and serves it until ctx ends or Close is called. Without
@@ -318,10 +320,8 @@ func Start(ctx context.Context, upstream string, opts ...Option) (*Server, error
 	s := &Server{Proxy: p, endpoint: "http://" + ln.Addr().String(),
 		srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = s.srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = s.Close()
-	}()
+	// No goroutine waits on a context that never ends (Background, WithoutCancel).
+	s.stopWatch = context.AfterFunc(ctx, func() { _ = s.Close() })
 	return s, nil
 }
 
@@ -330,6 +330,7 @@ func (s *Server) Endpoint() string { return s.endpoint }
 
 // Close stops the listener and waits for requests in flight.
 func (s *Server) Close() error {
+	s.stopWatch()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
