@@ -53,8 +53,8 @@ func (t *Topology) MetricsURL() (string, error) {
 }
 
 // TaskRoleCredentials are the MCP server's task-role credentials, fetched the way the server
-// gets them: from the container-credentials endpoint on 169.254.170.2, which only the internal
-// network reaches, by a probe container (`mcpsso vpc task-credentials`) there. They are the AWS
+// gets them: from 169.254.170.2 with its relative URI, inside the MCP task, by a probe
+// container (`mcpsso vpc task-credentials`) that joins the task's network namespace. They are the AWS
 // emulator's sessions, valid at the published AWS endpoint too. They are kept until five
 // minutes before they expire.
 func (t *Topology) TaskRoleCredentials(ctx context.Context) (aws.Credentials, error) {
@@ -63,11 +63,7 @@ func (t *Topology) TaskRoleCredentials(ctx context.Context) (aws.Credentials, er
 	if c := t.taskCreds; c.AccessKeyID != "" && (!c.CanExpire || time.Until(c.Expires) > 5*time.Minute) {
 		return c, nil
 	}
-	env := map[string]string{
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://" + TaskRoleIP + taskRolePath,
-		"AWS_CONTAINER_AUTHORIZATION_TOKEN":  t.taskToken,
-	}
-	code, out, err := t.runProbe(ctx, 30*time.Second, env, "vpc", "task-credentials")
+	code, out, err := t.runProbe(ctx, 30*time.Second, probeInTask, t.taskEnv(), "vpc", "task-credentials")
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("containers: task-role credentials: %w", err)
 	}
@@ -149,12 +145,23 @@ type probe struct {
 	c *testcontainers.DockerContainer
 }
 
-// startProbe starts `mcpsso args...` on the internal network and returns once it runs.
-func (t *Topology) startProbe(ctx context.Context, env map[string]string, args ...string) (*probe, error) {
+// Where a probe runs: on the internal network, or inside the MCP task's network namespace.
+const (
+	probeOnInternal = false
+	probeInTask     = true
+)
+
+// startProbe starts `mcpsso args...` on the internal network, or in the MCP task, and returns
+// once it runs.
+func (t *Topology) startProbe(ctx context.Context, inTask bool, env map[string]string, args ...string) (*probe, error) {
 	opts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithCmd(args...),
 		testcontainers.WithLabels(map[string]string{"mcpsso.component": "probe"}),
-		network.WithNetworkName(nil, t.internal.Name),
+	}
+	if inTask {
+		opts = append(opts, t.inTask())
+	} else {
+		opts = append(opts, network.WithNetworkName(nil, t.internal.Name))
 	}
 	if env != nil {
 		opts = append(opts, testcontainers.WithEnv(env))
@@ -194,8 +201,8 @@ func (p *probe) remove() {
 }
 
 // runProbe runs a probe to its end, within timeout.
-func (t *Topology) runProbe(ctx context.Context, timeout time.Duration, env map[string]string, args ...string) (int, string, error) {
-	p, err := t.startProbe(ctx, env, args...)
+func (t *Topology) runProbe(ctx context.Context, timeout time.Duration, inTask bool, env map[string]string, args ...string) (int, string, error) {
+	p, err := t.startProbe(ctx, inTask, env, args...)
 	if err != nil {
 		return 0, "", err
 	}

@@ -18,6 +18,7 @@ import (
 // it over the Lambda Invoke API: alice works under her role, no token and a garbage token are
 // refused.
 func TestAuthorizerImageBehindTheGateway(t *testing.T) {
+	t.Parallel() // each topology is its own: nothing in one is fixed machine-wide
 	containers.RequireDocker(t)
 	ctx := context.Background()
 	sample, err := containers.ReferenceAuthorizerImage(ctx)

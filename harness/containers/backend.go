@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -20,8 +19,8 @@ import (
 )
 
 // The AWS backends of the topology. Whichever runs, the MCP server and the task role find AWS
-// at the same place: the container with alias "aws" on both networks, which holds the fixed
-// task-role address on the internal one.
+// at the same place: the container with alias "aws" on both networks, which also serves the
+// task role's credentials endpoint (port 8170) that the MCP task's task-endpoint relays.
 const (
 	// AWSBackendEmulator is the kit's AWS emulator (`mcpsso aws serve`), the default.
 	AWSBackendEmulator = "emulator"
@@ -34,7 +33,6 @@ const (
 
 	// AliasLocalStack is LocalStack's alias on the internal network.
 	AliasLocalStack = "localstack"
-	localStackIP    = "169.254.170.3"
 )
 
 // AWSBackends lists the names WithAWSBackend accepts, the default first (for flag validation
@@ -87,7 +85,7 @@ func (t *Topology) startAWS(ctx context.Context, cfg settings, f *fixture.Fixtur
 	}
 	t.awsSide.backend = backend
 	taskArgs := []string{"--config", "default", "--profile", cfg.profile,
-		"--task-role", f.TaskRole, "--task-role-addr", TaskRoleIP + ":80", "--task-role-path", taskRolePath,
+		"--task-role", f.TaskRole, "--task-role-addr", "0.0.0.0:" + awsTaskRolePort, "--task-role-path", awsTaskRolePath,
 		"--task-role-token", taskToken}
 	var args []string
 	switch backend {
@@ -118,14 +116,8 @@ func (t *Topology) startAWS(ctx context.Context, cfg settings, f *fixture.Fixtur
 		// Printed after seeding and once the task-role endpoint listens; at a line's start, as
 		// an error can say "already exists".
 		readyLine(),
-		// Internal first: its endpoint is created with the container, with the fixed address.
 		network.WithNetwork([]string{AliasAWS}, t.internal),
 		network.WithNetwork([]string{AliasAWS}, t.public),
-		testcontainers.WithEndpointSettingsModifier(func(m map[string]*mobynet.EndpointSettings) {
-			if es := m[t.internal.Name]; es != nil {
-				es.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(TaskRoleIP)}
-			}
-		}),
 		testcontainers.WithExposedPorts(awsPort), publishOn(awsPort, hostPort))
 	return err
 }
@@ -137,12 +129,6 @@ func (t *Topology) startLocalStack(ctx context.Context, cfg settings) (string, e
 	ls, err := RunLocalStack(ctx,
 		network.WithNetwork([]string{AliasLocalStack}, t.internal),
 		network.WithNetwork([]string{AliasLocalStack}, t.public),
-		// A fixed address, or it may take TaskRoleIP before the proxy's container asks for it.
-		testcontainers.WithEndpointSettingsModifier(func(m map[string]*mobynet.EndpointSettings) {
-			if es := m[t.internal.Name]; es != nil {
-				es.IPAMConfig = &mobynet.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(localStackIP)}
-			}
-		}),
 		// The module's own wait, with a deadline that allows for LocalStack's start.
 		testcontainers.WithWaitStrategyAndDeadline(max(cfg.timeout, 2*time.Minute),
 			wait.ForHTTP("/_localstack/health").WithPort(localStackPort)),

@@ -46,6 +46,7 @@ func TestLocalStackImageFollowsTheEnvironment(t *testing.T) {
 // enforcing proxy: the MCP flow works as on the emulator and the proxy denies what moto alone
 // would allow.
 func TestTopologyWithMotoBackend(t *testing.T) {
+	t.Parallel() // each topology is its own: nothing in one is fixed machine-wide
 	containers.RequireDocker(t)
 	topo, err := containers.Run(context.Background(), containers.WithAWSBackend(containers.AWSBackendMoto))
 	if errors.Is(err, moto.ErrNotInstalled) && os.Getenv(moto.EnvRequireMoto) != "1" {
@@ -77,6 +78,7 @@ func TestTopologyWithMotoBackend(t *testing.T) {
 // cannot be pulled everywhere: the test skips with the reason then, or fails when
 // MCPSSO_REQUIRE_LOCALSTACK=1 (the LocalStack workflow sets it).
 func TestTopologyWithLocalStackBackend(t *testing.T) {
+	t.Parallel() // each topology is its own: nothing in one is fixed machine-wide
 	containers.RequireLocalStack(t)
 	topo, err := containers.Run(context.Background(), containers.WithAWSBackend(containers.AWSBackendLocalStack))
 	if err != nil {

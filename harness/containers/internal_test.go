@@ -3,11 +3,9 @@ package containers
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
@@ -68,25 +66,4 @@ func TestOptionsRejectBadInput(t *testing.T) {
 			t.Errorf("accepted bad input: %+v", s)
 		}
 	}
-}
-
-func TestATopologyWaitsForTheLockAndGivesUpWithItsContext(t *testing.T) {
-	unlock, err := lockTopology(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	defer cancel()
-	if second, err := lockTopology(ctx); err == nil {
-		second()
-		t.Fatal("a second topology got the lock while the first held it")
-	} else if !strings.Contains(err.Error(), "another topology") {
-		t.Errorf("error %q does not say it waited for another topology", err)
-	}
-	unlock()
-	again, err := lockTopology(t.Context())
-	if err != nil {
-		t.Fatalf("the lock was not released: %v", err)
-	}
-	again()
 }

@@ -4,17 +4,17 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/netip"
 
-	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
 
 // newInternalNetwork creates the internal network with the Docker client itself: testcontainers'
 // network.New drops driver options, and without com.docker.network.bridge.inhibit_ipv4 the
-// host gets the bridge's gateway address (169.254.170.1) and can reach every container on the
-// network, the MCP server included. With it, only the network's containers are on it.
+// host gets the bridge's gateway address and can reach every container on the network, the
+// MCP server included. With it, only the network's containers are on it. Docker picks the
+// subnet from its pools, so any number of topologies can run at once: the task-role address
+// lives in the MCP task's own network namespace (tasknet.go), not on this network.
 func newInternalNetwork(ctx context.Context) (*testcontainers.DockerNetwork, error) {
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
@@ -28,7 +28,6 @@ func newInternalNetwork(ctx context.Context) (*testcontainers.DockerNetwork, err
 		Driver:   "bridge",
 		Internal: true,
 		Options:  map[string]string{"com.docker.network.bridge.inhibit_ipv4": "true"},
-		IPAM:     &mobynet.IPAM{Config: []mobynet.IPAMConfig{{Subnet: netip.MustParsePrefix(internalSubnet)}}},
 		Labels:   labels,
 	})
 	if err != nil {

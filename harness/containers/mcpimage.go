@@ -9,17 +9,14 @@ import (
 	"unicode"
 
 	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/network"
-
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
 )
 
 // mcpMetricsPort is where the reference MCP server serves Prometheus metrics inside the
 // internal network (mcp serve --metrics-addr); only the metrics relay reaches it.
 const mcpMetricsPort = "9090"
 
-// WithMCPImage runs a third party's MCP server image in the reference MCP server's place, on
-// the internal network under the alias "mcp" with no published port, so that the suites test
+// WithMCPImage runs a third party's MCP server image in the reference MCP server's place, in
+// the MCP task (AliasTask: on the internal network under the alias "mcp") with no published port, so that the suites test
 // that server behind the kit's gateway, authorizer, IdP and AWS emulator. The image runs with
 // its own entrypoint and command, and must follow the contract the reference server follows:
 //
@@ -28,9 +25,9 @@ const mcpMetricsPort = "9090"
 //     the Host header);
 //   - take the AWS endpoint and region from AWS_ENDPOINT_URL (http://aws:4566, a bare host
 //     name, so S3 must be addressed path-style) and AWS_REGION (us-east-1), and its own
-//     credentials, the task role, from the SDK default chain as on Fargate:
-//     AWS_CONTAINER_CREDENTIALS_FULL_URI (http://169.254.170.2/v2/credentials/...) with
-//     AWS_CONTAINER_AUTHORIZATION_TOKEN; AWS_EC2_METADATA_DISABLED=true turns IMDS off;
+//     credentials, the task role, from the SDK default chain exactly as on Fargate:
+//     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (/v2/credentials/<id>, fetched from
+//     http://169.254.170.2 without a token); AWS_EC2_METADATA_DISABLED=true turns IMDS off;
 //   - know the caller only from the headers the gateway injects (a client's own are replaced):
 //     x-decided-role, the role ARN to assume (arn:aws:iam::<account>:role/<name>);
 //     x-source-identity, the STS source identity (usr-<sub>); x-session-tags, the session
@@ -69,18 +66,6 @@ func checkImageRef(option, image string) error {
 // runs the reference MCP server from the kit image.
 func (t *Topology) MCPImage() string { return t.mcpImage }
 
-// mcpEnv is the MCP server's environment: the AWS endpoint and the task role from the default
-// chain, as on Fargate.
-func (t *Topology) mcpEnv() map[string]string {
-	return map[string]string{
-		"AWS_ENDPOINT_URL":                   "http://" + AliasAWS + ":4566",
-		"AWS_REGION":                         awsemu.DefaultRegion,
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://" + TaskRoleIP + taskRolePath,
-		"AWS_CONTAINER_AUTHORIZATION_TOKEN":  t.taskToken,
-		"AWS_EC2_METADATA_DISABLED":          "true",
-	}
-}
-
 // startMCP starts the MCP server on the internal network: the reference server from the kit
 // image (with its metrics behind the relay), or the WithMCPImage image.
 func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
@@ -90,8 +75,8 @@ func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 			[]string{"mcp", "serve", "--addr", "0.0.0.0:" + mcpPort, "--metrics-addr", "0.0.0.0:" + mcpMetricsPort,
 				"--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort},
 			readyLine(),
-			network.WithNetwork([]string{AliasMCP}, t.internal),
-			testcontainers.WithEnv(t.mcpEnv())); err != nil {
+			t.inTask(),
+			testcontainers.WithEnv(t.taskEnv())); err != nil {
 			return err
 		}
 		return t.startMetricsRelay(ctx, cfg)
@@ -99,8 +84,8 @@ func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 
 	c, err := testcontainers.Run(ctx, cfg.mcpImage,
 		testcontainers.WithLabels(map[string]string{"mcpsso.component": AliasMCP}),
-		network.WithNetwork([]string{AliasMCP}, t.internal),
-		testcontainers.WithEnv(t.mcpEnv()))
+		t.inTask(),
+		testcontainers.WithEnv(t.taskEnv()))
 	if c != nil {
 		t.track(AliasMCP, c)
 	}
@@ -116,7 +101,7 @@ func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 // waitMCPListening runs `mcpsso vpc wait-tcp` on the internal network until mcp:8080 accepts a
 // connection, and gives up at once if the MCP server's container stops.
 func (t *Topology) waitMCPListening(ctx context.Context, timeout time.Duration) error {
-	p, err := t.startProbe(ctx, nil, "vpc", "wait-tcp", "--addr", AliasMCP+":"+mcpPort, "--timeout", timeout.String())
+	p, err := t.startProbe(ctx, probeOnInternal, nil, "vpc", "wait-tcp", "--addr", AliasMCP+":"+mcpPort, "--timeout", timeout.String())
 	if err != nil {
 		return err
 	}

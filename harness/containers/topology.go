@@ -5,14 +5,19 @@
 //   - a public network with the gateway and the IdP (their ports are published on the host),
 //     and the AWS emulator (AWS APIs are public endpoints; its port is published for
 //     administrator and CloudTrail access);
-//   - an internal network (no route out) with the gateway, the MCP server and the AWS emulator,
-//     which also serves the MCP server's task role on the ECS container-credentials address
-//     169.254.170.2 of that network only.
+//   - an internal network (no route out, no address for the host) with the gateway, the MCP
+//     task and the AWS emulator, which also serves the MCP server's task role;
+//   - the MCP task: a network namespace, held by a `mcpsso vpc task-endpoint` container on the
+//     internal network under the alias "mcp", that the MCP server's container joins, as the
+//     containers of a Fargate awsvpc task share one. The ECS agent's address 169.254.170.2 is
+//     in that namespace only, where the task-endpoint serves the task role.
 //
-// The MCP server publishes no port and is on the internal network only: nothing but the
-// gateway can reach it. It gets its credentials from the default chain, as on Fargate
-// (AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN), and the AWS
-// endpoint from AWS_ENDPOINT_URL.
+// The MCP server publishes no port and is in the MCP task only: nothing but the gateway (and
+// the harness's probes) can reach it. It gets its credentials from the default chain exactly as
+// on Fargate (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, fetched from 169.254.170.2 without a
+// token), and the AWS endpoint from AWS_ENDPOINT_URL. Nothing in a topology is fixed
+// machine-wide (subnets come from Docker's pools, host ports are free ones), so topologies run
+// side by side, in one process or in several.
 //
 // testcontainers-go's reaper (Ryuk) is an image that cannot be pulled here, so it is disabled
 // (TESTCONTAINERS_RYUK_DISABLED=true) and Close removes every container and network; Run does
@@ -29,6 +34,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +51,7 @@ import (
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 
@@ -60,11 +67,13 @@ const (
 	awsPort     = "4566/tcp"
 	mcpPort     = "8080"
 
-	// TaskRoleIP is where the task-role credentials are served on the internal network, the
-	// address the ECS agent uses (and one of the hosts the SDK accepts over plain HTTP).
-	TaskRoleIP     = "169.254.170.2"
-	taskRolePath   = "/v2/credentials/mcpsso-task"
-	internalSubnet = "169.254.170.0/24"
+	// TaskRoleIP is where the task-role credentials are served inside the MCP task's network
+	// namespace: the ECS agent's address, which the SDKs put before the relative URI.
+	TaskRoleIP = ecscreds.TaskAddress
+	// awsTaskRolePort and awsTaskRolePath are the AWS container's own credentials endpoint on
+	// the networks, which only the task-endpoint calls (with the token).
+	awsTaskRolePort = "8170"
+	awsTaskRolePath = "/v2/credentials/mcpsso-task"
 )
 
 // Option configures Run.
@@ -144,7 +153,8 @@ type Topology struct {
 	// A WithAuthorizerImage authorizer (authorizerimage.go).
 	authorizerImage, authorizerURL string
 
-	unlock func() // releases lockTopology's lock
+	// The MCP task's credentials path, its AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (tasknet.go).
+	taskRelativeURI string
 }
 
 // Run builds (or reuses) the kit image and starts the topology with the default fixture. On
@@ -169,11 +179,7 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 			return nil, fmt.Errorf("containers: AWS backend %s: %w", cfg.awsBackend, err)
 		}
 	}
-	unlock, err := lockTopology(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t := &Topology{profile: cfg.profile, fixture: f, image: cfg.image, containers: map[string]*testcontainers.DockerContainer{}, unlock: unlock}
+	t := &Topology{profile: cfg.profile, fixture: f, image: cfg.image, containers: map[string]*testcontainers.DockerContainer{}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.Close())
@@ -230,7 +236,11 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 		return nil, err
 	}
 
-	// The reference MCP server (and its metrics relay) or a WithMCPImage image: mcpimage.go.
+	// The MCP task's namespace with the task role in it (tasknet.go), then the reference MCP
+	// server (and its metrics relay) or a WithMCPImage image in it (mcpimage.go).
+	if err = t.startTask(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if err = t.startMCP(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -311,21 +321,26 @@ func (t *Topology) Close() error {
 		t.mu.Lock()
 		order := append([]string(nil), t.order...)
 		t.mu.Unlock()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for _, name := range order {
-			c := t.containers[name]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := c.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("containers: removing %s: %w", name, err))
-					mu.Unlock()
-				}
-			}()
+		// The MCP task's namespace goes last: the containers in it go first.
+		last := slices.DeleteFunc(slices.Clone(order), func(n string) bool { return n != AliasTask })
+		order = slices.DeleteFunc(order, func(n string) bool { return n == AliasTask })
+		for _, wave := range [][]string{order, last} {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for _, name := range wave {
+				c := t.containers[name]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := c.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("containers: removing %s: %w", name, err))
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
 		}
-		wg.Wait()
 		if err := t.awsSide.close(); err != nil { // moto_server runs on the host
 			errs = append(errs, fmt.Errorf("containers: stopping the AWS backend: %w", err))
 		}
@@ -336,7 +351,6 @@ func (t *Topology) Close() error {
 				}
 			}
 		}
-		t.unlock()
 		t.closeErr = errors.Join(errs...)
 	})
 	return t.closeErr
@@ -368,19 +382,19 @@ func (t *Topology) AWSEndpoint() string { return t.awsEndpoint }
 func (t *Topology) PublicNetwork() string   { return t.public.Name }
 func (t *Topology) InternalNetwork() string { return t.internal.Name }
 
-// Container is a component's container (AliasGateway, AliasIdP, AliasAWS or AliasMCP).
+// Container is a component's container (AliasGateway, AliasIdP, AliasAWS, AliasMCP, AliasTask, …).
 func (t *Topology) Container(name string) *testcontainers.DockerContainer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.containers[name]
 }
 
-// MCPServerAddr is the MCP server's address on the internal network (HOST:PORT), which only
-// the gateway can reach.
+// MCPServerAddr is the MCP server's address on the internal network (HOST:PORT), the MCP
+// task's, which only the gateway can reach.
 func (t *Topology) MCPServerAddr(ctx context.Context) (string, error) {
-	c := t.Container(AliasMCP)
+	c := t.Container(AliasTask)
 	if c == nil {
-		return "", errors.New("containers: no MCP server container")
+		return "", errors.New("containers: no MCP task container")
 	}
 	in, err := c.Inspect(ctx)
 	if err != nil {

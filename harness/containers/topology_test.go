@@ -19,6 +19,7 @@ import (
 // TestTopology starts the reference topology once and checks, from the host and from the
 // networks, what a deployment must and must not allow.
 func TestTopology(t *testing.T) {
+	t.Parallel() // each topology is its own: nothing in one is fixed machine-wide
 	containers.RequireDocker(t)
 	ctx := context.Background()
 	start := time.Now()
@@ -94,40 +95,51 @@ func TestTopology(t *testing.T) {
 		t.Logf("POST %s from the host: HTTP %d, not the MCP server", mcpAddr, resp.StatusCode)
 	})
 
-	// A probe container asks for OpenID discovery at the MCP server: on the internal network
-	// it gets an HTTP answer (the server is there), on the public network no connection.
-	probe := func(t *testing.T, nw string) string {
-		c, err := testcontainers.Run(ctx, topo.Image(),
-			testcontainers.WithCmd("token", "--user", "alice", "--timeout", "3s", "--issuer", "http://"+mcpAddr),
-			network.WithNetworkName(nil, nw),
-			testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(30*time.Second)))
-		if c != nil {
-			defer func() { _ = c.Terminate(context.Background()) }()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := c.Logs(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		b, _ := io.ReadAll(rc)
-		return string(b)
-	}
 	t.Run("the MCP server answers on the internal network", func(t *testing.T) {
-		out := probe(t, topo.InternalNetwork())
-		if !strings.Contains(out, "404") {
+		if out := probeMCP(t, topo, mcpAddr, topo.InternalNetwork()); !strings.Contains(out, "jsonrpc") {
 			t.Fatalf("probe on the internal network: %s", out)
 		}
 	})
 	t.Run("the MCP server is unreachable from the public network", func(t *testing.T) {
-		out := probe(t, topo.PublicNetwork())
-		if strings.Contains(out, "404") || !strings.Contains(out, "discovery") {
-			t.Fatalf("probe on the public network: %s", out)
+		out := probeMCP(t, topo, mcpAddr, topo.PublicNetwork())
+		if strings.Contains(out, "jsonrpc") {
+			t.Fatalf("probe on the public network reached the MCP server: %s", out)
 		}
 		t.Logf("probe on the public network: %s", strings.TrimSpace(out))
 	})
+}
+
+// probeMCP sends a tools/call to the MCP server's address from a container on network nw (`mcpsso
+// vpc http`) with the headers the gateway would inject and the Host the server allows, and
+// returns what it printed: an answer with "jsonrpc" in it comes from the MCP server only — an
+// HTTP exchange, not a TCP connect, since some networks accept every connection.
+func probeMCP(t *testing.T, topo *containers.Topology, mcpAddr, nw string) string {
+	t.Helper()
+	f := topo.Fixture()
+	c, err := testcontainers.Run(t.Context(), topo.Image(),
+		testcontainers.WithCmd("vpc", "http", "--method", "POST", "--url", "http://"+mcpAddr+"/mcp", "--timeout", "3s",
+			"--header", "Host: "+containers.AliasMCP+":8080",
+			"--header", "Content-Type: application/json",
+			"--header", "Accept: application/json, text/event-stream",
+			"--header", "x-decided-role: "+f.RoleARN(f.Accounts[0].ID, "quilt-mcp-target-acme"),
+			"--header", "x-source-identity: usr-alice",
+			"--header", `x-session-tags: [{"Key":"tenant","Value":"acme"}]`,
+			"--data", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`),
+		network.WithNetworkName(nil, nw),
+		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(30*time.Second)))
+	if c != nil {
+		defer func() { _ = c.Terminate(context.Background()) }()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.Logs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return string(b)
 }
 
 type mcpResponse struct {

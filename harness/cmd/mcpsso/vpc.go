@@ -11,10 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/spf13/cobra"
+
+	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 )
 
 // The `vpc` commands run inside a containers topology's networks (harness/containers) where
@@ -23,10 +26,11 @@ func newVPCCommand() *cobra.Command {
 	cmd := groupCommand("vpc", "Helpers the harness runs inside a container topology's networks",
 		`Helpers that harness/containers runs, from the kit image, inside the networks of a container
 topology, where the host cannot reach: wait until a port accepts connections, fetch the task
-role's credentials from the container-credentials endpoint, relay the MCP server's metrics.
+role's credentials from the container-credentials endpoint, relay the MCP server's metrics,
+hold the MCP task's network namespace with the ECS agent's credentials address in it.
 They are hidden because only the harness needs them.`)
 	cmd.Hidden = true
-	cmd.AddCommand(newVPCWaitTCPCommand(), newVPCTaskCredentialsCommand(), newVPCMetricsRelayCommand())
+	cmd.AddCommand(newVPCWaitTCPCommand(), newVPCTaskCredentialsCommand(), newVPCMetricsRelayCommand(), newVPCTaskEndpointCommand(), newVPCHTTPCommand())
 	return cmd
 }
 
@@ -86,34 +90,44 @@ func newVPCTaskCredentialsCommand() *cobra.Command {
 		Use:   "task-credentials [--full-uri URL] [--token T]",
 		Short: "Print the task role's credentials from the container-credentials endpoint, as JSON",
 		Long: `Fetch credentials from an ECS container-credentials endpoint the way the AWS SDK does
-(Authorization header with the token) and print them on stdout as one JSON object:
+and print them on stdout as one JSON object:
 {"AccessKeyId":"...","SecretAccessKey":"...","Token":"...","Expiration":"2026-01-02T03:04:05Z"}.
 
---full-uri and --token default to $AWS_CONTAINER_CREDENTIALS_FULL_URI and
-$AWS_CONTAINER_AUTHORIZATION_TOKEN, the variables an ECS task gets; prefer them over the flag
-for the token, so that it does not show in the process list. The harness runs this on the
-internal network of a container topology, where the endpoint lives, to hand the task role to
-the conformance suites.`,
-		Example: `  AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.2/v2/credentials/mcpsso-task \
+The endpoint is --full-uri, else $AWS_CONTAINER_CREDENTIALS_FULL_URI (with the token of --token
+or $AWS_CONTAINER_AUTHORIZATION_TOKEN in the Authorization header), else
+http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (no token: Fargate's form). Prefer
+the variable over the flag for the token, so that it does not show in the process list. The
+harness runs this inside the MCP task's network namespace of a container topology, where the
+endpoint lives, to hand the task role to the conformance suites.`,
+		Example: `  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/3f2a mcpsso vpc task-credentials
+  AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:8090/v2/credentials/x \
   AWS_CONTAINER_AUTHORIZATION_TOKEN=... mcpsso vpc task-credentials`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			relative := false
 			if !cmd.Flags().Changed("full-uri") {
-				fullURI = os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+				fullURI = os.Getenv(ecscreds.EnvFullURI)
+				if rel := os.Getenv(ecscreds.EnvRelativeURI); fullURI == "" && rel != "" {
+					fullURI, relative = "http://"+ecscreds.TaskAddress+rel, true
+				}
 			}
 			if !cmd.Flags().Changed("token") {
-				token = os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+				token = os.Getenv(ecscreds.EnvAuthorizationToken)
 			}
 			u, err := url.Parse(fullURI)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("--full-uri %q: must be an http(s) URL (or set AWS_CONTAINER_CREDENTIALS_FULL_URI)", fullURI)
+				return fmt.Errorf("--full-uri %q: must be an http(s) URL (or set AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI)", fullURI)
 			}
-			if token == "" {
-				return errors.New("--token: required (or set AWS_CONTAINER_AUTHORIZATION_TOKEN); the endpoint refuses requests without it")
+			if token == "" && !relative {
+				return errors.New("--token: required with a full URI (or set AWS_CONTAINER_AUTHORIZATION_TOKEN); the endpoint refuses requests without it")
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			p := endpointcreds.New(fullURI, func(o *endpointcreds.Options) { o.AuthorizationToken = token })
+			p := endpointcreds.New(fullURI, func(o *endpointcreds.Options) {
+				if !relative {
+					o.AuthorizationToken = token
+				}
+			})
 			c, err := p.Retrieve(ctx)
 			if err != nil {
 				return failure{fmt.Errorf("container credentials from %s: %w", fullURI, err)}
@@ -175,21 +189,31 @@ MCP endpoint itself stays unreachable.`,
 // metricsRelay answers GET /metrics from upstream and refuses everything else, so the relay
 // cannot be turned into a way to the upstream's other paths.
 func metricsRelay(upstream string, log *slog.Logger) http.Handler {
+	return getRelay("/metrics", upstream, "scrape", func(in, out *http.Request) {
+		if accept := in.Header.Get("Accept"); accept != "" {
+			out.Header.Set("Accept", accept)
+		}
+	}, log)
+}
+
+// getRelay answers GET path by fetching upstream (setHeaders copies or adds what the upstream
+// needs) and answers with its status, Content-Type and body; any other path is 404 and any
+// other method 405, and neither reaches the upstream. It logs one JSON line per relayed
+// request, named what.
+func getRelay(path, upstream, what string, setHeaders func(in, out *http.Request), log *slog.Logger) http.Handler {
 	client := &http.Client{Timeout: 10 * time.Second}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, upstream, nil)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		if accept := r.Header.Get("Accept"); accept != "" {
-			req.Header.Set("Accept", accept)
-		}
+		setHeaders(r, req)
 		resp, err := client.Do(req)
 		if err != nil {
-			log.Warn("scrape failed", "upstream", upstream, "error", err.Error())
-			http.Error(w, "metrics relay: upstream: "+err.Error(), http.StatusBadGateway)
+			log.Warn(what+" failed", "upstream", upstream, "error", err.Error())
+			http.Error(w, "relay: upstream: "+err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()
@@ -198,7 +222,63 @@ func metricsRelay(upstream string, log *slog.Logger) http.Handler {
 		}
 		w.WriteHeader(resp.StatusCode)
 		n, _ := io.Copy(w, resp.Body)
-		log.Info("scrape relayed", "upstream", upstream, "status", resp.StatusCode, "bytes", n)
+		log.Info(what+" relayed", "upstream", upstream, "status", resp.StatusCode, "bytes", n)
 	})
 	return mux
+}
+
+func newVPCHTTPCommand() *cobra.Command {
+	var method, target, data string
+	var headers []string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "http --url URL [--method M] [--header 'K: V']... [--data BODY] [--timeout D]",
+		Short: "Send one HTTP request and print the status and the body",
+		Long: `Send one HTTP request and print "HTTP <status>" and then the body (at most 64 KiB) on
+stdout; exit 0 on any HTTP answer, 1 when none came within --timeout. A "Host: ..." header sets
+the request's Host. The harness runs it from a container on one of a topology's networks to
+show what answers there: a check that an address is unreachable needs an HTTP exchange whose
+answer only the real server gives, since some networks accept every connection.`,
+		Example: `  mcpsso vpc http --method POST --url http://mcp:8080/mcp --header 'Content-Type: application/json' \
+    --data '{"jsonrpc":"2.0","id":1,"method":"ping"}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			u, err := url.Parse(target)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("--url %q: must be an http(s) URL", target)
+			}
+			if timeout <= 0 {
+				return fmt.Errorf("--timeout %v: must be positive", timeout)
+			}
+			req, err := http.NewRequestWithContext(cmd.Context(), method, target, strings.NewReader(data))
+			if err != nil {
+				return fmt.Errorf("--method %q: %w", method, err)
+			}
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, ":")
+				if !ok || strings.TrimSpace(k) == "" {
+					return fmt.Errorf("--header %q: must be 'Name: value'", h)
+				}
+				if strings.EqualFold(strings.TrimSpace(k), "Host") {
+					req.Host = strings.TrimSpace(v)
+					continue
+				}
+				req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
+			resp, err := (&http.Client{Timeout: timeout, Transport: &http.Transport{}}).Do(req)
+			if err != nil {
+				return failure{fmt.Errorf("%s %s: %w", method, target, err)}
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			fmt.Fprintf(cmd.OutOrStdout(), "HTTP %d\n%s\n", resp.StatusCode, body)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&target, "url", "", "the URL (required)")
+	cmd.Flags().StringVar(&method, "method", http.MethodGet, "the HTTP method")
+	cmd.Flags().StringArrayVar(&headers, "header", nil, "a request header 'Name: value' (repeatable)")
+	cmd.Flags().StringVar(&data, "data", "", "the request body")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the answer")
+	return cmd
 }

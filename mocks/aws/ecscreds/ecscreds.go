@@ -34,7 +34,14 @@ import (
 const (
 	EnvFullURI            = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 	EnvAuthorizationToken = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+	// EnvRelativeURI is what a Fargate task gets: a path on TaskAddress, fetched without a
+	// token (only the task's own network namespace reaches that address).
+	EnvRelativeURI = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
 )
+
+// TaskAddress is the link-local address of the ECS agent's credentials endpoint, the host the
+// SDKs put in front of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (port 80, plain HTTP).
+const TaskAddress = "169.254.170.2"
 
 // DefaultRefreshWindow is how long before expiry cached credentials are replaced. It equals the
 // SDKs' own expiry window for this provider, so a client never holds credentials the endpoint
