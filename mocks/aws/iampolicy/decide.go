@@ -77,11 +77,15 @@ func (d Decision) Allowed() bool { return d.Decision == Allowed }
 // Deny in any policy wins; in the same account an Allow from the identity policies or the
 // resource policy suffices; across accounts both must allow; session policies and the
 // permissions boundary then cap the identity-based grant. A resource-based statement that
-// names only the caller's account delegates to the identity policies, and one that names the
-// caller's exact ARN (user or session) is not capped by session policies or the boundary.
+// names only the caller's account delegates to the identity policies; in the same account, one
+// that names the caller's exact ARN (user or session), or names "*" and matches the caller by
+// an aws:PrincipalArn condition, is not capped by session policies or the boundary. A Deny
+// with NotPrincipal applies to a caller with a permissions boundary even when it lists the
+// caller.
 func Decide(in Input) Decision {
 	r := in.Request
 	ec := newEvalCtx(r)
+	ec.hasBoundary = in.Boundary != nil
 	d := Decision{Matched: []Match{}, IgnoredContextKeys: ignoredKeys(&ec)}
 
 	all := make([]*Policy, 0, len(in.Identity)+len(in.Session)+2)
@@ -93,15 +97,22 @@ func Decide(in Input) Decision {
 	if in.Boundary != nil {
 		all = append(all, in.Boundary)
 	}
+	var firstDeny *statement
 	for _, p := range all {
 		for _, i := range p.matching(&ec, Deny) {
 			d.Matched = append(d.Matched, match(p, i))
+			if firstDeny == nil {
+				firstDeny = &p.statements[i]
+			}
 		}
 	}
 	if len(d.Matched) > 0 {
 		d.Decision = ExplicitDeny
 		first := d.Matched[0]
 		d.Reason = fmt.Sprintf("explicit deny in %s statement %s for %s on %s", first.Policy, stmtLabel(first), r.Action, r.Resource)
+		if ps := firstDeny.principal; ps != nil && ps.not && ps.covers(ec.principal()) {
+			d.Reason += " (its NotPrincipal lists the caller, but a Deny with NotPrincipal applies to every principal with a permissions boundary)"
+		}
 		return d
 	}
 
@@ -121,11 +132,13 @@ func Decide(in Input) Decision {
 		}
 	}
 	via := NoPrincipalMatch
+	arnGrant := false // a granting resource statement is Principal "*" with aws:PrincipalArn
 	if in.Resource != nil {
 		if res := in.Resource.evaluate(&ec); res.Effect == Allow {
 			via = res.Via
 			for _, i := range in.Resource.matching(&ec, Allow) {
 				granted = append(granted, match(in.Resource, i))
+				arnGrant = arnGrant || in.Resource.statements[i].arnGrant
 			}
 		}
 	}
@@ -173,7 +186,10 @@ func Decide(in Input) Decision {
 		}
 		return deny(fmt.Sprintf("no statement in %s allows %s", consulted(in), who))
 	}
-	if !(via == ViaExact && !cross) {
+	// A same-account grant naming the exact caller is not capped by session policies or the
+	// boundary; nor, per the Principal page ("IAM role principals"), is one made with Principal
+	// "*" and an aws:PrincipalArn condition. Across accounts the caller's side still caps both.
+	if cross || (via != ViaExact && !arnGrant) {
 		if in.Boundary != nil && in.Boundary.evaluate(&ec).Effect != Allow {
 			return deny(fmt.Sprintf("the permissions boundary %s does not allow %s", in.Boundary.name, who))
 		}

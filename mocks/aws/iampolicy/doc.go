@@ -9,9 +9,15 @@
 // decided it and a one-line reason. Simulate serves the JSON contract of `mcpsso policy
 // simulate`.
 //
+// It follows the documented special cases too: in the same account a resource-based grant that
+// names the caller's exact ARN, or names "*" and matches the caller by an aws:PrincipalArn
+// condition, is not capped by session policies or the permissions boundary; and a Deny with
+// NotPrincipal denies every principal that has a permissions boundary, listed or not.
+//
 // Where AWS's behaviour is not documented plainly the package takes the stricter reading and
 // says so next to the code: each action sees only the condition keys the Service Authorization
 // Reference lists for it plus the global aws: keys, a NotPrincipal covers a principal only when
-// both its own ARN and its account are listed, and a condition whose policy variable has no
-// value is false.
+// both its own ARN and its account are listed, a condition whose policy variable has no value
+// is false, Parse rejects NotPrincipal with Allow ("not supported") and actions or condition
+// keys without a service prefix.
 package iampolicy

@@ -13,7 +13,8 @@ import "testing"
 // entities" (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session,
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html): effective
 // permissions are the intersection; a resource policy naming the session or user ARN directly is
-// not limited by an implicit deny in a session policy or boundary. S3 "Granting read-only
+// not limited by an implicit deny in a session policy or boundary (nor, per the Principal page,
+// is one granting Principal "*" under an aws:PrincipalArn condition). S3 "Granting read-only
 // permission to a public anonymous user" for the anonymous case.
 var (
 	dxBkt       = "arn:aws:s3:::DOC-EXAMPLE-BUCKET"
@@ -33,6 +34,11 @@ var (
 	dxGetAs     = func(arn string, opts ...dxOpt) *Request {
 		return dxReq("s3:GetObject", dxBktObj, append([]dxOpt{dxBy(arn)}, opts...)...)
 	}
+	// dxArnGrant is a bucket policy granting Principal "*" under condition c.
+	dxArnGrant = func(c string) string {
+		return dxDoc(`{"Sid":"ByArn","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::DOC-EXAMPLE-BUCKET/*","Condition":{` + c + `}}`)
+	}
+	dxNotBobHere = dxDoc(`{"Sid":"AllButBob","Effect":"Deny","NotPrincipal":{"AWS":["` + dxBob + `","arn:aws:iam::111122223333:root"]},"Action":"s3:*","Resource":"arn:aws:s3:::DOC-EXAMPLE-BUCKET/*"}`)
 )
 
 var dxDecideCases = []dxDecideCase{
@@ -119,21 +125,38 @@ var dxDecideCases = []dxDecideCase{
 		resource: dxBucketFor(`"*"`), req: dxReq("s3:GetObject", dxBktObj), resAccount: dxAcct, want: Allowed},
 	// Per the Principal page ("IAM role principals"): "Identity-based policy types, such as
 	// permissions boundaries or session policies, do not limit permissions granted using the
-	// aws:PrincipalArn condition key with a wildcard (*) in the Principal element". Written per
-	// the doc; the brief's semantics list does not say this.
+	// aws:PrincipalArn condition key with a wildcard (*) in the Principal element". The engine
+	// exempts such a grant from session policies and boundaries in the same account, as it does a
+	// grant naming the exact session ARN; a bare Principal "*" (or a negated aws:PrincipalArn
+	// condition) stays capped, and across accounts the caller's side still caps it.
 	{name: `Principal "*" with an aws:PrincipalArn condition is not limited by the session policy`,
-		resource: dxDoc(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::DOC-EXAMPLE-BUCKET/*",
-			"Condition":{"ArnEquals":{"aws:PrincipalArn":"` + dxReaderArn + `"}}}`),
-		session: []string{dxIdList}, req: dxGetAs(dxReaderS1), resAccount: dxAcct, want: Allowed,
-		docVsBrief: "Principal page, IAM role principals: session policies and boundaries do not limit a grant made with Principal * and aws:PrincipalArn; the brief caps it like a role ARN."},
+		resource: dxArnGrant(`"ArnEquals":{"aws:PrincipalArn":"` + dxReaderArn + `"}`),
+		session:  []string{dxIdList}, req: dxGetAs(dxReaderS1), resAccount: dxAcct, want: Allowed, matchedSid: "ByArn"},
+	{name: `Principal "*" with an aws:PrincipalArn condition is not limited by the permissions boundary`,
+		resource: dxArnGrant(`"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/Read*"}`),
+		boundary: dxIdList, req: dxGetAs(dxReaderS1), resAccount: dxAcct, want: Allowed},
+	{name: `A bare Principal "*" grant is still limited by the session policy`,
+		resource: dxBucketFor(`"*"`), session: []string{dxIdList}, req: dxGetAs(dxReaderS1), resAccount: dxAcct, want: ImplicitDeny},
+	{name: `A bare Principal "*" grant is still limited by the permissions boundary`,
+		resource: dxBucketFor(`"*"`), boundary: dxIdList, req: dxGetAs(dxBob), resAccount: dxAcct, want: ImplicitDeny},
+	{name: `Principal "*" with a condition on another key is still limited by the session policy`,
+		resource: dxArnGrant(`"StringEquals":{"aws:PrincipalAccount":"111122223333"}`),
+		session:  []string{dxIdList}, req: dxGetAs(dxReaderS1), resAccount: dxAcct, want: ImplicitDeny},
+	{name: `Principal "*" with a negated aws:PrincipalArn condition is still limited by the session policy`,
+		resource: dxArnGrant(`"ArnNotEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/Other"}`),
+		session:  []string{dxIdList}, req: dxGetAs(dxReaderS1), resAccount: dxAcct, want: ImplicitDeny},
+	{name: `Cross-account: Principal "*" with an aws:PrincipalArn condition is still limited by the caller's session policy`,
+		identity: []string{dxIdAllS3}, resource: dxArnGrant(`"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::444455556666:role/Reader"}`),
+		session: []string{dxIdList}, req: dxGetAs(dxSessionARN(dxOther, "Reader", "s1")), resAccount: dxAcct, want: ImplicitDeny},
 	// Per the NotPrincipal page: "The NotPrincipal element with a Deny effect will always deny any
 	// IAM principal that has a permissions boundary policy attached, regardless of the values
-	// specified in the NotPrincipal element." Written per the doc; not in the brief's list.
+	// specified in the NotPrincipal element." The engine does exactly that; without a boundary
+	// the listed principal is spared as before.
 	{name: "A Deny with NotPrincipal denies a listed principal that has a permissions boundary",
-		identity: []string{dxIdAllS3}, boundary: dxIdAllS3,
-		resource: dxDoc(`{"Effect":"Deny","NotPrincipal":{"AWS":["` + dxBob + `","arn:aws:iam::111122223333:root"]},"Action":"s3:*","Resource":"arn:aws:s3:::DOC-EXAMPLE-BUCKET/*"}`),
-		req:      dxGetAs(dxBob), resAccount: dxAcct, want: ExplicitDeny,
-		docVsBrief: "NotPrincipal page, key points: a Deny with NotPrincipal always denies a principal that has a permissions boundary; the brief's NotPrincipal rule ignores boundaries."},
+		identity: []string{dxIdAllS3}, boundary: dxIdAllS3, resource: dxNotBobHere,
+		req: dxGetAs(dxBob), resAccount: dxAcct, want: ExplicitDeny, matchedSid: "AllButBob"},
+	{name: "A Deny with NotPrincipal spares a listed principal without a permissions boundary",
+		identity: []string{dxIdAllS3}, resource: dxNotBobHere, req: dxGetAs(dxBob), resAccount: dxAcct, want: Allowed},
 	// "Policy evaluation logic", identity-based with resource-based policies: "Role trust policies
 	// and KMS key policies are exceptions to this logic, because they must explicitly allow access
 	// for principals"; facts sheet: "the role's trust policy ... must allow the caller".

@@ -178,11 +178,7 @@ type dxDecideCase struct {
 	want       Outcome
 	ignored    []string // keys that must appear in Decision.IgnoredContextKeys (case-insensitive)
 	matchedSid string   // when set, a Match with this Sid must be reported
-	// docVsBrief, when set, marks a case written per an AWS page that contradicts the semantics
-	// the engine was specified with; a mismatch is reported as a skip naming the conflict, so the
-	// lead can decide which reading wins without the suite going red meanwhile.
-	docVsBrief string
-	noIgnored  bool // Decision.IgnoredContextKeys must be empty
+	noIgnored  bool     // Decision.IgnoredContextKeys must be empty
 }
 
 func dxRunDecide(t *testing.T, cases []dxDecideCase) {
@@ -207,10 +203,6 @@ func dxRunDecide(t *testing.T, cases []dxDecideCase) {
 				in.Boundary = dxMust(t, PermissionsBoundary, "boundary", tc.boundary)
 			}
 			got := Decide(in)
-			if tc.docVsBrief != "" && got.Decision != tc.want {
-				t.Skipf("KNOWN DOC/BRIEF CONFLICT: the AWS page says %s, the engine (per the brief) says %s (%s). %s",
-					tc.want, got.Decision, got.Reason, tc.docVsBrief)
-			}
 			if got.Decision != tc.want {
 				t.Errorf("Decide = %s (%s; matched %v), want %s\nrequest: %s",
 					got.Decision, got.Reason, got.Matched, tc.want, dxDescribe(tc.req))
@@ -260,10 +252,6 @@ type dxParseCase struct {
 	doc     string
 	wantErr bool
 	stmt    int // expected MalformedPolicyError.Statement when wantErr; dxAnyStmt skips the check
-	// unsure, when set, says why the expectation rests on weaker ground than the brief (an
-	// observed IAM error message, or a "not supported" in the docs that may not mean "rejected at
-	// write time"); a mismatch is then a skip with that reason rather than a failure.
-	unsure string
 }
 
 const dxAnyStmt = -99
@@ -285,9 +273,6 @@ func dxRunParse(t *testing.T, cases []dxParseCase) {
 					t.Fatal("Parse returned nil policy and nil error")
 				}
 				return
-			}
-			if err == nil && tc.unsure != "" {
-				t.Skipf("UNSURE: Parse accepts this document; %s", tc.unsure)
 			}
 			if err == nil {
 				t.Fatalf("Parse accepted an invalid document\npolicy: %s", tc.doc)

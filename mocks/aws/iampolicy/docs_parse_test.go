@@ -70,13 +70,18 @@ var dxParseCases = []dxParseCase{
 	{name: "The error points at the offending statement, not the first one",
 		doc: dxDoc(`{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEqual":{"k":"v"}}}`), wantErr: true, stmt: 1},
 	{name: "A wildcard account in a principal ARN is rejected", kind: ResourcePolicy, doc: dxResStmt(`{"AWS":"arn:aws:iam::*:root"}`), wantErr: true, stmt: 0},
-	// IAM's own MalformedPolicyDocument message: "Actions/Conditions must be prefaced by a vendor".
+	// IAM's own MalformedPolicyDocument message: "Actions/Conditions must be prefaced by a vendor"
+	// (an observed message, not a documented rule; the engine takes the stricter reading and
+	// rejects both).
 	{name: "An action without a service prefix is rejected", doc: dxDoc(`{"Effect":"Allow","Action":"GetObject","Resource":"*"}`), wantErr: true, stmt: 0},
-	{name: "A condition key without a service prefix is rejected", doc: dxCondStmt(`"StringEquals":{"team":"eng"}`), wantErr: true, stmt: 0,
-		unsure: `IAM answers "Actions/Conditions must be prefaced by a vendor" (observed MalformedPolicyDocument message, not a documented rule)`},
+	{name: "A condition key without a service prefix is rejected", doc: dxCondStmt(`"StringEquals":{"team":"eng"}`), wantErr: true, stmt: 0},
+	// The NotPrincipal page: "NotPrincipal must be used with Effect Deny. Using it with Allow is
+	// not supported." The engine takes the stricter reading: Parse rejects it (field NotPrincipal).
 	{name: "NotPrincipal with Allow is rejected", kind: ResourcePolicy,
-		doc: dxDoc(`{"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`), wantErr: true, stmt: 0,
-		unsure: `the NotPrincipal page says "NotPrincipal must be used with Effect Deny. Using it with Allow is not supported", which may not mean rejected at write time`},
+		doc: dxDoc(`{"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`), wantErr: true, stmt: 0},
+	{name: "NotPrincipal with Allow is rejected in a later statement too", kind: ResourcePolicy,
+		doc: dxDoc(`{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"},
+			{"Sid":"Everyone","Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`), wantErr: true, stmt: 1},
 	{name: "A policy variable in a Numeric value is rejected", doc: dxCondStmt(`"NumericLessThan":{"s3:max-keys":"${aws:PrincipalTag/limit}"}`), wantErr: true, stmt: 0},
 	{name: "The top-level Id element is valid", doc: `{"Version":"2012-10-17","Id":"S3PolicyId1","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`},
 	{name: "A date with fractional seconds is valid", doc: dxCondStmt(`"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00.000Z"}`)},

@@ -190,6 +190,14 @@ func TestParseErrorsNameStatementAndField(t *testing.T) {
 	}
 }
 
+func TestParseRejectsNotPrincipalWithAllowNamingTheStatement(t *testing.T) {
+	_, err := Parse(ResourcePolicy, "bucket policy", []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"Everyone","Effect":"Allow","NotPrincipal":{"AWS":"111122223333"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}`))
+	var mp *MalformedPolicyError
+	if !errors.As(err, &mp) || mp.Statement != 0 || mp.Sid != "Everyone" || mp.Field != "NotPrincipal" || !strings.Contains(mp.Problem, `Effect "Deny"`) {
+		t.Fatalf("got %#v", err)
+	}
+}
+
 func TestEvaluateDoesNotAllocate(t *testing.T) {
 	for name, tc := range map[string]struct {
 		p *Policy

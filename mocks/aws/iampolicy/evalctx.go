@@ -128,6 +128,8 @@ type evalCtx struct {
 	parsed  bool   // pr is filled
 	roleARN string // derived aws:PrincipalArn of a session, built on first use
 	now     time.Time
+	// hasBoundary: the caller has a permissions boundary, so no NotPrincipal excludes it.
+	hasBoundary bool
 }
 
 func newEvalCtx(r *Request) evalCtx {

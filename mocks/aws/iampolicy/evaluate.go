@@ -15,7 +15,9 @@ type Result struct {
 	Via PrincipalMatch
 }
 
-// Evaluate matches the policy against r. It does not allocate.
+// Evaluate matches the policy against r. It does not allocate. It sees the policy alone: rules
+// that depend on the caller's other policies (a NotPrincipal never excludes a principal with a
+// permissions boundary) apply in Decide.
 func (p *Policy) Evaluate(r *Request) Result {
 	ec := newEvalCtx(r)
 	return p.evaluate(&ec)
@@ -60,7 +62,14 @@ func (st *statement) check(ec *evalCtx) (via PrincipalMatch, failed stage, cond 
 	}
 	via = ViaIdentity
 	if st.principal != nil {
-		if via = st.principal.match(ec.principal()); via == NoPrincipalMatch {
+		via = st.principal.match(ec.principal())
+		if via == NoPrincipalMatch && st.principal.not && st.effect == Deny && ec.hasBoundary {
+			// The NotPrincipal page: a Deny with NotPrincipal "will always deny any IAM principal
+			// that has a permissions boundary policy attached, regardless of the values specified
+			// in the NotPrincipal element".
+			via = ViaWildcard
+		}
+		if via == NoPrincipalMatch {
 			return NoPrincipalMatch, stagePrincipal, -1
 		}
 	}

@@ -9,7 +9,7 @@ import (
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{tutorialS3Policy, correctedTrustPolicy,
 		`{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotAction":"iam:*","NotResource":"arn:aws:s3:::${aws:username, 'x'}/${*}"}}`,
-		`{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":["111122223333","arn:aws:sts::111122223333:assumed-role/r/s"]},"Action":"*","Resource":"*","Condition":{"ForAnyValue:IpAddressIfExists":{"aws:SourceIp":["10.0.0.0/8","::1"]}}}]}`,
+		`{"Statement":[{"Effect":"Deny","NotPrincipal":{"AWS":["111122223333","arn:aws:sts::111122223333:assumed-role/r/s"]},"Action":"*","Resource":"*","Condition":{"ForAnyValue:IpAddressIfExists":{"aws:SourceIp":["10.0.0.0/8","::1"]}}}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"},"NumericLessThan":{"s3:max-keys":10},"Bool":{"aws:SecureTransport":true}}}]}`,
 	} {
 		f.Add([]byte(seed), uint8(1))

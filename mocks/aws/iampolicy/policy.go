@@ -99,6 +99,9 @@ type statement struct {
 	notResource bool
 	hasResource bool
 	conditions  []condition
+	// arnGrant: Principal "*" narrowed by a positive condition on aws:PrincipalArn, a grant
+	// that session policies and permissions boundaries do not cap (see Decide).
+	arnGrant bool
 }
 
 // MalformedPolicyError is a document IAM would reject with MalformedPolicyDocument. It names the
@@ -262,6 +265,10 @@ func (p *Policy) compileStatement(i int, raw json.RawMessage) (statement, error)
 		return st, fail("Principal", "missing required field Principal: a %s must say whom it applies to", p.kind)
 	case hasNpr && p.kind == TrustPolicy:
 		return st, fail("NotPrincipal", "a trust policy cannot use NotPrincipal")
+	case hasNpr && st.effect == Allow:
+		// The NotPrincipal page: "NotPrincipal must be used with Effect Deny. Using it with Allow
+		// is not supported." Rejected rather than evaluated: it would grant to everyone not listed.
+		return st, fail("NotPrincipal", "must be used with Effect \"Deny\"; NotPrincipal with \"Allow\" is not supported (it would grant to every principal not listed, anonymous callers included)")
 	case hasPr || hasNpr:
 		field, v := "Principal", pr
 		if hasNpr {
@@ -330,7 +337,21 @@ func (p *Policy) compileStatement(i int, raw json.RawMessage) (statement, error)
 		}
 		st.conditions = conds
 	}
+	st.arnGrant = st.effect == Allow && st.principal.wildcard() && hasPrincipalArnCondition(st.conditions)
 	return st, nil
+}
+
+// hasPrincipalArnCondition reports whether a condition names the caller by aws:PrincipalArn:
+// a String or Arn operator that must match the key's value (not negated, not ForAllValues,
+// which is true when the key is absent).
+func hasPrincipalArnCondition(conds []condition) bool {
+	for i := range conds {
+		c := &conds[i]
+		if c.key == "aws:principalarn" && (c.op.fam == famString || c.op.fam == famArn) && !c.op.negated && c.op.set != setForAll {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Policy) compileConditions(v any) ([]condition, error) {

@@ -18,7 +18,7 @@ const (
 	// ViaAccount: the statement names the caller's account; it delegates to the account, so the
 	// caller's identity policies must allow too.
 	ViaAccount
-	// ViaWildcard: Principal "*" (or NotPrincipal not listing the caller).
+	// ViaWildcard: Principal "*" (or a Deny's NotPrincipal not excluding the caller).
 	ViaWildcard
 	// ViaRole: the statement names the role behind the caller's session; sufficient in the same
 	// account but still limited by session policies and permissions boundaries.
@@ -201,9 +201,24 @@ func (e *principalEntry) match(pr *principalInfo) PrincipalMatch {
 	return NoPrincipalMatch
 }
 
+// wildcard reports whether a Principal element (not NotPrincipal) names everyone: "*" or
+// {"AWS": "*"}. False for nil (an identity-based statement).
+func (ps *principalSet) wildcard() bool {
+	if ps == nil || ps.not {
+		return false
+	}
+	for i := range ps.entries {
+		if ps.entries[i].kind == peAny {
+			return true
+		}
+	}
+	return false
+}
+
 // covers reports whether a NotPrincipal list excludes the caller. AWS documents that a
 // NotPrincipal must list the principal's own ARN and its account's ARN; the engine requires
-// both (stricter for Deny, which is how NotPrincipal is used).
+// both, the stricter reading for Deny (Parse rejects NotPrincipal with Allow). A principal with
+// a permissions boundary is never excluded; statement.check applies that rule.
 func (ps *principalSet) covers(pr *principalInfo) bool {
 	var self, account bool
 	for i := range ps.entries {
