@@ -6,12 +6,18 @@ BIN      ?= bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 10s
+# go test's -timeout for each package's test binary: with margin over the slowest package
+# (about 2 minutes under `make test` on 2 cores), so a hung test ends with a stack dump, not CI's
+# own limit.
+TEST_TIMEOUT ?= 8m
+# Where `make test` keeps the raw `go test -json` stream (for per-test times).
+TEST_JSON ?= $(BIN)/test.json
 
 .DEFAULT_GOAL := help
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: help build test lint bench fuzz tidy-check ci images
+.PHONY: help build test test-short lint bench fuzz tidy-check ci images
 
 help: ## List the targets.
 	@echo 'Usage: make TARGET [FUZZTIME=10s]'
@@ -31,8 +37,16 @@ images: ## Build the kit image $(IMAGE):$(VERSION) (and :latest) FROM scratch fr
 	printf 'FROM scratch\nCOPY mcpsso /mcpsso\nUSER 0\nENTRYPOINT ["/mcpsso"]\n' > "$$ctx/Dockerfile"; \
 	docker build -q -t $(IMAGE):$(VERSION) -t $(IMAGE):latest "$$ctx"
 
-test: ## Run every test with the race detector.
-	$(GO) test -race -count=1 ./...
+# The report (internal/testreport) prints failures in full, the packages by time, the slowest
+# tests and every skip, and fails the run on a skip that a set MCPSSO_REQUIRE_* forbids or that
+# names no such variable.
+test: ## Run every test with the race detector; report times and skips, fail on a forbidden skip.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/testreport ./internal/testreport
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -json ./... 2>&1 | $(BIN)/testreport -json-out $(TEST_JSON)
+
+test-short: ## The edit-test loop: go test -short (no containers, browser, moto or binary builds).
+	$(GO) test -short -count=1 ./...
 
 lint: ## Fail on unformatted files (gofmt) and on go vet findings.
 	@unformatted="$$(gofmt -l .)"; \

@@ -47,6 +47,9 @@ func DockerAvailable(ctx context.Context) error {
 // RequireDocker skips t when no Docker engine answers, or fails it when MCPSSO_REQUIRE_DOCKER=1.
 func RequireDocker(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no containers")
+	}
 	if err := DockerAvailable(context.Background()); err != nil {
 		if os.Getenv(EnvRequireDocker) == "1" {
 			t.Fatalf("%v (%s=1: container tests must run)", err, EnvRequireDocker)

@@ -17,9 +17,12 @@ import (
 // instead with MCPSSO_REQUIRE_MOTO=1, as CI sets it).
 func startMotoStack(t *testing.T, bypass bool) *Stack {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no moto_server")
+	}
 	s, err := Start(t.Context(), WithAWSBackend(AWSBackend{Moto: true, Bypass: bypass}))
 	if errors.Is(err, moto.ErrNotInstalled) && os.Getenv(moto.EnvRequireMoto) != "1" {
-		t.Skip(err)
+		t.Skipf("%v (set %s=1 to fail instead)", err, moto.EnvRequireMoto)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,9 @@ import (
 // reason, unless MCPSSO_REQUIRE_CHROMIUM=1 (CI) makes that a failure.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no browser")
+	}
 	var path string
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -34,7 +37,7 @@ func browser(t *testing.T) context.Context {
 		if os.Getenv("MCPSSO_REQUIRE_CHROMIUM") == "1" {
 			t.Fatal("no Chromium on PATH (chromium, chromium-browser, google-chrome) and MCPSSO_REQUIRE_CHROMIUM=1: install Debian's chromium")
 		}
-		t.Skip("no Chromium on PATH (chromium, chromium-browser, google-chrome): install Debian's chromium to run the browser check")
+		t.Skip("no Chromium on PATH (chromium, chromium-browser, google-chrome): install Debian's chromium to run the browser check (set MCPSSO_REQUIRE_CHROMIUM=1 to fail instead)")
 	}
 	// This machine's network is closed: every background connection Chromium tries is cut off
 	// by these flags, and a fresh profile keeps runs independent.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,16 +61,9 @@ func createTable(t *testing.T, c *dynamodb.Client, items ...map[string]types.Att
 // TestTheDynamoDBStoreAgainstMoto runs the store on moto_server's DynamoDB: lookups, strict
 // item decoding, a decision end to end, and the store going down.
 func TestTheDynamoDBStoreAgainstMoto(t *testing.T) {
-	srv, err := moto.Start(context.Background())
-	if errors.Is(err, moto.ErrNotInstalled) {
-		t.Skip("moto_server is not installed: ", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The last subtest stops moto early; the cleanup then finds it stopped.
-	stop := sync.OnceValue(srv.Close)
-	t.Cleanup(func() { _ = stop() })
+	srv := moto.StartForTest(t) // skips without moto_server, fails instead under MCPSSO_REQUIRE_MOTO=1
+	// The last subtest stops moto early; Close is idempotent, so the cleanup finds it stopped.
+	stop := srv.Close
 	client := dynamoClient(srv.Endpoint())
 	acme := "arn:aws:iam::111122223333:role/quilt-mcp-target-acme"
 	globex := "arn:aws:iam::111122223333:role/quilt-mcp-target-globex"

@@ -27,7 +27,7 @@ func TestAddLoopbackAddress(t *testing.T) {
 		runtime.LockOSThread()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			if errors.Is(err, unix.EPERM) && os.Getenv("MCPSSO_REQUIRE_DOCKER") != "1" {
-				done <- result{skip: "creating a network namespace needs CAP_SYS_ADMIN (root): " + err.Error()}
+				done <- result{skip: "creating a network namespace needs CAP_SYS_ADMIN (root), as Docker does: " + err.Error() + " (set MCPSSO_REQUIRE_DOCKER=1 to fail instead)"}
 				return
 			}
 			done <- result{err: err}

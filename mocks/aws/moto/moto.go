@@ -150,6 +150,9 @@ const EnvRequireMoto = "MCPSSO_REQUIRE_MOTO"
 // moto_server it skips t with the reason, or fails it when MCPSSO_REQUIRE_MOTO=1.
 func StartForTest(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: no moto_server")
+	}
 	m, err := Start(t.Context(), opts...)
 	if errors.Is(err, ErrNotInstalled) && os.Getenv(EnvRequireMoto) != "1" {
 		t.Skipf("%v (set %s=1 to fail instead)", err, EnvRequireMoto)

@@ -22,7 +22,7 @@ func TestTheBinaryBuildsStaticForAScratchImage(t *testing.T) {
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command on PATH")
+		t.Fatalf("no go command on PATH to build the binary with: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "mcpserver")
 	build := exec.Command(goTool, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
