@@ -47,6 +47,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
+	"golang.org/x/oauth2"
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
@@ -155,6 +156,10 @@ type Topology struct {
 
 	// The MCP task's credentials path, its AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (tasknet.go).
 	taskRelativeURI string
+
+	// Tokens by user, kept until shortly before they expire (token.go).
+	tokenMu sync.Mutex
+	tokens  map[string]*oauth2.Token
 }
 
 // Run builds (or reuses) the kit image and starts the topology with the default fixture. On

@@ -32,6 +32,7 @@ func runConformBin(t *testing.T, bin string, env []string, args ...string) (int,
 }
 
 func TestConformJudgesTheEmbeddedStacks(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	bin := buildBinary(t)
 	junit := filepath.Join(t.TempDir(), "conformance.xml")
 	code, out := runConformBin(t, bin, nil, "--junit", junit)
@@ -87,6 +88,7 @@ func TestConformRejectsBadInput(t *testing.T) {
 // behind the kit's enforcing proxy they pass (the cross-account specs skip: one account); with
 // the proxy bypassed, the trust and tenant-isolation specs fail — the enforcement is the kit's.
 func TestConformOnMotoBehindTheEnforcingProxy(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
 		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
 	}
@@ -124,6 +126,7 @@ func failedLine(out, spec string) bool {
 // described by a target file with pre-issued tokens. Specs needing capabilities the file does
 // not declare are skipped with the reason.
 func TestConformAgainstAnExternalTarget(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	bin := buildBinary(t)
 	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
 	defer p.interrupt(t)
@@ -152,8 +155,9 @@ users:
 // TestConformAgainstTheContainerTopology runs the suites against the containers: the reference
 // topology and the one with moto behind the enforcing proxy pass; a deliberately wrong MCP
 // server image (it acts with the task role's credentials) is caught; the kit's authorizer as a
-// Lambda container image behind the gateway's Invoke path passes.
+// Lambda container image behind the gateway's Invoke path passes. The four run at once.
 func TestConformAgainstTheContainerTopology(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	containers.RequireDocker(t)
 	bin := buildBinary(t)
 	ctx := t.Context()
@@ -164,12 +168,14 @@ func TestConformAgainstTheContainerTopology(t *testing.T) {
 	env := []string{containers.EnvImage + "=" + kit}
 
 	t.Run("the reference topology passes", func(t *testing.T) {
+		t.Parallel() // topologies run side by side
 		code, out := runConformBin(t, bin, env, "--target", "containers")
 		if code != 0 || !strings.Contains(out, "PASS:") {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
 	})
 	t.Run("moto behind the enforcing proxy passes, the cross-account specs skipped", func(t *testing.T) {
+		t.Parallel() // topologies run side by side
 		if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
 			t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
 		}
@@ -179,6 +185,7 @@ func TestConformAgainstTheContainerTopology(t *testing.T) {
 		}
 	})
 	t.Run("an MCP server image that uses the task role is caught", func(t *testing.T) {
+		t.Parallel() // topologies run side by side
 		sample, err := containers.BuildTaskRoleSample(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -197,6 +204,7 @@ func TestConformAgainstTheContainerTopology(t *testing.T) {
 		}
 	})
 	t.Run("the kit's authorizer as a Lambda container image passes", func(t *testing.T) {
+		t.Parallel() // topologies run side by side
 		image, err := containers.ReferenceAuthorizerImage(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -73,6 +73,7 @@ func tokenFromCLI(t *testing.T, bin, issuer, user string) string {
 // TestUpAsASubprocess drives `mcpsso up` as a developer would: wait for ready, get a token for
 // alice with `mcpsso token`, call whoami and list_objects through the gateway, stop with SIGINT.
 func TestUpAsASubprocess(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	bin := buildBinary(t)
 	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
 	token := tokenFromCLI(t, bin, p.issuer, "alice")
@@ -98,6 +99,7 @@ func TestUpAsASubprocess(t *testing.T) {
 // proxy, alice works as usual and cannot read globex's plan, the log shows the proxy's
 // decision, and SIGINT stops it cleanly.
 func TestUpOnMoto(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
 		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
 	}
@@ -130,6 +132,7 @@ const envRequireNode = "MCPSSO_REQUIRE_NODE"
 // TestUpWithTheInspectorCLI calls a tool through `mcpsso up` with the official MCP Inspector
 // CLI (npx; skipped with the reason where npx is missing, required in CI).
 func TestUpWithTheInspectorCLI(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
 	npx, err := exec.LookPath("npx")
 	if err != nil {
 		if os.Getenv(envRequireNode) == "1" {
