@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 )
 
 func TestVPCTaskCredentialsPrintsASessionOfTheTaskRole(t *testing.T) {
@@ -142,5 +144,49 @@ func TestMetricsRelayForwardsOnlyGETMetrics(t *testing.T) {
 	defer mu.Unlock()
 	if len(upstreamPaths) != 1 || upstreamPaths[0] != "GET /metrics" {
 		t.Fatalf("the upstream saw %v, want only the one GET /metrics", upstreamPaths)
+	}
+}
+
+// TestTaskEndpointRelaysTheTaskRoleWithTheToken is the relay `vpc task-endpoint` serves inside
+// the MCP task: GET of the task's relative URI reaches the real container-credentials endpoint
+// with the token, which the task never holds; nothing else is relayed, and the endpoint's
+// refusal comes back as it is.
+func TestTaskEndpointRelaysTheTaskRoleWithTheToken(t *testing.T) {
+	ep, err := ecscreds.Start(t.Context(), ecscreds.SourceFunc(func(context.Context) (ecscreds.Credentials, error) {
+		return ecscreds.Credentials{AccessKeyID: "ASIATASK", SecretAccessKey: "s", SessionToken: "t", Expiration: time.Now().Add(time.Hour)}, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ep.Close() })
+	relative := "/v2/credentials/3f2a"
+	withToken := func(token string) *httptest.Server {
+		s := httptest.NewServer(getRelay(relative, ep.URL(), "task-role credentials", func(_, out *http.Request) {
+			out.Header.Set("Authorization", token)
+		}, slog.New(slog.DiscardHandler)))
+		t.Cleanup(s.Close)
+		return s
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	relay := withToken(ep.AuthorizationToken())
+	if code, body := get(relay.URL + relative); code != http.StatusOK || !strings.Contains(body, `"AccessKeyId":"ASIATASK"`) {
+		t.Fatalf("GET %s: %d %s", relative, code, body)
+	}
+	for _, path := range []string{"/v2/credentials/other", "/v2/credentials", "/"} {
+		if code, _ := get(relay.URL + path); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, code)
+		}
+	}
+	if code, body := get(withToken("wrong").URL + relative); code == http.StatusOK || strings.Contains(body, "ASIATASK") {
+		t.Fatalf("with a wrong token the relay served credentials: %d %s", code, body)
 	}
 }
