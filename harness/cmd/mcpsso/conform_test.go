@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,20 +9,29 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/aws/moto"
 )
 
+// conformWithin bounds one conform run: a stack, a topology or moto, and the suites.
+const conformWithin = 4 * time.Minute
+
 // runConformBin runs the built binary's conform (Ginkgo runs once per process, so never
 // in-process) and returns its exit code and output.
 func runConformBin(t *testing.T, bin string, env []string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"conform"}, args...)...)
+	ctx, cancel := context.WithTimeout(t.Context(), conformWithin)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"conform"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("conform %v did not finish within %v; its output so far:\n%s", args, conformWithin, out)
 	case err == nil:
 		return 0, string(out)
 	case errors.As(err, &exit):
