@@ -40,10 +40,14 @@ images: ## Build the kit image $(IMAGE):$(VERSION) (and :latest) FROM scratch fr
 # The report (internal/testreport) prints failures in full, the packages by time, the slowest
 # tests and every skip, and fails the run on a skip that a set MCPSSO_REQUIRE_* forbids or that
 # names no such variable.
+# The kit images of the container tests are built from one static binary compiled here, before
+# the tests start, rather than by each test process side by side on the same cores.
 test: ## Run every test with the race detector; report times and skips, fail on a forbidden skip.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/testreport ./internal/testreport
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -json ./... 2>&1 | $(BIN)/testreport -json-out $(TEST_JSON)
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -o $(BIN)/mcpsso-linux-static ./harness/cmd/mcpsso
+	MCPSSO_BINARY="$${MCPSSO_BINARY:-$(abspath $(BIN)/mcpsso-linux-static)}" \
+	  $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -json ./... 2>&1 | $(BIN)/testreport -json-out $(TEST_JSON)
 
 test-short: ## The edit-test loop: go test -short (no containers, browser, moto or binary builds).
 	$(GO) test -short -count=1 ./...
@@ -56,18 +60,18 @@ lint: ## Fail on unformatted files (gofmt) and on go vet findings.
 bench: ## Run every benchmark once, with allocations.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Fuzz targets are discovered, not listed, so a new one needs no edit here; -fuzz takes
-# one target in one package at a time. A crash always writes its input under testdata/ and
-# fails the run; Go's fuzz engine can also stop with "context deadline exceeded" when the time
-# runs out while it minimizes an input that did not fail, which is not a finding.
+# Fuzz targets are discovered, not listed, so a new one needs no edit here: a `func FuzzX(` in a
+# _test.go file (found with grep, so that finding them compiles nothing); -fuzz takes one target
+# in one package at a time. A crash always writes its input under testdata/ and fails the run;
+# Go's fuzz engine can also stop with "context deadline exceeded" when the time runs out while
+# it minimizes an input that did not fail, which is not a finding.
 fuzz: ## Fuzz every fuzz target for FUZZTIME each (default 10s).
 	@found=0; \
-	for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
-	  list="$$($(GO) test -list '^Fuzz' "$$pkg")"; \
-	  for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
+	for dir in $$(grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' . | xargs -r -n1 dirname | sort -u); do \
+	  for target in $$(grep -hoE '^func Fuzz[A-Za-z0-9_]*' "$$dir"/*_test.go | sed 's/^func //'); do \
 	    found=$$((found + 1)); \
-	    echo "fuzz $$pkg $$target for $(FUZZTIME)"; \
-	    if ! out="$$($(GO) test -run '^$$' -fuzz "^$${target}\$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1)"; then \
+	    echo "fuzz $$dir $$target for $(FUZZTIME)"; \
+	    if ! out="$$($(GO) test -run '^$$' -fuzz "^$${target}\$$" -fuzztime $(FUZZTIME) "$$dir" 2>&1)"; then \
 	      echo "$$out"; \
 	      if grep -q 'Failing input written' <<<"$$out" || ! grep -q 'context deadline exceeded' <<<"$$out"; then exit 1; fi; \
 	      echo "(the fuzz engine ran past -fuzztime while minimizing; no failing input: not a finding)"; \
