@@ -41,11 +41,12 @@ images: ## Build the kit image $(IMAGE):$(VERSION) (and :latest) FROM scratch fr
 # tests and every skip, and fails the run on a skip that a set MCPSSO_REQUIRE_* forbids or that
 # names no such variable.
 # The kit images of the container tests are built from one static binary compiled here, before
-# the tests start, rather than by each test process side by side on the same cores.
+# the tests start, rather than by each test process side by side on the same cores (without
+# -trimpath, like BuildStatic, so that it reuses what `go vet` compiled).
 test: ## Run every test with the race detector; report times and skips, fail on a forbidden skip.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/testreport ./internal/testreport
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -o $(BIN)/mcpsso-linux-static ./harness/cmd/mcpsso
+	CGO_ENABLED=0 GOOS=linux $(GO) build -o $(BIN)/mcpsso-linux-static ./harness/cmd/mcpsso
 	MCPSSO_BINARY="$${MCPSSO_BINARY:-$(abspath $(BIN)/mcpsso-linux-static)}" \
 	  $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -json ./... 2>&1 | $(BIN)/testreport -json-out $(TEST_JSON)
 

@@ -129,7 +129,9 @@ func BuildStatic(ctx context.Context, pkg, out string) error {
 	if strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
 		return fmt.Errorf("containers: not inside the mcpsso module: set %s or %s", EnvImage, EnvBinary)
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	// No -trimpath: the compiled packages are then the ones `go vet` and `go build` already left in
+	// the build cache (as far as CGO_ENABLED=0 allows), which halves a cold build on CI.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
