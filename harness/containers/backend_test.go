@@ -182,10 +182,19 @@ func unsourcedAssume(topo *containers.Topology) *sts.AssumeRoleInput {
 
 func callTool(t *testing.T, url, token, name, args string) mcpResponse {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(
-		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"`+name+`","arguments":`+args+`}}`))
+	resp, err := postTool(context.Background(), url, token, name, args)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp
+}
+
+// postTool sends one tools/call through the gateway as a streamable-HTTP client would.
+func postTool(ctx context.Context, url, token, name, args string) (mcpResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"`+name+`","arguments":`+args+`}}`))
+	if err != nil {
+		return mcpResponse{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
@@ -193,9 +202,9 @@ func callTool(t *testing.T, url, token, name, args string) mcpResponse {
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return mcpResponse{}, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return mcpResponse{resp.StatusCode, resp.Header, string(b)}
+	b, err := io.ReadAll(resp.Body)
+	return mcpResponse{resp.StatusCode, resp.Header, string(b)}, err
 }

@@ -51,24 +51,12 @@ func aliceGetsThrough(ctx context.Context, topo *containers.Topology) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, topo.MCPURL(), strings.NewReader(
-		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_objects","arguments":{}}}`))
+	resp, err := postTool(ctx, topo.MCPURL(), tok, "list_objects", "{}")
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var b strings.Builder
-	_, _ = bufio.NewReader(resp.Body).WriteTo(&b)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(b.String(), "quilt-tenant-acme") {
-		return fmt.Errorf("alice through %s: HTTP %d %s", topo.MCPURL(), resp.StatusCode, b.String())
+	if resp.status != http.StatusOK || !strings.Contains(resp.body, "quilt-tenant-acme") {
+		return fmt.Errorf("alice through %s: HTTP %d %s", topo.MCPURL(), resp.status, resp.body)
 	}
 	return nil
 }
