@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 )
@@ -131,14 +132,24 @@ func BuildStatic(ctx context.Context, pkg, out string) error {
 	}
 	// No -trimpath: the compiled packages are then the ones `go vet` and `go build` already left in
 	// the build cache (as far as CGO_ENABLED=0 allows), which halves a cold build on CI.
+	ctx, cancel := context.WithTimeout(ctx, staticBuildWithin)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if b, err := cmd.CombinedOutput(); err != nil {
+	b, err := cmd.CombinedOutput()
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return fmt.Errorf("containers: CGO_ENABLED=0 go build %s did not finish within %v (set %s to a prebuilt static binary to skip it)", pkg, staticBuildWithin, EnvBinary)
+	case err != nil:
 		return fmt.Errorf("containers: CGO_ENABLED=0 go build %s: %w\n%s", pkg, err, b)
 	}
 	return nil
 }
+
+// staticBuildWithin bounds one static build: a cold one takes about a minute and a half on two
+// cores.
+const staticBuildWithin = 6 * time.Minute
 
 // kitBinary is the static mcpsso binary as the image file "mcpsso": the file binary, or one
 // compiled from this module's source when binary is "".
