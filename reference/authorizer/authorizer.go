@@ -76,9 +76,10 @@ func New(ctx context.Context, opts ...Option) (*Authorizer, error) {
 		minInterval: cfg.refetchInterval, maxAge: cfg.jwksMaxAge, log: cfg.logger, metrics: m}
 	v := &tokenVerifier{
 		oidc: oidc.NewVerifier(cfg.issuer, ks, &oidc.Config{
-			ClientID: cfg.audience, SupportedSigningAlgs: cfg.algs, Now: cfg.now,
+			// go-oidc checks one client ID; the audience set is checked in checkClaims.
+			SkipClientIDCheck: true, SupportedSigningAlgs: cfg.algs, Now: cfg.now,
 		}),
-		issuer: cfg.issuer, audience: cfg.audience, algs: cfg.algs, now: cfg.now, maxBytes: cfg.maxTokenBytes,
+		issuer: cfg.issuer, audiences: cfg.audiences, algs: cfg.algs, now: cfg.now, maxBytes: cfg.maxTokenBytes,
 		typ: cfg.typ, tenantClaim: cfg.tenantClaim, emailClaim: cfg.emailClaim,
 	}
 	if cfg.cacheEntries > 0 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -79,19 +80,21 @@ func (c claimSet) num(name string) (float64, bool, error) {
 	return f, true, nil
 }
 
-// audiences returns aud as a list (a string or an array of strings, RFC 7519 §4.1.3).
+// audiences returns aud as a list (a string or an array of strings, RFC 7519 §4.1.3); null,
+// empty strings and values of other types name no audience.
 func (c claimSet) audiences() []string {
 	raw, ok := c["aud"]
-	if !ok {
+	if !ok || string(raw) == "null" {
 		return nil
 	}
+	var many []string
 	var one string
 	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
+		many = []string{one}
+	} else {
+		_ = json.Unmarshal(raw, &many)
 	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
+	return slices.DeleteFunc(many, func(a string) bool { return a == "" })
 }
 
 // Limits of claim values this authorizer passes on or logs.

@@ -29,7 +29,7 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 //	MODE                   http | rest | token (default http)
 //	ISSUER                 required: the issuer URL
 //	JWKS_URL               the JWKS URL (default: OpenID discovery at start)
-//	AUDIENCE               default api://quilt-mcp
+//	AUDIENCE               comma-separated audiences a token may be for (default api://quilt-mcp)
 //	ALGORITHMS             comma-separated (default RS256,ES256)
 //	TENANT_CLAIM           default tenant
 //	EMAIL_CLAIM            default email
@@ -166,7 +166,7 @@ func splitList(s string) []string {
 // name (the entry point passes one built from the SDK's default configuration).
 func (c Config) Options(dynamo func(table string) (RoleStore, error)) ([]Option, error) {
 	opts := []Option{
-		WithIssuer(c.Issuer), WithAudience(c.Audience), WithAlgorithms(c.Algorithms...),
+		WithIssuer(c.Issuer), WithAudience(splitList(c.Audience)...), WithAlgorithms(c.Algorithms...),
 		WithTenantClaim(c.TenantClaim), WithEmailClaim(c.EmailClaim), WithTokenType(c.TokenType),
 		WithJWKSRefetchInterval(c.JWKSRefetchInterval), WithMaxTokenBytes(c.MaxTokenBytes),
 		WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))),

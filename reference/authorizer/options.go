@@ -44,7 +44,7 @@ type Option func(*config) error
 type config struct {
 	issuer           string
 	jwksURL          string
-	audience         string
+	audiences        []string
 	algs             []string
 	typ              TokenType
 	tenantClaim      string
@@ -64,7 +64,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		audience:         DefaultAudience,
+		audiences:        []string{DefaultAudience},
 		algs:             slices.Clone(DefaultAlgorithms),
 		typ:              DefaultTokenType,
 		tenantClaim:      DefaultTenantClaim,
@@ -127,13 +127,27 @@ func WithDiscoveryTimeout(d time.Duration) Option {
 	}
 }
 
-// WithAudience sets the audience tokens must contain (default api://quilt-mcp).
-func WithAudience(aud string) Option {
+// WithAudience sets the audiences a token may be for: its aud must contain at least one of
+// them (default: api://quilt-mcp alone). An MCP deployment lists the MCP server's canonical
+// URI, the resource its protected-resource metadata advertises and that spec-following clients
+// ask the IdP for (RFC 8707), and may add an alias such as the tutorial's api://quilt-mcp. A
+// token for any other audience is refused: that is what stops a token minted for another
+// resource from being replayed here (the MCP spec's confused-deputy case).
+func WithAudience(auds ...string) Option {
 	return func(c *config) error {
-		if aud == "" || strings.ContainsFunc(aud, func(r rune) bool { return r <= ' ' }) {
-			return fmt.Errorf("audience %s: must be non-empty without spaces", quote(aud))
+		if len(auds) == 0 {
+			return errors.New("audience: at least one is required")
 		}
-		c.audience = aud
+		var set []string
+		for _, aud := range auds {
+			if aud == "" || strings.ContainsFunc(aud, func(r rune) bool { return r <= ' ' || r == ',' }) {
+				return fmt.Errorf("audience %s: must be non-empty without spaces or commas", quote(aud))
+			}
+			if !slices.Contains(set, aud) {
+				set = append(set, aud)
+			}
+		}
+		c.audiences = set
 		return nil
 	}
 }

@@ -23,7 +23,7 @@ const (
 	ReasonMalformedToken   Reason = "malformed_token"   // not a compact JWS with a JSON payload
 	ReasonInvalidSignature Reason = "invalid_signature" // algorithm not allowed, unknown kid, or a signature that does not verify
 	ReasonWrongIssuer      Reason = "wrong_issuer"      // iss is not exactly the configured issuer
-	ReasonWrongAudience    Reason = "wrong_audience"    // aud does not contain the configured audience
+	ReasonWrongAudience    Reason = "wrong_audience"    // aud contains none of the accepted audiences (or is missing)
 	ReasonTokenExpired     Reason = "token_expired"     // exp has passed
 	ReasonTokenNotYetValid Reason = "token_not_yet_valid"
 	ReasonWrongTokenType   Reason = "wrong_token_type" // an ID or refresh token, or any token without the access-token marker

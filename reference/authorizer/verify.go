@@ -54,7 +54,7 @@ const notBeforeLeeway = 5 * time.Minute
 type tokenVerifier struct {
 	oidc        *oidc.IDTokenVerifier
 	issuer      string
-	audience    string
+	audiences   []string
 	algs        []string
 	now         func() time.Time
 	maxBytes    int
@@ -102,9 +102,26 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	return out, nil
 }
 
+// checkAudience wants at least one of the token's audiences among the accepted ones; a token
+// without aud is refused too.
+func (v *tokenVerifier) checkAudience(c claimSet) *denial {
+	for _, aud := range c.audiences() {
+		if slices.Contains(v.audiences, aud) {
+			return nil
+		}
+	}
+	if len(c.audiences()) == 0 {
+		return deny(ReasonWrongAudience, "the token has no aud; it must be for one of %s", quote(strings.Join(v.audiences, ", ")))
+	}
+	return deny(ReasonWrongAudience, "aud %s is none of the accepted audiences %s", quote(strings.Join(c.audiences(), " ")), quote(strings.Join(v.audiences, ", ")))
+}
+
 // checkClaims applies every check beyond go-oidc's to a verified token's header typ and
 // claims, and extracts what the authorizer forwards.
 func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *denial) {
+	if dn := v.checkAudience(c); dn != nil {
+		return verifiedToken{}, dn
+	}
 	if dn := v.checkType(typ, c); dn != nil {
 		return verifiedToken{}, dn
 	}
@@ -218,8 +235,8 @@ func (v *tokenVerifier) classify(raw string, p *probe, err error) *denial {
 	if iss, _, _ := c.str("iss"); iss != v.issuer {
 		return deny(ReasonWrongIssuer, "iss %s is not the issuer %s (compared exactly)", quote(iss), quote(v.issuer))
 	}
-	if !slices.Contains(c.audiences(), v.audience) {
-		return deny(ReasonWrongAudience, "aud %s does not contain %s", quote(strings.Join(c.audiences(), " ")), quote(v.audience))
+	if dn := v.checkAudience(c); dn != nil {
+		return dn
 	}
 	now := v.now()
 	exp, ok, cerr := c.num("exp")
