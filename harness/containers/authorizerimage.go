@@ -15,6 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/mcpsso/mcpsso/harness/stack"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 
@@ -92,6 +93,8 @@ func (t *Topology) authorizerEnv(mode string) map[string]string {
 		authorizer.EnvPrefix + "ISSUER":     t.issuerURL,
 		authorizer.EnvPrefix + "JWKS_URL":   "http://" + AliasIdP + ":8400/.well-known/jwks.json",
 		authorizer.EnvPrefix + "ROLE_STORE": "file:" + rolesPath,
+		// The MCP URL the gateway's metadata advertises (as the host calls it), and the alias.
+		authorizer.EnvPrefix + "AUDIENCE": strings.Join(stack.Audiences(t.profile, t.MCPURL(), authorizer.DefaultAudience), ","),
 	}
 }
 

@@ -23,7 +23,7 @@ func (t *Topology) TokenFor(ctx context.Context, user string) (string, error) {
 	if tok, ok := t.tokens[user]; ok && time.Until(tok.Expiry) > time.Minute {
 		return tok.AccessToken, nil
 	}
-	tok, err := t.deviceGrant(ctx, user)
+	tok, err := t.deviceGrant(ctx, user, "")
 	if err != nil {
 		return "", err
 	}
@@ -34,11 +34,26 @@ func (t *Topology) TokenFor(ctx context.Context, user string) (string, error) {
 	return tok.AccessToken, nil
 }
 
-// deviceGrant runs the device grant as user, approving the code on the IdP's device page.
-func (t *Topology) deviceGrant(ctx context.Context, user string) (*oauth2.Token, error) {
+// TokenForResource is TokenFor with an RFC 8707 resource, the token's audience, as a
+// spec-following MCP client asks for one; it is never kept.
+func (t *Topology) TokenForResource(ctx context.Context, user, resource string) (string, error) {
+	tok, err := t.deviceGrant(ctx, user, resource)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
+// deviceGrant runs the device grant as user (for resource, when given), approving the code on
+// the IdP's device page.
+func (t *Topology) deviceGrant(ctx context.Context, user, resource string) (*oauth2.Token, error) {
 	conf := &oauth2.Config{ClientID: "mcpsso-cli", Endpoint: oauth2.Endpoint{
 		DeviceAuthURL: t.issuerURL + "/device_authorization", TokenURL: t.issuerURL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
-	da, err := conf.DeviceAuth(ctx)
+	var params []oauth2.AuthCodeOption
+	if resource != "" {
+		params = append(params, oauth2.SetAuthURLParam("resource", resource))
+	}
+	da, err := conf.DeviceAuth(ctx, params...)
 	if err != nil {
 		return nil, fmt.Errorf("containers: device authorization: %w", err)
 	}
@@ -62,7 +77,7 @@ func (t *Topology) deviceGrant(ctx context.Context, user string) (*oauth2.Token,
 	if resp.StatusCode != http.StatusOK || answer.Decision != "allow" {
 		return nil, fmt.Errorf("containers: approving the device code as %s: HTTP %d: %s", user, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
-	tok, err := conf.DeviceAccessToken(ctx, da)
+	tok, err := conf.DeviceAccessToken(ctx, da, params...)
 	if err != nil {
 		return nil, fmt.Errorf("containers: device token: %w", err)
 	}

@@ -52,6 +52,18 @@ func TestTopology(t *testing.T) {
 		}
 	})
 
+	t.Run("a token for the MCP URL itself is accepted, one for another resource is a 401", func(t *testing.T) {
+		for resource, want := range map[string]int{topo.MCPURL(): http.StatusOK, "https://other.example/mcp": http.StatusUnauthorized} {
+			tok, err := topo.TokenForResource(ctx, "alice", resource)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp := callMCP(t, topo.MCPURL(), tok); resp.status != want {
+				t.Errorf("resource %s: HTTP %d, want %d: %s", resource, resp.status, want, resp.body)
+			}
+		}
+	})
+
 	t.Run("admin reaches the AWS emulator on its published port", func(t *testing.T) {
 		cfg, err := topo.AdminAWSConfig("")
 		if err != nil {

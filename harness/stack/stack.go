@@ -13,7 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
@@ -293,27 +295,54 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.authz, err = authorizer.New(ctx, authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
-		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(s.idp.Audience()),
-		authorizer.WithLogger(log.With("component", "authorizer"))); err != nil {
-		return nil, fmt.Errorf("stack: authorizer: %w", err)
-	}
-
 	gwConfig, err := gateway.ShippedConfig(cfg.profile)
 	if err != nil {
 		return nil, err
 	}
-	var authz gateway.Authorizer = gateway.RESTAuthorizer(s.authz.REST)
+	// The authorizer's audiences include the MCP URL the gateway's metadata advertises, known
+	// once the gateway listens: the gateway starts with an authorizer that asks the real one,
+	// which is in place before Start returns (until then every request is refused).
+	var authz atomic.Pointer[authorizer.Authorizer]
+	var gwAuthz gateway.Authorizer = gateway.RESTAuthorizer(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		if a := authz.Load(); a != nil {
+			return a.REST(ctx, ev)
+		}
+		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+	})
 	if gwConfig.Type == "http-api" {
-		authz = gateway.HTTPAPIAuthorizer(s.authz.HTTPAPI)
+		gwAuthz = gateway.HTTPAPIAuthorizer(func(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+			if a := authz.Load(); a != nil {
+				return a.HTTPAPI(ctx, ev)
+			}
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, nil
+		})
 	}
 	if s.gw, err = gateway.Start(life, gateway.WithConfig(gwConfig), gateway.WithAddr(addr(cfg.ports.Gateway)),
-		gateway.WithAuthorizer("", authz), gateway.WithIntegrationURL(baseOf(s.mcp.URL())), gateway.WithIssuerURL(s.idp.IssuerURL()),
+		gateway.WithAuthorizer("", gwAuthz), gateway.WithIntegrationURL(baseOf(s.mcp.URL())), gateway.WithIssuerURL(s.idp.IssuerURL()),
 		gateway.WithLogger(log.With("component", "gateway"))); err != nil {
 		return nil, fmt.Errorf("stack: gateway: %w", err)
 	}
 	s.closers = append(s.closers, s.gw.Close)
+
+	if s.authz, err = authorizer.New(ctx, authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
+		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
+		authorizer.WithLogger(log.With("component", "authorizer"))); err != nil {
+		return nil, fmt.Errorf("stack: authorizer: %w", err)
+	}
+	authz.Store(s.authz)
 	return s, nil
+}
+
+// Audiences are the token audiences a deployment of profile accepts. The reference profile
+// accepts the MCP server's canonical URI, the resource its protected-resource metadata
+// advertises and that spec-following MCP clients request (RFC 8707; the MCP authorization
+// spec's "Token Audience Binding and Validation"), and the tutorial's api://quilt-mcp as an
+// alias. The seed profile is the tutorial as written: api://quilt-mcp alone.
+func Audiences(profile, mcpURL, alias string) []string {
+	if profile == ProfileSeed {
+		return []string{alias}
+	}
+	return []string{mcpURL, alias}
 }
 
 // Close stops every component, last started first. It is safe to call twice.

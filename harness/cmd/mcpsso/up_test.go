@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,11 +62,11 @@ func startUp(t *testing.T, bin string, args ...string) *upProcess {
 	return p
 }
 
-func tokenFromCLI(t *testing.T, bin, issuer, user string) string {
+func tokenFromCLI(t *testing.T, bin, issuer, user string, extra ...string) string {
 	t.Helper()
-	out, err := exec.Command(bin, "token", "--user", user, "--issuer", issuer).Output()
+	out, err := exec.Command(bin, append([]string{"token", "--user", user, "--issuer", issuer}, extra...)...).Output()
 	if err != nil {
-		t.Fatalf("mcpsso token: %v", err)
+		t.Fatalf("mcpsso token %v: %v", extra, err)
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -89,10 +90,39 @@ func TestUpAsASubprocess(t *testing.T) {
 			t.Errorf("%s: %q %v %v", tool, text, isErr, err)
 		}
 	}
+
+	// A spec-following client asks for a token for the MCP URL itself (RFC 8707 resource): the
+	// gateway accepts it; one for another resource is a 401.
+	for resource, want := range map[string]int{p.mcpURL: http.StatusOK, "https://other.example/mcp": http.StatusUnauthorized} {
+		tok := tokenFromCLI(t, bin, p.issuer, "alice", "--resource", resource)
+		if got := postWhoami(t, p.mcpURL, tok); got != want {
+			t.Errorf("a token for resource %s: HTTP %d, want %d\n%s", resource, got, want, p.stderr.String())
+		}
+	}
+
 	p.interrupt(t)
 	if log := p.stderr.String(); !strings.Contains(log, "authorizer     ALLOW") || !strings.Contains(log, "tool=whoami") || strings.Contains(log, token[:30]) {
 		t.Errorf("the decision log lacks the allow or the tool call, or shows the token:\n%s", log)
 	}
+}
+
+// postWhoami calls whoami with a bearer token and returns the HTTP status.
+func postWhoami(t *testing.T, mcpURL, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, mcpURL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // TestUpOnMoto runs `mcpsso up --aws-backend moto`: moto_server serves AWS behind the enforcing
