@@ -34,8 +34,10 @@
 // The Authorization header must hold exactly one "Bearer <b64token>" credential (RFC 6750
 // §2.1; the scheme in any case); an access_token query parameter is refused. The token is at
 // most 8 KiB. go-oidc verifies the signature with a fixed list of asymmetric algorithms (default
-// RS256, ES256), the exact issuer, the audience (default api://quilt-mcp), a required exp and
-// nbf (5-minute leeway). Then: the access-token marker (default: typ header at+jwt and
+// RS256, ES256), the exact issuer, a required exp and nbf (5-minute leeway). Then: an aud
+// holding one of the accepted audiences (WithAudience; an MCP deployment lists the MCP server's
+// canonical URI, which spec-following clients request per RFC 8707, and may add an alias such
+// as api://quilt-mcp), the access-token marker (default: typ header at+jwt and
 // token_use "access"; see TokenType), a non-empty printable sub of at most 255 bytes, iat not in
 // the future, and the forwarded claims: email (default claim "email"), the tenant (default claim
 // "tenant", TenantRule), the OIDC-A agent claims (agent_type, agent_model, agent_version,
