@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/mcpsso/mcpsso/harness/stack"
 	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
@@ -145,6 +146,21 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		Expect(as).To(HaveKeyWithValue("token_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
 		Expect(as).To(HaveKeyWithValue("code_challenge_methods_supported", ContainElement("S256")),
 			"MCP clients refuse an authorization server that does not advertise PKCE S256 (%s)", asFrom)
+	})
+
+	// The MCP authorization spec's "Token Audience Binding and Validation": a client asks for a
+	// token for the MCP server's canonical URI (RFC 8707 resource = the metadata's resource), and
+	// the server must accept it. A deployment that enforces some other audience (the tutorial's
+	// api://quilt-mcp alone) lets every spec-following client sign in and then refuses it.
+	fw.ConformanceIt("accepts a token obtained as a spec-following MCP client obtains it: authorization code with PKCE S256 and resource = the metadata's resource (RFC 8707)", fw.Needs(fw.CapSignIn), func() {
+		ctx := context.Background()
+		tok, resource := specClientToken(ctx, acceptedUser().Name)
+		c, err := stack.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
+		Expect(err).NotTo(HaveOccurred(), "with a token for resource %s (the deployment must accept its own canonical URI as the audience)", resource)
+		DeferCleanup(c.Close)
+		text, isError, err := stack.CallTool(ctx, c, "whoami", nil)
+		Expect(err).NotTo(HaveOccurred(), "whoami with a token for resource %s", resource)
+		Expect(isError).To(BeFalse(), "whoami with a token for resource %s: %s", resource, text)
 	})
 
 	fw.It("reports the tutorial's challenge (realm, authorization_uri, token_service) as non-compliant: it names no resource_metadata", fw.Tutorial, func() {

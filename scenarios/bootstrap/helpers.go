@@ -12,6 +12,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"golang.org/x/oauth2"
+
+	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
@@ -238,4 +241,52 @@ func isToken(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// specClientToken signs user in as an MCP client does from the bare MCP URL: the protected
+// resource metadata (its resource and authorization server), the authorization server's
+// metadata, then authorization code with PKCE S256 as the public client mcpsso-cli on a
+// loopback redirect, with resource = the metadata's resource in both requests (RFC 8707). The
+// mock IdP logs in the user login_hint names, so no browser is needed (CapSignIn). It returns
+// the access token and the resource it was asked for.
+func specClientToken(ctx context.Context, user string) (token, resource string) {
+	GinkgoHelper()
+	prm, from := fetchJSON(ctx, wellKnownPRMURLs(fw.Current().MCPURL()))
+	resource, _ = prm["resource"].(string)
+	Expect(resource).NotTo(BeEmpty(), "resource in the protected resource metadata at %s", from)
+	servers, _ := prm["authorization_servers"].([]any)
+	Expect(servers).NotTo(BeEmpty(), "authorization_servers in %s", from)
+	issuer, _ := servers[0].(string)
+	as, asFrom := fetchJSON(ctx, authServerMetadataURLs(issuer))
+	authURL, _ := as["authorization_endpoint"].(string)
+	tokenURL, _ := as["token_endpoint"].(string)
+	Expect(authURL).NotTo(BeEmpty(), "authorization_endpoint in %s", asFrom)
+	Expect(tokenURL).NotTo(BeEmpty(), "token_endpoint in %s", asFrom)
+
+	conf := &oauth2.Config{ClientID: mockidp.PublicClientID, RedirectURL: "http://127.0.0.1:8976/callback",
+		Endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+	verifier, state := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
+	res := oauth2.SetAuthURLParam("resource", resource)
+	authorize := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), res, oauth2.SetAuthURLParam("login_hint", user))
+
+	// The browser step: the IdP answers with a redirect to the loopback callback, which is not
+	// followed (nothing listens there); its query holds the code.
+	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authorize, nil)
+	Expect(err).NotTo(HaveOccurred())
+	resp, err := noFollow.Do(req)
+	Expect(err).NotTo(HaveOccurred(), "GET %s", authURL)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	Expect(resp.StatusCode).To(BeElementOf(http.StatusFound, http.StatusSeeOther), "the authorization endpoint did not redirect back: %s", body)
+	back, err := url.Parse(resp.Header.Get("Location"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(back.Query().Get("error")).To(BeEmpty(), "the authorization endpoint refused: %s", back.RawQuery)
+	Expect(back.Query().Get("state")).To(Equal(state), "state echoed in %s", back)
+	code := back.Query().Get("code")
+	Expect(code).NotTo(BeEmpty(), "no code in %s", back)
+
+	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier), res)
+	Expect(err).NotTo(HaveOccurred(), "the token request for resource %s", resource)
+	return tok.AccessToken, resource
 }

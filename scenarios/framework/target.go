@@ -41,10 +41,14 @@ const (
 	CapDirectMCP Capability = "direct-mcp"
 	// CapSessions: the MCP server can be asked for stateful sessions.
 	CapSessions Capability = "sessions"
+	// CapSignIn: the suites can sign in as a test user the way an MCP client does, through the
+	// authorization endpoint (authorization code + PKCE) with no person at a browser: the kit's
+	// mock IdP logs in the user its login_hint names.
+	CapSignIn Capability = "signin"
 )
 
 // AllCapabilities lists every capability, for validating target files.
-var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapSessions}
+var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapSessions, CapSignIn}
 
 // ErrNotSupported is what a target's optional operation returns when it lacks the capability.
 var ErrNotSupported = errors.New("not supported by this target")

@@ -91,10 +91,10 @@ func (c *Containers) Token(ctx context.Context, user string) (string, error) {
 }
 
 // Capabilities: administrator AWS access and CloudTrail through the emulator's published port,
-// the task role, the components' logs, and the MCP server's metrics unless the server is a
+// the task role, the components' logs, signing in at the IdP container (the mock IdP), and the MCP server's metrics unless the server is a
 // WithMCPImage image (whose metrics endpoint, if any, the kit does not know).
 func (c *Containers) Capabilities() []framework.Capability {
-	caps := []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail, framework.CapTaskRole, framework.CapLogs}
+	caps := []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail, framework.CapTaskRole, framework.CapLogs, framework.CapSignIn}
 	if _, err := c.t.MetricsURL(); err == nil {
 		caps = append(caps, framework.CapMetrics)
 	}
