@@ -51,7 +51,7 @@ test: ## Run every test with the race detector; report times and skips, fail on 
 	  $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -json ./... 2>&1 | $(BIN)/testreport -json-out $(TEST_JSON)
 
 test-short: ## The edit-test loop: go test -short (no containers, browser, moto or binary builds).
-	$(GO) test -short -count=1 ./...
+	$(GO) test -short -count=1 -timeout 5m ./...
 
 lint: ## Fail on unformatted files (gofmt) and on go vet findings.
 	@unformatted="$$(gofmt -l .)"; \
