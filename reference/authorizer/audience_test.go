@@ -1,8 +1,6 @@
 package authorizer_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,26 +53,7 @@ func TestWithAudienceRejectsBadInput(t *testing.T) {
 // audience is allowed, one for neither refused.
 func TestTheLambdaTakesACommaSeparatedAudienceList(t *testing.T) {
 	e := newEnv(t)
-	roles := filepath.Join(t.TempDir(), "roles.yaml")
-	if err := os.WriteFile(roles, []byte(storeYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := authorizer.ConfigFromEnv([]string{
-		"MCPSSO_AUTHORIZER_ISSUER=" + e.idp.IssuerURL(), "MCPSSO_AUTHORIZER_JWKS_URL=" + e.idp.JWKSURL(),
-		"MCPSSO_AUTHORIZER_AUDIENCE=api://quilt-mcp, https://mcp.example.com/mcp",
-		"MCPSSO_AUTHORIZER_ROLE_STORE=file:" + roles, "MCPSSO_AUTHORIZER_LOG_LEVEL=error",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := c.Options(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := authorizer.New(t.Context(), append(opts, authorizer.WithClock(e.clock.Now))...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a := fromEnv(t, e, "MCPSSO_AUTHORIZER_AUDIENCE=api://quilt-mcp, https://mcp.example.com/mcp")
 	for aud, allow := range map[string]bool{"https://mcp.example.com/mcp": true, "https://other.example/mcp": false} {
 		d, err := a.Decide(t.Context(), bearer(e.token(t, "alice", mockidp.WithTokenClaims(map[string]any{"aud": aud}))))
 		if err != nil || d.Allow != allow {

@@ -54,17 +54,18 @@ func TestTheLambdaConfigurationComesFromTheEnvironment(t *testing.T) {
 	}
 }
 
-func TestTheConfigurationBuildsAWorkingAuthorizer(t *testing.T) {
-	e := newEnv(t)
-	dir := t.TempDir()
-	roles := filepath.Join(dir, "roles.yaml")
+// fromEnv builds an authorizer the way the Lambda entry point does, from its environment
+// (issuer, JWKS and a role-store file of the env's IdP, plus extra entries), on e's clock.
+func fromEnv(t *testing.T, e *env, extra ...string) (authorizer.Config, *authorizer.Authorizer) {
+	t.Helper()
+	roles := filepath.Join(t.TempDir(), "roles.yaml")
 	if err := os.WriteFile(roles, []byte(storeYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := authorizer.ConfigFromEnv([]string{
+	c, err := authorizer.ConfigFromEnv(append([]string{
 		"MCPSSO_AUTHORIZER_ISSUER=" + e.idp.IssuerURL(), "MCPSSO_AUTHORIZER_JWKS_URL=" + e.idp.JWKSURL(),
 		"MCPSSO_AUTHORIZER_ROLE_STORE=file:" + roles, "MCPSSO_AUTHORIZER_LOG_LEVEL=error",
-	})
+	}, extra...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +77,12 @@ func TestTheConfigurationBuildsAWorkingAuthorizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, a
+}
+
+func TestTheConfigurationBuildsAWorkingAuthorizer(t *testing.T) {
+	e := newEnv(t)
+	c, a := fromEnv(t, e)
 	if d, err := a.Decide(context.Background(), bearer(e.token(t, "alice"))); err != nil || !d.Allow {
 		t.Fatalf("decision %s (%s), %v", d.Reason, d.Detail, err)
 	}
