@@ -26,7 +26,8 @@ type File struct {
 	Tokens Tokens `yaml:"tokens"`
 	// Users are the test users; at least one with a tenant.
 	Users []User `yaml:"users"`
-	// Capabilities the deployment offers: cloudtrail, metrics.
+	// Capabilities the deployment offers: cloudtrail, metrics, signin (its IdP logs in the user
+	// login_hint names with no person at a browser, as the kit's mock IdP does: `mcpsso up`).
 	Capabilities []string `yaml:"capabilities"`
 	// CloudTrail is how to read the deployment's CloudTrail (capability cloudtrail).
 	CloudTrail *CloudTrail `yaml:"cloudtrail"`
@@ -71,7 +72,7 @@ type CloudTrail struct {
 }
 
 // ExternalCapabilities are the capabilities an external target can offer.
-var ExternalCapabilities = []string{"cloudtrail", "metrics"}
+var ExternalCapabilities = []string{"cloudtrail", "metrics", "signin"}
 
 var (
 	roleARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)

@@ -122,6 +122,16 @@ func TestConformOnMotoBehindTheEnforcingProxy(t *testing.T) {
 	}
 }
 
+// passedLine reports whether the summary has a passed line naming spec.
+func passedLine(out, spec string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "passed") && strings.Contains(line, spec) {
+			return true
+		}
+	}
+	return false
+}
+
 // failedLine reports whether the summary has a FAILED line naming spec.
 func failedLine(out, spec string) bool {
 	for _, line := range strings.Split(out, "\n") {
@@ -148,6 +158,7 @@ func TestConformAgainstAnExternalTarget(t *testing.T) {
 	yaml := fmt.Sprintf(`name: local-up
 mcpUrl: %s
 tokens: {source: preissued}
+capabilities: [signin]
 users:
   - {name: alice, tenant: acme, tokenEnv: TOKEN_ALICE}
   - {name: bob, tenant: globex, tokenEnv: TOKEN_BOB}
@@ -159,6 +170,10 @@ users:
 	code, out := runConformBin(t, bin, env, "--target", file)
 	if code != 0 || !strings.Contains(out, "target external") {
 		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// up's IdP is the mock one (signin): a spec-following client signs in and is served.
+	if !passedLine(out, "accepts a token obtained as a spec-following MCP client") {
+		t.Errorf("the spec-following client's spec did not pass against up:\n%s", out)
 	}
 }
 
