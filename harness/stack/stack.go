@@ -63,6 +63,7 @@ type settings struct {
 	logTo   io.Writer
 	level   slog.Level
 	backend AWSBackend
+	idpOpts []mockidp.Option
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -176,6 +177,13 @@ func WithPorts(p Ports) Option {
 	}
 }
 
+// WithIdPOptions passes further options to the mock IdP, after the stack's own (users, address,
+// logger), such as mockidp.WithLoopbackClientIDMetadataDocuments for a test that serves Client
+// ID Metadata Documents itself.
+func WithIdPOptions(opts ...mockidp.Option) Option {
+	return func(s *settings) error { s.idpOpts = append(s.idpOpts, opts...); return nil }
+}
+
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
 // Logs either way).
 func WithLogOutput(w io.Writer, level slog.Level) Option {
@@ -261,8 +269,8 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}()
 	go func() {
 		defer wg.Done()
-		s.idp, idpErr = mockidp.Start(life, mockidp.WithAddr(addr(cfg.ports.IdP)), mockidp.WithUsers(IdPUsers(f)...),
-			mockidp.WithLogger(log.With("component", "idp")))
+		s.idp, idpErr = mockidp.Start(life, append([]mockidp.Option{mockidp.WithAddr(addr(cfg.ports.IdP)),
+			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithLogger(log.With("component", "idp"))}, cfg.idpOpts...)...)
 	}()
 	wg.Wait()
 	if s.idp != nil {

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,7 +48,7 @@ func (p *IdP) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		renderMessage(w, http.StatusMethodNotAllowed, "Invalid authorization request", "method "+r.Method+": use GET (or POST from the login page)")
 		return
 	}
-	req, aerr := p.parseAuthorize(params)
+	req, aerr := p.parseAuthorize(r.Context(), params)
 	if aerr != nil {
 		p.decision(r, "authorize", "deny", aerr.Error(), slog.String("client_id", params.Get("client_id")))
 		if !aerr.redirectable {
@@ -119,7 +120,7 @@ func (p *IdP) chooseUser(r *http.Request, params url.Values, req authzRequest) (
 
 // parseAuthorize validates the request in the order RFC 6749 §4.1.2.1 needs: client and
 // redirect URI first (errors shown here), then the rest (errors sent to the client).
-func (p *IdP) parseAuthorize(params url.Values) (authzRequest, *authzError) {
+func (p *IdP) parseAuthorize(ctx context.Context, params url.Values) (authzRequest, *authzError) {
 	fatal := func(format string, args ...any) (authzRequest, *authzError) {
 		return authzRequest{}, &authzError{oauthError: invalidRequest(format, args...)}
 	}
@@ -130,9 +131,9 @@ func (p *IdP) parseAuthorize(params url.Values) (authzRequest, *authzError) {
 	if id == "" {
 		return fatal("client_id: required")
 	}
-	client, ok := p.Client(id)
-	if !ok {
-		return fatal("client_id %q: not registered with this IdP", id)
+	client, cerr := p.lookupClient(ctx, id)
+	if cerr != nil {
+		return authzRequest{}, &authzError{oauthError: cerr}
 	}
 	req := authzRequest{client: client, redirectURI: params.Get("redirect_uri"), state: params.Get("state"),
 		nonce: params.Get("nonce"), loginHint: params.Get("login_hint"), prompt: params.Get("prompt")}

@@ -66,12 +66,14 @@ type IdP struct {
 	mock       *mockoidc.MockOIDC
 	clients    map[string]Client
 	registered int
-	logins     []*User
-	codes      map[string]*pendingCode
-	grants     map[string]*grant
-	devices    map[string]*deviceAuth // by device code
-	userCodes  map[string]*deviceAuth // by normalised user code
-	pruneAt    int                    // state size that triggers the next sweep
+	// metadataClients caches clients learnt from Client ID Metadata Documents, by URL.
+	metadataClients map[string]cachedMetadataClient
+	logins          []*User
+	codes           map[string]*pendingCode
+	grants          map[string]*grant
+	devices         map[string]*deviceAuth // by device code
+	userCodes       map[string]*deviceAuth // by normalised user code
+	pruneAt         int                    // state size that triggers the next sweep
 }
 
 // New builds an IdP without listening; WithIssuerURL is required (Start derives it).
@@ -111,7 +113,7 @@ func newIdP(cfg config) (*IdP, error) {
 		return nil, err
 	}
 	p := &IdP{cfg: cfg, issuer: cfg.issuerURL, prefix: issuer.EscapedPath(), keys: keys, log: cfg.logger,
-		users: cfg.users, mock: mock, clients: map[string]Client{}, codes: map[string]*pendingCode{},
+		users: cfg.users, mock: mock, clients: map[string]Client{}, metadataClients: map[string]cachedMetadataClient{}, codes: map[string]*pendingCode{},
 		grants: map[string]*grant{}, devices: map[string]*deviceAuth{}, userCodes: map[string]*deviceAuth{}}
 	for _, c := range cfg.clients {
 		p.clients[c.ID] = c

@@ -28,6 +28,7 @@ type metadata struct {
 	CodeChallengeMethodsSupported      []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                    []string `json:"claims_supported"`
 	AuthorizationResponseIssParameter  bool     `json:"authorization_response_iss_parameter_supported"`
+	ClientIDMetadataDocumentSupported  bool     `json:"client_id_metadata_document_supported,omitempty"`
 	ServiceDocumentation               string   `json:"service_documentation"`
 	MCPSSOTestIdP                      bool     `json:"mcpsso_test_idp"`
 	MCPSSODeviceVerificationAcceptJSON bool     `json:"mcpsso_device_verification_accepts_json"`
@@ -62,6 +63,7 @@ func (p *IdP) metadata() metadata {
 		CodeChallengeMethodsSupported:      methods,
 		ClaimsSupported:                    claims,
 		AuthorizationResponseIssParameter:  true,
+		ClientIDMetadataDocumentSupported:  p.cfg.cimd,
 		ServiceDocumentation:               serviceDocumentation,
 		MCPSSOTestIdP:                      true,
 		MCPSSODeviceVerificationAcceptJSON: true,

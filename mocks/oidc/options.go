@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -48,6 +49,9 @@ type config struct {
 	resources      []string
 	registration   bool
 	maxClients     int
+	cimd           bool
+	loopbackCIMD   bool
+	cimdHTTP       *http.Client
 }
 
 func defaultConfig() config {
@@ -69,6 +73,7 @@ func defaultConfig() config {
 		scopes:         []string{"openid", "profile", "email", "groups", "offline_access"},
 		registration:   true,
 		maxClients:     1000,
+		cimd:           true,
 	}
 }
 
@@ -295,6 +300,33 @@ func WithScopes(scopes ...string) Option {
 // so MCP clients that register themselves can log in).
 func WithoutDynamicRegistration() Option {
 	return func(c *config) error { c.registration = false; return nil }
+}
+
+// WithoutClientIDMetadataDocuments stops the IdP accepting a client_id that is an HTTPS URL
+// serving the client's metadata (accepted by default, as the MCP spec of 2025-11-25 asks;
+// the metadata then omits client_id_metadata_document_supported).
+func WithoutClientIDMetadataDocuments() Option {
+	return func(c *config) error { c.cimd = false; return nil }
+}
+
+// WithLoopbackClientIDMetadataDocuments lets a client_id URL be on a loopback or private
+// host, and plain http on loopback, so a test can serve the document itself. Off by default:
+// a client_id must not be able to point the IdP at its own network (SSRF).
+func WithLoopbackClientIDMetadataDocuments() Option {
+	return func(c *config) error { c.loopbackCIMD = true; return nil }
+}
+
+// WithClientIDMetadataHTTPClient fetches Client ID Metadata Documents with hc (a test's TLS
+// server's Client, say). Redirects are still never followed; the default client also refuses
+// to connect to non-public addresses, which hc decides for itself.
+func WithClientIDMetadataHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("mockidp: WithClientIDMetadataHTTPClient: nil client")
+		}
+		c.cimdHTTP = hc
+		return nil
+	}
 }
 
 // checkResource applies RFC 8707 §2: an absolute URI without a fragment.

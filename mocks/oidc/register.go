@@ -1,9 +1,7 @@
 package mockidp
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,13 +64,8 @@ func regError(code, format string, args ...any) *oauthError {
 // only, at most maxFormBytes.
 func decodeRegistration(body []byte) (registrationRequest, error) {
 	var req registrationRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeStrictJSON(body, &req); err != nil {
 		return registrationRequest{}, regError("invalid_client_metadata", "request body: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return registrationRequest{}, regError("invalid_client_metadata", "request body: must hold exactly one JSON object")
 	}
 	return req, nil
 }

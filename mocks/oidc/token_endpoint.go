@@ -99,9 +99,9 @@ func (p *IdP) authenticateClient(r *http.Request, form url.Values) (Client, erro
 	if err != nil {
 		return Client{}, err
 	}
-	c, ok := p.Client(cred.ID)
-	if !ok {
-		return Client{}, invalidClient("client_id %q: not registered", cred.ID)
+	c, lerr := p.lookupClient(r.Context(), cred.ID)
+	if lerr != nil {
+		return Client{}, lerr
 	}
 	if err := c.authenticate(cred); err != nil {
 		return Client{}, err
