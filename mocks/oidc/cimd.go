@@ -34,7 +34,7 @@ const (
 )
 
 // clientMetadataDocument is what the client_id URL serves: client_id plus RFC 7591 client
-// metadata, decoded strictly like a registration request. client_secret and
+// metadata, decoded like a registration request (unknown fields ignored). client_secret and
 // client_secret_expires_at are listed only to refuse them by name.
 type clientMetadataDocument struct {
 	ClientID              string  `json:"client_id"`
@@ -204,7 +204,7 @@ func (p *IdP) clientFromMetadataDocument(id string, body []byte) (Client, *oauth
 		return Client{}, invalidClient("client_id %q: Client ID Metadata Document: %s", id, fmt.Sprintf(format, args...))
 	}
 	var doc clientMetadataDocument
-	if err := decodeStrictJSON(body, &doc); err != nil {
+	if _, err := decodeClientMetadata(body, &doc); err != nil {
 		return fail("%v", err)
 	}
 	switch {

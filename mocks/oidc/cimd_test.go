@@ -139,9 +139,9 @@ func TestMetadataDocumentsAreCheckedAndFailuresAreInvalidClient(t *testing.T) {
 		{"a document with a shared-secret auth method", func() string {
 			return h.publish("/basic.json", strings.Replace(goodMetadataDocument, `"none"`, `"client_secret_basic"`, 1))
 		}, "", "supports only none"},
-		{"a document with an unknown field", func() string {
-			return h.publish("/unknown.json", strings.Replace(goodMetadataDocument, `"client_name"`, `"client_nmae":"x","client_name"`, 1))
-		}, "", `unknown field "client_nmae"`},
+		{"a document with a known field of the wrong type", func() string {
+			return h.publish("/wrongtype.json", strings.Replace(goodMetadataDocument, `"client_name":"An MCP client"`, `"client_name":7`, 1))
+		}, "", `client_name`},
 		{"a document with an http redirect URI off loopback", func() string {
 			return h.publish("/badredirect.json", strings.Replace(goodMetadataDocument, "http://127.0.0.1:7777/callback", "http://app.example/cb", 1))
 		}, "", "http is allowed only for loopback"},

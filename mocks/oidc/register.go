@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -14,9 +16,10 @@ import (
 // Dynamic Client Registration (RFC 7591), so MCP clients that register themselves can log in.
 
 // registrationRequest lists every client metadata field RFC 7591 §2 and OpenID Connect
-// Dynamic Registration define. Decoding is strict: a field outside this list is an error
-// naming it. (RFC 7591 asks servers to ignore unknown metadata; this test IdP prefers to
-// tell a client author about a misspelt field.)
+// Dynamic Registration define. A field outside this list is ignored, as RFC 7591 §2 requires
+// ("MUST ignore any client metadata … it does not understand"; mcp-go sends "resource"), and
+// named in the decision log so a client author still sees a misspelt field. A known field of
+// the wrong type is an error naming it.
 type registrationRequest struct {
 	RedirectURIs             []string        `json:"redirect_uris"`
 	TokenEndpointAuthMethod  *string         `json:"token_endpoint_auth_method"`
@@ -60,14 +63,54 @@ func regError(code, format string, args ...any) *oauthError {
 	return &oauthError{Code: code, Description: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
 }
 
-// decodeRegistration reads a registration request strictly: one JSON object, known fields
-// only, at most maxFormBytes.
-func decodeRegistration(body []byte) (registrationRequest, error) {
+// decodeRegistration reads a registration request: one JSON object, known fields typed as
+// RFC 7591 defines them; it returns the names of the unknown fields it ignored.
+func decodeRegistration(body []byte) (registrationRequest, []string, error) {
 	var req registrationRequest
-	if err := decodeStrictJSON(body, &req); err != nil {
-		return registrationRequest{}, regError("invalid_client_metadata", "request body: %v", err)
+	ignored, err := decodeClientMetadata(body, &req)
+	if err != nil {
+		return registrationRequest{}, nil, regError("invalid_client_metadata", "request body: %v", err)
 	}
-	return req, nil
+	return req, ignored, nil
+}
+
+// decodeClientMetadata decodes one JSON object into the struct v points to, ignoring (and
+// returning, sorted) the fields v does not know, and refusing a known field of the wrong type.
+func decodeClientMetadata(body []byte, v any) ([]string, error) {
+	var fields map[string]json.RawMessage
+	if err := decodeStrictJSON(body, &fields); err != nil {
+		return nil, err
+	}
+	known := jsonFieldNames(reflect.TypeOf(v).Elem())
+	var ignored []string
+	for name := range fields {
+		if !known[name] {
+			ignored = append(ignored, name)
+			delete(fields, name)
+		}
+	}
+	slices.Sort(ignored)
+	cleaned, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
+	return ignored, decodeStrictJSON(cleaned, v)
+}
+
+// jsonFieldNames are the JSON names of a struct's fields, those of embedded structs included.
+func jsonFieldNames(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, jsonFieldNames(f.Type))
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // clientFromRegistration applies the IdP's rules to the requested metadata and returns the
@@ -148,7 +191,7 @@ func (p *IdP) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, regError("invalid_client_metadata", "request body: unreadable or over %d bytes", maxFormBytes))
 		return
 	}
-	req, err := decodeRegistration(body)
+	req, ignored, err := decodeRegistration(body)
 	var c Client
 	var resp registrationResponse
 	if err == nil {
@@ -165,7 +208,7 @@ func (p *IdP) handleRegister(w http.ResponseWriter, r *http.Request) {
 	resp.ClientID = c.ID
 	resp.ClientIDIssuedAt = p.cfg.now().Unix()
 	p.decision(r, "register", "allow", "client registered", slog.String("client_id", c.ID),
-		slog.String("token_endpoint_auth_method", resp.TokenEndpointAuthMethod))
+		slog.String("token_endpoint_auth_method", resp.TokenEndpointAuthMethod), slog.Any("ignored_metadata", ignored))
 	writeJSON(w, http.StatusCreated, resp)
 }
 

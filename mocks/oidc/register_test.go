@@ -69,12 +69,25 @@ func TestAClientThatRegistersItselfCanLogIn(t *testing.T) {
 	}
 }
 
+// TestUnknownRegistrationMetadataIsIgnoredAndLogged: RFC 7591 §2 makes the server ignore
+// metadata it does not understand (mcp-go sends "resource"); the decision log names it.
+func TestUnknownRegistrationMetadataIsIgnoredAndLogged(t *testing.T) {
+	var logs logBuffer
+	p := startIdP(t, mockidp.WithLogger(logs.logger()))
+	status, reg := register(t, p, `{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none","resource":"http://127.0.0.1:1/mcp","redirect_uri":"x"}`)
+	if status != http.StatusCreated || reg["resource"] != nil {
+		t.Fatalf("%d %v: want 201, the unknown fields left out of the registered metadata", status, reg)
+	}
+	if !strings.Contains(logs.String(), `"ignored_metadata":["redirect_uri","resource"]`) {
+		t.Errorf("the decision log does not name the ignored fields:\n%s", logs.String())
+	}
+}
+
 func TestRegistrationIsStrict(t *testing.T) {
 	p := startIdP(t)
 	for _, tc := range []struct {
 		name, body, wantErr, wantIn string
 	}{
-		{"an unknown field is named", `{"redirect_uris":["http://127.0.0.1/cb"],"redirect_uri":"x"}`, "invalid_client_metadata", `"redirect_uri"`},
 		{"a wrong type is refused", `{"redirect_uris":"http://127.0.0.1/cb"}`, "invalid_client_metadata", "redirect_uris"},
 		{"trailing data is refused", `{"redirect_uris":["http://127.0.0.1/cb"]} {}`, "invalid_client_metadata", "exactly one"},
 		{"an http redirect URI off loopback is refused", `{"redirect_uris":["http://app.example/cb"]}`, "invalid_redirect_uri", "loopback"},

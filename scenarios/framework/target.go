@@ -45,10 +45,14 @@ const (
 	// authorization endpoint (authorization code + PKCE) with no person at a browser: the kit's
 	// mock IdP logs in the user its login_hint names.
 	CapSignIn Capability = "signin"
+	// CapClientMetadata: the target's IdP fetches Client ID Metadata Documents that the suites
+	// publish (an HTTPS host on loopback the IdP is set to trust), so a client can register the
+	// way the MCP spec of 2025-11-25 prefers.
+	CapClientMetadata Capability = "client-metadata"
 )
 
 // AllCapabilities lists every capability, for validating target files.
-var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapSessions, CapSignIn}
+var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapSessions, CapSignIn, CapClientMetadata}
 
 // ErrNotSupported is what a target's optional operation returns when it lacks the capability.
 var ErrNotSupported = errors.New("not supported by this target")
@@ -103,6 +107,10 @@ type Target interface {
 	Accounts() []string
 	// RoleARN returns the ARN of a role by name in the first account, "" when unknown.
 	RoleARN(name string) string
+	// PublishClientMetadata serves a Client ID Metadata Document holding metadata (RFC 7591
+	// client metadata) plus its own URL as client_id, and returns that URL, the client's ID
+	// (CapClientMetadata).
+	PublishClientMetadata(metadata map[string]any) (string, error)
 
 	Close() error
 }
@@ -144,6 +152,9 @@ func (NullTarget) Accounts() []string { return nil }
 
 // RoleARN is unknown.
 func (NullTarget) RoleARN(string) string { return "" }
+
+// PublishClientMetadata is not supported.
+func (NullTarget) PublishClientMetadata(map[string]any) (string, error) { return "", ErrNotSupported }
 
 // Profile is unknown.
 func (NullTarget) Profile() string { return "" }

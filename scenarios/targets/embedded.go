@@ -42,7 +42,8 @@ func EmbeddedBackend(name string, bypass bool) (stack.AWSBackend, error) {
 
 // Embedded is the kit's stack running in this process: it offers every capability.
 type Embedded struct {
-	s *stack.Stack
+	s       *stack.Stack
+	clients *clientMetadataHost
 }
 
 // StartEmbedded starts the stack with the default fixture and opts.
@@ -50,11 +51,13 @@ func StartEmbedded(ctx context.Context, profile string, opts ...stack.Option) (*
 	if profile == "" {
 		profile = stack.ProfileReference
 	}
-	s, err := stack.Start(ctx, append([]stack.Option{stack.WithProfile(profile)}, opts...)...)
+	clients := startClientMetadataHost()
+	s, err := stack.Start(ctx, append([]stack.Option{stack.WithProfile(profile), stack.WithIdPOptions(clients.idpOptions()...)}, opts...)...)
 	if err != nil {
+		clients.close()
 		return nil, err
 	}
-	return &Embedded{s: s}, nil
+	return &Embedded{s: s, clients: clients}, nil
 }
 
 // Stack is the running stack.
@@ -126,8 +129,16 @@ func (e *Embedded) RoleARN(name string) string {
 	return f.RoleARN(f.Accounts[0].ID, name)
 }
 
+// PublishClientMetadata serves a Client ID Metadata Document the stack's IdP trusts.
+func (e *Embedded) PublishClientMetadata(metadata map[string]any) (string, error) {
+	return e.clients.publish(metadata)
+}
+
 // Close stops the stack.
-func (e *Embedded) Close() error { return e.s.Close() }
+func (e *Embedded) Close() error {
+	defer e.clients.close()
+	return e.s.Close()
+}
 
 var _ framework.Target = (*Embedded)(nil)
 

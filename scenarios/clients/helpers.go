@@ -1,0 +1,215 @@
+package clients
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/oauth2"
+
+	fw "github.com/mcpsso/mcpsso/scenarios/framework"
+)
+
+// redirectURL is the loopback callback the clients register. Nothing listens there: the
+// browser step below reads the code from the IdP's redirect instead of following it.
+const redirectURL = "http://127.0.0.1:8977/callback"
+
+// clientName is how the suite's clients introduce themselves.
+const clientName = "mcpsso clients suite"
+
+// signInAs is the browser step of an authorization code flow for a person who signs in as
+// user: GET the authorization URL (with login_hint, which the capability signin makes the
+// IdP honour), and read code, state and iss from the redirect back to the client.
+func signInAs(ctx context.Context, authURL, user string) (code, state, iss string, err error) {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return "", "", "", fmt.Errorf("authorization URL %q: %v", authURL, err)
+	}
+	q := u.Query()
+	q.Set("login_hint", user)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", "", "", err
+	}
+	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		return "", "", "", fmt.Errorf("GET the authorization endpoint: %v", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		return "", "", "", fmt.Errorf("the authorization endpoint answered %d, not a redirect back to the client: %s", resp.StatusCode, body)
+	}
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return "", "", "", fmt.Errorf("redirect Location: %v", err)
+	}
+	bq := back.Query()
+	if e := bq.Get("error"); e != "" {
+		return "", "", "", fmt.Errorf("the authorization endpoint refused: %s: %s", e, bq.Get("error_description"))
+	}
+	if !strings.HasPrefix(back.String(), redirectURL) {
+		return "", "", "", fmt.Errorf("redirected to %s, not the client's %s", back, redirectURL)
+	}
+	return bq.Get("code"), bq.Get("state"), bq.Get("iss"), nil
+}
+
+// pair is a signed-in user and another tenant's user, whose data the first must not reach.
+type pair struct{ me, other fw.User }
+
+// twoTenants picks two users of different tenants with buckets; the spec is skipped when the
+// target has no such pair.
+func twoTenants() pair {
+	var mapped []fw.User
+	for _, u := range fw.Current().Users() {
+		if u.Tenant != "" && u.Bucket != "" {
+			mapped = append(mapped, u)
+		}
+	}
+	for _, a := range mapped {
+		for _, b := range mapped {
+			if a.Tenant != b.Tenant && a.Bucket != b.Bucket {
+				return pair{me: a, other: b}
+			}
+		}
+	}
+	Skip("target " + fw.Current().Name() + " has no two users of different tenants with buckets")
+	return pair{}
+}
+
+// toolCaller calls a tool through some client and returns its text and whether it is a tool
+// error; err is a protocol or transport failure.
+type toolCaller func(ctx context.Context, tool string, args map[string]any) (text string, isError bool, err error)
+
+// exercise is what a signed-in client then does: whoami names the user's identity, the user's
+// own tenant's bucket is listed, read and written, the other tenant's is refused; then the
+// client's token is refreshed (forceRefresh) and whoami works again.
+func exercise(ctx context.Context, client string, p pair, call toolCaller, forceRefresh func()) {
+	GinkgoHelper()
+	must := func(tool string, args map[string]any) string {
+		GinkgoHelper()
+		text, isErr, err := call(ctx, tool, args)
+		Expect(err).NotTo(HaveOccurred(), "%s: %s %v as %s", client, tool, args, p.me.Name)
+		Expect(isErr).To(BeFalse(), "%s: %s %v as %s (tenant %s) answered a tool error: %s", client, tool, args, p.me.Name, p.me.Tenant, text)
+		return text
+	}
+	whoami := func() {
+		GinkgoHelper()
+		text := must("whoami", nil)
+		if p.me.Role != "" {
+			Expect(text).To(ContainSubstring(p.me.Role), "%s: whoami as %s names the tenant's role", client, p.me.Name)
+		}
+		if p.me.SourceIdentity != "" {
+			Expect(text).To(ContainSubstring(p.me.SourceIdentity), "%s: whoami as %s names the user's source identity", client, p.me.Name)
+		}
+	}
+	whoami()
+
+	var listing struct {
+		Bucket  string `json:"bucket"`
+		Objects []struct {
+			Key string `json:"key"`
+		} `json:"objects"`
+	}
+	text := must("list_objects", map[string]any{})
+	Expect(json.Unmarshal([]byte(text), &listing)).To(Succeed(), "%s: list_objects answered %q", client, text)
+	Expect(listing.Bucket).To(Equal(p.me.Bucket), "%s: list_objects as %s lists the tenant's bucket", client, p.me.Name)
+
+	key := fmt.Sprintf("mcpsso-clients/%s-%d.txt", strings.ReplaceAll(client, " ", "-"), time.Now().UnixNano())
+	content := "written by " + client + "\n"
+	must("put_object", map[string]any{"key": key, "content": content})
+	Expect(must("get_object", map[string]any{"key": key})).To(ContainSubstring(strings.TrimSpace(content)),
+		"%s: %s reads back what it wrote to its tenant's bucket", client, p.me.Name)
+
+	for _, k := range []string{key, "README.md"} {
+		text, isErr, err := call(ctx, "get_object", map[string]any{"bucket": p.other.Bucket, "key": k})
+		Expect(err).NotTo(HaveOccurred(), "%s: get_object in %s as %s", client, p.other.Bucket, p.me.Name)
+		Expect(isErr).To(BeTrue(), "%s: %s (tenant %s) read %s/%s of tenant %s: %s", client, p.me.Name, p.me.Tenant, p.other.Bucket, k, p.other.Tenant, text)
+		Expect(text).To(ContainSubstring("AccessDenied"), "%s: the refusal of %s/%s comes from IAM", client, p.other.Bucket, k)
+	}
+
+	forceRefresh()
+	whoami()
+}
+
+// refreshingSource is the go-sdk handler's token source (AuthorizationCodeHandlerConfig
+// .NewTokenSource): x/oauth2's own, as the SDK builds it by default, except that expire makes
+// the held token expired so the next request refreshes it, as it would an hour later.
+type refreshingSource struct {
+	mu        sync.Mutex
+	ctx       context.Context
+	cfg       *oauth2.Config
+	src       oauth2.TokenSource
+	refreshed []string // access tokens issued by refreshes
+	lastToken string
+}
+
+func (s *refreshingSource) newTokenSource(ctx context.Context, cfg *oauth2.Config, tok *oauth2.Token) (oauth2.TokenSource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ctx, s.cfg, s.src, s.lastToken = ctx, cfg, cfg.TokenSource(ctx, tok), tok.AccessToken
+	return s, nil
+}
+
+func (s *refreshingSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, err := s.src.Token()
+	if err == nil && tok.AccessToken != s.lastToken {
+		s.refreshed = append(s.refreshed, tok.AccessToken)
+		s.lastToken = tok.AccessToken
+	}
+	return tok, err
+}
+
+// expire replaces the held token by an expired copy of it.
+func (s *refreshingSource) expire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	Expect(s.src).NotTo(BeNil(), "the client never got a token")
+	tok, err := s.src.Token()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(tok.RefreshToken).NotTo(BeEmpty(), "the token response had no refresh token (offline_access was requested)")
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	s.src = s.cfg.TokenSource(s.ctx, &expired)
+}
+
+// audienceOf reads a JWT's aud claim without verifying it (the deployment verified it).
+func audienceOf(token string) []string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	var claims struct {
+		Aud any `json:"aud"`
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		return nil
+	}
+	switch a := claims.Aud.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, v := range a {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
