@@ -163,13 +163,7 @@ const envRequireNode = "MCPSSO_REQUIRE_NODE"
 // CLI (npx; skipped with the reason where npx is missing, required in CI).
 func TestUpWithTheInspectorCLI(t *testing.T) {
 	t.Parallel() // a subprocess of its own, on free ports
-	npx, err := exec.LookPath("npx")
-	if err != nil {
-		if os.Getenv(envRequireNode) == "1" {
-			t.Fatalf("npx is not on PATH and %s=1: the Inspector CLI test must run", envRequireNode)
-		}
-		t.Skipf("npx is not on PATH (Node.js): cannot run @modelcontextprotocol/inspector-cli (set %s=1 to fail instead)", envRequireNode)
-	}
+	npx := nodeTool(t, "npx", "@modelcontextprotocol/inspector-cli")
 	bin := buildBinary(t)
 	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
 	defer p.interrupt(t)
