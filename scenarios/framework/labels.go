@@ -96,11 +96,16 @@ func Describe(text string, args ...any) bool {
 	if len(caps) > 0 {
 		panic("framework: put Needs on specs, not on Describe")
 	}
-	return ginkgo.Describe(text+tags(labels), append(rest, ginkgo.Label(labels...))...)
+	// Offset(1): the container's location is the suite's call, not this file.
+	return ginkgo.Describe(text+tags(labels), append(rest, ginkgo.Label(labels...), ginkgo.Offset(1))...)
 }
 
 // It is ginkgo.It with typed labels and capability needs. The body must be a func().
-func It(text string, args ...any) bool {
+func It(text string, args ...any) bool { return it(1, text, args...) }
+
+// it builds the spec; offset is how many frames above it the suite's own call is, so a failing
+// spec's report names the spec's file and line, not this one.
+func it(offset int, text string, args ...any) bool {
 	labels, caps, rest := split(args)
 	wrapped := false
 	for i, a := range rest {
@@ -116,12 +121,12 @@ func It(text string, args ...any) bool {
 		// Fail closed: a capability need that could not be enforced must not be ignored.
 		panic(fmt.Sprintf("framework: %q uses Needs but its body is not a func(): call Require inside it instead", text))
 	}
-	return ginkgo.It(text+tags(labels), append(rest, ginkgo.Label(labels...))...)
+	return ginkgo.It(text+tags(labels), append(rest, ginkgo.Label(labels...), ginkgo.Offset(offset+1))...)
 }
 
 // ConformanceIt is It for a requirement of the pattern: it carries the conformance label.
 func ConformanceIt(text string, args ...any) bool {
-	return It(text, append(args, Conformance)...)
+	return it(1, text, append(args, Conformance)...)
 }
 
 // Labels gives a DescribeTable Entry the Ginkgo labels fw.It gives a spec: typed labels (Label)
