@@ -12,12 +12,14 @@ FUZZTIME ?= 10s
 TEST_TIMEOUT ?= 8m
 # Where `make test` keeps the raw `go test -json` stream (for per-test times).
 TEST_JSON ?= $(BIN)/test.json
+# Where `make test` and `make cover` write the coverage profile (`go tool cover -html` reads it).
+COVER_OUT ?= $(BIN)/cover.out
 
 .DEFAULT_GOAL := help
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: help build test test-short lint bench fuzz tidy-check ci images
+.PHONY: help build test test-short cover lint bench fuzz tidy-check ci images
 
 help: ## List the targets.
 	@echo 'Usage: make TARGET [FUZZTIME=10s]'
@@ -48,10 +50,17 @@ test: ## Run every test with the race detector; report times and skips, fail on 
 	$(GO) build -o $(BIN)/testreport ./internal/testreport
 	CGO_ENABLED=0 GOOS=linux $(GO) build -o $(BIN)/mcpsso-linux-static ./harness/cmd/mcpsso
 	MCPSSO_BINARY="$${MCPSSO_BINARY:-$(abspath $(BIN)/mcpsso-linux-static)}" \
-	  $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -json ./... 2>&1 | $(BIN)/testreport -json-out $(TEST_JSON)
+	  $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -coverprofile $(COVER_OUT) -json ./... 2>&1 \
+	  | $(BIN)/testreport -json-out $(TEST_JSON) -cover-profile $(COVER_OUT)
 
 test-short: ## The edit-test loop: go test -short (no containers, browser, moto or binary builds).
 	$(GO) test -short -count=1 -timeout 5m ./...
+
+cover: ## Statement coverage of the -short tests, per package and in total ($(COVER_OUT)).
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/testreport ./internal/testreport
+	$(GO) test -short -count=1 -timeout 5m -coverprofile $(COVER_OUT) -json ./... 2>&1 \
+	  | $(BIN)/testreport -allow-short -cover-profile $(COVER_OUT)
 
 lint: ## Fail on unformatted files (gofmt) and on go vet findings.
 	@unformatted="$$(gofmt -l .)"; \

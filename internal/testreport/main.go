@@ -1,7 +1,8 @@
 // Command testreport reads `go test -json` on standard input and makes CI's log readable and
 // honest: it prints each package's result as it ends and the whole output of every failed test,
 // then the packages by time, the ten slowest tests, every skipped test with its reason, and a
-// closing "N passed, N failed, N skipped" line.
+// closing "N passed, N failed, N skipped" line. With -cover it also prints each package's
+// statement coverage and, from the profile, the total.
 //
 // It also holds the skip rule: a test may skip only for a missing optional tool, and then its
 // reason names the variable that would require the tool ("set MCPSSO_REQUIRE_DOCKER=1 to fail
@@ -9,12 +10,13 @@
 // violation, and testreport exits 1. So under CI, where the variables are set, nothing they
 // name can skip unseen. Build failures and failed tests also make it exit 1.
 //
-//	go test -json ./... | go run ./internal/testreport [-json-out FILE] [-allow-short]
+//	go test -json ./... | go run ./internal/testreport [-json-out FILE] [-allow-short] [-cover-profile FILE]
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +40,9 @@ type event struct {
 // requirement is how a skip names the variable that would have made it a failure.
 var requirement = regexp.MustCompile(`set (MCPSSO_REQUIRE_[A-Z0-9_]+)=1`)
 
+// coverageLine is what go test -cover prints for a package.
+var coverageLine = regexp.MustCompile(`coverage: ([0-9.]+)% of statements`)
+
 type key struct{ pkg, test string }
 
 type result struct {
@@ -54,11 +59,13 @@ type report struct {
 	tests    map[key]result
 	packages map[string]result
 	order    []key
+	coverage map[string]string // package → percentage, from -cover
 }
 
 func newReport(out io.Writer, allowShort bool, getenv func(string) string) *report {
 	return &report{out: out, allowShort: allowShort, getenv: getenv,
-		output: map[key]*strings.Builder{}, tests: map[key]result{}, packages: map[string]result{}}
+		output: map[key]*strings.Builder{}, tests: map[key]result{}, packages: map[string]result{},
+		coverage: map[string]string{}}
 }
 
 // add takes one line of input; a line that is not a test2json event (a build error printed
@@ -78,6 +85,9 @@ func (r *report) add(line []byte) {
 			r.output[k] = b
 		}
 		b.WriteString(e.Output)
+		if m := coverageLine.FindStringSubmatch(e.Output); m != nil && e.Test == "" {
+			r.coverage[e.Package] = m[1]
+		}
 	case "pass", "fail", "skip":
 		if e.Test == "" {
 			r.packages[e.Package] = result{e.Action, e.Elapsed}
@@ -204,6 +214,18 @@ func (r *report) finish() bool {
 		fmt.Fprintf(r.out, "%8.1fs %s %s\n", r.tests[k].elapsed, short(k.pkg), k.test)
 	}
 
+	if len(r.coverage) > 0 {
+		fmt.Fprintln(r.out, "\n== statement coverage")
+		covered := make([]string, 0, len(r.coverage))
+		for p := range r.coverage {
+			covered = append(covered, p)
+		}
+		sort.Strings(covered)
+		for _, p := range covered {
+			fmt.Fprintf(r.out, "%7s%% %s\n", r.coverage[p], short(p))
+		}
+	}
+
 	violations := 0
 	fmt.Fprintf(r.out, "\n== skipped tests (%d)\n", skipped)
 	for _, k := range r.order {
@@ -241,6 +263,7 @@ func lastLines(s string, n int) string {
 func main() {
 	jsonOut := flag.String("json-out", "", "also write the input, unchanged, to this file")
 	allowShort := flag.Bool("allow-short", false, "allow skips whose reason mentions -short (for go test -short)")
+	coverProfile := flag.String("cover-profile", "", "after the run, print the total statement coverage of this go test -coverprofile")
 	flag.Parse()
 	var in io.Reader = os.Stdin
 	if *jsonOut != "" {
@@ -262,7 +285,72 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testreport: reading go test -json:", err)
 		os.Exit(2)
 	}
-	if !r.finish() {
+	ok := r.finish()
+	if *coverProfile != "" {
+		f, err := os.Open(*coverProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testreport:", err)
+			os.Exit(2)
+		}
+		total, err := totalCoverage(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testreport:", *coverProfile+":", err)
+			os.Exit(2)
+		}
+		fmt.Printf("total statement coverage: %.1f%%\n", total)
+	}
+	if !ok {
 		os.Exit(1)
 	}
+}
+
+// totalCoverage reads a coverage profile ("mode: …", then "file:start,end statements count"
+// per block) and returns the percentage of statements run at least once. A block listed more
+// than once (several test binaries covering one package) counts once, covered if any run
+// covered it.
+func totalCoverage(profile io.Reader) (float64, error) {
+	type block struct {
+		stmts   int
+		covered bool
+	}
+	blocks := map[string]*block{}
+	sc := bufio.NewScanner(profile)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 && strings.HasPrefix(line, "mode:") || line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		var stmts, count int
+		if len(f) != 3 {
+			return 0, fmt.Errorf("line %d: %q is not \"file:range statements count\"", n, line)
+		}
+		if _, err := fmt.Sscan(f[1], &stmts); err != nil {
+			return 0, fmt.Errorf("line %d: statements %q: %v", n, f[1], err)
+		}
+		if _, err := fmt.Sscan(f[2], &count); err != nil {
+			return 0, fmt.Errorf("line %d: count %q: %v", n, f[2], err)
+		}
+		b := blocks[f[0]]
+		if b == nil {
+			b = &block{stmts: stmts}
+			blocks[f[0]] = b
+		}
+		b.covered = b.covered || count > 0
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	var all, run int
+	for _, b := range blocks {
+		all += b.stmts
+		if b.covered {
+			run += b.stmts
+		}
+	}
+	if all == 0 {
+		return 0, errors.New("no statements in the profile")
+	}
+	return 100 * float64(run) / float64(all), nil
 }

@@ -71,3 +71,27 @@ b.go:3:1: syntax error
 		t.Errorf("the skip reason kept a log line printed before the test's own:\n%s", got)
 	}
 }
+
+func TestCoverageIsReportedPerPackageAndInTotal(t *testing.T) {
+	var out strings.Builder
+	r := newReport(&out, false, func(string) string { return "" })
+	for _, line := range []string{
+		`{"Action":"pass","Package":"m/a","Test":"TestOK","Elapsed":1}`,
+		`{"Action":"output","Package":"m/a","Output":"coverage: 71.3% of statements\n"}`,
+		`{"Action":"pass","Package":"m/a","Elapsed":1}`,
+	} {
+		r.add([]byte(line))
+	}
+	r.finish()
+	if !strings.Contains(out.String(), "== statement coverage\n   71.3% m/a") {
+		t.Errorf("no coverage line for m/a:\n%s", out.String())
+	}
+	profile := "mode: atomic\nm/a/x.go:1.1,2.2 3 1\nm/a/x.go:3.1,4.2 1 0\nm/a/x.go:3.1,4.2 1 2\nm/a/y.go:1.1,2.2 4 0\n"
+	total, err := totalCoverage(strings.NewReader(profile))
+	if err != nil || total != 50 {
+		t.Errorf("totalCoverage = %v, %v; want 50 (4 of 8 statements; a block covered by either run counts once)", total, err)
+	}
+	if _, err := totalCoverage(strings.NewReader("mode: set\nnot a block\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a malformed line: %v, want an error naming line 2", err)
+	}
+}
