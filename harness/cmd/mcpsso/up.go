@@ -67,7 +67,7 @@ one account: the fixture's other accounts are not deployed. --bypass-enforce lea
 out, to see what the upstream alone lets through.`,
 		Example: `  mcpsso up
   # in another terminal, what it prints:
-` + indent(upSnippets(defaultUpURLs()).text(), "  ") + `
+` + indent(upSnippets(defaultUpURLs()).script(), "  ") + `
   # A browser-based MCP client served by a development server on another origin
   mcpsso up --allowed-origin http://localhost:5173
 
@@ -231,6 +231,19 @@ func (ss snippets) text() string {
 		b.WriteString(s.title + ":\n")
 		for _, l := range s.lines {
 			b.WriteString("  " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// script is the snippets as a shell script shows them (--help, the README): each title as a
+// comment, then its lines.
+func (ss snippets) script() string {
+	var b strings.Builder
+	for _, s := range ss {
+		b.WriteString("# " + s.title + ":\n")
+		for _, l := range s.lines {
+			b.WriteString(l + "\n")
 		}
 	}
 	return b.String()

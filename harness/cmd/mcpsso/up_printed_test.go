@@ -267,10 +267,8 @@ func TestTheREADMEShowsWhatUpPrints(t *testing.T) {
 	}
 	_, section, _ := strings.Cut(string(readme), "## Develop locally: `mcpsso up`")
 	section, _, _ = strings.Cut(section, "\n## ")
-	for _, s := range upSnippets(defaultUpURLs()) {
-		if want := "# " + s.title + ":\n" + strings.Join(s.lines, "\n") + "\n"; !strings.Contains(section, want) {
-			t.Errorf("the README's up section does not show, as up prints it:\n%s", want)
-		}
+	if want := upSnippets(defaultUpURLs()).script(); !strings.Contains(section, "```sh\n"+want+"```\n") {
+		t.Errorf("the README's up section does not show, as up prints them (titles as comments):\n%s", want)
 	}
 	if !strings.Contains(section, "--allowed-origin") {
 		t.Error("the README's up section does not explain --allowed-origin")
