@@ -73,7 +73,10 @@ func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 	if cfg.mcpImage == "" {
 		if _, err := t.start(ctx, cfg, AliasMCP,
 			[]string{"mcp", "serve", "--addr", "0.0.0.0:" + mcpPort, "--metrics-addr", "0.0.0.0:" + mcpMetricsPort,
-				"--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort},
+				"--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort,
+				// The gateway's own origin, as every kit-made stack allows it (its preflights
+				// are the gateway's, for the same origin).
+				"--allowed-origin", t.gatewayURL},
 			readyLine(),
 			t.inTask(),
 			testcontainers.WithEnv(t.taskEnv())); err != nil {

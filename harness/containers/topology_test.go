@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
+	"github.com/mcpsso/mcpsso/harness/stack"
 )
 
 // TestTopology starts the reference topology once and checks, from the host and from the
@@ -61,6 +63,26 @@ func TestTopology(t *testing.T) {
 			if resp := callMCP(t, topo.MCPURL(), tok); resp.status != want {
 				t.Errorf("resource %s: HTTP %d, want %d: %s", resource, resp.status, want, resp.body)
 			}
+		}
+	})
+
+	t.Run("a browser-based client on the gateway's origin is served, another origin's preflight is refused", func(t *testing.T) {
+		tok, err := topo.TokenFor(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(topo.MCPURL())
+		withToken := http.Header{"Authorization": {"Bearer " + tok}, "Mcp-Protocol-Version": {"2025-11-25"}}
+		whoami := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+		a, err := stack.BrowserPost(ctx, u.Scheme+"://"+u.Host, topo.MCPURL(), withToken, whoami)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Blocked != nil || a.Status != http.StatusOK || !strings.Contains(a.Body, "quilt-mcp-target-acme") {
+			t.Fatalf("from the gateway's origin: blocked %v, HTTP %d %s\nmcp logs:\n%s", a.Blocked, a.Status, a.Body, logsOf(topo, containers.AliasMCP))
+		}
+		if a, err = stack.BrowserPost(ctx, "https://evil.example", topo.MCPURL(), withToken, whoami); err != nil || a.Blocked == nil || a.Preflight != http.StatusForbidden {
+			t.Fatalf("from another origin: %v, preflight %d, blocked %v", err, a.Preflight, a.Blocked)
 		}
 	})
 

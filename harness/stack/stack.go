@@ -64,6 +64,8 @@ type settings struct {
 	level   slog.Level
 	backend AWSBackend
 	idpOpts []mockidp.Option
+	origins []string // browser origins beside the gateway's own
+	hint    string   // how a refused browser origin is told to get listed
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -184,6 +186,35 @@ func WithIdPOptions(opts ...mockidp.Option) Option {
 	return func(s *settings) error { s.idpOpts = append(s.idpOpts, opts...); return nil }
 }
 
+// WithAllowedOrigins lets browser-based clients on these origins (scheme://host[:port]) call
+// the MCP server through the gateway, beside the gateway's own origin, which every stack
+// allows: the gateway approves their CORS preflights and the MCP server answers them. Only the
+// reference profile's API answers preflights; the seed profile (the tutorial's HTTP API) takes
+// none.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(s *settings) error {
+		for _, o := range origins {
+			if err := gateway.CheckOrigin(o); err != nil {
+				return fmt.Errorf("stack: WithAllowedOrigins: %w", err)
+			}
+		}
+		s.origins = append(s.origins, origins...)
+		return nil
+	}
+}
+
+// WithOriginHint says how a refused browser origin gets listed, in the gateway's and the MCP
+// server's 403 (default "stack.WithAllowedOrigins"); `mcpsso up` names its flag.
+func WithOriginHint(hint string) Option {
+	return func(s *settings) error {
+		if strings.TrimSpace(hint) == "" || strings.ContainsAny(hint, "\r\n") {
+			return errors.New("stack: WithOriginHint: want one non-empty line, such as \"mcpsso up --allowed-origin\"")
+		}
+		s.hint = hint
+		return nil
+	}
+}
+
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
 // Logs either way).
 func WithLogOutput(w io.Writer, level slog.Level) Option {
@@ -199,6 +230,7 @@ type Stack struct {
 	aws     *awsemu.Server // nil with an upstream backend
 	awsSide awsSide
 	idp     *mockidp.Server
+	origins []string // the browser origins allowed, the gateway's own first
 	task    *ecscreds.Server
 	mcp     *mcpserver.Server
 	authz   *authorizer.Authorizer
@@ -211,11 +243,15 @@ type Stack struct {
 // Start brings the whole stack up on loopback and seeds it from the fixture through the AWS
 // APIs. On error everything started so far is stopped.
 func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
-	cfg := settings{profile: ProfileReference, level: slog.LevelInfo}
+	cfg := settings{profile: ProfileReference, level: slog.LevelInfo, hint: "stack.WithAllowedOrigins"}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.profile == ProfileSeed && len(cfg.origins) > 0 {
+		return nil, fmt.Errorf("stack: allowed origins %s: the seed profile's API (the tutorial's HTTP API, as written) answers no CORS preflight, so no browser on another origin can call it; use the reference profile",
+			strings.Join(cfg.origins, ", "))
 	}
 	if cfg.fixture == nil {
 		cfg.fixture = fixture.Default()
@@ -238,6 +274,21 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}()
 	// Components stop when the stack does, not when ctx (often a request's) ends.
 	life := context.WithoutCancel(ctx)
+
+	// The gateway's listener first: the MCP server, which starts before the gateway, allows
+	// the gateway's origin (that of a browser-based client served from there), and a taken
+	// port fails the start before anything is seeded.
+	gwListener, err := net.Listen("tcp", addr(cfg.ports.Gateway))
+	if err != nil {
+		return nil, fmt.Errorf("stack: gateway: listen on %s: %w", addr(cfg.ports.Gateway), err)
+	}
+	s.closers = append(s.closers, func() error { // the gateway closes it once it serves on it
+		if err := gwListener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	s.origins = append([]string{"http://" + gwListener.Addr().String()}, cfg.origins...)
 
 	if cfg.backend != (AWSBackend{}) {
 		one, dropped, err := f.OnlyDeploymentAccount()
@@ -290,6 +341,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	taskCreds := endpointcreds.New(s.task.URL(), func(o *endpointcreds.Options) { o.AuthorizationToken = s.task.AuthorizationToken() })
 	taskCfg := aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint), Credentials: aws.NewCredentialsCache(taskCreds)}
 	mcpOpts := []mcpserver.Option{mcpserver.WithAddr(addr(cfg.ports.MCP)), mcpserver.WithS3PathStyle(true),
+		mcpserver.WithAllowedOrigins(s.origins...), mcpserver.WithOriginHint(cfg.hint),
 		mcpserver.WithLogger(log.With("component", "mcp-server"))}
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
@@ -325,9 +377,13 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, nil
 		})
 	}
-	if s.gw, err = gateway.Start(life, gateway.WithConfig(gwConfig), gateway.WithAddr(addr(cfg.ports.Gateway)),
+	gwOpts := []gateway.Option{gateway.WithConfig(gwConfig), gateway.WithListener(gwListener),
 		gateway.WithAuthorizer("", gwAuthz), gateway.WithIntegrationURL(baseOf(s.mcp.URL())), gateway.WithIssuerURL(s.idp.IssuerURL()),
-		gateway.WithLogger(log.With("component", "gateway"))); err != nil {
+		gateway.WithOriginHint(cfg.hint), gateway.WithLogger(log.With("component", "gateway"))}
+	if len(cfg.origins) > 0 {
+		gwOpts = append(gwOpts, gateway.WithAllowedOrigins(cfg.origins...))
+	}
+	if s.gw, err = gateway.Start(life, gwOpts...); err != nil {
 		return nil, fmt.Errorf("stack: gateway: %w", err)
 	}
 	s.closers = append(s.closers, s.gw.Close)
@@ -372,6 +428,10 @@ func (s *Stack) Fixture() *fixture.Fixture { return s.fixture }
 
 // MCPURL is the MCP endpoint clients use: through the gateway.
 func (s *Stack) MCPURL() string { return s.gw.MCPURL() }
+
+// AllowedOrigins are the browser origins allowed to call the MCP server through the gateway:
+// the gateway's own first, then those of WithAllowedOrigins.
+func (s *Stack) AllowedOrigins() []string { return slices.Clone(s.origins) }
 
 // GatewayURL is the gateway's base URL.
 func (s *Stack) GatewayURL() string { return s.gw.PublicURL() }

@@ -29,9 +29,11 @@ const (
 // names of their CloudFormation properties where one exists. Decoding is strict: an unknown
 // field is an error naming its path.
 //
-// Two values may appear inside any static string: ${publicUrl} (the URL clients call, by default
-// the gateway's own listen URL) and ${issuerUrl} (the OIDC issuer, from WithAuthorizationServers
-// or the config's parameters). They stand for what Fn::Sub would fill in on a real deployment.
+// Three values may appear inside any static string: ${publicUrl} (the URL clients call, by
+// default the gateway's own listen URL), ${publicOrigin} (its scheme://host[:port], the origin
+// of a browser-based client served from there) and ${issuerUrl} (the OIDC issuer, from
+// WithIssuerURL or the config's issuerUrl). They stand for what Fn::Sub would fill in on a real
+// deployment.
 type Config struct {
 	// Type is http-api or rest-api.
 	Type string `yaml:"type"`
@@ -125,7 +127,7 @@ func (s *IdentitySources) UnmarshalYAML(b []byte) error {
 type IntegrationConfig struct {
 	Name string `yaml:"name"`
 	// IntegrationType is HTTP_PROXY (the request goes to IntegrationURI) or MOCK (the gateway
-	// answers itself; only with ProtectedResourceMetadata).
+	// answers itself, with ProtectedResourceMetadata or CORSPreflight).
 	IntegrationType string `yaml:"integrationType"`
 	// ConnectionType is INTERNET (default) or VPC_LINK (a private integration: on HTTP APIs the
 	// stage name is put in front of the path, unless the stage is $default or the path is
@@ -147,10 +149,15 @@ type IntegrationConfig struct {
 	RequestParameters map[string]string `yaml:"requestParameters"`
 	// ProtectedResourceMetadata is what a MOCK integration serves (RFC 9728).
 	ProtectedResourceMetadata *ProtectedResourceMetadata `yaml:"protectedResourceMetadata"`
+	// CORSPreflight is what a MOCK integration answers to a browser's CORS preflight; a MOCK
+	// integration has either this or ProtectedResourceMetadata.
+	CORSPreflight *CORSPreflight `yaml:"corsPreflight"`
 }
 
-// ProtectedResourceMetadata is the RFC 9728 document a MOCK integration serves. On AWS this is a
-// REST API MOCK integration with a response template, or a small Lambda on an HTTP API.
+// ProtectedResourceMetadata is the RFC 9728 document a MOCK integration serves, with
+// Access-Control-Allow-Origin: * (a public document a browser-based client on any origin may
+// read). On AWS this is a REST API MOCK integration with a response template, or a small Lambda
+// on an HTTP API.
 type ProtectedResourceMetadata struct {
 	// Resource is the MCP URL exactly as clients call it (default ${publicUrl} + mcpPath).
 	Resource string `yaml:"resource" json:"resource"`

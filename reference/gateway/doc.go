@@ -19,5 +19,9 @@
 //	authorizer error/timeout/garbage 500                              500 AUTHORIZER_*
 //	custom headers (WWW-Authenticate) impossible                      gateway responses
 //
+// Browser-based clients: a MOCK integration with a CORSPreflight answers CORS preflights on a
+// route without an authorizer, as a REST API's "Enable CORS" OPTIONS method does (HTTP APIs'
+// own CORS configuration is not emulated); the reference config has one.
+//
 // A Gateway is an http.Handler; Start serves one on a loopback port.
 package gateway

@@ -32,6 +32,9 @@ type settings struct {
 	logger             *slog.Logger
 	now                func() time.Time
 	transport          http.RoundTripper
+	allowedOrigins     []string
+	originHint         string
+	listener           net.Listener
 }
 
 // WithConfig sets the API to emulate (required, or WithConfigFile).
@@ -134,6 +137,47 @@ func WithIssuerURL(raw string) Option {
 	}
 }
 
+// WithAllowedOrigins adds browser origins (scheme://host[:port]) to every corsPreflight
+// integration's allowOrigins, as a deployment parameter would; the API must have one.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(s *settings) error {
+		for _, o := range origins {
+			if err := CheckOrigin(o); err != nil {
+				return fmt.Errorf("gateway: allowed origin %w", err)
+			}
+		}
+		s.allowedOrigins = append(s.allowedOrigins, origins...)
+		return nil
+	}
+}
+
+// WithOriginHint says, in the 403 a CORS preflight from an origin not allowed gets (and in its
+// log line), how an operator allows one: the flag of the command that runs the gateway, such as
+// "mcpsso up --allowed-origin" (default: the config's corsPreflight.allowOrigins or
+// WithAllowedOrigins).
+func WithOriginHint(hint string) Option {
+	return func(s *settings) error {
+		if strings.TrimSpace(hint) == "" || strings.ContainsAny(hint, "\r\n") {
+			return errors.New("gateway: WithOriginHint: want one non-empty line, such as \"mcpsso up --allowed-origin\"")
+		}
+		s.originHint = hint
+		return nil
+	}
+}
+
+// WithListener makes Start serve on ln instead of listening on WithAddr's address, so a caller
+// can know the gateway's URL (and origin) before it starts: the stack tells the MCP server the
+// gateway's origin that way. Start takes ln over: Close closes it.
+func WithListener(ln net.Listener) Option {
+	return func(s *settings) error {
+		if ln == nil {
+			return errors.New("gateway: WithListener: nil listener")
+		}
+		s.listener = ln
+		return nil
+	}
+}
+
 // WithAuthorizerTimeout sets how long the gateway waits for an authorizer (default 10 s, as
 // API Gateway); tests use short ones.
 func WithAuthorizerTimeout(d time.Duration) Option {
@@ -205,11 +249,13 @@ type Gateway struct {
 	proxy              *httputil.ReverseProxy
 	apiID, account     string
 	region             string
+	originHint         string
 }
 
 func applyOptions(opts []Option) (*settings, error) {
 	s := &settings{addr: "127.0.0.1:0", authorizerTimeout: DefaultAuthorizerTimeout,
-		logger: slog.New(slog.DiscardHandler), now: time.Now}
+		logger: slog.New(slog.DiscardHandler), now: time.Now,
+		originHint: "the config's corsPreflight.allowOrigins or WithAllowedOrigins"}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -249,7 +295,23 @@ func build(s *settings) (*Gateway, error) {
 	}
 	g := &Gateway{api: a, subst: subst, impls: map[string]Authorizer{}, cache: newResultCache(), log: s.logger, now: s.now,
 		authorizerTimeout: s.authorizerTimeout, integrationTimeout: s.integrationTimeout,
-		apiID: or(c.APIID, DefaultAPIID), account: or(c.AccountID, DefaultAccountID), region: or(c.Region, DefaultRegion)}
+		apiID: or(c.APIID, DefaultAPIID), account: or(c.AccountID, DefaultAccountID), region: or(c.Region, DefaultRegion),
+		originHint: s.originHint}
+	if len(s.allowedOrigins) > 0 {
+		preflights := 0
+		for _, in := range a.integrations {
+			if in.cors != nil {
+				preflights++
+				for _, o := range s.allowedOrigins {
+					in.cors.origins[strings.ToLower(o)] = true
+				}
+			}
+		}
+		if preflights == 0 {
+			return nil, fmt.Errorf("gateway: allowed origins %s: the API has no corsPreflight integration (a MOCK integration on an OPTIONS route) to allow them in, so no browser on another origin could pass its preflight",
+				strings.Join(s.allowedOrigins, ", "))
+		}
+	}
 	for name, spec := range a.authorizers {
 		impl := s.authorizers[name]
 		if impl == nil {
@@ -337,9 +399,11 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: listen on %s: %w", s.addr, err)
+	ln := s.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", s.addr); err != nil {
+			return nil, fmt.Errorf("gateway: listen on %s: %w", s.addr, err)
+		}
 	}
 	endpoint := "http://" + ln.Addr().String()
 	if s.publicURL == "" && s.config.PublicURL == "" {

@@ -85,8 +85,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := x.route.integration
-	if in.prm != nil {
+	switch {
+	case in.prm != nil:
 		x.serveMetadata(rec, in.prm)
+		return
+	case in.cors != nil:
+		x.servePreflight(rec, in.cors)
 		return
 	}
 	x.forward(rec, in)
@@ -281,6 +285,7 @@ func sourceIP(r *http.Request) string {
 func (x *exchange) serveMetadata(w http.ResponseWriter, prm *ProtectedResourceMetadata) {
 	body, _ := json.Marshal(prm)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Access-Control-Allow-Origin", "*") // public: browser-based clients on any origin read it
 	w.WriteHeader(http.StatusOK)
 	if x.r.Method != http.MethodHead {
 		_, _ = w.Write(body)

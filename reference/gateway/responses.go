@@ -123,7 +123,11 @@ func (x *exchange) writeFailure(w http.ResponseWriter, f failure) {
 		}
 		for _, k := range sortedKeys(gr.c.ResponseParameters) {
 			t, _ := parseRESTValue(x.g.subst.expand(gr.c.ResponseParameters[k]))
-			h.Set(strings.TrimPrefix(k, "gatewayresponse.header."), t.eval(x))
+			// A value mapped from what the request lacks (method.request.header.Origin of a
+			// request without Origin) sends no header.
+			if v := t.eval(x); v != "" {
+				h.Set(strings.TrimPrefix(k, "gatewayresponse.header."), v)
+			}
 		}
 		if t, ok := gr.c.ResponseTemplates["application/json"]; ok {
 			tmpl, contentType = t, "application/json"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,6 +246,7 @@ func TestRESTRequestEventIsBuiltAsAWSBuildsIt(t *testing.T) {
 func TestGatewayResponsesFallBack(t *testing.T) {
 	up := newUpstream(t)
 	c := shipped(t, "reference")
+	c.GatewayResponses = slices.DeleteFunc(c.GatewayResponses, func(r GatewayResponseConfig) bool { return r.ResponseType == ResponseDefault4XX })
 	c.GatewayResponses = append(c.GatewayResponses, GatewayResponseConfig{ResponseType: ResponseDefault4XX,
 		ResponseParameters: map[string]string{"gatewayresponse.header.X-Fallback": "'yes'", "gatewayresponse.header.X-Echo": "method.request.header.X-Probe"},
 		ResponseTemplates:  map[string]string{"application/json": `{"error":"$context.error.responseType","id":"$context.requestId"}`}})

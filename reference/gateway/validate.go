@@ -51,20 +51,33 @@ func (c *Config) Warnings() []string {
 	return a.warnings
 }
 
-// substitutions are the deployment-time values of ${publicUrl} and ${issuerUrl}.
+// substitutions are the deployment-time values of ${publicUrl}, ${publicOrigin} and
+// ${issuerUrl}.
 type substitutions struct {
 	publicURL, issuerURL string
 }
 
-var placeholder = regexp.MustCompile(`\$\{(publicUrl|issuerUrl)\}`)
+var placeholder = regexp.MustCompile(`\$\{(publicUrl|publicOrigin|issuerUrl)\}`)
 
 func (s substitutions) expand(v string) string {
 	return placeholder.ReplaceAllStringFunc(v, func(m string) string {
-		if m == "${publicUrl}" {
+		switch m {
+		case "${publicUrl}":
 			return s.publicURL
+		case "${publicOrigin}":
+			return originOf(s.publicURL)
 		}
 		return s.issuerURL
 	})
+}
+
+// originOf is scheme://host[:port] of an absolute URL, or the URL itself if it has none.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return raw
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // api is a validated config, ready to serve.
@@ -102,6 +115,7 @@ type integration struct {
 	mappings []mapping
 	pathSet  bool // overwrite:path is mapped
 	prm      *ProtectedResourceMetadata
+	cors     *corsPreflight
 }
 
 var (
@@ -365,6 +379,9 @@ func compileIntegration(a *api, p *problems, path string, ic *IntegrationConfig,
 		if ic.ProtectedResourceMetadata != nil {
 			p.addf(path+".protectedResourceMetadata", "only a MOCK integration serves metadata")
 		}
+		if ic.CORSPreflight != nil {
+			p.addf(path+".corsPreflight", "only a MOCK integration answers preflights")
+		}
 		for _, k := range sortedKeys(ic.RequestParameters) {
 			m, warns, err := parseMapping(a.typ, k, subst.expand(ic.RequestParameters[k]))
 			if err != nil {
@@ -390,11 +407,16 @@ func compileIntegration(a *api, p *problems, path string, ic *IntegrationConfig,
 		if ic.IntegrationURI != "" || len(ic.RequestParameters) > 0 {
 			p.addf(path, "a MOCK integration takes neither integrationUri nor requestParameters")
 		}
-		if ic.ProtectedResourceMetadata == nil {
-			p.addf(path+".protectedResourceMetadata", "required for a MOCK integration (the emulator's MOCK serves RFC 9728 metadata)")
-			break
+		switch {
+		case ic.ProtectedResourceMetadata != nil && ic.CORSPreflight != nil:
+			p.addf(path, "a MOCK integration serves protectedResourceMetadata or corsPreflight, not both")
+		case ic.ProtectedResourceMetadata != nil:
+			in.prm = compilePRM(a, p, path+".protectedResourceMetadata", ic.ProtectedResourceMetadata, subst)
+		case ic.CORSPreflight != nil:
+			in.cors = compileCORS(p, path+".corsPreflight", ic.CORSPreflight, subst)
+		default:
+			p.addf(path, "a MOCK integration needs protectedResourceMetadata (RFC 9728 metadata) or corsPreflight (a CORS preflight answer): the emulator's MOCK serves one of them")
 		}
-		in.prm = compilePRM(a, p, path+".protectedResourceMetadata", ic.ProtectedResourceMetadata, subst)
 	case "":
 		p.addf(path+".integrationType", "required: HTTP_PROXY or MOCK")
 	default:

@@ -32,6 +32,7 @@ type config struct {
 	path             string
 	bucketTemplate   string
 	allowedOrigins   map[string]bool
+	originHint       string
 	allowedHosts     []string
 	anyHost          bool
 	sessions         bool
@@ -50,6 +51,7 @@ func defaults() config {
 		path:             DefaultPath,
 		bucketTemplate:   DefaultBucketTemplate,
 		allowedOrigins:   map[string]bool{},
+		originHint:       "WithAllowedOrigins",
 		sessionCacheSize: DefaultSessionCacheSize,
 		requestTimeout:   DefaultRequestTimeout,
 		maxObjectBytes:   DefaultMaxObjectBytes,
@@ -129,7 +131,9 @@ func WithBucketTemplate(template string) Option {
 // WithAllowedOrigins lists the browser origins (scheme://host[:port]) allowed to call the
 // server. A request without an Origin header (any non-browser client) is not affected; one
 // whose Origin is not listed gets 403, as the MCP transport spec requires against DNS
-// rebinding. Default: none.
+// rebinding; the answer to a listed one carries Access-Control-Allow-Origin and exposes
+// Mcp-Session-Id, so the browser lets the client read it (the CORS preflight is the gateway's
+// to answer). Default: none.
 func WithAllowedOrigins(origins ...string) Option {
 	return func(c *config) error {
 		for _, o := range origins {
@@ -140,6 +144,19 @@ func WithAllowedOrigins(origins ...string) Option {
 			}
 			c.allowedOrigins[strings.ToLower(o)] = true
 		}
+		return nil
+	}
+}
+
+// WithOriginHint names, in the 403 an unlisted Origin gets, how an operator lists one: the flag
+// of the command that runs the server, such as "mcpsso mcp serve --allowed-origin" (default
+// "WithAllowedOrigins").
+func WithOriginHint(hint string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(hint) == "" || strings.ContainsAny(hint, "\r\n") {
+			return fmt.Errorf("WithOriginHint(%q): want one non-empty line, such as \"mcpsso mcp serve --allowed-origin\"", hint)
+		}
+		c.originHint = hint
 		return nil
 	}
 }

@@ -156,10 +156,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("Host %q is not allowed; list it with --allowed-host (without a list, a loopback address answers only loopback hosts, against DNS rebinding)", r.Host)})
 		return
 	}
-	if origins := r.Header.Values("Origin"); len(origins) > 0 && (len(origins) > 1 || !h.cfg.allowedOrigins[strings.ToLower(origins[0])]) {
+	origins := r.Header.Values("Origin")
+	if len(origins) > 0 && (len(origins) > 1 || !h.cfg.allowedOrigins[strings.ToLower(origins[0])]) {
 		h.refuse(w, rid, http.StatusForbidden, refusal{Error: "origin_not_allowed", Header: "origin",
-			Message: fmt.Sprintf("Origin %s is not allowed; only origins listed with --allowed-origin may call from a browser", quote(strings.Join(origins, ", ")))})
+			Message: fmt.Sprintf("Origin %s is not allowed; only origins listed with %s may call from a browser", quote(strings.Join(origins, ", ")), h.cfg.originHint)})
 		return
+	}
+	if len(origins) == 1 {
+		// A listed origin's browser may read the answer (the gateway answers its preflight).
+		w.Header().Set("Access-Control-Allow-Origin", origins[0])
+		w.Header().Add("Vary", "Origin")
+		w.Header().Set("Access-Control-Expose-Headers", "Mcp-Session-Id, Retry-After, X-Request-Id")
 	}
 	id, err := ParseIdentity(r.Header)
 	if err != nil {

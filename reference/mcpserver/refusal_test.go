@@ -161,7 +161,36 @@ func TestAnOriginMustBeAllowed(t *testing.T) {
 			if resp.StatusCode != tc.want || tc.want == http.StatusForbidden && body["error"] != "origin_not_allowed" {
 				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, tc.want)
 			}
+			// The browser of a listed origin may read the answer and its session id; others not.
+			allow := resp.Header.Get("Access-Control-Allow-Origin")
+			switch {
+			case len(tc.origin) == 1 && tc.want == http.StatusOK:
+				if allow != tc.origin[0] || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Mcp-Session-Id") || resp.Header.Get("Vary") != "Origin" {
+					t.Errorf("a listed origin's answer: Access-Control-Allow-Origin %q, headers %v", allow, resp.Header)
+				}
+			case allow != "":
+				t.Errorf("Access-Control-Allow-Origin %q on an answer to %v", allow, tc.origin)
+			}
+			if msg, _ := body["message"].(string); tc.want == http.StatusForbidden && !strings.Contains(msg, "listed with WithAllowedOrigins") {
+				t.Errorf("the refusal does not say how to list an origin: %q", msg)
+			}
 		})
+	}
+}
+
+// TestTheOriginRefusalNamesTheFlagOfTheCommand: a server run by a command says which flag of it
+// lists an origin.
+func TestTheOriginRefusalNamesTheFlagOfTheCommand(t *testing.T) {
+	w := newWorld(t)
+	_, url := w.serve(t, mcpserver.WithOriginHint("mcpsso up --allowed-origin"))
+	hdr := gatewayHeader("acme", "usr-alice")
+	hdr.Set("Origin", "http://127.0.0.1:8480")
+	resp, body := do(t, http.MethodPost, url, hdr, listTools)
+	if msg, _ := body["message"].(string); resp.StatusCode != http.StatusForbidden || !strings.Contains(msg, "listed with mcpsso up --allowed-origin") {
+		t.Fatalf("got %d %v", resp.StatusCode, body)
+	}
+	if _, err := mcpserver.New(w.awsCfg, mcpserver.WithOriginHint("")); err == nil || !strings.Contains(err.Error(), "WithOriginHint") {
+		t.Errorf("an empty hint: %v", err)
 	}
 }
 

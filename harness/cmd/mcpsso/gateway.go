@@ -61,6 +61,7 @@ type gatewayServeFlags struct {
 	issuer         string
 	logLevel       string
 	authorizerEnv  bool
+	allowedOrigins []string
 }
 
 func newGatewayServeCommand() *cobra.Command {
@@ -82,6 +83,10 @@ set AWS_LAMBDA_FUNCTION_NAME to it in the container) or a full
 every HTTP_PROXY integration (the NLB); --public-url is the URL clients call (default: the listen
 URL), --issuer the OIDC issuer the metadata names.
 
+Browser-based clients: a config's corsPreflight integration (the reference profile has one on
+OPTIONS /{proxy+}) answers their CORS preflights without the authorizer, for its own origin
+(${publicOrigin}) and those given with --allowed-origin; any other Origin gets 403.
+
 When it accepts connections it prints "ready <URL>" on stdout, then the MCP URL. Access logs (one
 JSON line per request, in API Gateway's $context shape) and config warnings go to stderr.`,
 		Example: `  # The corrected REST API in front of an MCP server on :8080, its authorizer in a Lambda container on :9000
@@ -102,6 +107,7 @@ JSON line per request, in API Gateway's $context shape) and config warnings go t
 	cmd.Flags().StringVar(&f.publicURL, "public-url", "", "the URL clients call (default: the listen URL)")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "the OIDC issuer named in the protected resource metadata")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringSliceVar(&f.allowedOrigins, "allowed-origin", nil, "a browser `ORIGIN` (scheme://host[:port]) whose CORS preflight the config's corsPreflight integration approves, beside the API's own; repeatable or comma-separated")
 	cmd.Flags().BoolVar(&f.authorizerEnv, "authorizer-from-env", false, "run the reference authorizer in this process, configured from the "+
 		authorizer.EnvPrefix+"* variables its Lambda entry point reads (ROLE_STORE file: only), instead of calling --authorizer-url")
 	return cmd
@@ -132,7 +138,15 @@ func runGatewayServe(cmd *cobra.Command, f gatewayServeFlags) error {
 	default:
 		return fmt.Errorf("no API: give --config FILE or --profile %s", strings.Join(gateway.ShippedConfigs(), "|"))
 	}
-	opts = append(opts, gateway.WithAddr(f.addr), gateway.WithLogger(logger))
+	opts = append(opts, gateway.WithAddr(f.addr), gateway.WithLogger(logger), gateway.WithOriginHint("mcpsso gateway serve --allowed-origin"))
+	for _, o := range f.allowedOrigins {
+		if err := gateway.CheckOrigin(o); err != nil {
+			return fmt.Errorf("--allowed-origin %w", err)
+		}
+	}
+	if len(f.allowedOrigins) > 0 {
+		opts = append(opts, gateway.WithAllowedOrigins(f.allowedOrigins...))
+	}
 	for _, o := range []struct {
 		flag, value string
 		option      func(string) gateway.Option
@@ -164,6 +178,9 @@ func runGatewayServe(cmd *cobra.Command, f gatewayServeFlags) error {
 		}
 		if strings.Contains(err.Error(), "has no implementation") {
 			return fmt.Errorf("%w (give --authorizer-url)", err)
+		}
+		if strings.Contains(err.Error(), "no corsPreflight integration") {
+			return fmt.Errorf("--allowed-origin: %w", err)
 		}
 		return err
 	}

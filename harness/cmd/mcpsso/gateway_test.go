@@ -119,6 +119,10 @@ func TestGatewayServeRejectsBadInput(t *testing.T) {
 		{"a bad --authorizer-url is named", []string{"--profile", "seed", "--authorizer-url", "localhost:9000"}, []string{"localhost:9000"}},
 		{"a bad --addr is named", []string{"--profile", "seed", "--addr", "nohost"}, []string{"nohost"}},
 		{"a bad --log-level is named", []string{"--profile", "seed", "--log-level", "loud"}, []string{"--log-level"}},
+		{"an --allowed-origin with a path is named", []string{"--profile", "reference", "--allowed-origin", "http://localhost:6274/"},
+			[]string{`--allowed-origin "http://localhost:6274/"`, "not even a trailing /"}},
+		{"an --allowed-origin for an API without a preflight route is refused", []string{"--profile", "seed", "--addr", "127.0.0.1:0",
+			"--authorizer-url", "http://127.0.0.1:9", "--allowed-origin", "http://localhost:6274"}, []string{"--allowed-origin", "no corsPreflight integration"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := execute(t, "", append([]string{"gateway", "serve"}, tc.args...)...)

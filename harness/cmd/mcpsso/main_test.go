@@ -269,6 +269,9 @@ var built struct {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envAWSHelper) == "1" { // started by TestUpPrintsCommandsThatWork's shell
+		os.Exit(awsAdminHelper())
+	}
 	code := m.Run()
 	if built.dir != "" {
 		_ = os.RemoveAll(built.dir)

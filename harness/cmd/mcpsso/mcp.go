@@ -57,6 +57,7 @@ func runMCPServe(cmd *cobra.Command, f *mcpserver.Flags) error {
 	if err != nil {
 		return err
 	}
+	opts = append(opts, mcpserver.WithOriginHint("mcpsso mcp serve --allowed-origin"))
 	ctx := cmd.Context()
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

@@ -86,6 +86,22 @@ func TestMCPServeAsASubprocess(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), `assumed-role/quilt-mcp-target-acme/usr-alice`) {
 		t.Fatalf("the help's request: %d %s; stderr %s", resp.StatusCode, answer, p.stderr.String())
 	}
+	// A browser's Origin that is not listed: the 403 names this command's flag.
+	req, _ = http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Origin", "http://localhost:6274")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	answer, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(answer), "listed with mcpsso mcp serve --allowed-origin") {
+		t.Errorf("an unlisted Origin: %d %s", resp.StatusCode, answer)
+	}
+
 	resp, err = http.Get(metrics)
 	if err != nil {
 		t.Fatal(err)

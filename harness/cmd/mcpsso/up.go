@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/reference/gateway"
 )
 
 type upFlags struct {
@@ -23,12 +24,16 @@ type upFlags struct {
 	logFormat string
 	backend   string
 	bypass    bool
+	origins   []string
 }
+
+// upOriginFlag is up's flag for browser origins, named by the 403 an unlisted origin gets.
+const upOriginFlag = "mcpsso up --allowed-origin"
 
 func newUpCommand() *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
-		Use:   "up [--config F] [--profile reference|seed] [--port-base N] [--aws-backend emulator|moto|URL]",
+		Use:   "up [--config F] [--profile reference|seed] [--port-base N] [--allowed-origin ORIGIN] [--aws-backend emulator|moto|URL]",
 		Short: "Run the whole stack locally: IdP, AWS, authorizer, gateway, MCP server",
 		Long: `Start the whole deployment on this machine, with no AWS account: the mock IdP with the
 fixture's users, the AWS emulator (STS, IAM, S3, CloudTrail) seeded with the fixture's roles,
@@ -36,8 +41,17 @@ policies and buckets, the ECS task-role credentials endpoint, the reference MCP 
 reference Lambda authorizer, and the API Gateway emulator in front. Runs until Ctrl-C.
 
 It prints the endpoints, the users, ready-to-paste commands (get a token, call a tool with curl or
-the MCP Inspector CLI, configure an MCP client), a line "ready <MCP URL>", then a live decision log:
-one line per authorizer, MCP server and AWS decision (allow or deny, user, tenant, role, reason).
+the MCP Inspector CLI, configure an MCP client, use AWS as an administrator), a line
+"ready <MCP URL>", then a live decision log: one line per gateway, authorizer, MCP server and AWS
+decision (allow or deny, user, tenant, role, reason).
+
+Browser-based MCP clients: a browser sends an Origin header, which the MCP server checks (a
+present but unlisted Origin gets 403, against DNS rebinding), and from another origin first a
+CORS preflight, which the gateway answers without a token. The gateway's own origin
+(http://127.0.0.1:8480, that of a page served from there) is allowed; --allowed-origin adds
+others, such as a web app's development server at http://localhost:5173 (repeatable or
+comma-separated; scheme://host[:port] exactly as the browser sends it: localhost and 127.0.0.1
+are different origins). Only the reference profile answers preflights.
 
 Profiles: "reference" deploys the corrected policies behind a REST API whose 401 carries the MCP
 challenge; "seed" deploys the tutorial's policies and HTTP API verbatim, to watch it fail.
@@ -52,11 +66,10 @@ enforcing proxy, on the AWS port, which enforces the policies they ignore. Such 
 one account: the fixture's other accounts are not deployed. --bypass-enforce leaves the proxy
 out, to see what the upstream alone lets through.`,
 		Example: `  mcpsso up
-  # in another terminal:
-  TOKEN=$(mcpsso token --user alice --issuer http://127.0.0.1:8400)
-  curl -s http://127.0.0.1:8480/mcp -H "Authorization: Bearer $TOKEN" \
-    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
+  # in another terminal, what it prints:
+` + indent(upSnippets(defaultUpURLs()).script(), "  ") + `
+  # A browser-based MCP client served by a development server on another origin
+  mcpsso up --allowed-origin http://localhost:5173
 
   # The tutorial as written, on other ports
   mcpsso up --profile seed --port-base 9480
@@ -72,6 +85,7 @@ out, to see what the upstream alone lets through.`,
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "decision log: text (one readable line per decision) or json (every component's JSON lines)")
 	cmd.Flags().StringVar(&f.backend, "aws-backend", "emulator", "emulator, moto (moto_server from PATH), or the URL of an AWS-compatible service")
 	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend moto or a URL: leave the enforcing proxy out")
+	cmd.Flags().StringSliceVar(&f.origins, "allowed-origin", nil, "a browser `ORIGIN` (scheme://host[:port]) allowed to call, beside the gateway's own; repeatable or comma-separated")
 	return cmd
 }
 
@@ -94,6 +108,14 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	if err != nil {
 		return fmt.Errorf("--aws-backend: %w", err)
 	}
+	for _, o := range f.origins {
+		if err := gateway.CheckOrigin(o); err != nil {
+			return fmt.Errorf("--allowed-origin %w", err)
+		}
+	}
+	if len(f.origins) > 0 && f.profile == stack.ProfileSeed {
+		return fmt.Errorf("--allowed-origin with --profile seed: the tutorial's HTTP API, as written, answers no CORS preflight, so no browser on another origin can call it (the gateway's own origin needs none); use --profile reference")
+	}
 	var logOut io.Writer
 	switch f.logFormat {
 	case "json":
@@ -107,7 +129,8 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	ctx := cmd.Context()
 	t0 := time.Now()
 	s, err := stack.Start(ctx, stack.WithFixture(fx), stack.WithProfile(f.profile), stack.WithPorts(ports),
-		stack.WithLogOutput(logOut, slog.LevelInfo), stack.WithAWSBackend(backend))
+		stack.WithLogOutput(logOut, slog.LevelInfo), stack.WithAWSBackend(backend),
+		stack.WithAllowedOrigins(f.origins...), stack.WithOriginHint(upOriginFlag))
 	if err != nil {
 		return failure{err}
 	}
@@ -129,6 +152,12 @@ func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
 	fmt.Fprintf(tw, "MCP server (direct; the gateway's integration)\t%s\n", s.MCPDirectURL())
 	fmt.Fprintf(tw, "MCP server metrics\t%s\n", s.MetricsURL())
 	_ = tw.Flush()
+	origins := s.AllowedOrigins()
+	fmt.Fprintf(w, "\nBrowser-based clients may call from %s (the gateway's own origin)", origins[0])
+	for _, o := range origins[1:] {
+		fmt.Fprintf(w, ", %s", o)
+	}
+	fmt.Fprintf(w, "; add origins with --allowed-origin.\n")
 
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -150,23 +179,83 @@ func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
 	if len(fx.Mappings) > 0 {
 		user = fx.Mappings[0].User
 	}
-	fmt.Fprintf(w, `
-Get a token (device grant, approved by the mock IdP):
-  TOKEN=$(mcpsso token --user %[1]s --issuer %[2]s)
-Call a tool:
-  curl -s %[3]s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -H 'Accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
-With the MCP Inspector CLI:
-  npx @modelcontextprotocol/inspector-cli --cli %[3]s --transport http --method tools/call \
-    --tool-name list_objects --header "Authorization: Bearer $TOKEN"
-An MCP client (discovers the IdP from the 401, logs in with PKCE as public client mcpsso-cli):
-  {"mcpServers": {"quilt": {"type": "http", "url": "%[3]s"}}}
-AWS as an administrator:
-  export AWS_ENDPOINT_URL=%[4]s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-
-`, user, s.IssuerURL(), s.MCPURL(), s.AWSEndpoint())
+	fmt.Fprintf(w, "\n%s\n", upSnippets(upURLs{user: user, issuer: s.IssuerURL(), mcp: s.MCPURL(), aws: s.AWSEndpoint()}).text())
 	fmt.Fprintf(w, "ready %s\n", s.MCPURL())
+}
+
+// upURLs are what up's commands are made of.
+type upURLs struct{ user, issuer, mcp, aws string }
+
+// defaultUpURLs are those of `mcpsso up` on its default ports, as --help and the README show them.
+func defaultUpURLs() upURLs {
+	p := stack.DefaultPorts
+	return upURLs{user: "alice", issuer: fmt.Sprintf("http://127.0.0.1:%d", p.IdP), mcp: fmt.Sprintf("http://127.0.0.1:%d/mcp", p.Gateway),
+		aws: fmt.Sprintf("http://127.0.0.1:%d", p.AWS)}
+}
+
+// snippet is a ready-to-paste command or configuration up prints, under a title.
+type snippet struct {
+	title string
+	lines []string
+}
+
+type snippets []snippet
+
+// upSnippets are the commands and configuration up prints. TestUpPrintsCommandsThatWork runs
+// each one as printed, and TestTheREADMEShowsWhatUpPrints holds the README to them.
+func upSnippets(u upURLs) snippets {
+	return snippets{
+		{"Get a token (device grant, approved by the mock IdP)", []string{
+			fmt.Sprintf("TOKEN=$(mcpsso token --user %s --issuer %s)", u.user, u.issuer)}},
+		{"Call a tool", []string{
+			fmt.Sprintf(`curl -s %s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \`, u.mcp),
+			`  -H 'Accept: application/json, text/event-stream' \`,
+			`  -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'`}},
+		// The Inspector's own package, pinned: the separate @modelcontextprotocol/inspector-cli
+		// package fails when run alone (it imports a package.json outside itself), and the
+		// Inspector after 1.0.3 needs Node.js 22.
+		{"With the MCP Inspector CLI (Node.js)", []string{
+			fmt.Sprintf(`npx @modelcontextprotocol/inspector@1.0.3 --cli %s --transport http \`, u.mcp),
+			`  --method tools/call --tool-name list_objects --header "Authorization: Bearer $TOKEN"`}},
+		{"An MCP client (finds the IdP from the 401, logs in with PKCE as public client mcpsso-cli or registers itself)", []string{
+			fmt.Sprintf(`{"mcpServers": {"quilt": {"type": "http", "url": "%s"}}}`, u.mcp)}},
+		{"AWS as an administrator", []string{
+			fmt.Sprintf("export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test", u.aws)}},
+	}
+}
+
+// text is the snippets as up prints them: each title, then its lines indented by two spaces.
+func (ss snippets) text() string {
+	var b strings.Builder
+	for _, s := range ss {
+		b.WriteString(s.title + ":\n")
+		for _, l := range s.lines {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// script is the snippets as a shell script shows them (--help, the README): each title as a
+// comment, then its lines.
+func (ss snippets) script() string {
+	var b strings.Builder
+	for _, s := range ss {
+		b.WriteString("# " + s.title + ":\n")
+		for _, l := range s.lines {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// indent puts prefix before every line of text.
+func indent(text, prefix string) string {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // decisionLog turns the components' JSON log lines into one readable line per decision.
@@ -204,6 +293,9 @@ func readable(line []byte) string {
 	switch {
 	case decision == "" && rec["outcome"] != nil: // the MCP server's tool calls
 		decision = fmt.Sprint(rec["outcome"])
+	case decision == "" && component == "mcp-server" && rec["msg"] == "request refused": // a refusal before any tool
+		decision = "deny"
+		rec["reason"] = fmt.Sprintf("%v: %v", rec["reason"], rec["error"])
 	case decision == "" && component == "gateway": // access log: show what the gateway refused
 		status, _ := rec["status"].(float64)
 		if status < 400 {

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,35 +156,3 @@ func TestUpOnMoto(t *testing.T) {
 
 // envRequireNode, set to 1 (CI sets it), makes the tests that need Node.js fail without it.
 const envRequireNode = "MCPSSO_REQUIRE_NODE"
-
-// TestUpWithTheInspectorCLI calls a tool through `mcpsso up` with the official MCP Inspector
-// CLI (npx; skipped with the reason where npx is missing, required in CI).
-func TestUpWithTheInspectorCLI(t *testing.T) {
-	t.Parallel() // a subprocess of its own, on free ports
-	npx := nodeTool(t, "npx", "@modelcontextprotocol/inspector-cli")
-	bin := buildBinary(t)
-	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
-	defer p.interrupt(t)
-	token := tokenFromCLI(t, bin, p.issuer, "bob")
-	// inspector-cli 1.0.3 wants a package.json in the parent of its working directory.
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"mcpsso-inspector-test","version":"1.0.0","private":true}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	work := filepath.Join(dir, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npx, "-y", "@modelcontextprotocol/inspector-cli@1.0.3", "--cli", p.mcpURL, "--transport", "http",
-		"--method", "tools/call", "--tool-name", "whoami", "--header", "Authorization: Bearer "+token)
-	cmd.Dir = work
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("inspector-cli: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "quilt-mcp-target-globex") || !strings.Contains(string(out), "usr-") {
-		t.Fatalf("inspector-cli output:\n%s", out)
-	}
-}

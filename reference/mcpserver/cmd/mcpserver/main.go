@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mcpserver: %v\n", err)
 		return 2
 	}
+	opts = append(opts, mcpserver.WithOriginHint("mcpserver --allowed-origin"))
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "mcpserver: loading the AWS SDK configuration: %v\n", err)

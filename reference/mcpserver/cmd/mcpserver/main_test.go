@@ -6,12 +6,15 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTheBinaryBuildsStaticForAScratchImage builds the binary as the Containerfile expects:
@@ -76,5 +79,56 @@ func TestRunRejectsBadInputWithExitTwo(t *testing.T) {
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2", args, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestAnUnlistedOriginIsToldTheFlag: the binary's refusal of a browser origin names its own
+// -allowed-origin flag, the one its operator can pass.
+func TestAnUnlistedOriginIsToldTheFlag(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1") // the refusal comes before any AWS call
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	ctx, cancel := context.WithCancel(t.Context())
+	stdout := &lineWriter{lines: make(chan string, 4)}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, stdout, io.Discard) }()
+	defer func() { cancel(); <-done }()
+	var url string
+	select {
+	case line := <-stdout.lines:
+		url = strings.TrimPrefix(line, "ready ")
+	case code := <-done:
+		t.Fatalf("exited with %d before it was ready", code)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not ready within 30 s")
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{}`))
+	req.Header.Set("Origin", "https://app.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "listed with mcpserver --allowed-origin") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}
+
+// lineWriter hands each complete line written to it to a channel.
+type lineWriter struct {
+	partial []byte
+	lines   chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.lines <- string(w.partial[:i])
+		w.partial = w.partial[i+1:]
 	}
 }
