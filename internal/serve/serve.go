@@ -1,0 +1,136 @@
+// Package serve is the one lifecycle every server of the kit has: listen, serve in the
+// background, and on Close (or when the context given at start ends) stop accepting, let
+// requests in flight finish within a grace period, close what is left, and wait for every
+// goroutine it started before returning. Serve's own error is returned, never dropped.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Defaults of an HTTP server the kit runs.
+const (
+	// DefaultGrace is how long Close lets requests in flight finish before closing their
+	// connections. (A graceful shutdown alone would also wait for idle connections a client
+	// opened and never used.)
+	DefaultGrace = 500 * time.Millisecond
+	// DefaultReadHeaderTimeout bounds a slow client's headers (Slowloris).
+	DefaultReadHeaderTimeout = 10 * time.Second
+)
+
+// Config is what a server sets beyond its handler; zero values take the defaults.
+type Config struct {
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	// Grace is how long Close waits for requests in flight (DefaultGrace).
+	Grace time.Duration
+	// ErrorLog receives net/http's own errors (TLS handshakes, panics in handlers); nil
+	// keeps net/http's default, the standard logger.
+	ErrorLog *log.Logger
+}
+
+// Server is an HTTP server on its own listener, with goroutines tied to its life.
+type Server struct {
+	srv   *http.Server
+	ln    net.Listener
+	grace time.Duration
+
+	ctx    context.Context // ends once Close has stopped serving: the server's background work stops
+	cancel context.CancelFunc
+	watch  func() bool // stops the context.AfterFunc on the start context
+	wg     sync.WaitGroup
+
+	served    chan struct{} // closed when Serve has returned
+	serveErr  error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Listen opens a TCP listener on addr (host:port; port 0 picks a free one), naming who asked
+// in the error.
+func Listen(who, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s: %w", who, addr, err)
+	}
+	return ln, nil
+}
+
+// Start serves h on ln until Close is called or ctx ends (a ctx that never ends, such as
+// context.Background, costs no goroutine). The server owns ln from here on.
+func Start(ctx context.Context, ln net.Listener, h http.Handler, c Config) *Server {
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.Grace == 0 {
+		c.Grace = DefaultGrace
+	}
+	s := &Server{ln: ln, grace: c.Grace, served: make(chan struct{}),
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
+			MaxHeaderBytes: c.MaxHeaderBytes, ErrorLog: c.ErrorLog}}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.srv.BaseContext = func(net.Listener) context.Context { return s.ctx }
+	go func() {
+		defer close(s.served)
+		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr = err
+		}
+	}()
+	s.watch = context.AfterFunc(ctx, func() { _ = s.Close() })
+	return s
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL is "http://" and the listen address.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Context ends once Close has stopped serving; request contexts derive from it.
+func (s *Server) Context() context.Context { return s.ctx }
+
+// Go runs fn in a goroutine tied to the server: its ctx ends once Close has stopped serving,
+// and Close returns only after fn has.
+func (s *Server) Go(fn func(ctx context.Context)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn(s.ctx)
+	}()
+}
+
+// Done is closed when the server has stopped serving, by Close or because Serve failed.
+func (s *Server) Done() <-chan struct{} { return s.served }
+
+// Close stops the server: no new connections, requests in flight get the grace period, then
+// every connection is closed and Close waits for Serve and every goroutine started with Go.
+// It returns Serve's error, if Serve failed, else the shutdown's. Later calls return the same.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.grace)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+// Shutdown is Close with the caller's deadline for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.watch()
+		err := s.srv.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = s.srv.Close() // the grace is over: cut what is left
+		}
+		s.cancel()
+		<-s.served
+		s.wg.Wait()
+		s.closeErr = errors.Join(s.serveErr, err)
+	})
+	return s.closeErr
+}

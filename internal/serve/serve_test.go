@@ -1,0 +1,115 @@
+package serve_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := serve.Listen("test", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// TestStartAndCloseAHundredTimes: nothing outlives Close (goleak checks at the end), whether
+// the server was closed directly or by its start context.
+func TestStartAndCloseAHundredTimes(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+	for i := range 100 {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := serve.Start(ctx, listen(t), h, serve.Config{})
+		var ran atomic.Bool
+		s.Go(func(ctx context.Context) { <-ctx.Done(); ran.Store(true) })
+		resp, err := http.Get(s.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if i%2 == 0 {
+			cancel()
+			<-s.Done()
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("round %d: Close: %v", i, err)
+		}
+		cancel()
+		if !ran.Load() {
+			t.Fatalf("round %d: Close returned before the goroutine started with Go did", i)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes does not hold
+// Close past the grace period; its request's context ends.
+func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
+	started, ended := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+		close(ended)
+	})
+	s := serve.Start(context.Background(), listen(t), h, serve.Config{Grace: 50 * time.Millisecond})
+	go func() {
+		resp, err := http.Get(s.URL())
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request's context did not end when the server closed")
+	}
+}
+
+// TestServeErrorsAreReturned: a listener that fails makes Serve fail; Close returns that
+// error rather than dropping it.
+func TestServeErrorsAreReturned(t *testing.T) {
+	ln := listen(t)
+	broken := &failingListener{Listener: ln}
+	s := serve.Start(context.Background(), broken, http.NotFoundHandler(), serve.Config{})
+	<-s.Done()
+	err := s.Close()
+	if err == nil || !strings.Contains(err.Error(), "accept refused") {
+		t.Fatalf("Close = %v, want the Serve error", err)
+	}
+	if again := s.Close(); !errors.Is(again, err) && again.Error() != err.Error() {
+		t.Errorf("a second Close = %v, want the same error", again)
+	}
+	_ = ln.Close()
+}
+
+func TestListenNamesWhoAndWhere(t *testing.T) {
+	ln := listen(t)
+	defer ln.Close()
+	_, err := serve.Listen("mockidp", ln.Addr().String())
+	if err == nil || !strings.HasPrefix(err.Error(), "mockidp: listen on "+ln.Addr().String()) {
+		t.Fatalf("Listen on a taken port: %v", err)
+	}
+}
+
+type failingListener struct{ net.Listener }
+
+func (*failingListener) Accept() (net.Conn, error) { return nil, errors.New("accept refused") }
