@@ -40,7 +40,10 @@
 // relayed through the proxy drop the cache. Not enforced: permissions boundaries (a role with
 // one is denied everything), managed session policies (PolicyArns are refused), cross-account
 // access (one upstream account), anonymous requests (refused). Requests are relayed as they
-// came: the upstream is expected to ignore signatures, as LocalStack and moto do.
+// came: the upstream is expected to ignore signatures, as LocalStack and moto do. So that the
+// upstream runs what the proxy authorized, requests it could read otherwise are refused (400):
+// a query string Go cannot parse whole, and STS or IAM calls not shaped as the SDKs send them
+// (X-Amz-Target, a POST that is not a form or has parameters in its URL, a GET with a body).
 package enforce
 
 import (

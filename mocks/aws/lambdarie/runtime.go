@@ -58,12 +58,7 @@ func startRuntime(cfg *settings, arn string, onExit func(*runtime)) (*runtime, e
 		return nil, fmt.Errorf("lambdarie: Runtime API listener: %w", err)
 	}
 	rt := &runtime{cfg: cfg, arn: arn, next: make(chan *invocation), exited: make(chan struct{})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+runtimeAPIPrefix+"/invocation/next", rt.handleNext)
-	mux.HandleFunc("POST "+runtimeAPIPrefix+"/invocation/{id}/response", rt.handleResponse)
-	mux.HandleFunc("POST "+runtimeAPIPrefix+"/invocation/{id}/error", rt.handleError)
-	mux.HandleFunc("POST "+runtimeAPIPrefix+"/init/error", rt.handleInitError)
-	rt.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	rt.srv = &http.Server{Handler: rt.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = rt.srv.Serve(ln) }()
 
 	rt.cmd = exec.Command(cfg.command[0], cfg.command[1:]...)
@@ -89,6 +84,16 @@ func startRuntime(cfg *settings, arn string, onExit func(*runtime)) (*runtime, e
 		cfg.logger.Info("runtime exited", "function", cfg.functionName, "pid", pid, "exit", describeExit(rt.err), "stopped_by_emulator", stopped)
 	}()
 	return rt, nil
+}
+
+// routes is the Runtime API the handler process talks to.
+func (rt *runtime) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+runtimeAPIPrefix+"/invocation/next", rt.handleNext)
+	mux.HandleFunc("POST "+runtimeAPIPrefix+"/invocation/{id}/response", rt.handleResponse)
+	mux.HandleFunc("POST "+runtimeAPIPrefix+"/invocation/{id}/error", rt.handleError)
+	mux.HandleFunc("POST "+runtimeAPIPrefix+"/init/error", rt.handleInitError)
+	return mux
 }
 
 // stop kills the process and waits until it has exited.

@@ -57,7 +57,8 @@ func classify(r *http.Request, bucket, key string) op {
 	m := r.Method
 	switch {
 	case bucket == "":
-		if m == http.MethodGet {
+		// "//key" names a key without a bucket: no operation, rather than ListBuckets.
+		if key == "" && m == http.MethodGet {
 			return op{name: "ListBuckets", action: "s3:ListAllMyBuckets", readOnly: true, custom: true}
 		}
 	case key == "":

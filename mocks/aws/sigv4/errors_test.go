@@ -340,3 +340,21 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A malformed Authorization header whose Credential parsed is still routed, and its error
+// worded, for the Credential's service: an S3 client must get S3's error document.
+func TestParseScopeKeepsTheServiceOfAMalformedHeader(t *testing.T) {
+	for _, h := range []string{
+		"AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/s3/aws4_request, SignedHeaders=0,;host;x-amz-date, Signature=00",
+		"AWS4-HMAC-SHA256 SignedHeaders=host, junk, Credential=AKID/20261126/us-east-1/s3/aws4_request, Signature=00",
+		"AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/s3/aws4_request, Signature=00, Signature=01, SignedHeaders=host",
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:4566/b/k", nil)
+		r.Header.Set("Authorization", h)
+		r.Header.Set("X-Amz-Date", "20261126T120000Z")
+		sc, err := ParseScope(r)
+		if err != nil || sc.Service != "s3" {
+			t.Errorf("%q: scope %+v, %v; want the s3 scope", h, sc, err)
+		}
+	}
+}

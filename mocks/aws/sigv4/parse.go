@@ -129,17 +129,21 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	}
 	var cred, signed, sig string
 	var haveCred, haveSigned, haveSig bool
+	// The first malformed part is the error, but the parts are all read, so that the scope of
+	// a well-formed Credential still words it for its service.
+	var malformed *Error
 	if alg == algorithm {
 		for _, part := range strings.Split(rest, ",") {
 			part = strings.TrimSpace(part)
-			if part == "" {
+			if part == "" || malformed != nil && !strings.HasPrefix(part, "Credential=") {
 				continue
 			}
 			k, v, ok := strings.Cut(part, "=")
 			if !ok {
-				return a, errIncomplete("", fmt.Sprintf(
+				malformed = errIncomplete("", fmt.Sprintf(
 					"'%s' not a valid key=value pair (missing equal-sign) in Authorization header: '%s'.", part, h),
 					"the authorization header requires three components: Credential, SignedHeaders, and Signature.")
+				continue
 			}
 			var dst *string
 			var seen *bool
@@ -154,11 +158,20 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 				continue // AWS ignores parameters it does not know
 			}
 			if *seen {
-				return a, errIncomplete("", fmt.Sprintf("Authorization header has more than one '%s' parameter.", k),
-					"the authorization header requires three components: Credential, SignedHeaders, and Signature.")
+				if malformed == nil {
+					malformed = errIncomplete("", fmt.Sprintf("Authorization header has more than one '%s' parameter.", k),
+						"the authorization header requires three components: Credential, SignedHeaders, and Signature.")
+				}
+				continue
 			}
 			*dst, *seen = v, true
 		}
+	}
+	if malformed != nil {
+		if sc, err := parseCredential(cred, false); haveCred && err == nil {
+			a.Scope = sc
+		}
+		return a, malformed
 	}
 	var missing []string
 	for _, p := range []struct {

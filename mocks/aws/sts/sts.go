@@ -212,7 +212,10 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	if len(arns) > 10 {
 		v.add(fmt.Sprintf("[%d policy ARNs]", len(arns)), "policyArns", "Member must have length less than or equal to 10")
 	}
-	for _, a := range arns {
+	for i, a := range arns {
+		if !lengthBetween(a["arn"], 20, 2048) {
+			v.add(a["arn"], fmt.Sprintf("policyArns.%d.member.arn", i+1), "Member must have length between 20 and 2048")
+		}
 		in.PolicyARNs = append(in.PolicyARNs, a["arn"])
 	}
 	if ext, ok := p.Get("ExternalId"); ok {
