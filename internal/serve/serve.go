@@ -88,14 +88,8 @@ func Start(ctx context.Context, ln net.Listener, h http.Handler, c Config) *Serv
 	return s
 }
 
-// Addr is the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
 // URL is "http://" and the listen address.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
-
-// Context ends once Close has stopped serving; request contexts derive from it.
-func (s *Server) Context() context.Context { return s.ctx }
 
 // Go runs fn in a goroutine tied to the server: its ctx ends once Close has stopped serving,
 // and Close returns only after fn has.

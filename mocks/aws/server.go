@@ -43,7 +43,6 @@ type settings struct {
 	logger   *slog.Logger
 	sink     io.Writer
 	clock    func() time.Time
-	capacity int
 	s3Opts   []s3.Option
 }
 
@@ -92,17 +91,6 @@ func WithDataDir(dir string) Option {
 	return func(s *settings) error { s.s3Opts = append(s.s3Opts, s3.WithDataDir(dir)); return nil }
 }
 
-// WithS3HostBases sets the hosts under which "<bucket>.<base>" is a virtual-hosted-style S3
-// request (default s3.DefaultHostBases; add the emulator's own host name in containers).
-func WithS3HostBases(bases ...string) Option {
-	return func(s *settings) error { s.s3Opts = append(s.s3Opts, s3.WithHostBases(bases...)); return nil }
-}
-
-// WithTrailCapacity bounds the number of CloudTrail records kept in memory.
-func WithTrailCapacity(n int) Option {
-	return func(s *settings) error { s.capacity = n; return nil }
-}
-
 // Emulator is the AWS emulator's state and HTTP handler, usable without a listener
 // (httptest, or mounted in another server).
 type Emulator struct {
@@ -130,9 +118,6 @@ func New(opts ...Option) (*Emulator, error) {
 	trailOpts := []cloudtrail.StoreOption{cloudtrail.WithClock(cfg.clock), cloudtrail.WithLogger(cfg.logger)}
 	if cfg.sink != nil {
 		trailOpts = append(trailOpts, cloudtrail.WithSink(cfg.sink))
-	}
-	if cfg.capacity > 0 {
-		trailOpts = append(trailOpts, cloudtrail.WithCapacity(cfg.capacity))
 	}
 	trail, err := cloudtrail.NewStore(trailOpts...)
 	if err != nil {

@@ -133,17 +133,6 @@ func (ks *keySet) info() []KeyInfo {
 	return out
 }
 
-// algorithms lists the algorithms of the published keys, for discovery.
-func (ks *keySet) algorithms() []string {
-	algs := []string{}
-	for _, k := range ks.info() {
-		if !slices.Contains(algs, k.Algorithm) {
-			algs = append(algs, k.Algorithm)
-		}
-	}
-	return algs
-}
-
 // jwks renders the published keys as a JWK Set.
 func (ks *keySet) jwks() ([]byte, error) {
 	ks.mu.RLock()

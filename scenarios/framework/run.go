@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -48,16 +47,6 @@ func ParseKnownFailures(name string, r io.Reader) ([]KnownFailure, error) {
 		out = append(out, KnownFailure{Pattern: re, Reason: strings.TrimSpace(reason), Line: n})
 	}
 	return out, sc.Err()
-}
-
-// LoadKnownFailures reads a known-failures file.
-func LoadKnownFailures(path string) ([]KnownFailure, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseKnownFailures(path, f)
 }
 
 // Outcome of one spec after the known-failures baseline is applied.

@@ -40,8 +40,3 @@ func As(err error) *Error {
 func Validation(format string, args ...any) *Error {
 	return New(http.StatusBadRequest, "ValidationError", format, args...)
 }
-
-// AccessDenied is a 403 AccessDenied with the message AWS uses for identity-based denials.
-func AccessDenied(callerARN, action, resource string) *Error {
-	return New(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", callerARN, action, resource)
-}

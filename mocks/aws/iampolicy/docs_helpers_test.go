@@ -46,7 +46,6 @@ func dxUser(name string) dxOpt { return dxBy(dxUserARN(dxAcct, name)) }
 func dxSession(role, session string) dxOpt { return dxBy(dxSessionARN(dxAcct, role, session)) }
 
 func dxRoleOf(arn string) dxOpt   { return func(r *Request) { r.Principal.RoleARN = arn } }
-func dxAccount(acct string) dxOpt { return func(r *Request) { r.Principal.Account = acct } }
 func dxUserID(id string) dxOpt    { return func(r *Request) { r.Principal.UserID = id } }
 func dxSrcID(s string) dxOpt      { return func(r *Request) { r.Principal.SourceIdentity = s } }
 func dxService(s string) dxOpt    { return func(r *Request) { r.Principal.Service = s } }

@@ -143,18 +143,6 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithInitTimeout bounds how long an invocation waits for a handler process to ask for it (GET
-// .../invocation/next) before the process is killed (default DefaultInitTimeout).
-func WithInitTimeout(d time.Duration) Option {
-	return func(s *settings) error {
-		if d <= 0 {
-			return fmt.Errorf("lambdarie: init timeout %v: must be positive", d)
-		}
-		s.initTimeout = d
-		return nil
-	}
-}
-
 // WithMemorySize sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE in MB (default DefaultMemorySize; 128 to
 // 10240 as on Lambda). Memory is not limited: the value is only what the handler is told.
 func WithMemorySize(mb int) Option {

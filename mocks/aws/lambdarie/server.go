@@ -70,9 +70,6 @@ func (s *Server) InvokeURL() string {
 	return s.endpoint + "/2015-03-31/functions/" + DefaultFunctionName + "/invocations"
 }
 
-// Emulator is the served Emulator.
-func (s *Server) Emulator() *Emulator { return s.emu }
-
 // Close stops serving, then kills the handler process. It returns the error that stopped
 // serving early, if any.
 func (s *Server) Close() error {

@@ -59,11 +59,6 @@ func WithDataDir(dir string) Option {
 	}
 }
 
-// WithHostBases replaces DefaultHostBases.
-func WithHostBases(bases ...string) Option {
-	return func(s *settings) error { s.hostBases = bases; return nil }
-}
-
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) error { s.log = l; return nil }

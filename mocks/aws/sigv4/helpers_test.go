@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -209,15 +208,6 @@ func setQuery(r *http.Request, k, v string) {
 	q.Set(k, v)
 	r.URL.RawQuery = q.Encode()
 	r.RequestURI = r.URL.EscapedPath() + "?" + r.URL.RawQuery
-}
-
-func mustURL(t testing.TB, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 func newSDKSigner(s signSpec) *v4.Signer { return v4.NewSigner(s.signerOpts) }
