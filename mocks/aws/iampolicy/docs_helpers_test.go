@@ -45,11 +45,11 @@ func dxUser(name string) dxOpt { return dxBy(dxUserARN(dxAcct, name)) }
 // dxSession makes the caller a session of role in dxAcct.
 func dxSession(role, session string) dxOpt { return dxBy(dxSessionARN(dxAcct, role, session)) }
 
-func dxRoleOf(arn string) dxOpt   { return func(r *Request) { r.Principal.RoleARN = arn } }
-func dxUserID(id string) dxOpt    { return func(r *Request) { r.Principal.UserID = id } }
-func dxSrcID(s string) dxOpt      { return func(r *Request) { r.Principal.SourceIdentity = s } }
-func dxService(s string) dxOpt    { return func(r *Request) { r.Principal.Service = s } }
-func dxFederated(s string) dxOpt  { return func(r *Request) { r.Principal.Federated = s } }
+func dxRoleOf(arn string) dxOpt  { return func(r *Request) { r.Principal.RoleARN = arn } }
+func dxUserID(id string) dxOpt   { return func(r *Request) { r.Principal.UserID = id } }
+func dxSrcID(s string) dxOpt     { return func(r *Request) { r.Principal.SourceIdentity = s } }
+func dxService(s string) dxOpt   { return func(r *Request) { r.Principal.Service = s } }
+func dxFederated(s string) dxOpt { return func(r *Request) { r.Principal.Federated = s } }
 func dxKey(k string, v ...string) dxOpt {
 	return func(r *Request) { r.Context.Set(k, v...) }
 }
