@@ -273,12 +273,13 @@ func TestDecisionsAreLoggedWithoutTokens(t *testing.T) {
 	conf.ClientSecret = "wrong"
 	_, _ = conf.Exchange(t.Context(), "nonsense-code")
 
-	da, err := conf.DeviceAuth(t.Context(), oauth2.SetAuthURLParam("client_secret", "wrong"))
+	_, err := conf.DeviceAuth(t.Context(), oauth2.SetAuthURLParam("client_secret", "wrong"))
 	if err == nil {
 		t.Fatal("device authorization with a wrong secret succeeded")
 	}
 	public, _ := p.OAuth2Config(mockidp.PublicClientID, "", "openid")
-	if da, err = public.DeviceAuth(t.Context()); err != nil {
+	da, err := public.DeviceAuth(t.Context())
+	if err != nil {
 		t.Fatal(err)
 	}
 	_ = p.ApproveDevice(da.UserCode, "bob")

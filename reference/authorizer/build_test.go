@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -16,7 +15,10 @@ func TestTheLambdaBuildsForProvidedAL2023(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the cross-compilation is skipped")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go") // the go command running this test put itself on PATH
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
 	for _, arch := range []string{"arm64", "amd64"} {
 		t.Run("the bootstrap builds for "+arch, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "bootstrap")

@@ -360,7 +360,7 @@ type trailTag struct {
 func trailTags(tags []Tag) []trailTag {
 	out := make([]trailTag, len(tags))
 	for i, t := range tags {
-		out[i] = trailTag{t.Key, t.Value}
+		out[i] = trailTag(t)
 	}
 	return out
 }

@@ -194,9 +194,9 @@ func FuzzInvoke(f *testing.F) {
 		desc := fmt.Sprintf("%s %s (%s) type %q context %q → %d %s", method, path, r.URL.Path, r.Header.Get("X-Amz-Invocation-Type"),
 			r.Header.Get("X-Amz-Client-Context"), rec.Code, rec.Body)
 
-		name, named := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
-		name, named = strings.CutSuffix(name, "/invocations")
-		named = named && (name == "function" || name == "mcp-authorizer" || name == e.arn)
+		name, prefixed := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
+		name, suffixed := strings.CutSuffix(name, "/invocations")
+		named := prefixed && suffixed && (name == "function" || name == "mcp-authorizer" || name == e.arn)
 		typ := r.Header.Get("X-Amz-Invocation-Type")
 		ccOK := true
 		if c := r.Header.Get("X-Amz-Client-Context"); c != "" {

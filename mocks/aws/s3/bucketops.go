@@ -245,11 +245,13 @@ func ParseBucketPolicy(bucket string, doc []byte) (*iampolicy.Policy, error) {
 	}
 	for _, a := range p.Actions() {
 		if a != "*" && !strings.HasPrefix(a, "s3:") {
+			//lint:ignore ST1005 S3's own MalformedPolicy message, word for word
 			return nil, fmt.Errorf("Policy has invalid action: %s (a bucket policy may name only s3: actions)", a)
 		}
 	}
 	for _, r := range p.Resources() {
 		if !resourceCoversBucket(r, bucket) {
+			//lint:ignore ST1005 S3's own MalformedPolicy message, word for word
 			return nil, fmt.Errorf("Policy has invalid resource: %s (a policy of bucket %s may name only arn:aws:s3:::%s and objects under it)", r, bucket, bucket)
 		}
 	}

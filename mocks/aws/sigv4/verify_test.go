@@ -50,6 +50,7 @@ func TestVerifyAcceptsRequestsTheSDKSigned(t *testing.T) {
 			req.Header["user-agent"] = []string{"botocore/1.0  spaced"}
 			req.Header["x-custom"] = []string{"a", " b "}
 			signWith(t, s, req)
+			//lint:ignore SA1008 the non-canonical key is the point
 			req.Header.Set("User-Agent", req.Header["user-agent"][0])
 			delete(req.Header, "user-agent")
 			req.Header["X-Custom"] = req.Header["x-custom"]
