@@ -70,7 +70,7 @@ func newWorld(t testing.TB) *world {
 	vars := map[string]string{"acct": acct, "ecsTaskRole": "ecsTaskRole"}
 	w.createRole(t, "ecsTaskRole", ecsTrust, map[string]string{"task": loadPolicy(t, "task-role-policy", vars)})
 	for _, tenant := range tenants {
-		w.createRole(t, "quilt-mcp-target-"+tenant, loadPolicy(t, "target-role-trust-policy", vars),
+		w.createRole(t, "quilt-mcp-target-"+tenant, loadPolicy(t, "target-role-trust-policy", map[string]string{"acct": acct, "ecsTaskRole": "ecsTaskRole", "tenant": tenant}),
 			map[string]string{"abac": loadPolicy(t, "target-role-policy", vars)})
 		bucket := "quilt-tenant-" + tenant
 		c := w.adminS3()

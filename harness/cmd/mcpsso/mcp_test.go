@@ -31,7 +31,7 @@ func startMCPWorld(t *testing.T) []string {
 	admin, _ := emu.AdminCredentials(awsemu.DefaultAccount)
 	c := iam.NewFromConfig(aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(emu.Endpoint()),
 		Credentials: credentials.StaticCredentialsProvider{Value: admin}})
-	vars := map[string]string{"acct": awsemu.DefaultAccount, "ecsTaskRole": "ecsTaskRole"}
+	vars := map[string]string{"acct": awsemu.DefaultAccount, "ecsTaskRole": "ecsTaskRole", "tenant": "acme"}
 	doc := func(name string) *string {
 		b, err := policies.Load(policies.Reference, name, vars)
 		if err != nil {
