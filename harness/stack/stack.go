@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +28,7 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
@@ -195,9 +198,12 @@ type Stack struct {
 	mcp     *mcpserver.Server
 	authz   *authorizer.Authorizer
 	gw      *gateway.Server
-	logs    *logBuffer
-	closers []func() error
-	once    sync.Once
+	// proofSecret is the context proof secret the authorizer and the MCP server share (only the
+	// reference profile uses it: the seed's server believes any caller, as the tutorial's does).
+	proofSecret []byte
+	logs        *logBuffer
+	closers     []func() error
+	once        sync.Once
 }
 
 // Start brings the whole stack up on loopback and seeds it from the fixture through the AWS
@@ -222,7 +228,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 		out = io.MultiWriter(logs, cfg.logTo)
 	}
 	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.level}))
-	s := &Stack{fixture: f, profile: cfg.profile, logs: logs}
+	s := &Stack{fixture: f, profile: cfg.profile, logs: logs, proofSecret: []byte(contextproof.NewSecret())}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -282,7 +288,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	taskCreds := endpointcreds.New(s.task.URL(), func(o *endpointcreds.Options) { o.AuthorizationToken = s.task.AuthorizationToken() })
 	taskCfg := aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint), Credentials: aws.NewCredentialsCache(taskCreds)}
 	mcpOpts := []mcpserver.Option{mcpserver.WithAddr(addr(cfg.ports.MCP)), mcpserver.WithS3PathStyle(true),
-		mcpserver.WithLogger(log.With("component", "mcp-server"))}
+		mcpserver.WithLogger(log.With("component", "mcp-server")), s.mcpProofOption()}
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
 	}
@@ -324,13 +330,51 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	s.closers = append(s.closers, s.gw.Close)
 
-	if s.authz, err = authorizer.New(ctx, authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
+	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
 		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
-		authorizer.WithLogger(log.With("component", "authorizer"))); err != nil {
+		authorizer.WithLogger(log.With("component", "authorizer"))}
+	if cfg.profile == ProfileReference {
+		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))
+	}
+	if s.authz, err = authorizer.New(ctx, authzOpts...); err != nil {
 		return nil, fmt.Errorf("stack: authorizer: %w", err)
 	}
 	authz.Store(s.authz)
 	return s, nil
+}
+
+// mcpProofOption is how the MCP server treats the decided headers: in the reference profile
+// it believes them only with the authorizer's context proof; the seed profile is the tutorial,
+// whose server believes any caller that reaches its port.
+func (s *Stack) mcpProofOption() mcpserver.Option {
+	if s.profile == ProfileSeed {
+		return mcpserver.WithoutContextProof()
+	}
+	return mcpserver.WithContextProofSecret(s.proofSecret)
+}
+
+// ProveContext adds to h the context proof the deployment's authorizer would make for a
+// request of method to path with h's decided headers, signed with the stack's secret: what the
+// suites use to reach the MCP server directly with a decided context of their choosing.
+func (s *Stack) ProveContext(method, path string, h http.Header) error {
+	return SignContext(s.proofSecret, method, path, h)
+}
+
+// SignContext sets h's x-context-proof for a request of method to path with h's decided
+// headers, as the reference authorizer signs them with secret.
+func SignContext(secret []byte, method, path string, h http.Header) error {
+	k, err := contextproof.NewKey(secret)
+	if err != nil {
+		return err
+	}
+	p, err := k.Sign(contextproof.Context{Method: method, Path: path, DecidedRole: h.Get(mcpserver.HeaderDecidedRole),
+		SourceIdentity: h.Get(mcpserver.HeaderSourceIdentity), SessionTags: h.Get(mcpserver.HeaderSessionTags), Limits: h.Get(mcpserver.HeaderLimits)},
+		contextproof.NewNonce(), time.Now())
+	if err != nil {
+		return err
+	}
+	h.Set(mcpserver.HeaderContextProof, p)
+	return nil
 }
 
 // Audiences are the token audiences a deployment of profile accepts. The reference profile
@@ -368,8 +412,9 @@ func (s *Stack) MCPURL() string { return s.gw.MCPURL() }
 // GatewayURL is the gateway's base URL.
 func (s *Stack) GatewayURL() string { return s.gw.PublicURL() }
 
-// MCPDirectURL is the MCP server's own endpoint, bypassing the gateway (only reachable
-// in-process; the container topology hides it).
+// MCPDirectURL is the MCP server's own endpoint, bypassing the gateway, as a process on the
+// same host reaches it. In the reference profile it refuses every request without the
+// authorizer's context proof.
 func (s *Stack) MCPDirectURL() string { return s.mcp.URL() }
 
 // MetricsURL is the MCP server's Prometheus endpoint.
