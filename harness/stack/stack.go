@@ -66,6 +66,8 @@ type settings struct {
 	logTo   io.Writer
 	level   slog.Level
 	backend AWSBackend
+	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
+	unproven bool
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -179,6 +181,14 @@ func WithPorts(p Ports) Option {
 	}
 }
 
+// WithoutContextProof deploys the reference profile with the tutorial's weakness put back:
+// the authorizer signs nothing and the MCP server believes the decided headers of any caller
+// that reaches its port (as the seed profile's does). It exists to show that the suites'
+// direct-mcp specs catch that weakness; never run a deployment this way.
+func WithoutContextProof() Option {
+	return func(s *settings) error { s.unproven = true; return nil }
+}
+
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
 // Logs either way).
 func WithLogOutput(w io.Writer, level slog.Level) Option {
@@ -191,6 +201,9 @@ type Stack struct {
 	fixture *fixture.Fixture
 	profile string
 	backend AWSBackend
+	// proven: the authorizer signs the decided context and the MCP server checks it (the
+	// reference profile, unless WithoutContextProof).
+	proven  bool
 	aws     *awsemu.Server // nil with an upstream backend
 	awsSide awsSide
 	idp     *mockidp.Server
@@ -228,7 +241,8 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 		out = io.MultiWriter(logs, cfg.logTo)
 	}
 	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.level}))
-	s := &Stack{fixture: f, profile: cfg.profile, logs: logs, proofSecret: []byte(contextproof.NewSecret())}
+	s := &Stack{fixture: f, profile: cfg.profile, logs: logs, proofSecret: []byte(contextproof.NewSecret()),
+		proven: cfg.profile == ProfileReference && !cfg.unproven}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -333,7 +347,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
 		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
 		authorizer.WithLogger(log.With("component", "authorizer"))}
-	if cfg.profile == ProfileReference {
+	if s.proven {
 		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))
 	}
 	if s.authz, err = authorizer.New(ctx, authzOpts...); err != nil {
@@ -347,7 +361,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 // it believes them only with the authorizer's context proof; the seed profile is the tutorial,
 // whose server believes any caller that reaches its port.
 func (s *Stack) mcpProofOption() mcpserver.Option {
-	if s.profile == ProfileSeed {
+	if !s.proven {
 		return mcpserver.WithoutContextProof()
 	}
 	return mcpserver.WithContextProofSecret(s.proofSecret)
