@@ -50,6 +50,10 @@
 //
 // # Transport
 //
+// JSON-RPC is held to its rules before mcp-go sees a message, which echoes whatever it gets:
+// an id that is an object, an array or a boolean, and a batch, get 400 with error -32600
+// (Invalid Request, id null); a body over the limit (WithMaxObjectBytes, base64 allowed) 413.
+//
 // Stateless by default (protocol 2026-07-28, and 2025-11-25 without session ids); with
 // WithSessions, 2025-11-25 session ids are bound to the source identity that opened them. A
 // present Origin must be in WithAllowedOrigins; the Host header is checked against

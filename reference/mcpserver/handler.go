@@ -157,7 +157,8 @@ type problem struct {
 // not allowed (403), a missing, invalid, stale or replayed context proof (403; 503 when the
 // replay guard is full), missing or malformed identity headers (403), a user over their rate
 // limit (429), another user's session id (403), a method other than POST (405; DELETE too
-// with sessions). It never reads the Authorization header.
+// with sessions), a body over the limit (413), and a JSON-RPC id that is an object, an array
+// or a boolean, or a batch (400, error -32600). It never reads the Authorization header.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	w.Header().Set("X-Request-Id", rid)
@@ -219,7 +220,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("method %s is not served; allowed: %s", r.Method, strings.Join(allow, ", "))})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	if r.Method == http.MethodPost && !h.checkJSONRPC(w, r, rid) {
+		return
+	}
 	ctx := context.WithValue(r.Context(), stateKey{}, &requestState{id: id, bucket: bucket, requestID: rid, proofNonce: proofNonce})
 	h.mcp.ServeHTTP(w, r.WithContext(ctx))
 }
