@@ -22,12 +22,13 @@ const (
 	Spoofing      Label = "spoofing"
 	Observability Label = "observability"
 	Transport     Label = "transport"
+	Adversarial   Label = "adversarial"
 	// Tutorial marks a spec that checks one of the tutorial's documented mistakes.
 	Tutorial Label = "tutorial"
 )
 
 // KnownLabels are every label a spec may carry (capability labels are "needs:<capability>").
-var KnownLabels = []Label{Conformance, Bootstrap, Trust, ABAC, Spoofing, Observability, Transport, Tutorial}
+var KnownLabels = []Label{Conformance, Bootstrap, Trust, ABAC, Spoofing, Observability, Transport, Adversarial, Tutorial}
 
 // needs is the decorator of Needs.
 type needs Capability
