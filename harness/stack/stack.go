@@ -453,6 +453,10 @@ func (s *Stack) AWSBackend() AWSBackend { return s.backend }
 // HasCloudTrail reports whether the stack records CloudTrail events (not with Bypass).
 func (s *Stack) HasCloudTrail() bool { return s.awsSide.trail != nil }
 
+// TaskRoleEnv is the environment that makes an SDK or the AWS CLI act as the MCP server's task
+// role: the container-credentials endpoint's full URI and token, as ECS sets them.
+func (s *Stack) TaskRoleEnv() []string { return s.task.Env() }
+
 // TaskRoleAWSConfig is an SDK configuration with the MCP server's task-role credentials, as ECS
 // delivers them.
 func (s *Stack) TaskRoleAWSConfig(ctx context.Context) (aws.Config, error) {

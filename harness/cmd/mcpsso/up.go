@@ -164,8 +164,10 @@ An MCP client (discovers the IdP from the 401, logs in with PKCE as public clien
   {"mcpServers": {"quilt": {"type": "http", "url": "%[3]s"}}}
 AWS as an administrator:
   export AWS_ENDPOINT_URL=%[4]s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+AWS as the MCP server's task role (its ECS credentials endpoint; no access key variables set):
+  export AWS_ENDPOINT_URL=%[4]s AWS_REGION=us-east-1 %[5]s
 
-`, user, s.IssuerURL(), s.MCPURL(), s.AWSEndpoint())
+`, user, s.IssuerURL(), s.MCPURL(), s.AWSEndpoint(), strings.Join(s.TaskRoleEnv(), " "))
 	fmt.Fprintf(w, "ready %s\n", s.MCPURL())
 }
 
@@ -204,6 +206,8 @@ func readable(line []byte) string {
 	switch {
 	case decision == "" && rec["outcome"] != nil: // the MCP server's tool calls
 		decision = fmt.Sprint(rec["outcome"])
+	case decision == "" && rec["msg"] == "request refused": // the MCP server's refusals, before any tool
+		decision = "deny"
 	case decision == "" && component == "gateway": // access log: show what the gateway refused
 		status, _ := rec["status"].(float64)
 		if status < 400 {
