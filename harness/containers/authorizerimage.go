@@ -58,8 +58,11 @@ const (
 // MCPSSO_AUTHORIZER_ISSUER (the IdP's issuer as tokens carry it, http://127.0.0.1:<port>),
 // MCPSSO_AUTHORIZER_JWKS_URL (http://idp:8400/.well-known/jwks.json) and
 // MCPSSO_AUTHORIZER_ROLE_STORE (file:/etc/mcpsso/roles.yaml, the fixture's sub → role, tags and
-// limits mappings in the format of authorizer.ParseStoreYAML, copied into the container). An
-// authorizer configured otherwise may ignore them.
+// limits mappings in the format of authorizer.ParseStoreYAML, copied into the container) and,
+// with the reference profile, MCPSSO_AUTHORIZER_CONTEXT_PROOF_SECRET (the secret the MCP server
+// checks the contextProof context key with: an authorizer that returns no valid proof has
+// every request refused by the reference MCP server). An authorizer configured otherwise may
+// ignore them.
 //
 // The authorizer is ready when its Invoke API answers HTTP at all: images need not print
 // anything nor have a shell (testcontainers' port wait execs one inside the container), so
@@ -86,9 +89,10 @@ func (t *Topology) AuthorizerImage() string { return t.authorizerImage }
 // gateway.LambdaInvoke), "" without WithAuthorizerImage.
 func (t *Topology) AuthorizerURL() string { return t.authorizerURL }
 
-// authorizerEnv is the reference authorizer's configuration in the topology.
+// authorizerEnv is the reference authorizer's configuration in the topology. With the
+// reference profile it signs every allow with the context proof secret the MCP server has.
 func (t *Topology) authorizerEnv(mode string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		authorizer.EnvPrefix + "MODE":       mode,
 		authorizer.EnvPrefix + "ISSUER":     t.issuerURL,
 		authorizer.EnvPrefix + "JWKS_URL":   "http://" + AliasIdP + ":8400/.well-known/jwks.json",
@@ -96,6 +100,10 @@ func (t *Topology) authorizerEnv(mode string) map[string]string {
 		// The MCP URL the gateway's metadata advertises (as the host calls it), and the alias.
 		authorizer.EnvPrefix + "AUDIENCE": strings.Join(stack.Audiences(t.profile, t.MCPURL(), authorizer.DefaultAudience), ","),
 	}
+	if t.profile == stack.ProfileReference {
+		env[authorizer.EnvPrefix+"CONTEXT_PROOF_SECRET"] = t.proofSecret
+	}
+	return env
 }
 
 // gatewayAuthorizer is how the gateway gets its authorizer: the flag, and the environment the

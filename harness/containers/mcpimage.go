@@ -9,6 +9,9 @@ import (
 	"unicode"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
 
 // mcpMetricsPort is where the reference MCP server serves Prometheus metrics inside the
@@ -33,7 +36,13 @@ const mcpMetricsPort = "9090"
 //     x-source-identity, the STS source identity (usr-<sub>); x-session-tags, the session
 //     tags as JSON, [{"Key":"tenant","Value":"acme"}]; x-limits, optional,
 //     {"requestsPerMinute":N,"sessionSeconds":N} or {}. For each call it should AssumeRole the
-//     decided role with that SourceIdentity and those Tags, and act with that session only.
+//     decided role with that SourceIdentity and those Tags, and act with that session only;
+//   - believe those headers only from the gateway: the gateway always forwards x-context-proof,
+//     the authorizer's HMAC-SHA256 over them, the method, the path, a nonce and the time
+//     (format and algorithm: package reference/contextproof), and the image gets the secret as
+//     MCPSSO_CONTEXT_PROOF_SECRET (reference profile). The direct-mcp specs reach the server
+//     without the gateway, as another service in the VPC could (Topology.MCPDirectURL), and
+//     fail a server that acts on forged headers there; checking the proof is one way to pass.
 //
 // The server is ready when mcp:8080 accepts a TCP connection: images need not print anything
 // nor have a shell (testcontainers' port wait execs one inside the container), so a
@@ -70,16 +79,20 @@ func (t *Topology) MCPImage() string { return t.mcpImage }
 // image (with its metrics behind the relay), or the WithMCPImage image.
 func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 	t.mcpImage = cfg.mcpImage
+	env := t.taskEnv()
+	if t.profile == stack.ProfileReference {
+		env[mcpserver.EnvContextProofSecret] = t.proofSecret
+	}
 	if cfg.mcpImage == "" {
-		if _, err := t.start(ctx, cfg, AliasMCP,
-			[]string{"mcp", "serve", "--addr", "0.0.0.0:" + mcpPort, "--metrics-addr", "0.0.0.0:" + mcpMetricsPort,
-				"--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort,
-				// The gateway's own origin, as every kit-made stack allows it (its preflights
-				// are the gateway's, for the same origin).
-				"--allowed-origin", t.gatewayURL},
-			readyLine(),
-			t.inTask(),
-			testcontainers.WithEnv(t.taskEnv())); err != nil {
+		args := []string{"mcp", "serve", "--addr", "0.0.0.0:" + mcpPort, "--metrics-addr", "0.0.0.0:" + mcpMetricsPort,
+			"--s3-path-style", "--allowed-host", AliasMCP + ":" + mcpPort,
+			// The gateway's own origin, as every kit-made stack allows it (its preflights are
+			// the gateway's, for the same origin).
+			"--allowed-origin", t.gatewayURL}
+		if t.profile == stack.ProfileSeed {
+			args = append(args, "--insecure-unproven-context") // the tutorial's server believes any caller
+		}
+		if _, err := t.start(ctx, cfg, AliasMCP, args, readyLine(), t.inTask(), testcontainers.WithEnv(env)); err != nil {
 			return err
 		}
 		return t.startMetricsRelay(ctx, cfg)
@@ -88,7 +101,7 @@ func (t *Topology) startMCP(ctx context.Context, cfg settings) error {
 	c, err := testcontainers.Run(ctx, cfg.mcpImage,
 		testcontainers.WithLabels(map[string]string{"mcpsso.component": AliasMCP}),
 		t.inTask(),
-		testcontainers.WithEnv(t.taskEnv()))
+		testcontainers.WithEnv(env))
 	if c != nil {
 		t.track(AliasMCP, c)
 	}

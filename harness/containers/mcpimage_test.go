@@ -167,12 +167,12 @@ func TestTaskRoleSampleBehindTheGateway(t *testing.T) {
 	})
 
 	t.Run("the image answers on the internal network", func(t *testing.T) {
-		if out := probeMCP(t, topo, mcpAddr, topo.InternalNetwork()); !strings.Contains(out, "jsonrpc") {
+		if out := probeMCP(t, topo, mcpAddr, topo.InternalNetwork(), ""); !strings.Contains(out, "jsonrpc") {
 			t.Fatalf("probe on the internal network: %s", out)
 		}
 	})
 	t.Run("the image is unreachable from the public network", func(t *testing.T) {
-		out := probeMCP(t, topo, mcpAddr, topo.PublicNetwork())
+		out := probeMCP(t, topo, mcpAddr, topo.PublicNetwork(), "")
 		if strings.Contains(out, "jsonrpc") {
 			t.Fatalf("probe on the public network reached the image: %s", out)
 		}

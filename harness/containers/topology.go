@@ -54,6 +54,7 @@ import (
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
 	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
 
 // Network aliases and ports inside the topology.
@@ -76,6 +77,9 @@ const (
 	awsTaskRolePort = "8170"
 	awsTaskRolePath = "/v2/credentials/mcpsso-task"
 )
+
+// defaultStartup is how long a component may take to print its ready line (WithStartupTimeout).
+const defaultStartup = 60 * time.Second
 
 // Option configures Run.
 type Option func(*settings) error
@@ -160,13 +164,20 @@ type Topology struct {
 	// Tokens by user, kept until shortly before they expire (token.go).
 	tokenMu sync.Mutex
 	tokens  map[string]*oauth2.Token
+
+	// The context proof secret the authorizer and the MCP server share (reference profile), and
+	// the relay to the MCP server that stands for another service in the VPC (direct.go).
+	proofSecret         string
+	startup             time.Duration // WithStartupTimeout, for components started later
+	directMu            sync.Mutex
+	directURL, directAt string
 }
 
 // Run builds (or reuses) the kit image and starts the topology with the default fixture. On
 // error everything created so far is removed.
 func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	disableRyuk()
-	cfg := settings{profile: stack.ProfileReference, timeout: 60 * time.Second}
+	cfg := settings{profile: stack.ProfileReference, timeout: defaultStartup}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -219,6 +230,8 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	t.awsEndpoint = "http://127.0.0.1:" + strconv.Itoa(awsHost)
 	taskToken := randomHex(24)
 	t.taskToken = taskToken
+	t.proofSecret = contextproof.NewSecret()
+	t.startup = cfg.timeout
 
 	// The AWS emulator and the IdP do not depend on each other.
 	var wg sync.WaitGroup

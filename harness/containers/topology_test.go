@@ -123,42 +123,94 @@ func TestTopology(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		if strings.Contains(string(b), "jsonrpc") {
+		if fromMCPServer(string(b)) {
 			t.Fatalf("the host reached the MCP server at %s: HTTP %d %s", mcpAddr, resp.StatusCode, b)
 		}
 		t.Logf("POST %s from the host: HTTP %d, not the MCP server", mcpAddr, resp.StatusCode)
 	})
 
-	t.Run("the MCP server answers on the internal network", func(t *testing.T) {
-		if out := probeMCP(t, topo, mcpAddr, topo.InternalNetwork()); !strings.Contains(out, "jsonrpc") {
+	t.Run("on the internal network the MCP server refuses forged headers without the authorizer's proof", func(t *testing.T) {
+		if out := probeMCP(t, topo, mcpAddr, topo.InternalNetwork(), ""); !strings.Contains(out, "HTTP 403") || !strings.Contains(out, "missing_context_proof") {
 			t.Fatalf("probe on the internal network: %s", out)
 		}
 	})
+	t.Run("on the internal network the MCP server serves a context the authorizer proved", func(t *testing.T) {
+		h := probeHeaders(topo)
+		if err := topo.ProveContext(http.MethodPost, "/mcp", h); err != nil {
+			t.Fatal(err)
+		}
+		if out := probeMCP(t, topo, mcpAddr, topo.InternalNetwork(), h.Get("X-Context-Proof")); !strings.Contains(out, "HTTP 200") || !strings.Contains(out, "quilt-mcp-target-acme/usr-alice") {
+			t.Fatalf("proven probe on the internal network: %s\nmcp logs:\n%s", out, logsOf(topo, containers.AliasMCP))
+		}
+	})
 	t.Run("the MCP server is unreachable from the public network", func(t *testing.T) {
-		out := probeMCP(t, topo, mcpAddr, topo.PublicNetwork())
-		if strings.Contains(out, "jsonrpc") {
+		out := probeMCP(t, topo, mcpAddr, topo.PublicNetwork(), "")
+		if fromMCPServer(out) {
 			t.Fatalf("probe on the public network reached the MCP server: %s", out)
 		}
 		t.Logf("probe on the public network: %s", strings.TrimSpace(out))
 	})
+	t.Run("through the direct relay, as another service in the VPC, forged headers get 403 for want of a proof", func(t *testing.T) {
+		url, err := topo.MCPDirectURL(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := probeHeaders(topo)
+		h.Set("X-Source-Identity", "usr-relay-probe")
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+		req.Header = h
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "missing_context_proof") {
+			t.Fatalf("POST %s with forged headers: HTTP %d %s", url, resp.StatusCode, b)
+		}
+	})
+}
+
+// fromMCPServer reports whether a probe's output is an answer only the MCP server gives: a
+// JSON-RPC message, or its refusal for want of a context proof.
+func fromMCPServer(out string) bool {
+	return strings.Contains(out, "jsonrpc") || strings.Contains(out, "context_proof")
+}
+
+// probeHeaders are the decided headers the gateway would inject for alice.
+func probeHeaders(topo *containers.Topology) http.Header {
+	f := topo.Fixture()
+	h := http.Header{}
+	h.Set("X-Decided-Role", f.RoleARN(f.Accounts[0].ID, "quilt-mcp-target-acme"))
+	h.Set("X-Source-Identity", "usr-alice")
+	h.Set("X-Session-Tags", `[{"Key":"tenant","Value":"acme"}]`)
+	return h
 }
 
 // probeMCP sends a tools/call to the MCP server's address from a container on network nw (`mcpsso
-// vpc http`) with the headers the gateway would inject and the Host the server allows, and
-// returns what it printed: an answer with "jsonrpc" in it comes from the MCP server only — an
-// HTTP exchange, not a TCP connect, since some networks accept every connection.
-func probeMCP(t *testing.T, topo *containers.Topology, mcpAddr, nw string) string {
+// vpc http`) with the headers the gateway would inject (and proof, when not "") and the Host
+// the server allows, and returns what it printed: fromMCPServer tells the MCP server's answers
+// — an HTTP exchange, not a TCP connect, since some networks accept every connection.
+func probeMCP(t *testing.T, topo *containers.Topology, mcpAddr, nw, proof string) string {
 	t.Helper()
-	f := topo.Fixture()
+	h := probeHeaders(topo)
+	args := []string{"vpc", "http", "--method", "POST", "--url", "http://" + mcpAddr + "/mcp", "--timeout", "3s",
+		"--header", "Host: " + containers.AliasMCP + ":8080",
+		"--header", "Content-Type: application/json",
+		"--header", "Accept: application/json, text/event-stream",
+		"--header", "MCP-Protocol-Version: 2025-11-25",
+		"--header", "x-decided-role: " + h.Get("X-Decided-Role"),
+		"--header", "x-source-identity: " + h.Get("X-Source-Identity"),
+		"--header", "x-session-tags: " + h.Get("X-Session-Tags"),
+		"--data", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`}
+	if proof != "" {
+		args = append(args, "--header", "x-context-proof: "+proof)
+	}
 	c, err := testcontainers.Run(t.Context(), topo.Image(),
-		testcontainers.WithCmd("vpc", "http", "--method", "POST", "--url", "http://"+mcpAddr+"/mcp", "--timeout", "3s",
-			"--header", "Host: "+containers.AliasMCP+":8080",
-			"--header", "Content-Type: application/json",
-			"--header", "Accept: application/json, text/event-stream",
-			"--header", "x-decided-role: "+f.RoleARN(f.Accounts[0].ID, "quilt-mcp-target-acme"),
-			"--header", "x-source-identity: usr-alice",
-			"--header", `x-session-tags: [{"Key":"tenant","Value":"acme"}]`,
-			"--data", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`),
+		testcontainers.WithCmd(args...),
 		network.WithNetworkName(nil, nw),
 		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(30*time.Second)))
 	if c != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
 	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
@@ -66,6 +67,8 @@ type settings struct {
 	idpOpts []mockidp.Option
 	origins []string // browser origins beside the gateway's own
 	hint    string   // how a refused browser origin is told to get listed
+	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
+	unproven bool
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -215,6 +218,14 @@ func WithOriginHint(hint string) Option {
 	}
 }
 
+// WithoutContextProof deploys the reference profile with the tutorial's weakness put back:
+// the authorizer signs nothing and the MCP server believes the decided headers of any caller
+// that reaches its port (as the seed profile's does). It exists to show that the suites'
+// direct-mcp specs catch that weakness; never run a deployment this way.
+func WithoutContextProof() Option {
+	return func(s *settings) error { s.unproven = true; return nil }
+}
+
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
 // Logs either way).
 func WithLogOutput(w io.Writer, level slog.Level) Option {
@@ -227,6 +238,9 @@ type Stack struct {
 	fixture *fixture.Fixture
 	profile string
 	backend AWSBackend
+	// proven: the authorizer signs the decided context and the MCP server checks it (the
+	// reference profile, unless WithoutContextProof).
+	proven  bool
 	aws     *awsemu.Server // nil with an upstream backend
 	awsSide awsSide
 	idp     *mockidp.Server
@@ -235,9 +249,12 @@ type Stack struct {
 	mcp     *mcpserver.Server
 	authz   *authorizer.Authorizer
 	gw      *gateway.Server
-	logs    *logBuffer
-	closers []func() error
-	once    sync.Once
+	// proofSecret is the context proof secret the authorizer and the MCP server share (only the
+	// reference profile uses it: the seed's server believes any caller, as the tutorial's does).
+	proofSecret []byte
+	logs        *logBuffer
+	closers     []func() error
+	once        sync.Once
 }
 
 // Start brings the whole stack up on loopback and seeds it from the fixture through the AWS
@@ -266,7 +283,8 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 		out = io.MultiWriter(logs, cfg.logTo)
 	}
 	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.level}))
-	s := &Stack{fixture: f, profile: cfg.profile, logs: logs}
+	s := &Stack{fixture: f, profile: cfg.profile, logs: logs, proofSecret: []byte(contextproof.NewSecret()),
+		proven: cfg.profile == ProfileReference && !cfg.unproven}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -342,7 +360,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	taskCfg := aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint), Credentials: aws.NewCredentialsCache(taskCreds)}
 	mcpOpts := []mcpserver.Option{mcpserver.WithAddr(addr(cfg.ports.MCP)), mcpserver.WithS3PathStyle(true),
 		mcpserver.WithAllowedOrigins(s.origins...), mcpserver.WithOriginHint(cfg.hint),
-		mcpserver.WithLogger(log.With("component", "mcp-server"))}
+		mcpserver.WithLogger(log.With("component", "mcp-server")), s.mcpProofOption()}
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
 	}
@@ -388,9 +406,13 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	s.closers = append(s.closers, s.gw.Close)
 
-	if s.authz, err = authorizer.New(ctx, authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
+	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
 		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
-		authorizer.WithLogger(log.With("component", "authorizer"))); err != nil {
+		authorizer.WithLogger(log.With("component", "authorizer"))}
+	if s.proven {
+		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))
+	}
+	if s.authz, err = authorizer.New(ctx, authzOpts...); err != nil {
 		return nil, fmt.Errorf("stack: authorizer: %w", err)
 	}
 	authz.Store(s.authz)
@@ -436,8 +458,9 @@ func (s *Stack) AllowedOrigins() []string { return slices.Clone(s.origins) }
 // GatewayURL is the gateway's base URL.
 func (s *Stack) GatewayURL() string { return s.gw.PublicURL() }
 
-// MCPDirectURL is the MCP server's own endpoint, bypassing the gateway (only reachable
-// in-process; the container topology hides it).
+// MCPDirectURL is the MCP server's own endpoint, bypassing the gateway, as a process on the
+// same host reaches it. In the reference profile it refuses every request without the
+// authorizer's context proof.
 func (s *Stack) MCPDirectURL() string { return s.mcp.URL() }
 
 // MetricsURL is the MCP server's Prometheus endpoint.
@@ -461,6 +484,10 @@ func (s *Stack) AWSBackend() AWSBackend { return s.backend }
 
 // HasCloudTrail reports whether the stack records CloudTrail events (not with Bypass).
 func (s *Stack) HasCloudTrail() bool { return s.awsSide.trail != nil }
+
+// TaskRoleEnv is the environment that makes an SDK or the AWS CLI act as the MCP server's task
+// role: the container-credentials endpoint's full URI and token, as ECS sets them.
+func (s *Stack) TaskRoleEnv() []string { return s.task.Env() }
 
 // TaskRoleAWSConfig is an SDK configuration with the MCP server's task-role credentials, as ECS
 // delivers them.

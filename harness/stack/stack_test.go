@@ -86,6 +86,47 @@ func TestTheReferenceStackEndToEnd(t *testing.T) {
 	}
 }
 
+// directWhoami POSTs whoami to the MCP server's own port with globex's decided headers and no
+// token, as a process on the host could, adding the stack's proof when prove is set.
+func directWhoami(t *testing.T, s *Stack, prove bool) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.MCPDirectURL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	req.Header.Set("X-Decided-Role", "arn:aws:iam::111122223333:role/quilt-mcp-target-globex")
+	req.Header.Set("X-Source-Identity", "usr-mallory")
+	req.Header.Set("X-Session-Tags", `[{"Key":"tenant","Value":"globex"}]`)
+	if prove {
+		if err := s.ProveContext(http.MethodPost, "/mcp", req.Header); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The reference stack's MCP server takes the decided headers only with the authorizer's proof;
+// WithoutContextProof puts the tutorial's weakness back, and the same request acts as globex.
+func TestTheMCPServersOwnPortServesOnlyProvenContexts(t *testing.T) {
+	s := startStack(t)
+	if status, body := directWhoami(t, s, false); status != http.StatusForbidden || !strings.Contains(body, "missing_context_proof") {
+		t.Errorf("reference, no proof: %d %s", status, body)
+	}
+	if status, body := directWhoami(t, s, true); status != http.StatusOK || !strings.Contains(body, "quilt-mcp-target-globex/usr-mallory") {
+		t.Errorf("reference, proven: %d %s", status, body)
+	}
+	weak := startStack(t, WithoutContextProof())
+	if status, body := directWhoami(t, weak, false); status != http.StatusOK || !strings.Contains(body, "quilt-mcp-target-globex/usr-mallory") {
+		t.Errorf("without context proofs, no proof: %d %s; want the weakness, globex's session", status, body)
+	}
+}
+
 func TestTheSeedStackFailsWhereTheTutorialWould(t *testing.T) {
 	s := startStack(t, WithProfile(ProfileSeed))
 	ctx := t.Context()

@@ -139,6 +139,8 @@ func TestTrustPolicyMatrixThroughSTS(t *testing.T) {
 		{"ok", []ststypes.Tag{{Key: aws.String("tenant"), Value: aws.String("acme")}}},
 		{"extra", []ststypes.Tag{{Key: aws.String("tenant"), Value: aws.String("acme")}, {Key: aws.String("admin"), Value: aws.String("true")}}},
 		{"absent", nil},
+		// acme's role with globex's tag: the reference pins each role to its own tenant.
+		{"another tenant", []ststypes.Tag{{Key: aws.String("tenant"), Value: aws.String("globex")}}},
 	}
 	for _, profile := range []string{"seed", "reference"} {
 		t.Run(profile, func(t *testing.T) {

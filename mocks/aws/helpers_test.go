@@ -88,6 +88,16 @@ func loadPolicy(t testing.TB, profile, name string) string {
 	return string(doc)
 }
 
+// tenantTrust is the reference target-role trust policy of tenant's role.
+func tenantTrust(t testing.TB, tenant string) string {
+	t.Helper()
+	doc, err := policies.Load(policies.Reference, "target-role-trust-policy", map[string]string{"acct": acct, "ecsTaskRole": "ecsTaskRole", "tenant": tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(doc)
+}
+
 const ecsTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 func accountTrust(account string) string {

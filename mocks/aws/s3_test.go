@@ -65,7 +65,7 @@ func newTenantWorld(t *testing.T, profile string) *tenantWorld {
 	// are not what these tests are about (TestTrustPolicyMatrixThroughSTS is).
 	createRole(t, c, "ecsTaskRole", accountTrust(acct), map[string]string{"task": loadPolicy(t, "reference", "task-role-policy")})
 	for _, tenant := range []string{"acme", "globex"} {
-		createRole(t, c, "quilt-mcp-target-"+tenant, loadPolicy(t, "reference", "target-role-trust-policy"),
+		createRole(t, c, "quilt-mcp-target-"+tenant, tenantTrust(t, tenant),
 			map[string]string{"abac": loadPolicy(t, "reference", "target-role-policy")})
 		bucket := "quilt-tenant-" + tenant
 		if _, err := s3Client(admin).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {

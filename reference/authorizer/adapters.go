@@ -76,6 +76,8 @@ func (a *Authorizer) REST(ctx context.Context, ev events.APIGatewayCustomAuthori
 // gateway emulator's TokenAuthorizer.
 func (a *Authorizer) Token(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	req := Request{RequestID: lambdaRequestID(ctx)}
+	// A TOKEN event names the request only in its method ARN; the context proof needs both.
+	req.Method, req.Path = methodAndPath(ev.MethodArn)
 	if ev.AuthorizationToken != "" {
 		req.Authorization = []string{ev.AuthorizationToken}
 	}
@@ -133,6 +135,24 @@ func stageResource(methodARN string) (string, error) {
 		return "", fmt.Errorf("authorizer: methodArn %s has no <api>/<stage>", quote(methodARN))
 	}
 	return strings.Join(parts[:5], ":") + ":" + segs[0] + "/" + segs[1] + "/*", nil
+}
+
+// methodAndPath reads the verb and the path from a method ARN
+// (arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/VERB/PATH); "" for what it lacks.
+func methodAndPath(methodARN string) (string, string) {
+	parts := strings.SplitN(methodARN, ":", 6)
+	if len(parts) != 6 {
+		return "", ""
+	}
+	segs := strings.SplitN(parts[5], "/", 4)
+	if len(segs) < 3 {
+		return "", ""
+	}
+	path := "/"
+	if len(segs) == 4 {
+		path += segs[3]
+	}
+	return segs[2], path
 }
 
 // headerValues collects a header's values from both maps, matching names case-insensitively

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
 
 // Authorizer decides requests. It is safe for concurrent use; build one per process (a Lambda
@@ -120,6 +122,9 @@ func (a *Authorizer) Decide(ctx context.Context, req Request) (Decision, error) 
 	start := time.Now()
 	d := Decision{RequestID: req.RequestID}
 	dn := a.decide(ctx, &req, &d)
+	if dn == nil && a.cfg.proofKey != nil {
+		dn = a.prove(&req, &d)
+	}
 	if dn == nil {
 		d.Allow, d.Reason = true, ReasonOK
 	} else {
@@ -192,6 +197,22 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 	return nil
 }
 
+// prove signs the decided context for this request, as the gateway will forward it: the
+// headers' values are the context values of Decision.Context.
+func (a *Authorizer) prove(req *Request, d *Decision) *denial {
+	nonce := req.RequestID
+	if !contextproof.ValidNonce(nonce) {
+		nonce = contextproof.NewNonce()
+	}
+	p, err := a.cfg.proofKey.Sign(contextproof.Context{Method: req.Method, Path: req.Path, DecidedRole: d.RoleARN,
+		SourceIdentity: d.SourceIdentity, SessionTags: tagsJSON(d.Tags), Limits: limitsJSON(d.Limits)}, nonce, a.cfg.now())
+	if err != nil { // only a clock outside the format's range: never allow without the proof
+		return &denial{reason: ReasonContextProofError, detail: "the context proof could not be made: " + err.Error(), err: err}
+	}
+	d.ContextProof = p
+	return nil
+}
+
 // record logs and counts a decision. The keys are stable: request_id, decision, reason,
 // detail (denies), sub, source_identity, tenant, role_arn, tags, agent_type and delegator_sub
 // (agents), error (dependency failures), latency_ms. The token is never among them.
@@ -202,7 +223,7 @@ func (a *Authorizer) record(ctx context.Context, d *Decision, dn *denial, elapse
 	if !d.Allow {
 		level, decision = slog.LevelWarn, "deny"
 		switch d.Reason {
-		case ReasonIdPUnavailable, ReasonRoleStoreUnavailable, ReasonInvalidMapping, ReasonPolicyError:
+		case ReasonIdPUnavailable, ReasonRoleStoreUnavailable, ReasonInvalidMapping, ReasonPolicyError, ReasonContextProofError:
 			level = slog.LevelError
 		}
 	}

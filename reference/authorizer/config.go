@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
 
 // Mode is which API Gateway authorizer a Lambda serves.
@@ -42,9 +44,12 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 //	JWKS_REFETCH_INTERVAL  Go duration (default 1m)
 //	MAX_TOKEN_BYTES        default 8192
 //	LOG_LEVEL              debug | info | warn | error (default info)
+//	CONTEXT_PROOF_SECRET   the secret shared with the MCP server, at least 32 bytes: every allow
+//	                       then carries a context proof (default: none)
+//	CONTEXT_PROOF_SECRET_FILE  the same, read from a file (give one of the two)
 var envNames = []string{"MODE", "ISSUER", "JWKS_URL", "AUDIENCE", "ALGORITHMS", "TENANT_CLAIM", "EMAIL_CLAIM",
 	"TOKEN_TYPE_HEADER", "TOKEN_TYPE_CLAIM", "TOKEN_TYPE_VALUES", "ROLE_STORE", "CEDAR_POLICY",
-	"JWKS_REFETCH_INTERVAL", "MAX_TOKEN_BYTES", "LOG_LEVEL"}
+	"JWKS_REFETCH_INTERVAL", "MAX_TOKEN_BYTES", "LOG_LEVEL", "CONTEXT_PROOF_SECRET", "CONTEXT_PROOF_SECRET_FILE"}
 
 // Config is the Lambda entry point's configuration.
 type Config struct {
@@ -62,6 +67,8 @@ type Config struct {
 	JWKSRefetchInterval time.Duration
 	MaxTokenBytes       int
 	LogLevel            slog.Level
+	// ContextProofSecret is the secret of WithContextProofSecret, nil for none.
+	ContextProofSecret []byte
 }
 
 // ConfigFromEnv reads the configuration from environment entries ("KEY=value", as
@@ -148,6 +155,25 @@ func ConfigFromEnv(environ []string) (Config, error) {
 			return Config{}, fmt.Errorf("%s: %s must be debug, info, warn or error", field("LOG_LEVEL"), quote(v))
 		}
 	}
+	value, inline := env["CONTEXT_PROOF_SECRET"]
+	file, fromFile := env["CONTEXT_PROOF_SECRET_FILE"]
+	switch {
+	case inline && fromFile:
+		return Config{}, fmt.Errorf("%s and %s: give the secret once", field("CONTEXT_PROOF_SECRET"), field("CONTEXT_PROOF_SECRET_FILE"))
+	case fromFile:
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: %w", field("CONTEXT_PROOF_SECRET_FILE"), err)
+		}
+		if c.ContextProofSecret, err = contextproof.ParseSecret(string(raw)); err != nil {
+			return Config{}, fmt.Errorf("%s %s: %w", field("CONTEXT_PROOF_SECRET_FILE"), file, err)
+		}
+	case inline:
+		var err error
+		if c.ContextProofSecret, err = contextproof.ParseSecret(value); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", field("CONTEXT_PROOF_SECRET"), err)
+		}
+	}
 	return c, nil
 }
 
@@ -173,6 +199,9 @@ func (c Config) Options(dynamo func(table string) (RoleStore, error)) ([]Option,
 	}
 	if c.JWKSURL != "" {
 		opts = append(opts, WithJWKSURL(c.JWKSURL))
+	}
+	if c.ContextProofSecret != nil {
+		opts = append(opts, WithContextProofSecret(c.ContextProofSecret))
 	}
 	switch {
 	case c.RoleStoreFile != "":

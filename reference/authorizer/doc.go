@@ -28,6 +28,13 @@
 //	tenant          acme
 //	limits          {"requestsPerMinute":120,"sessionSeconds":900}, {} when unset → x-limits
 //	authStatus      ok, or the deny reason (denies carry only this key)
+//	contextProof    v1.<seconds>.<nonce>.<HMAC> (WithContextProofSecret)   → x-context-proof
+//
+// With WithContextProofSecret every allow also carries a context proof: an HMAC-SHA256, with
+// a secret the MCP server shares, over the four forwarded values, the request's method and
+// path, a nonce (the gateway's request id) and the time (package contextproof has the
+// format). The server believes the forwarded headers only with it, so a caller that reaches
+// the server without the gateway cannot act as anyone.
 //
 // # Token checks
 //

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
 
 // Defaults.
@@ -60,6 +62,7 @@ type config struct {
 	store            RoleStore
 	policy           *CedarPolicy
 	logger           *slog.Logger
+	proofKey         *contextproof.Key // nil: allows carry no context proof
 }
 
 func defaultConfig() config {
@@ -312,6 +315,23 @@ func WithCedarPolicy(p *CedarPolicy) Option {
 			return errors.New("cedar policy: nil")
 		}
 		c.policy = p
+		return nil
+	}
+}
+
+// WithContextProofSecret makes every allow carry a context proof (context key contextProof,
+// which the gateway maps to x-context-proof): an HMAC-SHA256, keyed with secret, over the
+// decided role, source identity, session tags and limits as the gateway forwards them, the
+// request's method and path, a nonce (the gateway's request id) and the time, so that the MCP
+// server, which has the same secret, believes only contexts this authorizer decided for that
+// very request. Proofs name one request: keep the gateway's authorizer cache off.
+func WithContextProofSecret(secret []byte) Option {
+	return func(c *config) error {
+		k, err := contextproof.NewKey(secret)
+		if err != nil {
+			return err
+		}
+		c.proofKey = k
 		return nil
 	}
 }

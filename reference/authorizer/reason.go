@@ -42,6 +42,7 @@ const (
 	// Unavailable (both adapters: an error, which API Gateway answers with 500 and does not cache).
 	ReasonIdPUnavailable       Reason = "idp_unavailable"        // the JWKS (or discovery) could not be fetched
 	ReasonRoleStoreUnavailable Reason = "role_store_unavailable" // the role store failed
+	ReasonContextProofError    Reason = "context_proof_error"    // the context proof could not be signed: never allow without it
 )
 
 // Reasons lists every reason, ReasonOK first.
@@ -50,7 +51,7 @@ func Reasons() []Reason {
 		ReasonMalformedToken, ReasonInvalidSignature, ReasonWrongIssuer, ReasonWrongAudience, ReasonTokenExpired,
 		ReasonTokenNotYetValid, ReasonWrongTokenType, ReasonMissingSubject, ReasonInvalidClaim, ReasonUnsafeTenant,
 		ReasonUnknownUser, ReasonTenantMismatch, ReasonNoTenant, ReasonInvalidMapping, ReasonPolicyDenied,
-		ReasonPolicyError, ReasonIdPUnavailable, ReasonRoleStoreUnavailable}
+		ReasonPolicyError, ReasonIdPUnavailable, ReasonRoleStoreUnavailable, ReasonContextProofError}
 }
 
 // Outcome is how a reason is answered.
@@ -92,7 +93,7 @@ func (r Reason) Outcome() Outcome {
 		ReasonInvalidSignature, ReasonWrongIssuer, ReasonWrongAudience, ReasonTokenExpired, ReasonTokenNotYetValid,
 		ReasonWrongTokenType, ReasonMissingSubject, ReasonInvalidClaim, ReasonUnsafeTenant:
 		return Unauthenticated
-	case ReasonIdPUnavailable, ReasonRoleStoreUnavailable:
+	case ReasonIdPUnavailable, ReasonRoleStoreUnavailable, ReasonContextProofError:
 		return Unavailable
 	}
 	return Forbidden
@@ -148,6 +149,10 @@ type Decision struct {
 	Agent  *Agent
 	// Expiry is the token's exp.
 	Expiry time.Time
+	// ContextProof proves to the MCP server that this authorizer decided the role, source
+	// identity, tags and limits for this request (package contextproof); "" on a deny or
+	// without WithContextProofSecret.
+	ContextProof string
 }
 
 // Context keys of the authorizer's answer (camelCase, so $context.authorizer.KEY parses).
@@ -158,6 +163,7 @@ const (
 	ContextTenant         = "tenant"         // acme
 	ContextLimits         = "limits"         // JSON {"requestsPerMinute":60,"sessionSeconds":900} → x-limits
 	ContextAuthStatus     = "authStatus"     // "ok", or the deny reason
+	ContextContextProof   = "contextProof"   // v1.<seconds>.<nonce>.<HMAC>       → x-context-proof
 )
 
 // Context is the authorizer context of the decision. Values are strings only (REST APIs accept
@@ -166,7 +172,7 @@ func (d Decision) Context() map[string]any {
 	if !d.Allow {
 		return map[string]any{ContextAuthStatus: string(d.Reason)}
 	}
-	return map[string]any{
+	c := map[string]any{
 		ContextDecidedRole:    d.RoleARN,
 		ContextSourceIdentity: d.SourceIdentity,
 		ContextSessionTags:    tagsJSON(d.Tags),
@@ -174,6 +180,10 @@ func (d Decision) Context() map[string]any {
 		ContextLimits:         limitsJSON(d.Limits),
 		ContextAuthStatus:     string(ReasonOK),
 	}
+	if d.ContextProof != "" {
+		c[ContextContextProof] = d.ContextProof
+	}
+	return c
 }
 
 // tagsJSON writes tags as the JSON list STS takes. Keys and values were validated against

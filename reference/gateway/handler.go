@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,7 +61,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amzn-Requestid", x.requestID)
 	}
 	defer x.logAccess(r.Context())
-	if requestHeaderBytes(r) > MaxHeaderBytes {
+	if requestHeaderBytes(r) > MaxHeaderBytes || r.ContentLength > MaxPayloadBytes || !bufferUnknownLength(r) {
 		x.writeFailure(rec, failTooLarge)
 		return
 	}
@@ -95,6 +97,29 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.forward(rec, in)
 }
+
+// bufferUnknownLength reads a body sent without a length (chunked), as API Gateway takes the
+// whole payload before it calls the integration, and reports false when it runs over
+// MaxPayloadBytes. A body with a length is left to stream.
+func bufferUnknownLength(r *http.Request) bool {
+	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
+	if len(b) > MaxPayloadBytes {
+		return false
+	}
+	_ = r.Body.Close()
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	if err != nil { // the client went away mid-body: the integration gets what came, and fails
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), errReader{err}))
+	}
+	return true
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // requestHeaderBytes is the size of the request line and headers, as API Gateway limits it.
 func requestHeaderBytes(r *http.Request) int {

@@ -21,6 +21,8 @@ const (
 	DefaultAuthorizerTimeout = 10 * time.Second
 	// MaxHeaderBytes is API Gateway's limit on the request line and headers together.
 	MaxHeaderBytes = 10240
+	// MaxPayloadBytes is API Gateway's payload limit (10 MB, REST and HTTP APIs alike).
+	MaxPayloadBytes = 10 << 20
 )
 
 // ConfigError lists every problem of a config, each naming the field's path and the rule.

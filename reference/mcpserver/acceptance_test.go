@@ -232,11 +232,11 @@ func TestSTSDownOrSlowIsAToolErrorWithinTheDeadline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, err := mcpserver.New(cfg, mcpserver.WithRequestTimeout(500*time.Millisecond))
+			h, err := mcpserver.New(cfg, mcpserver.WithRequestTimeout(500*time.Millisecond), mcpserver.WithContextProofSecret(proofSecret))
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(h)
+			srv := httptest.NewServer(signedByGateway(t, h, time.Now))
 			defer srv.Close()
 			before := len(w.emu.Trail().Events(cloudtrail.Filter{EventSource: "s3.amazonaws.com"}))
 

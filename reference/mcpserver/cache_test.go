@@ -11,19 +11,24 @@ import (
 )
 
 // Many users of two tenants call at once through the session cache, including one source
-// identity under two roles and one role and source identity with two tag sets. Every call must
-// act as exactly its own role, source identity and tenant, and each distinct key must cost
-// exactly one AssumeRole.
+// identity under two roles and one role and source identity with another tenant's tag set.
+// Every call must act as exactly its own role, source identity and tenant, and each distinct
+// key must cost exactly one AssumeRole. The other tag set's key must never find the cached
+// session of the same role and user: its AssumeRole is made, and refused (each target role
+// trusts only its own tenant's tag), on every call.
 func TestTheSessionCacheNeverReusesASessionAcrossKeys(t *testing.T) {
 	w := newWorld(t)
 	h, url := w.serve(t, mcpserver.WithSessionCache(true))
-	type caller struct{ role, user, tenant string }
+	type caller struct {
+		role, user, tenant string
+		denied             bool
+	}
 	callers := []caller{
-		{"acme", "usr-a1", "acme"},
-		{"acme", "usr-a2", "acme"},
-		{"globex", "usr-g1", "globex"},
-		{"globex", "usr-a1", "globex"}, // usr-a1's source identity under the other tenant's role
-		{"acme", "usr-a1", "globex"},   // usr-a1 under acme's role, tagged for globex
+		{"acme", "usr-a1", "acme", false},
+		{"acme", "usr-a2", "acme", false},
+		{"globex", "usr-g1", "globex", false},
+		{"globex", "usr-a1", "globex", false}, // usr-a1's source identity under the other tenant's role
+		{"acme", "usr-a1", "globex", true},    // usr-a1 under acme's role, tagged for globex
 	}
 	const goroutinesPerCaller, callsPerGoroutine = 3, 4
 	var wg sync.WaitGroup
@@ -36,6 +41,13 @@ func TestTheSessionCacheNeverReusesASessionAcrossKeys(t *testing.T) {
 			wg.Go(func() {
 				for range callsPerGoroutine {
 					who, err := c.callContext(context.Background(), "whoami", nil)
+					if cl.denied {
+						if err != nil || !who.isError || !strings.Contains(who.text, "AccessDenied: sts:AssumeRole") {
+							t.Errorf("%+v: whoami = %+v %v, want AccessDenied on sts:AssumeRole", cl, who, err)
+							return
+						}
+						continue
+					}
 					if err != nil || who.isError || who.structured["arn"] != wantARN || who.structured["tenant"] != cl.tenant {
 						t.Errorf("%+v: whoami = %+v %v, want %s of %s", cl, who, err, wantARN, cl.tenant)
 						return
@@ -51,12 +63,14 @@ func TestTheSessionCacheNeverReusesASessionAcrossKeys(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	calls := len(callers) * goroutinesPerCaller * callsPerGoroutine * 2
+	allowed, perCaller := len(callers)-1, goroutinesPerCaller*callsPerGoroutine
+	calls := allowed * perCaller * 2
 	m := scrape(t, h)
 	for _, want := range []string{
-		fmt.Sprintf(`sts_assume_role_total{result="ok"} %d`, len(callers)),
-		fmt.Sprintf(`session_cache_lookups_total{result="miss"} %d`, len(callers)),
-		fmt.Sprintf(`session_cache_lookups_total{result="hit"} %d`, calls-len(callers)),
+		fmt.Sprintf(`sts_assume_role_total{result="ok"} %d`, allowed),
+		fmt.Sprintf(`sts_assume_role_total{result="access_denied"} %d`, perCaller),
+		fmt.Sprintf(`session_cache_lookups_total{result="miss"} %d`, allowed+perCaller),
+		fmt.Sprintf(`session_cache_lookups_total{result="hit"} %d`, calls-allowed),
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s:\n%s", want, grepMetrics(m))

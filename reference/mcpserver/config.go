@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
 
 // Defaults.
@@ -43,6 +45,10 @@ type config struct {
 	s3PathStyle      bool
 	logger           *slog.Logger
 	clock            func() time.Time
+	// The context proof (proof.go): a key, or explicitly none.
+	proofKey    *contextproof.Key
+	proofOff    bool
+	proofWindow time.Duration
 }
 
 func defaults() config {
@@ -57,6 +63,7 @@ func defaults() config {
 		maxObjectBytes:   DefaultMaxObjectBytes,
 		logger:           slog.New(slog.DiscardHandler),
 		clock:            time.Now,
+		proofWindow:      contextproof.DefaultWindow,
 	}
 }
 
@@ -260,6 +267,54 @@ func WithClock(now func() time.Time) Option {
 		c.clock = now
 		return nil
 	}
+}
+
+// WithContextProofSecret makes the server believe the decided headers only with the proof
+// that the deployment's authorizer decided them for this request (X-Context-Proof, package
+// contextproof): an HMAC-SHA256 keyed with secret (32 to 4096 bytes), which the authorizer gets
+// from the same secrets source. A request without a valid, fresh, unused proof gets 403 before
+// any header is trusted or AWS is called. New requires this or WithoutContextProof.
+func WithContextProofSecret(secret []byte) Option {
+	return func(c *config) error {
+		k, err := contextproof.NewKey(secret)
+		if err != nil {
+			return fmt.Errorf("WithContextProofSecret: %v", err)
+		}
+		c.proofKey = k
+		return nil
+	}
+}
+
+// WithoutContextProof makes the server believe the decided headers of any caller that reaches
+// its port, with only the network between an attacker and every tenant's data: the tutorial's
+// design, which the kit's seed profile reproduces. Never deploy it.
+func WithoutContextProof() Option {
+	return func(c *config) error { c.proofOff = true; return nil }
+}
+
+// WithContextProofWindow sets how far a proof's time may be from the server's clock, either
+// way (default 60s, at most 10m): the transit from authorizer to server plus clock skew.
+func WithContextProofWindow(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second || d > contextproof.MaxWindow {
+			return fmt.Errorf("WithContextProofWindow(%v): must be from 1s to %v", d, contextproof.MaxWindow)
+		}
+		c.proofWindow = d
+		return nil
+	}
+}
+
+// checkProofChoice fails closed: a server that neither verifies proofs nor was told not to is
+// a misconfiguration, not a default.
+func (c *config) checkProofChoice() error {
+	switch {
+	case c.proofKey != nil && c.proofOff:
+		return errors.New("mcpserver: WithContextProofSecret and WithoutContextProof contradict each other; give one")
+	case c.proofKey == nil && !c.proofOff:
+		return errors.New("mcpserver: no context proof secret: use WithContextProofSecret with the secret the authorizer signs the decided headers with " +
+			"(or, to believe every caller that reaches the port as the tutorial does, WithoutContextProof)")
+	}
+	return nil
 }
 
 // bucketFor names tenant's bucket, checking the result is a valid bucket name.

@@ -23,6 +23,20 @@
 // repeated or malformed gets HTTP 403 with a JSON body naming it and the rule it breaks, before
 // any tool runs; there is never a default role.
 //
+// # Proof that the gateway sent them
+//
+// The headers are believed only with the authorizer's proof that it decided them for this
+// request (x-context-proof, package contextproof: an HMAC-SHA256 over the method, path and the
+// four headers as received, a nonce and the time, keyed with a secret the authorizer and the
+// server share; WithContextProofSecret). A proof that is missing, malformed, signed with
+// another secret or for another request, outside the window (WithContextProofWindow, default
+// 60 s) or used before gets 403 (missing_context_proof, malformed_context_proof,
+// invalid_context_proof, stale_context_proof, replayed_context_proof) before anything else is
+// read and before any AWS call: a caller that reaches the port without the gateway — another
+// process on the host, an SSRF in the VPC — cannot act as anyone. New refuses to build a
+// server with neither a secret nor an explicit WithoutContextProof (the tutorial's design, in
+// which only the network keeps callers away).
+//
 // # What it does per call
 //
 // Each tool call assumes x-decided-role with STS AssumeRole — RoleSessionName and
@@ -35,6 +49,10 @@
 // is reused per role, source identity, tag set and duration until shortly before it expires.
 //
 // # Transport
+//
+// JSON-RPC is held to its rules before mcp-go sees a message, which echoes whatever it gets:
+// an id that is an object, an array or a boolean, and a batch, get 400 with error -32600
+// (Invalid Request, id null); a body over the limit (WithMaxObjectBytes, base64 allowed) 413.
 //
 // Stateless by default (protocol 2026-07-28, and 2025-11-25 without session ids); with
 // WithSessions, 2025-11-25 session ids are bound to the source identity that opened them. A

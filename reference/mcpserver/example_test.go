@@ -9,18 +9,26 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
 
 // The server as deployed: the task role from the SDK default chain (on ECS, the
-// container-credentials endpoint), JSON logs, and the proxy's public host allowed.
+// container-credentials endpoint), the context proof secret the authorizer also has (ECS
+// injects it from Secrets Manager as an environment variable), JSON logs, and the proxy's
+// public host allowed.
 func ExampleNew() {
 	ctx := context.Background()
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
+	secret, err := contextproof.ParseSecret(os.Getenv(mcpserver.EnvContextProofSecret))
+	if err != nil {
+		log.Fatal(err)
+	}
 	h, err := mcpserver.New(awsCfg,
+		mcpserver.WithContextProofSecret(secret),
 		mcpserver.WithAllowedHosts("mcp.example.com"),
 		mcpserver.WithSessionCache(true),
 		mcpserver.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))))
@@ -40,7 +48,16 @@ func ExampleStart() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	s, err := mcpserver.Start(ctx, awsCfg, mcpserver.WithAddr("127.0.0.1:8080"), mcpserver.WithMetricsAddr("127.0.0.1:9090"))
+	raw, err := os.ReadFile("/run/secrets/context-proof")
+	if err != nil {
+		log.Fatal(err)
+	}
+	secret, err := contextproof.ParseSecret(string(raw)) // drops the file's final newline
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := mcpserver.Start(ctx, awsCfg, mcpserver.WithContextProofSecret(secret),
+		mcpserver.WithAddr("127.0.0.1:8080"), mcpserver.WithMetricsAddr("127.0.0.1:9090"))
 	if err != nil {
 		log.Fatal(err)
 	}

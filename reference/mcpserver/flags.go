@@ -5,9 +5,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
+
+// EnvContextProofSecret is the environment variable the command line reads the context proof
+// secret from (ECS injects a Secrets Manager secret as one); --context-proof-secret-file reads
+// it from a file instead.
+const EnvContextProofSecret = "MCPSSO_CONTEXT_PROOF_SECRET"
 
 // HelpText explains the server on the command line; cmd/mcpserver and `mcpsso mcp serve` both
 // show it.
@@ -19,9 +27,19 @@ the gateway injects, and never reads the Authorization header:
   x-source-identity  the STS source identity, e.g. usr-00u8c2d9 (2-64 of A-Za-z0-9_+=,.@-)
   x-session-tags     [{"Key":"tenant","Value":"acme"}] or {"tenant":"acme"}; "tenant" is required
   x-limits           optional {"requestsPerMinute":60,"sessionSeconds":900}
+  x-context-proof    v1.<unix seconds>.<nonce>.<HMAC-SHA256>: the authorizer's proof that it
+                     decided the four above for this request (method and path included)
 
-A request missing one, or with one malformed, gets 403 with a JSON body naming the header and
-the rule; there is no default role. Each tool call assumes x-decided-role with STS AssumeRole
+It believes them only with a valid proof: signed with the secret it shares with the authorizer
+(` + EnvContextProofSecret + `, or --context-proof-secret-file; at least 32 bytes, e.g.
+openssl rand -hex 32), within --context-proof-window of its clock, and never used before. So a
+caller that reaches its port without the gateway gets 403 (missing_context_proof,
+invalid_context_proof, stale_context_proof, replayed_context_proof) and nothing reaches AWS.
+Without a secret it refuses to start, unless --insecure-unproven-context says to believe every
+caller that reaches the port (the tutorial's design; never deploy it).
+
+A request missing a header, or with one malformed, gets 403 with a JSON body naming the header
+and the rule; there is no default role. Each tool call assumes x-decided-role with STS AssumeRole
 (SourceIdentity, RoleSessionName and Tags from the headers, DurationSeconds from x-limits,
 default 900) using the task role's credentials from the AWS SDK default chain - on ECS the
 container-credentials endpoint - and acts only with that session. Tools: whoami, list_objects,
@@ -47,6 +65,11 @@ type Flags struct {
 	MaxObjectBytes int64
 	S3PathStyle    bool
 	LogLevel       string
+	// The context proof: the secret from a file (or EnvContextProofSecret), its window, or
+	// explicitly none.
+	ContextProofSecretFile  string
+	ContextProofWindow      time.Duration
+	InsecureUnprovenContext bool
 }
 
 // DefaultAddr is where the command line serves MCP unless --addr says otherwise.
@@ -66,6 +89,39 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.MaxObjectBytes, "max-object-bytes", DefaultMaxObjectBytes, "largest object get_object returns and put_object writes")
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "address S3 path-style (endpoint/bucket), as emulators on a host name need")
 	fs.StringVar(&f.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.ContextProofSecretFile, "context-proof-secret-file", "", "read the context proof secret (shared with the authorizer) from this `FILE` instead of $"+EnvContextProofSecret)
+	fs.DurationVar(&f.ContextProofWindow, "context-proof-window", contextproof.DefaultWindow, "how far a context proof's time may be from this server's clock, either way")
+	fs.BoolVar(&f.InsecureUnprovenContext, "insecure-unproven-context", false, "believe the decided headers of every caller that reaches the port, without a context proof (the tutorial's design; never deploy it)")
+}
+
+// proofOptions reads the context proof secret from --context-proof-secret-file or
+// EnvContextProofSecret: exactly one of them, or --insecure-unproven-context.
+func (f *Flags) proofOptions() ([]Option, error) {
+	env, inEnv := os.LookupEnv(EnvContextProofSecret)
+	switch {
+	case f.InsecureUnprovenContext && (f.ContextProofSecretFile != "" || inEnv):
+		return nil, fmt.Errorf("--insecure-unproven-context turns context proofs off, but a secret is given (--context-proof-secret-file or $%s): give one or the other", EnvContextProofSecret)
+	case f.InsecureUnprovenContext:
+		return []Option{WithoutContextProof()}, nil
+	case f.ContextProofSecretFile != "" && inEnv:
+		return nil, fmt.Errorf("both --context-proof-secret-file and $%s are set: give the secret once", EnvContextProofSecret)
+	case f.ContextProofSecretFile == "" && !inEnv:
+		return nil, fmt.Errorf("no context proof secret: set $%s or --context-proof-secret-file to the secret the authorizer signs the decided headers with "+
+			"(or --insecure-unproven-context to believe every caller that reaches the port, as the tutorial does)", EnvContextProofSecret)
+	}
+	text, from := env, "$"+EnvContextProofSecret
+	if f.ContextProofSecretFile != "" {
+		raw, err := os.ReadFile(f.ContextProofSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--context-proof-secret-file: %w", err)
+		}
+		text, from = string(raw), "--context-proof-secret-file "+f.ContextProofSecretFile
+	}
+	secret, err := contextproof.ParseSecret(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return []Option{WithContextProofSecret(secret), WithContextProofWindow(f.ContextProofWindow)}, nil
 }
 
 // Options turns the flags into Options, logging JSON to logOut; it validates them all, so an
@@ -88,7 +144,14 @@ func (f *Flags) Options(logOut io.Writer) ([]Option, error) {
 	if err := check.apply(opts); err != nil {
 		return nil, flagError(err)
 	}
-	return opts, nil
+	proof, err := f.proofOptions()
+	if err != nil {
+		return nil, err
+	}
+	if err := check.apply(proof); err != nil {
+		return nil, flagError(err)
+	}
+	return append(opts, proof...), nil
 }
 
 // flagError names the flag behind an Option's error: `WithAddr("x"): reason` becomes
@@ -97,7 +160,7 @@ func flagError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "mcpserver: ")
 	for opt, flagName := range map[string]string{"WithAddr": "--addr", "WithMetricsAddr": "--metrics-addr", "WithPath": "--path",
 		"WithBucketTemplate": "--bucket-template", "WithAllowedOrigins": "--allowed-origin", "WithAllowedHosts": "--allowed-host",
-		"WithRequestTimeout": "--request-timeout", "WithMaxObjectBytes": "--max-object-bytes"} {
+		"WithRequestTimeout": "--request-timeout", "WithMaxObjectBytes": "--max-object-bytes", "WithContextProofWindow": "--context-proof-window"} {
 		if rest, ok := strings.CutPrefix(msg, opt+"("); ok {
 			if value, reason, ok := strings.Cut(rest, "): "); ok {
 				return fmt.Errorf("%s %s: %s", flagName, value, reason)

@@ -2,8 +2,11 @@ package mcpserver
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -127,6 +130,50 @@ func FuzzSessionName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		if got := sessionName(in); !sourceIdentityPattern.MatchString(got) {
 			t.Fatalf("sessionName(%q) = %q, which STS would reject", in, got)
+		}
+	})
+}
+
+// FuzzCheckJSONRPC: whatever body a caller posts, the pre-check never panics; a body it lets
+// through reaches mcp-go byte for byte, and what mcp-go then decodes as the id is a string, a
+// number or null; what it refuses is a JSON-RPC error with id null.
+func FuzzCheckJSONRPC(f *testing.F) {
+	for _, seed := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, `{"jsonrpc":"2.0","id":{"a":1},"method":"tools/list"}`,
+		`{"id":[1]}`, `[{"id":1}]`, ` [`, `{"id":true}`, `{"ID":{},"id":1}`, `{"id":1,"id":[]}`, `{"id":"x"`, `null`, ``,
+	} {
+		f.Add(seed)
+	}
+	h := &Handler{cfg: defaults(), metrics: newMetrics(), log: defaults().logger, maxBody: 1 << 16}
+	f.Fuzz(func(t *testing.T, body string) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(body))
+		if h.checkJSONRPC(w, r, "fuzz") {
+			got, _ := io.ReadAll(r.Body)
+			if string(got) != body {
+				t.Fatalf("the body passed on changed: %q became %q", body, got)
+			}
+			var msg struct {
+				ID any `json:"id"`
+			}
+			if json.Unmarshal(got, &msg) == nil {
+				switch msg.ID.(type) {
+				case nil, string, float64:
+				default:
+					t.Fatalf("let through an id of type %T in %q", msg.ID, body)
+				}
+			}
+			return
+		}
+		var answer struct {
+			JSONRPC string `json:"jsonrpc"`
+			ID      any    `json:"id"`
+			Error   struct {
+				Code int `json:"code"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil || answer.JSONRPC != "2.0" || answer.ID != nil || answer.Error.Code != codeInvalidRequest {
+			t.Fatalf("refused %q with %d %s", body, w.Code, w.Body)
 		}
 	})
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
 
 // Handler is the MCP endpoint: it checks the transport (Host, Origin), reads and validates the
@@ -35,6 +37,7 @@ type Handler struct {
 	stsUser  *sts.Client // no credentials of its own: each call passes the user's
 	s3User   *s3.Client  // likewise
 	maxBody  int64
+	replay   *contextproof.ReplayGuard // nil without context proofs
 }
 
 // New builds the MCP endpoint. awsCfg is the SDK configuration of the task role, normally from
@@ -44,6 +47,9 @@ type Handler struct {
 func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 	cfg := defaults()
 	if err := cfg.apply(opts); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkProofChoice(); err != nil {
 		return nil, err
 	}
 	if awsCfg.Credentials == nil {
@@ -69,6 +75,11 @@ func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 		}),
 		// put_object's content may arrive base64-encoded inside JSON.
 		maxBody: cfg.maxObjectBytes*4/3 + 1<<20,
+	}
+	if cfg.proofKey != nil {
+		h.replay = contextproof.NewReplayGuard(contextproof.DefaultReplayEntries)
+	} else {
+		cfg.logger.Warn("context proofs are off: every caller that reaches this port is believed (WithoutContextProof)", "reason", "context_proof_off")
 	}
 	h.sessions = &sessionSource{sts: sts.NewFromConfig(awsCfg), metrics: h.metrics, clock: cfg.clock}
 	if cfg.sessionCache {
@@ -114,6 +125,9 @@ type requestState struct {
 	id        Identity
 	bucket    string
 	requestID string
+	// proofNonce is the verified context proof's nonce (the gateway's request id), "" without
+	// proofs: it ties the server's log lines to the authorizer's decision.
+	proofNonce string
 }
 
 type stateKey struct{}
@@ -140,9 +154,11 @@ type problem struct {
 }
 
 // ServeHTTP refuses, in this order: another path (404), a Host not allowed (403), an Origin
-// not allowed (403), missing or malformed identity headers (403), a user over their rate
+// not allowed (403), a missing, invalid, stale or replayed context proof (403; 503 when the
+// replay guard is full), missing or malformed identity headers (403), a user over their rate
 // limit (429), another user's session id (403), a method other than POST (405; DELETE too
-// with sessions). It never reads the Authorization header.
+// with sessions), a body over the limit (413), and a JSON-RPC id that is an object, an array
+// or a boolean, or a batch (400, error -32600). It never reads the Authorization header.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	w.Header().Set("X-Request-Id", rid)
@@ -167,6 +183,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", origins[0])
 		w.Header().Add("Vary", "Origin")
 		w.Header().Set("Access-Control-Expose-Headers", "Mcp-Session-Id, Retry-After, X-Request-Id")
+	}
+	var proofNonce string
+	if h.cfg.proofKey != nil {
+		nonce, status, ref := h.checkProof(r)
+		if ref != nil {
+			h.refuse(w, rid, status, *ref)
+			return
+		}
+		proofNonce = nonce
 	}
 	id, err := ParseIdentity(r.Header)
 	if err != nil {
@@ -202,8 +227,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("method %s is not served; allowed: %s", r.Method, strings.Join(allow, ", "))})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	ctx := context.WithValue(r.Context(), stateKey{}, &requestState{id: id, bucket: bucket, requestID: rid})
+	if r.Method == http.MethodPost && !h.checkJSONRPC(w, r, rid) {
+		return
+	}
+	ctx := context.WithValue(r.Context(), stateKey{}, &requestState{id: id, bucket: bucket, requestID: rid, proofNonce: proofNonce})
 	h.mcp.ServeHTTP(w, r.WithContext(ctx))
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -27,6 +28,7 @@ import (
 	gosdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 	"github.com/mcpsso/mcpsso/reference/policies"
 )
@@ -50,7 +52,13 @@ type world struct {
 	emu    *awsemu.Server
 	admin  aws.Config
 	awsCfg aws.Config // the default chain: the task role, as on Fargate
+	// proofClock is the clock the tests' gateway signs context proofs at (default time.Now):
+	// a test that gives the server a clock of its own gives it here too.
+	proofClock func() time.Time
 }
+
+// proofSecret is the context proof secret the tests' gateway (signedByGateway) and servers share.
+var proofSecret = []byte("mcpsso-tests-context-proof-secret-0123456789")
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
@@ -70,7 +78,7 @@ func newWorld(t testing.TB) *world {
 	vars := map[string]string{"acct": acct, "ecsTaskRole": "ecsTaskRole"}
 	w.createRole(t, "ecsTaskRole", ecsTrust, map[string]string{"task": loadPolicy(t, "task-role-policy", vars)})
 	for _, tenant := range tenants {
-		w.createRole(t, "quilt-mcp-target-"+tenant, loadPolicy(t, "target-role-trust-policy", vars),
+		w.createRole(t, "quilt-mcp-target-"+tenant, loadPolicy(t, "target-role-trust-policy", map[string]string{"acct": acct, "ecsTaskRole": "ecsTaskRole", "tenant": tenant}),
 			map[string]string{"abac": loadPolicy(t, "target-role-policy", vars)})
 		bucket := "quilt-tenant-" + tenant
 		c := w.adminS3()
@@ -171,18 +179,46 @@ func (w *world) get(t testing.TB, bucket, key string) string {
 }
 
 // serve runs a Handler on an httptest server (loopback, so the default Host guard applies).
+// serve starts a server with the tests' context proof secret behind signedByGateway, so that
+// every request reaches it proven as through the real gateway, with its own headers as sent.
 func (w *world) serve(t testing.TB, opts ...mcpserver.Option) (*mcpserver.Handler, string) {
 	t.Helper()
-	h, err := mcpserver.New(w.awsCfg, opts...)
+	h, err := mcpserver.New(w.awsCfg, append([]mcpserver.Option{mcpserver.WithContextProofSecret(proofSecret)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	clock := w.proofClock
+	if clock == nil {
+		clock = time.Now
+	}
+	srv := httptest.NewServer(signedByGateway(t, h, clock))
 	t.Cleanup(func() {
 		srv.Close()
 		_ = h.Close(context.Background())
 	})
 	return h, srv.URL + h.Path()
+}
+
+// signedByGateway adds what the authorizer and gateway add to each request: a context proof
+// over its method, path and decided headers as they are, unless the request carries one.
+func signedByGateway(t testing.TB, h http.Handler, now func() time.Time) http.Handler {
+	key, err := contextproof.NewKey(proofSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(mcpserver.HeaderContextProof) == "" {
+			p, err := key.Sign(contextproof.Context{Method: r.Method, Path: r.URL.Path,
+				DecidedRole: r.Header.Get(mcpserver.HeaderDecidedRole), SourceIdentity: r.Header.Get(mcpserver.HeaderSourceIdentity),
+				SessionTags: r.Header.Get(mcpserver.HeaderSessionTags), Limits: r.Header.Get(mcpserver.HeaderLimits)}, contextproof.NewNonce(), now())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			r.Header.Set(mcpserver.HeaderContextProof, p)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // gateway returns the headers the gateway injects for user of tenant.

@@ -60,7 +60,7 @@ func newMetrics() *metrics {
 		}, []string{"action"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_requests_refused_total",
-			Help: "Requests refused before any tool ran, by reason (missing_header, malformed_header, origin_not_allowed, host_not_allowed, rate_limited, session_not_yours, ...).",
+			Help: "Requests refused before any tool ran, by reason (missing_context_proof, invalid_context_proof, stale_context_proof, replayed_context_proof, missing_header, malformed_header, origin_not_allowed, host_not_allowed, rate_limited, session_not_yours, invalid_jsonrpc_request, body_too_large, ...).",
 		}, []string{"reason"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "session_cache_lookups_total",

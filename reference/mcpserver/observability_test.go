@@ -71,7 +71,8 @@ func TestStartServesMetricsOnASeparateListener(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	s, err := mcpserver.Start(ctx, w.awsCfg, mcpserver.WithAddr("127.0.0.1:0"), mcpserver.WithMetricsAddr("127.0.0.1:0"))
+	// No gateway signs here: the listeners are the point, so the proofs are off.
+	s, err := mcpserver.Start(ctx, w.awsCfg, mcpserver.WithAddr("127.0.0.1:0"), mcpserver.WithMetricsAddr("127.0.0.1:0"), mcpserver.WithoutContextProof())
 	if err != nil {
 		t.Fatal(err)
 	}

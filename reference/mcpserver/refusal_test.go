@@ -266,6 +266,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func TestAUserOverTheirRateLimitGets429WithRetryAfter(t *testing.T) {
 	w := newWorld(t)
 	clock := &fakeClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	w.proofClock = clock.Now
 	h, url := w.serve(t, mcpserver.WithClock(clock.Now))
 	alice := gatewayHeader("acme", "usr-alice")
 	alice.Set("X-Limits", `{"requestsPerMinute":2}`)

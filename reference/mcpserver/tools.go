@@ -144,6 +144,9 @@ func (h *Handler) tool(name string, fn toolFunc) server.ToolHandlerFunc {
 			slog.String("outcome", outcome), slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
 			slog.String("session_cache", string(cached)), slog.String("protocol_version", server.RequestProtocolVersion(ctx)),
 		}
+		if st.proofNonce != "" {
+			attrs = append(attrs, slog.String("proof_nonce", st.proofNonce))
+		}
 		level := slog.LevelInfo
 		if err != nil {
 			level = slog.LevelWarn

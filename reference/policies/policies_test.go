@@ -204,6 +204,8 @@ func TestExamplesInlineTheEmbeddedDocuments(t *testing.T) {
 		"corrected-trust-set-source-identity": {{"resourcePolicy", Reference, "target-role-trust-policy"}},
 		"tutorial-trust-extra-tag-key":        {{"resourcePolicy", Seed, "target-role-trust-policy"}},
 		"corrected-trust-extra-tag-key":       {{"resourcePolicy", Reference, "target-role-trust-policy"}},
+		"tutorial-trust-cross-tenant-tag":     {{"resourcePolicy", Seed, "target-role-trust-policy"}},
+		"corrected-trust-cross-tenant-tag":    {{"resourcePolicy", Reference, "target-role-trust-policy"}},
 		"tutorial-s3-cross-account":           {{"resourcePolicy", Seed, "tenant-bucket-policy"}},
 		"reference-s3-cross-account":          {{"resourcePolicy", Reference, "tenant-bucket-policy"}},
 	}

@@ -3,6 +3,7 @@ package all
 
 import (
 	_ "github.com/mcpsso/mcpsso/scenarios/abac"          // tenant isolation, cross-account spoofing
+	_ "github.com/mcpsso/mcpsso/scenarios/adversarial"   // attacks refused: a regression table
 	_ "github.com/mcpsso/mcpsso/scenarios/bootstrap"     // the 401 bootstrap and discovery
 	_ "github.com/mcpsso/mcpsso/scenarios/clients"       // real MCP clients sign in and work
 	_ "github.com/mcpsso/mcpsso/scenarios/observability" // CloudTrail, decision logs, metrics

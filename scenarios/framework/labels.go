@@ -23,12 +23,13 @@ const (
 	Observability Label = "observability"
 	Transport     Label = "transport"
 	Clients       Label = "clients"
+	Adversarial   Label = "adversarial"
 	// Tutorial marks a spec that checks one of the tutorial's documented mistakes.
 	Tutorial Label = "tutorial"
 )
 
 // KnownLabels are every label a spec may carry (capability labels are "needs:<capability>").
-var KnownLabels = []Label{Conformance, Bootstrap, Trust, ABAC, Spoofing, Observability, Transport, Clients, Tutorial}
+var KnownLabels = []Label{Conformance, Bootstrap, Trust, ABAC, Spoofing, Observability, Transport, Clients, Adversarial, Tutorial}
 
 // needs is the decorator of Needs.
 type needs Capability

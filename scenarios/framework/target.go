@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -36,9 +37,14 @@ const (
 	CapLogs Capability = "logs"
 	// CapMetrics: the MCP server's Prometheus endpoint can be scraped.
 	CapMetrics Capability = "metrics"
-	// CapDirectMCP: the MCP server can be reached bypassing the gateway (in-process only; a
-	// correct network topology makes this impossible).
+	// CapDirectMCP: the MCP server can be reached bypassing the gateway, as another process on
+	// its host or another service in its VPC (an SSRF) could: the suites send it forged decided
+	// headers there, which it must refuse.
 	CapDirectMCP Capability = "direct-mcp"
+	// CapProveContext: the suites hold the secret the deployment's authorizer signs the decided
+	// context with (x-context-proof), so they can send the MCP server, reached directly, a
+	// decided context of their choosing, proven as the gateway would.
+	CapProveContext Capability = "prove-context"
 	// CapSessions: the MCP server can be asked for stateful sessions.
 	CapSessions Capability = "sessions"
 	// CapSignIn: the suites can sign in as a test user the way an MCP client does, through the
@@ -52,7 +58,7 @@ const (
 )
 
 // AllCapabilities lists every capability, for validating target files.
-var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapSessions, CapSignIn, CapClientMetadata}
+var AllCapabilities = []Capability{CapForge, CapAWSAdmin, CapTaskRole, CapCloudTrail, CapLogs, CapMetrics, CapDirectMCP, CapProveContext, CapSessions, CapSignIn, CapClientMetadata}
 
 // ErrNotSupported is what a target's optional operation returns when it lacks the capability.
 var ErrNotSupported = errors.New("not supported by this target")
@@ -103,6 +109,9 @@ type Target interface {
 	MetricsURL() (string, error)
 	// MCPDirectURL is the MCP server bypassing the gateway (CapDirectMCP).
 	MCPDirectURL() (string, error)
+	// ProveContext sets h's x-context-proof as the deployment's authorizer would for a request
+	// of method to path with h's decided headers (CapProveContext).
+	ProveContext(method, path string, h http.Header) error
 	// Accounts are the deployment's AWS account IDs, first the deployment's own.
 	Accounts() []string
 	// RoleARN returns the ARN of a role by name in the first account, "" when unknown.
@@ -146,6 +155,9 @@ func (NullTarget) MetricsURL() (string, error) { return "", ErrNotSupported }
 
 // MCPDirectURL is not supported.
 func (NullTarget) MCPDirectURL() (string, error) { return "", ErrNotSupported }
+
+// ProveContext is not supported.
+func (NullTarget) ProveContext(string, string, http.Header) error { return ErrNotSupported }
 
 // Accounts are unknown.
 func (NullTarget) Accounts() []string { return nil }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,13 @@ func postMCP(ctx context.Context, authorization string) {
 	resp, err := http.DefaultClient.Do(req)
 	Expect(err).NotTo(HaveOccurred())
 	_ = resp.Body.Close()
+}
+
+// pathOf is the path of a URL, which a context proof covers.
+func pathOf(raw string) string {
+	u, err := neturl.Parse(raw)
+	Expect(err).NotTo(HaveOccurred())
+	return u.Path
 }
 
 // scrape sums a counter's series whose labels contain every one of match (`action="s3:GetObject"`).
@@ -280,9 +288,10 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 			"access_denied_total did not grow after AWS denied %s's read of %s", alice.Name, victim.Bucket)
 	})
 
-	fw.It("counts an AssumeRole that STS refuses in sts_assume_role_total", fw.Needs(fw.CapMetrics), fw.Needs(fw.CapDirectMCP), func() {
+	fw.It("counts an AssumeRole that STS refuses in sts_assume_role_total", fw.Needs(fw.CapMetrics), fw.Needs(fw.CapDirectMCP), fw.Needs(fw.CapProveContext), func() {
 		// Only the gateway decides roles, so the refused AssumeRole is provoked directly at the
-		// MCP server: a role whose trust policy does not let the task role in.
+		// MCP server, with a context proven as the authorizer would: a role whose trust policy
+		// does not let the task role in.
 		direct, err := fw.Current().MCPDirectURL()
 		Expect(err).NotTo(HaveOccurred())
 		accounts := fw.Current().Accounts()
@@ -290,17 +299,36 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		role := "arn:aws:iam::" + accounts[len(accounts)-1] + ":role/mcpsso-no-such-role"
 		before := scrape(ctx, "sts_assume_role_total")
 		beforeOK := scrape(ctx, "sts_assume_role_total", `result="ok"`)
-		c, err := stack.ConnectMCP(ctx, direct, map[string]string{
-			"x-decided-role": role, "x-source-identity": "usr-observability-probe", "x-session-tags": `[{"Key":"tenant","Value":"probe"}]`})
-		Expect(err).NotTo(HaveOccurred(), "%s; the direct MCP URL refused the probe", serverSaid())
-		DeferCleanup(c.Close)
-		text, isErr, err := stack.CallTool(ctx, c, "whoami", nil)
+		h := http.Header{}
+		h.Set("X-Decided-Role", role)
+		h.Set("X-Source-Identity", "usr-observability-probe")
+		h.Set("X-Session-Tags", `[{"Key":"tenant","Value":"probe"}]`)
+		Expect(fw.Current().ProveContext(http.MethodPost, pathOf(direct), h)).To(Succeed())
+		r, err := fw.PostMCP(ctx, direct, h, fw.WhoamiCall)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(isErr).To(BeTrue(), "assuming %s succeeded: %s", role, text)
+		Expect(r.ToolRan()).To(BeTrue(), "%s; the direct MCP URL refused the proven probe (HTTP %d %.300s)", serverSaid(), r.Status, r.Body)
+		Expect(r.Body).To(ContainSubstring(`"isError":true`), "assuming %s succeeded: %.300s", role, r.Body)
 		Eventually(func() float64 {
 			return scrape(ctx, "sts_assume_role_total") - scrape(ctx, "sts_assume_role_total", `result="ok"`)
 		}).
 			WithTimeout(10*time.Second).WithPolling(200*time.Millisecond).Should(BeNumerically(">", before-beforeOK),
-			"sts_assume_role_total{result!=\"ok\"} did not grow after STS refused %s (the tool said: %.200s)", role, text)
+			"sts_assume_role_total{result!=\"ok\"} did not grow after STS refused %s (the tool said: %.200s)", role, r.Body)
+	})
+
+	// A request at the MCP server's own port without the gateway's proof is an attack or a
+	// misrouted client: operators alarm on it.
+	fw.It("counts a request that reaches the MCP server directly without a context proof in http_requests_refused_total", fw.Needs(fw.CapMetrics), fw.Needs(fw.CapDirectMCP), func() {
+		direct, err := fw.Current().MCPDirectURL()
+		Expect(err).NotTo(HaveOccurred())
+		before := scrape(ctx, "http_requests_refused_total", `reason="missing_context_proof"`)
+		h := http.Header{}
+		h.Set("X-Decided-Role", "arn:aws:iam::111122223333:role/quilt-mcp-target-probe")
+		h.Set("X-Source-Identity", "usr-observability-probe")
+		h.Set("X-Session-Tags", `[{"Key":"tenant","Value":"probe"}]`)
+		r, err := fw.PostMCP(ctx, direct, h, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() float64 { return scrape(ctx, "http_requests_refused_total", `reason="missing_context_proof"`) }).
+			WithTimeout(10*time.Second).WithPolling(200*time.Millisecond).Should(BeNumerically(">", before),
+			"http_requests_refused_total{reason=\"missing_context_proof\"} did not grow after a direct request without a proof (HTTP %d %.200s)", r.Status, r.Body)
 	})
 })

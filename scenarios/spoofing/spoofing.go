@@ -1,13 +1,18 @@
 // Package spoofing is the suite of forged identity headers: the headers the gateway forwards to
 // the MCP server (x-decided-role, x-source-identity, x-session-tags, x-amzn-request-context)
 // decide who a request acts as, so a client that sends them itself must never change the
-// decision, and the MCP server must not be reachable without the gateway.
+// decision, and a caller that reaches the MCP server without the gateway must get nothing for
+// them: no tool run, no AWS call.
 package spoofing
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +23,7 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -76,6 +82,19 @@ func serverSaid() string {
 		return `the gateway forwarded "x-decided-role: -decided-role" (the hyphenated context key in $context.authorizer.x-decided-role does not parse), so the MCP server refused the request: ` + said[0]
 	}
 	return "the MCP server refused the request: " + said[0]
+}
+
+// pathOf is the path of a URL, which a context proof covers.
+func pathOf(raw string) string {
+	u, err := neturl.Parse(raw)
+	Expect(err).NotTo(HaveOccurred())
+	return u.Path
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // connect opens an MCP client on url with headers and closes it after the spec.
@@ -173,30 +192,96 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 		Entry(nil, "x-decided-role", "x-source-identity", "x-session-tags", "x-amzn-request-context"),
 	)
 
-	fw.It("finding: the MCP server reached directly, bypassing the gateway, acts on forged identity headers without any token", fw.Needs(fw.CapDirectMCP), func() {
-		direct, err := fw.Current().MCPDirectURL()
+	// A caller that reaches the MCP server without the gateway — any process on its host, any
+	// SSRF in its VPC — sends whatever decided headers it likes and no token. The server must
+	// take them only with proof that the gateway sent them; otherwise only the network stands
+	// between that caller and every tenant's data.
+	forgedDirect := func() (string, http.Header, string) {
+		url, err := fw.Current().MCPDirectURL()
 		Expect(err).NotTo(HaveOccurred())
-		headers := forged("x-decided-role", "x-source-identity", "x-session-tags")
-		delete(headers, "Authorization")
-		c, err := stack.ConnectMCP(ctx, direct, headers)
-		if err != nil {
-			AddReportEntry("direct MCP access refused", fmt.Sprintf("%s refused a direct connection with forged headers: %v", direct, err))
-			return
-		}
-		DeferCleanup(c.Close)
-		text, isErr, err := stack.CallTool(ctx, c, "whoami", nil)
-		if err != nil || isErr {
-			AddReportEntry("direct MCP access refused", fmt.Sprintf("%s refused whoami with forged headers: %v %s", direct, err, text))
-			return
-		}
-		var id identity
-		_ = json.Unmarshal([]byte(text), &id)
-		read, readErr, _ := stack.CallTool(ctx, c, "get_object", map[string]any{"bucket": victim.Bucket, "key": "README.md"})
-		// In process there is no network to hide the MCP server behind; a container target has
-		// no direct URL (no CapDirectMCP) and must make this unreachable.
-		AddReportEntry("FINDING: direct MCP access with forged gateway headers is accepted",
-			fmt.Sprintf("without a token, %s answered whoami as %s (tenant %s, role %s); get_object on %s (tool error %v): %.200s. "+
-				"Only the network keeps clients away from the MCP server: it must listen where only the gateway's VPC link reaches it.",
-				direct, id.Arn, id.Tenant, id.Role, victim.Bucket, readErr, read))
-	})
+		si := "usr-forged-" + randomHex(6)
+		h := http.Header{}
+		h.Set("X-Decided-Role", victimRole(victim.Tenant))
+		h.Set("X-Source-Identity", si)
+		h.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, victim.Tenant))
+		return url, h, si
+	}
+	expectRefused := func(r fw.Reply, url, what string) {
+		GinkgoHelper()
+		Expect(r.Status).To(BeElementOf(http.StatusUnauthorized, http.StatusForbidden),
+			"%s answered a direct request with %s's decided headers and %s with HTTP %d: the MCP server believes whoever reaches its port, "+
+				"so only the network keeps any process on its host, or an SSRF in its VPC, from every tenant's data; it must take the decided headers "+
+				"only with proof that the gateway sent them (the reference checks the authorizer's x-context-proof) (body %.300s)",
+			url, victim.Tenant, what, r.Status, r.Body)
+		Expect(r.ToolRan()).To(BeFalse(), "a tool ran for a direct request with forged headers: %.300s", r.Body)
+	}
+
+	DescribeTable("refuse a request that reaches the MCP server directly, bypassing the gateway, with another tenant's decided headers, no token and",
+		func(ctx SpecContext, caps []fw.Capability, prepare func(ctx context.Context, url string, h http.Header)) {
+			fw.Require(caps...)
+			url, h, _ := forgedDirect()
+			prepare(ctx, url, h)
+			r, err := fw.PostMCP(ctx, url, h, fw.WhoamiCall)
+			Expect(err).NotTo(HaveOccurred(), "POST %s", url)
+			expectRefused(r, url, CurrentSpecReport().LeafNodeText)
+		},
+		Entry(fw.EntryText("no proof", fw.CapDirectMCP, fw.Conformance), fw.Labels(fw.CapDirectMCP, fw.Conformance),
+			[]fw.Capability{fw.CapDirectMCP}, func(context.Context, string, http.Header) {}),
+		Entry(fw.EntryText("a made-up proof", fw.CapDirectMCP, fw.Conformance), fw.Labels(fw.CapDirectMCP, fw.Conformance),
+			[]fw.Capability{fw.CapDirectMCP}, func(_ context.Context, _ string, h http.Header) {
+				h.Set("X-Context-Proof", fmt.Sprintf("v1.%d.%s.%s", time.Now().Unix(), randomHex(16), strings.Repeat("A", 43)))
+			}),
+		Entry(fw.EntryText("the proof of the user's own context", fw.CapDirectMCP, fw.CapProveContext, fw.Conformance), fw.Labels(fw.CapDirectMCP, fw.CapProveContext, fw.Conformance),
+			[]fw.Capability{fw.CapDirectMCP, fw.CapProveContext}, func(_ context.Context, url string, h http.Header) {
+				own := http.Header{}
+				own.Set("X-Decided-Role", victimRole(alice.Tenant))
+				own.Set("X-Source-Identity", h.Get("X-Source-Identity"))
+				own.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, alice.Tenant))
+				Expect(fw.Current().ProveContext(http.MethodPost, pathOf(url), own)).To(Succeed())
+				h.Set("X-Context-Proof", own.Get("X-Context-Proof"))
+			}),
+		Entry(fw.EntryText("a proof already used", fw.CapDirectMCP, fw.CapProveContext, fw.Conformance), fw.Labels(fw.CapDirectMCP, fw.CapProveContext, fw.Conformance),
+			[]fw.Capability{fw.CapDirectMCP, fw.CapProveContext}, func(ctx context.Context, url string, h http.Header) {
+				Expect(fw.Current().ProveContext(http.MethodPost, pathOf(url), h)).To(Succeed())
+				// The first use stands for the gateway's own request, seen by whoever replays it.
+				first, err := fw.PostMCP(ctx, url, h, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(first.Status).To(Equal(http.StatusOK), "the proven request itself was refused (body %.300s)", first.Body)
+			}),
+	)
+
+	fw.ConformanceIt("make no AWS call for a request that reaches the MCP server directly with forged decided headers and no token",
+		fw.Needs(fw.CapDirectMCP), fw.Needs(fw.CapCloudTrail), func() {
+			url, h, si := forgedDirect()
+			r, err := fw.PostMCP(ctx, url, h, fw.WhoamiCall)
+			Expect(err).NotTo(HaveOccurred(), "POST %s", url)
+			events, err := fw.Current().CloudTrail(ctx, cloudtrail.Filter{EventName: "AssumeRole"})
+			Expect(err).NotTo(HaveOccurred())
+			for _, ev := range events {
+				var p cloudtrail.AssumeRoleParameters
+				if json.Unmarshal(ev.RequestParameters, &p) == nil && p.SourceIdentity == si {
+					Fail(fmt.Sprintf("the MCP server called STS AssumeRole of %s with the forged source identity %s (CloudTrail: %s %s) for a direct request without a token (HTTP %d): "+
+						"it acts on decided headers whoever sends them", p.RoleArn, si, ev.ErrorCode, ev.ErrorMessage, r.Status))
+				}
+			}
+		})
+
+	// The control of the refusals above: the same server, reached the same way, serves a
+	// context the authorizer proved — so what they refuse is the missing or wrong proof, not
+	// the way in.
+	fw.It("serve a request that reaches the MCP server directly with a decided context the authorizer proved",
+		fw.Needs(fw.CapDirectMCP), fw.Needs(fw.CapProveContext), func() {
+			url, err := fw.Current().MCPDirectURL()
+			Expect(err).NotTo(HaveOccurred())
+			h := http.Header{}
+			h.Set("X-Decided-Role", victimRole(alice.Tenant))
+			h.Set("X-Source-Identity", "usr-proven-"+randomHex(4))
+			h.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, alice.Tenant))
+			Expect(fw.Current().ProveContext(http.MethodPost, pathOf(url), h)).To(Succeed())
+			r, err := fw.PostMCP(ctx, url, h, fw.WhoamiCall)
+			Expect(err).NotTo(HaveOccurred(), "POST %s", url)
+			Expect(r.ToolRan()).To(BeTrue(), "%s refused a proven request (HTTP %d %.300s): the direct-request refusals prove nothing", url, r.Status, r.Body)
+			// whoami names the role it assumed, or the one STS refused: either way the proven one.
+			Expect(r.Body).To(ContainSubstring(h.Get("X-Decided-Role")), "whoami did not act for the proven role: %.300s", r.Body)
+		})
 })

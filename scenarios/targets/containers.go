@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,11 +43,13 @@ func containersOptions(o framework.Options) ([]containers.Option, error) {
 }
 
 // Containers is the kit's stack as containers (harness/containers): the suites reach the MCP
-// server only through the gateway's published port, get tokens from the IdP container by the
+// server through the gateway's published port, get tokens from the IdP container by the
 // device grant, and read AWS (administrator, CloudTrail) through the emulator's published port.
 // The components' logs come from Docker; the task role's credentials from a probe container on
-// the internal network; the MCP server's metrics through the metrics relay. The MCP server
-// itself stays out of reach (no direct-mcp), as in a correct deployment.
+// the internal network; the MCP server's metrics through the metrics relay. The MCP server has
+// no port of its own on the host: direct-mcp reaches it through a relay on the internal
+// network that stands for another service in the VPC (an SSRF), which is what a correct
+// deployment must hold against; prove-context signs with the topology's secret.
 type Containers struct {
 	framework.NullTarget
 	t *containers.Topology
@@ -91,10 +94,13 @@ func (c *Containers) Token(ctx context.Context, user string) (string, error) {
 }
 
 // Capabilities: administrator AWS access and CloudTrail through the emulator's published port,
-// the task role, the components' logs, signing in at the IdP container (the mock IdP), and the MCP server's metrics unless the server is a
-// WithMCPImage image (whose metrics endpoint, if any, the kit does not know).
+// the task role, the components' logs, signing in at the IdP container (the mock IdP), the MCP
+// server reached from inside the VPC and context proofs signed with the topology's secret, and
+// the MCP server's metrics unless the server is a WithMCPImage image (whose metrics endpoint, if
+// any, the kit does not know).
 func (c *Containers) Capabilities() []framework.Capability {
-	caps := []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail, framework.CapTaskRole, framework.CapLogs, framework.CapSignIn}
+	caps := []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail, framework.CapTaskRole, framework.CapLogs, framework.CapSignIn,
+		framework.CapDirectMCP, framework.CapProveContext}
 	if _, err := c.t.MetricsURL(); err == nil {
 		caps = append(caps, framework.CapMetrics)
 	}
@@ -121,6 +127,18 @@ func (c *Containers) MetricsURL() (string, error) {
 		return "", fmt.Errorf("%w: %v", framework.ErrNotSupported, err)
 	}
 	return u, nil
+}
+
+// MCPDirectURL is the MCP server through the relay inside the VPC (started on first use).
+func (c *Containers) MCPDirectURL() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return c.t.MCPDirectURL(ctx)
+}
+
+// ProveContext signs h's decided headers with the topology's context proof secret.
+func (c *Containers) ProveContext(method, path string, h http.Header) error {
+	return c.t.ProveContext(method, path, h)
 }
 
 // AdminAWS is an account's administrator.

@@ -6,6 +6,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,6 +120,11 @@ func (e *Embedded) MetricsURL() (string, error) { return e.s.MetricsURL(), nil }
 
 // MCPDirectURL is the MCP server bypassing the gateway.
 func (e *Embedded) MCPDirectURL() (string, error) { return e.s.MCPDirectURL(), nil }
+
+// ProveContext signs h's decided headers with the stack's context proof secret.
+func (e *Embedded) ProveContext(method, path string, h http.Header) error {
+	return e.s.ProveContext(method, path, h)
+}
 
 // Accounts are the fixture's accounts.
 func (e *Embedded) Accounts() []string { return e.s.Fixture().AccountIDs() }

@@ -115,6 +115,17 @@ func firstMappedUser() subject {
 	return subject{}
 }
 
+// otherTenant is the tenant of a test user in another tenant than not, or a tenant name no
+// user has when every user is in the same one.
+func otherTenant(not string) string {
+	for _, u := range fw.Current().Users() {
+		if u.Tenant != "" && u.Tenant != not {
+			return u.Tenant
+		}
+	}
+	return "not-" + not
+}
+
 func taskRoleConfig() aws.Config {
 	cfg, err := fw.Current().TaskRoleAWS(context.Background())
 	Expect(err).NotTo(HaveOccurred(), "the target gave no task-role credentials")

@@ -107,6 +107,26 @@ var _ = fw.Describe("Trust policies", fw.Trust, func() {
 			Expect(apiCode(err)).To(Equal("AccessDenied"), "want AccessDenied, got %v", err)
 		})
 
+	// Per-tenant roles separate tenants only if each trusts its own tenant's tag alone: a trust
+	// policy that asks merely for some tenant tag lets whoever sets the tag (the MCP server, or
+	// anything that can call STS as its task role) pick the tenant whatever the role. The
+	// control request proves the denial is about the tag's value.
+	fw.ConformanceIt("refuse a tenant's target role assumed with another tenant's tag, on a request that is otherwise allowed",
+		fw.Needs(fw.CapTaskRole), func() {
+			ctx := context.Background()
+			s := firstMappedUser()
+			other := otherTenant(s.user.Tenant)
+			task := taskRoleConfig()
+			_, _, err := assume(ctx, task, validRequest(s))
+			must(err, explainDenial("the control request (AssumeRole of "+s.roleARN+" with its own tenant="+s.user.Tenant+"), without which the cross-tenant denial proves nothing,", err))
+			in := validRequest(s)
+			in.Tags = tenantTag(other)
+			_, _, err = assume(ctx, task, in)
+			Expect(err).To(HaveOccurred(), "STS let the task role assume %s (tenant %s) with session tag tenant=%s: the trust policy must require aws:RequestTag/tenant to equal the role's own tenant (StringEquals), or the role separation adds nothing — whoever sets the tag chooses the tenant",
+				s.roleARN, s.user.Tenant, other)
+			Expect(apiCode(err)).To(Equal("AccessDenied"), "want AccessDenied, got %v", err)
+		})
+
 	DescribeTable("let only the task role assume a target role, not",
 		func(ctx SpecContext, caller func(ctx context.Context) (aws.Config, string)) {
 			fw.Require(fw.CapAWSAdmin)

@@ -5,16 +5,21 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/reference/contextproof"
+	"github.com/mcpsso/mcpsso/reference/mcpserver"
 	"github.com/mcpsso/mcpsso/reference/policies"
 )
 
@@ -31,7 +36,7 @@ func startMCPWorld(t *testing.T) []string {
 	admin, _ := emu.AdminCredentials(awsemu.DefaultAccount)
 	c := iam.NewFromConfig(aws.Config{Region: awsemu.DefaultRegion, BaseEndpoint: aws.String(emu.Endpoint()),
 		Credentials: credentials.StaticCredentialsProvider{Value: admin}})
-	vars := map[string]string{"acct": awsemu.DefaultAccount, "ecsTaskRole": "ecsTaskRole"}
+	vars := map[string]string{"acct": awsemu.DefaultAccount, "ecsTaskRole": "ecsTaskRole", "tenant": "acme"}
 	doc := func(name string) *string {
 		b, err := policies.Load(policies.Reference, name, vars)
 		if err != nil {
@@ -64,20 +69,44 @@ func startMCPWorld(t *testing.T) []string {
 // its --help teaches, so the help cannot show a call that does not work.
 func TestMCPServeAsASubprocess(t *testing.T) {
 	bin := buildBinary(t)
-	env := startMCPWorld(t) // nothing else from this process's environment
+	// Nothing else from this process's environment; the secret as the help exports it.
+	env := append(startMCPWorld(t), mcpserver.EnvContextProofSecret+"="+contextproof.NewSecret())
 	p := startServe(t, bin, env, "metrics ", "mcp", "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
 	url, metrics := p.printed("ready "), p.printed("metrics ")
 	if !strings.HasSuffix(url, "/mcp") || metrics == "" {
 		t.Fatalf("ready %q, metrics %q; stderr %s", url, metrics, p.stderr.String())
 	}
 
-	headers, body := helpCurl(t)
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
+	headers, body, proveArgs := helpCurl(t)
+	post := func(proof string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		for _, h := range headers {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		if proof != "" {
+			req.Header.Set("x-context-proof", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// The help's request without the proof is what a caller that bypasses the gateway sends.
+	if resp := post(""); resp.StatusCode != http.StatusForbidden {
+		resp.Body.Close()
+		t.Fatalf("the help's request without its proof: %d, want 403", resp.StatusCode)
+	} else {
+		resp.Body.Close()
+	}
+	prove := exec.Command(bin, append([]string{"mcp", "prove"}, proveArgs...)...)
+	prove.Env = env
+	proof, err := prove.Output()
+	if err != nil {
+		t.Fatalf("mcp prove %q: %v", proveArgs, err)
+	}
+	resp := post(strings.TrimSpace(string(proof)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +116,7 @@ func TestMCPServeAsASubprocess(t *testing.T) {
 		t.Fatalf("the help's request: %d %s; stderr %s", resp.StatusCode, answer, p.stderr.String())
 	}
 	// A browser's Origin that is not listed: the 403 names this command's flag.
-	req, _ = http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ": ")
 		req.Header.Set(k, v)
@@ -119,11 +148,12 @@ func TestMCPServeAsASubprocess(t *testing.T) {
 	}
 }
 
-// helpCurl extracts the headers and body of the curl example in `mcp serve --help`.
-func helpCurl(t *testing.T) (headers []string, body string) {
+// helpCurl extracts the headers and body of the curl example in `mcp serve --help`, and the
+// arguments of the `mcpsso mcp prove` that makes its proof.
+func helpCurl(t *testing.T) (headers []string, body string, proveArgs []string) {
 	t.Helper()
 	example := newMCPServeCommand().Example
-	_, curl, ok := strings.Cut(example, "curl -s ")
+	before, curl, ok := strings.Cut(example, "curl -s ")
 	if !ok {
 		t.Fatalf("mcp serve's Example has no curl request:\n%s", example)
 	}
@@ -132,10 +162,55 @@ func helpCurl(t *testing.T) (headers []string, body string) {
 		headers = append(headers, m[1])
 	}
 	d := regexp.MustCompile(`-d '([^']*)'`).FindStringSubmatch(curl)
-	if len(headers) < 5 || d == nil {
+	if len(headers) < 5 || d == nil || !strings.Contains(curl, `-H "x-context-proof: $PROOF"`) {
 		t.Fatalf("cannot read the curl example:\n%s", curl)
 	}
-	return headers, d[1]
+	prove := regexp.MustCompile(`(?s)PROOF=\$\(mcpsso mcp prove (.*?)\)\n`).FindStringSubmatch(before)
+	if prove == nil {
+		t.Fatalf("the example makes no proof with mcpsso mcp prove:\n%s", before)
+	}
+	for _, m := range regexp.MustCompile(`(--[a-z-]+) '([^']*)'`).FindAllStringSubmatch(prove[1], -1) {
+		proveArgs = append(proveArgs, m[1], m[2])
+	}
+	return headers, d[1], proveArgs
+}
+
+func TestMCPServeRefusesToStartWithoutAContextProofChoice(t *testing.T) {
+	t.Setenv(mcpserver.EnvContextProofSecret, "")
+	os.Unsetenv(mcpserver.EnvContextProofSecret)
+	code, stdout, stderr := execute(t, "", "mcp", "serve", "--addr", "127.0.0.1:0")
+	if code != exitInput || stdout != "" || !strings.Contains(stderr, "no context proof secret") || !strings.Contains(stderr, "--insecure-unproven-context") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 naming the secret's sources and the insecure way out", code, stdout, stderr)
+	}
+}
+
+func TestMCPProveMakesWhatTheServerChecks(t *testing.T) {
+	secret := contextproof.NewSecret()
+	t.Setenv(mcpserver.EnvContextProofSecret, secret)
+	args := []string{"mcp", "prove", "--decided-role", "arn:aws:iam::111122223333:role/quilt-mcp-target-acme",
+		"--source-identity", "usr-alice", "--session-tags", `{"tenant":"acme"}`, "--limits", `{}`, "--path", "/mcp"}
+	code, stdout, stderr := execute(t, "", args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	k, _ := contextproof.NewKey([]byte(secret))
+	if _, err := k.Verify(strings.TrimSpace(stdout), contextproof.Context{Method: "POST", Path: "/mcp",
+		DecidedRole: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme", SourceIdentity: "usr-alice", SessionTags: `{"tenant":"acme"}`, Limits: "{}"},
+		time.Now(), time.Minute); err != nil {
+		t.Errorf("the printed proof %q does not verify: %v", stdout, err)
+	}
+	for _, tc := range []struct {
+		env, mention string
+		args         []string
+	}{
+		{secret, "--session-tags", []string{"mcp", "prove", "--decided-role", "r", "--source-identity", "usr-a"}},
+		{"short", mcpserver.EnvContextProofSecret, args},
+	} {
+		t.Setenv(mcpserver.EnvContextProofSecret, tc.env)
+		if code, _, stderr := execute(t, "", tc.args...); code != exitInput || !strings.Contains(stderr, tc.mention) {
+			t.Errorf("%v: exit %d %q, want exit 2 naming %s", tc.args, code, stderr, tc.mention)
+		}
+	}
 }
 
 func TestMCPServeRejectsBadFlags(t *testing.T) {
@@ -167,6 +242,7 @@ func TestMCPServeOnATakenAddressFails(t *testing.T) {
 	}
 	defer ln.Close()
 	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv(mcpserver.EnvContextProofSecret, contextproof.NewSecret())
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	code, _, stderr := execute(t, "", "mcp", "serve", "--addr", ln.Addr().String())

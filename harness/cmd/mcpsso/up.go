@@ -179,18 +179,21 @@ func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
 	if len(fx.Mappings) > 0 {
 		user = fx.Mappings[0].User
 	}
-	fmt.Fprintf(w, "\n%s\n", upSnippets(upURLs{user: user, issuer: s.IssuerURL(), mcp: s.MCPURL(), aws: s.AWSEndpoint()}).text())
+	fmt.Fprintf(w, "\n%s\n", upSnippets(upURLs{user: user, issuer: s.IssuerURL(), mcp: s.MCPURL(), aws: s.AWSEndpoint(),
+		taskEnv: strings.Join(s.TaskRoleEnv(), " ")}).text())
 	fmt.Fprintf(w, "ready %s\n", s.MCPURL())
 }
 
 // upURLs are what up's commands are made of.
-type upURLs struct{ user, issuer, mcp, aws string }
+type upURLs struct{ user, issuer, mcp, aws, taskEnv string }
 
 // defaultUpURLs are those of `mcpsso up` on its default ports, as --help and the README show them.
 func defaultUpURLs() upURLs {
 	p := stack.DefaultPorts
 	return upURLs{user: "alice", issuer: fmt.Sprintf("http://127.0.0.1:%d", p.IdP), mcp: fmt.Sprintf("http://127.0.0.1:%d/mcp", p.Gateway),
-		aws: fmt.Sprintf("http://127.0.0.1:%d", p.AWS)}
+		aws: fmt.Sprintf("http://127.0.0.1:%d", p.AWS),
+		// The path and the token are new at every start: up prints them.
+		taskEnv: fmt.Sprintf("AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:%d/v2/credentials/<id> AWS_CONTAINER_AUTHORIZATION_TOKEN=<token>", p.TaskRole)}
 }
 
 // snippet is a ready-to-paste command or configuration up prints, under a title.
@@ -221,6 +224,8 @@ func upSnippets(u upURLs) snippets {
 			fmt.Sprintf(`{"mcpServers": {"quilt": {"type": "http", "url": "%s"}}}`, u.mcp)}},
 		{"AWS as an administrator", []string{
 			fmt.Sprintf("export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test", u.aws)}},
+		{"AWS as the MCP server's task role (its ECS credentials endpoint; no access key variables set)", []string{
+			fmt.Sprintf("export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 %s", u.aws, u.taskEnv)}},
 	}
 }
 
@@ -293,9 +298,11 @@ func readable(line []byte) string {
 	switch {
 	case decision == "" && rec["outcome"] != nil: // the MCP server's tool calls
 		decision = fmt.Sprint(rec["outcome"])
-	case decision == "" && component == "mcp-server" && rec["msg"] == "request refused": // a refusal before any tool
+	case decision == "" && rec["msg"] == "request refused": // the MCP server's refusals, before any tool
 		decision = "deny"
-		rec["reason"] = fmt.Sprintf("%v: %v", rec["reason"], rec["error"])
+		if e, ok := rec["error"]; ok {
+			rec["reason"] = fmt.Sprintf("%v: %v", rec["reason"], e)
+		}
 	case decision == "" && component == "gateway": // access log: show what the gateway refused
 		status, _ := rec["status"].(float64)
 		if status < 400 {

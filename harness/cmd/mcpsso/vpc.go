@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"strings"
@@ -30,7 +31,8 @@ role's credentials from the container-credentials endpoint, relay the MCP server
 hold the MCP task's network namespace with the ECS agent's credentials address in it.
 They are hidden because only the harness needs them.`)
 	cmd.Hidden = true
-	cmd.AddCommand(newVPCWaitTCPCommand(), newVPCTaskCredentialsCommand(), newVPCMetricsRelayCommand(), newVPCTaskEndpointCommand(), newVPCHTTPCommand())
+	cmd.AddCommand(newVPCWaitTCPCommand(), newVPCTaskCredentialsCommand(), newVPCMetricsRelayCommand(), newVPCTaskEndpointCommand(), newVPCHTTPCommand(),
+		newVPCRelayCommand())
 	return cmd
 }
 
@@ -226,6 +228,77 @@ func getRelay(path, upstream, what string, setHeaders func(in, out *http.Request
 	})
 	return mux
 }
+
+func newVPCRelayCommand() *cobra.Command {
+	var addr, upstream string
+	cmd := &cobra.Command{
+		Use:   "relay --addr HOST:PORT --upstream URL",
+		Short: "Forward every request to an upstream as it comes: another service in the VPC",
+		Long: `Forward every request on --addr to --upstream (scheme and host; the request's path and query
+are kept), with the Host header set to the upstream's and nothing else changed or added: no
+X-Forwarded-* headers, no authentication. Once listening it prints "ready <URL>" on stdout; it
+logs one JSON line per request on stderr.
+
+The harness runs it beside the MCP server on a topology's internal network, with a port
+published on the host, to stand for another service in the VPC (or an SSRF in one) that can
+reach the MCP server without the gateway: the suites' direct-mcp specs send forged decided
+headers through it, which a correct MCP server refuses.`,
+		Example: `  mcpsso vpc relay --addr 0.0.0.0:8090 --upstream http://mcp:8080`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			u, err := url.Parse(upstream)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return fmt.Errorf("--upstream %q: must be an http(s) URL of a scheme and host only", upstream)
+			}
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return fmt.Errorf("--addr %q: must be HOST:PORT", addr)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return failure{err}
+			}
+			srv := &http.Server{Handler: relay(u, slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))), ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = srv.Serve(ln) }()
+			fmt.Fprintf(cmd.OutOrStdout(), "ready http://%s\n", ln.Addr())
+			<-cmd.Context().Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "0.0.0.0:8090", "HOST:PORT to listen on")
+	cmd.Flags().StringVar(&upstream, "upstream", "", "the scheme and host to forward to (required)")
+	return cmd
+}
+
+// relay forwards every request to upstream unchanged but for the Host, as a service that can
+// reach the upstream directly would send it.
+func relay(upstream *url.URL, log *slog.Logger) http.Handler {
+	p := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(upstream) // and Host: the upstream's, as a client of it would name it
+			r.Out.URL.Path, r.Out.URL.RawPath = r.In.URL.Path, r.In.URL.RawPath
+		},
+		Transport:     &http.Transport{}, // no proxy from the environment
+		FlushInterval: -1,
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		p.ServeHTTP(rec, r)
+		log.Info("relayed", "method", r.Method, "path", r.URL.Path, "upstream", upstream.String(), "status", rec.status)
+	})
+}
+
+// statusRecorder notes the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func newVPCHTTPCommand() *cobra.Command {
 	var method, target, data string

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,45 @@ func TestMetricsRelayForwardsOnlyGETMetrics(t *testing.T) {
 	defer mu.Unlock()
 	if len(upstreamPaths) != 1 || upstreamPaths[0] != "GET /metrics" {
 		t.Fatalf("the upstream saw %v, want only the one GET /metrics", upstreamPaths)
+	}
+}
+
+// The direct relay forwards what a service in the VPC would send: the request as it came, Host
+// the upstream's, nothing added (no X-Forwarded-For to tell the server it was relayed).
+func TestRelayForwardsRequestsUnchangedButForTheHost(t *testing.T) {
+	got := make(chan *http.Request, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		got <- r
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"error":"missing_context_proof"}`)
+	}))
+	t.Cleanup(upstream.Close)
+	u, _ := url.Parse(upstream.URL)
+	r := httptest.NewServer(relay(u, slog.New(slog.DiscardHandler)))
+	t.Cleanup(r.Close)
+	req, _ := http.NewRequest(http.MethodPost, r.URL+"/mcp?x=1", strings.NewReader(`{"jsonrpc":"2.0"}`))
+	req.Header.Set("X-Decided-Role", "arn:aws:iam::111122223333:role/quilt-mcp-target-globex")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "missing_context_proof") {
+		t.Errorf("the upstream's answer did not come back as it was: %d %s", resp.StatusCode, body)
+	}
+	in := <-got
+	b, _ := io.ReadAll(in.Body)
+	if in.Method != http.MethodPost || in.URL.Path != "/mcp" || in.URL.RawQuery != "x=1" || in.Host != u.Host || string(b) != `{"jsonrpc":"2.0"}` ||
+		in.Header.Get("X-Decided-Role") != "arn:aws:iam::111122223333:role/quilt-mcp-target-globex" || in.Header.Get("X-Forwarded-For") != "" {
+		t.Errorf("the upstream got %s %s?%s Host %s, headers %v, body %s", in.Method, in.URL.Path, in.URL.RawQuery, in.Host, in.Header, b)
+	}
+	for _, bad := range []string{"ftp://mcp:8080", "http://mcp:8080/mcp", "mcp:8080"} {
+		if code, _, stderr := execute(t, "", "vpc", "relay", "--upstream", bad); code != exitInput || !strings.Contains(stderr, "--upstream") {
+			t.Errorf("--upstream %s: exit %d %q", bad, code, stderr)
+		}
 	}
 }
 

@@ -73,6 +73,18 @@ func doc(t *testing.T, name string, vars map[string]string) string {
 	return string(b)
 }
 
+// twoTenantTrust is the reference trust policy for one target role that serves both tenants
+// here (acme and globex), where the reference pins each role to one tenant.
+func twoTenantTrust(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	one := doc(t, "target-role-trust-policy", map[string]string{"acct": vars["acct"], "ecsTaskRole": vars["ecsTaskRole"], "tenant": "acme"})
+	both := strings.ReplaceAll(one, `"aws:RequestTag/tenant": "acme"`, `"aws:RequestTag/tenant": ["acme", "globex"]`)
+	if both == one {
+		t.Fatal("the reference trust policy no longer pins aws:RequestTag/tenant as this test expects")
+	}
+	return both
+}
+
 // stack is moto behind the enforcing proxy, seeded through the proxy with the admin key.
 type stack struct {
 	moto    *moto.Server
@@ -104,7 +116,7 @@ func seed(t *testing.T) *stack {
 	for _, r := range []struct{ name, trust, policy string }{
 		{taskRole, doc(t, "task-role-trust-policy", vars), doc(t, "task-role-policy", vars)},
 		{otherRole, doc(t, "task-role-trust-policy", vars), `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:*","Resource":"*"}]}`},
-		{targetRole, doc(t, "target-role-trust-policy", vars), doc(t, "target-role-policy", vars)},
+		{targetRole, twoTenantTrust(t, vars), doc(t, "target-role-policy", vars)},
 	} {
 		must(ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust)}))
 		must(ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String("main"), PolicyDocument: aws.String(r.policy)}))

@@ -35,6 +35,25 @@ var (
    "Action":"sts:TagSession",
    "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},
                 "Null":{"aws:RequestTag/tenant":"false"}}}`)
+	// The kit's reference trust policy of acme's role: the facts sheet's form with the tenant
+	// tag pinned to the role's own tenant (StringEquals instead of Null), so that whoever passes
+	// the tag cannot choose another tenant's role.
+	dxPinnedTrust = dxDoc(`
+  {"Sid":"AssumeForOneUserOfOneTenant","Effect":"Allow",
+   "Principal":{"AWS":"arn:aws:iam::111122223333:role/ecsTaskRole"},
+   "Action":"sts:AssumeRole",
+   "Condition":{"StringLike":{"sts:SourceIdentity":"usr-*"},
+                "ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},
+                "StringEquals":{"aws:RequestTag/tenant":"acme"}}},
+  {"Sid":"SetUsrSourceIdentity","Effect":"Allow",
+   "Principal":{"AWS":"arn:aws:iam::111122223333:role/ecsTaskRole"},
+   "Action":"sts:SetSourceIdentity",
+   "Condition":{"StringLike":{"sts:SourceIdentity":"usr-*"}}},
+  {"Sid":"TagOnlyTenant","Effect":"Allow",
+   "Principal":{"AWS":"arn:aws:iam::111122223333:role/ecsTaskRole"},
+   "Action":"sts:TagSession",
+   "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},
+                "StringEquals":{"aws:RequestTag/tenant":"acme"}}}`)
 	// Facts sheet: task-role identity policy.
 	dxCorrectTask = dxDoc(`{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"arn:aws:iam::111122223333:role/quilt-mcp-target-*"}`)
 	// Facts sheet: tenant data access by ABAC in the target role's identity policy.
@@ -60,6 +79,11 @@ var (
 			}
 		}
 		return dxReq(action, dxTarget, opts...)
+	}
+	// dxAssumeAs is dxAssume with one tag, tenant=tenant.
+	dxAssumeAs = func(action, tenant string) *Request {
+		return dxReq(action, dxTarget, dxBy(dxTaskSession), dxKey("sts:RoleSessionName", "s"), dxKey("sts:SourceIdentity", "usr-1"),
+			dxKey("aws:TagKeys", "tenant"), dxKey("aws:RequestTag/tenant", tenant))
 	}
 	dxTenantObj = func(tenant string, opts ...dxOpt) *Request {
 		return dxReq("s3:GetObject", "arn:aws:s3:::quilt-tenant-"+tenant+"/data.csv", opts...)
@@ -138,6 +162,20 @@ var dxTutorialDecideCases = []dxDecideCase{
 		identity: []string{dxCorrectTask}, resource: dxCorrectTrust, trust: true, req: dxAssume("sts:SetSourceIdentity", "usr-1", "tenant"), want: Allowed, matchedSid: "SetUsrSourceIdentity"},
 	{name: "With the corrected policies an extra tag key is denied on sts:TagSession",
 		identity: []string{dxCorrectTask}, resource: dxCorrectTrust, trust: true, req: dxAssume("sts:TagSession", "usr-1", "tenant", "admin"), want: ImplicitDeny},
+	{name: "With the tutorial's policies acme's role passes sts:AssumeRole with tenant=globex: no condition ties the tag to the role",
+		identity: []string{dxTutorialTask}, resource: dxTutorialTrust, trust: true, req: dxAssumeAs("sts:AssumeRole", "globex"), want: Allowed},
+	{name: "With the corrected policies of the facts sheet acme's role still takes tenant=globex (Null only asks for a tag)",
+		identity: []string{dxCorrectTask}, resource: dxCorrectTrust, trust: true, req: dxAssumeAs("sts:TagSession", "globex"), want: Allowed, matchedSid: "TagOnlyTenant"},
+	{name: "With the tenant pinned acme's role is assumed with tenant=acme",
+		identity: []string{dxCorrectTask}, resource: dxPinnedTrust, trust: true, req: dxAssumeAs("sts:AssumeRole", "acme"), want: Allowed, matchedSid: "AssumeForOneUserOfOneTenant"},
+	{name: "With the tenant pinned acme's role tags its session tenant=acme",
+		identity: []string{dxCorrectTask}, resource: dxPinnedTrust, trust: true, req: dxAssumeAs("sts:TagSession", "acme"), want: Allowed, matchedSid: "TagOnlyTenant"},
+	{name: "With the tenant pinned acme's role refuses sts:AssumeRole with tenant=globex",
+		identity: []string{dxCorrectTask}, resource: dxPinnedTrust, trust: true, req: dxAssumeAs("sts:AssumeRole", "globex"), want: ImplicitDeny},
+	{name: "With the tenant pinned acme's role refuses sts:TagSession with tenant=globex",
+		identity: []string{dxCorrectTask}, resource: dxPinnedTrust, trust: true, req: dxAssumeAs("sts:TagSession", "globex"), want: ImplicitDeny},
+	{name: "With the tenant pinned the tag value is compared case-sensitively: tenant=ACME is not acme",
+		identity: []string{dxCorrectTask}, resource: dxPinnedTrust, trust: true, req: dxAssumeAs("sts:AssumeRole", "ACME"), want: ImplicitDeny},
 	{name: "The tutorial bucket policy lets a foreign account read a tenant's data by tagging its own session",
 		identity: []string{dxIdAllS3}, resource: dxTutorialBucket, resAccount: dxAcct,
 		req: dxTenantObj("acme", dxBy(dxSessionARN("999988887777", "attacker", "x")), dxTag("tenant", "acme")), want: Allowed},

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpsso/mcpsso/reference/contextproof"
+	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
 
 // TestTheBinaryBuildsStaticForAScratchImage builds the binary as the Containerfile expects:
@@ -88,16 +91,24 @@ func TestAnUnlistedOriginIsToldTheFlag(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1") // the refusal comes before any AWS call
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv(mcpserver.EnvContextProofSecret, contextproof.NewSecret())
 	ctx, cancel := context.WithCancel(t.Context())
 	stdout := &lineWriter{lines: make(chan string, 4)}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, stdout, io.Discard) }()
-	defer func() { cancel(); <-done }()
+	exited := false
+	defer func() {
+		cancel()
+		if !exited {
+			<-done
+		}
+	}()
 	var url string
 	select {
 	case line := <-stdout.lines:
 		url = strings.TrimPrefix(line, "ready ")
 	case code := <-done:
+		exited = true
 		t.Fatalf("exited with %d before it was ready", code)
 	case <-time.After(30 * time.Second):
 		t.Fatal("not ready within 30 s")

@@ -1,0 +1,189 @@
+package all_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/harness/stack"
+	_ "github.com/mcpsso/mcpsso/scenarios/all"
+	fw "github.com/mcpsso/mcpsso/scenarios/framework"
+	"github.com/mcpsso/mcpsso/scenarios/targets"
+)
+
+// envVariant names the variant a child run of TestTheSuitesCatchEachWeakness judges.
+const envVariant = "MCPSSO_WEAKENED_VARIANT"
+
+// unpinnedTrust is the reference target-role trust policy as it was before tenant pinning: a
+// tenant tag must be present (Null), but any tenant's will do.
+const unpinnedTrust = `{"Version":"2012-10-17","Statement":[
+ {"Sid":"AssumeForOneUserOfOneTenant","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::<acct>:role/<ecsTaskRole>"},"Action":"sts:AssumeRole",
+  "Condition":{"StringLike":{"sts:SourceIdentity":"usr-*"},"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},"Null":{"aws:RequestTag/tenant":"false"}}},
+ {"Sid":"SetUsrSourceIdentity","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::<acct>:role/<ecsTaskRole>"},"Action":"sts:SetSourceIdentity",
+  "Condition":{"StringLike":{"sts:SourceIdentity":"usr-*"}}},
+ {"Sid":"TagOnlyTenant","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::<acct>:role/<ecsTaskRole>"},"Action":"sts:TagSession",
+  "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},"Null":{"aws:RequestTag/tenant":"false"}}}]}`
+
+// variants are the reference with one weakness of issue 16 put back, and the specs that must
+// fail on it — those and no others.
+var variants = map[string]struct {
+	start func(ctx context.Context, dir string) (fw.Target, error)
+	fail  []string // regular expressions of spec names
+}{
+	// The MCP server believes the decided headers of any caller that reaches its port.
+	"unproven-context": {
+		start: func(ctx context.Context, _ string) (fw.Target, error) {
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithoutContextProof())
+		},
+		fail: []string{
+			`^Spoofed gateway headers \[spoofing\] refuse a request that reaches the MCP server directly, bypassing the gateway, with another tenant's decided headers, no token and no proof `,
+			`^Spoofed gateway headers \[spoofing\] refuse a request that reaches the MCP server directly, bypassing the gateway, with another tenant's decided headers, no token and a made-up proof `,
+			`^Spoofed gateway headers \[spoofing\] refuse a request that reaches the MCP server directly, bypassing the gateway, with another tenant's decided headers, no token and the proof of the user's own context `,
+			`^Spoofed gateway headers \[spoofing\] refuse a request that reaches the MCP server directly, bypassing the gateway, with another tenant's decided headers, no token and a proof already used `,
+			`^Spoofed gateway headers \[spoofing\] make no AWS call for a request that reaches the MCP server directly with forged decided headers and no token `,
+			`^Observability \[observability\] counts a request that reaches the MCP server directly without a context proof `,
+		},
+	},
+	// Each target role's trust takes any tenant's tag.
+	"unpinned-trust": {
+		start: func(ctx context.Context, dir string) (fw.Target, error) {
+			if err := os.WriteFile(filepath.Join(dir, "unpinned-trust.json"), []byte(unpinnedTrust), 0o644); err != nil {
+				return nil, err
+			}
+			y := string(fixture.DefaultYAML())
+			for _, tenant := range []string{"acme", "globex"} {
+				pinned := "trust: {policy: target-role-trust-policy, vars: {tenant: " + tenant + "}}"
+				if !strings.Contains(y, pinned) {
+					return nil, os.ErrNotExist
+				}
+				y = strings.Replace(y, pinned, "trust: {file: unpinned-trust.json}", 1)
+			}
+			path := filepath.Join(dir, "fixture.yaml")
+			if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+				return nil, err
+			}
+			f, err := fixture.Load(path)
+			if err != nil {
+				return nil, err
+			}
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithFixture(f))
+		},
+		fail: []string{
+			`^Trust policies \[trust\] refuse a tenant's target role assumed with another tenant's tag, on a request that is otherwise allowed `,
+		},
+	},
+}
+
+// TestTheSuitesCatchEachWeakness runs every suite against each weakened variant of the
+// reference, in a child process of this test binary (Ginkgo runs once per process), and checks
+// that exactly the specs written for that weakness fail. The reference passing them all is
+// `mcpsso conform`'s own test.
+func TestTheSuitesCatchEachWeakness(t *testing.T) {
+	if name := os.Getenv(envVariant); name != "" {
+		runVariant(t, name) // the child
+		return
+	}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for n := range variants {
+			if !yield(n) {
+				return
+			}
+		}
+	}) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			report := filepath.Join(t.TempDir(), "report.json")
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestTheSuitesCatchEachWeakness$", "-test.count=1",
+				"-ginkgo.json-report="+report, "-ginkgo.no-color")
+			cmd.Env = append(os.Environ(), envVariant+"="+name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("every spec passed against the %s variant: the suites do not catch the weakness\n%s", name, out)
+			}
+			failed, ran := failedSpecs(t, report, out)
+			var unexpected []string
+			for _, spec := range failed {
+				if !matchesAny(spec, variants[name].fail) {
+					unexpected = append(unexpected, spec)
+				}
+			}
+			if len(unexpected) > 0 {
+				t.Errorf("against the %s variant these specs failed too, for another reason than the weakness:\n  %s", name, strings.Join(unexpected, "\n  "))
+			}
+			for _, want := range variants[name].fail {
+				if !slices.ContainsFunc(failed, func(s string) bool { return regexp.MustCompile(want).MatchString(s) }) {
+					t.Errorf("against the %s variant no spec matching %s failed (of %d that ran)", name, want, ran)
+				}
+			}
+			t.Logf("%s: %d of %d specs failed, each one written for this weakness", name, len(failed), ran)
+		})
+	}
+}
+
+// runVariant is the child: every suite against the variant.
+func runVariant(t *testing.T, name string) {
+	v, ok := variants[name]
+	if !ok {
+		t.Fatalf("%s=%q: no such variant", envVariant, name)
+	}
+	target, err := v.start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	fw.SetCurrent(target)
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	ginkgo.RunSpecs(t, "weakened variant "+name)
+}
+
+// failedSpecs reads the child's Ginkgo JSON report: the full names of the specs that failed,
+// and how many ran.
+func failedSpecs(t *testing.T, path string, out []byte) ([]string, int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the child wrote no report (%v):\n%s", err, out)
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(b, &reports); err != nil || len(reports) != 1 {
+		t.Fatalf("the report does not parse (%v, %d reports):\n%s", err, len(reports), out)
+	}
+	var failed []string
+	ran := 0
+	for _, sr := range reports[0].SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt {
+			if sr.State.Is(types.SpecStateFailureStates) {
+				t.Fatalf("%s %s failed: %s", sr.LeafNodeType, sr.LeafNodeText, sr.Failure.Message)
+			}
+			continue
+		}
+		ran++
+		if sr.State.Is(types.SpecStateFailureStates) {
+			failed = append(failed, sr.FullText())
+		}
+	}
+	if ran == 0 {
+		t.Fatalf("no spec ran in the child:\n%s", out)
+	}
+	return failed, ran
+}
+
+func matchesAny(s string, patterns []string) bool {
+	for _, p := range patterns {
+		if regexp.MustCompile(p).MatchString(s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,49 @@
+package framework
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// WhoamiCall is a tools/call of whoami: whatever answers it with a result ran a tool.
+const WhoamiCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+
+// Reply is an HTTP answer with its body (at most 1 MiB of it).
+type Reply struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// ToolRan reports whether the reply carries a JSON-RPC result: a tool ran.
+func (r Reply) ToolRan() bool {
+	return r.Status >= 200 && r.Status < 300 && strings.Contains(r.Body, `"result"`)
+}
+
+var directClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}} // no proxy
+
+// PostMCP POSTs a JSON-RPC body to url as an MCP client of protocol 2025-11-25 without a
+// session does, with h's headers added and no others: no token unless h has one.
+func PostMCP(ctx context.Context, url string, h http.Header, body string) (Reply, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return Reply{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	// 2025-11-25 without a session: a stateless server serves a request without initialize.
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	for k, vs := range h {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	resp, err := directClient.Do(req)
+	if err != nil {
+		return Reply{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}, err
+}
