@@ -328,7 +328,7 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		r, err := fw.PostMCP(ctx, direct, h, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() float64 { return scrape(ctx, "http_requests_refused_total", `reason="missing_context_proof"`) }).
-			WithTimeout(10*time.Second).WithPolling(200*time.Millisecond).Should(BeNumerically(">", before),
+			WithTimeout(2*time.Second).WithPolling(200*time.Millisecond).Should(BeNumerically(">", before),
 			"http_requests_refused_total{reason=\"missing_context_proof\"} did not grow after a direct request without a proof (HTTP %d %.200s)", r.Status, r.Body)
 	})
 })
