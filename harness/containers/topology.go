@@ -167,10 +167,10 @@ type Topology struct {
 
 	// The context proof secret the authorizer and the MCP server share (reference profile), and
 	// the relay to the MCP server that stands for another service in the VPC (direct.go).
-	proofSecret         string
-	startup             time.Duration // WithStartupTimeout, for components started later
-	directMu            sync.Mutex
-	directURL, directAt string
+	proofSecret string
+	startup     time.Duration // WithStartupTimeout, for components started later
+	directMu    sync.Mutex
+	directURL   string
 }
 
 // Run builds (or reuses) the kit image and starts the topology with the default fixture. On

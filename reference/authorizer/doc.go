@@ -55,7 +55,7 @@
 // tokens, so random kids cannot amplify into IdP requests; keys older than an hour are
 // refreshed on use. While keys cannot be fetched, tokens the cached keys cannot verify are denied as
 // idp_unavailable, never allowed. A token that passed every check is remembered (by its
-// SHA-256) until its exp, for at most 5 minutes (WithTokenCache, WithoutTokenCache), so a
+// SHA-256) until its exp, for at most 5 minutes (WithoutTokenCache turns it off), so a
 // client presenting it again skips the signature verification; the role lookup and the Cedar
 // check run on every request.
 //

@@ -262,36 +262,6 @@ func WithJWKSRefetchInterval(d time.Duration) Option {
 	}
 }
 
-// WithJWKSMaxAge sets how old cached keys may get before the next token refreshes them
-// (default 1h), so that keys the IdP withdrew stop verifying.
-func WithJWKSMaxAge(d time.Duration) Option {
-	return func(c *config) error {
-		if d < time.Minute {
-			return fmt.Errorf("JWKS max age %v: must be at least 1m", d)
-		}
-		c.jwksMaxAge = d
-		return nil
-	}
-}
-
-// WithTokenCache sizes the verified-token cache (default 10000 tokens for at most 5 minutes
-// each, and never past a token's exp). A token that passed every check once is accepted again
-// without verifying its signature until then; the role lookup and the Cedar check still run
-// on every request. Like cached JWKS keys, an entry outlives a key the IdP withdraws by at most
-// the TTL.
-func WithTokenCache(entries int, ttl time.Duration) Option {
-	return func(c *config) error {
-		if entries < 1 || entries > 1_000_000 {
-			return fmt.Errorf("token cache entries %d: must be 1-1000000 (WithoutTokenCache turns it off)", entries)
-		}
-		if ttl < time.Second || ttl > time.Hour {
-			return fmt.Errorf("token cache TTL %v: must be 1s-1h", ttl)
-		}
-		c.cacheEntries, c.cacheTTL = entries, ttl
-		return nil
-	}
-}
-
 // WithoutTokenCache verifies every token's signature on every request.
 func WithoutTokenCache() Option {
 	return func(c *config) error { c.cacheEntries = 0; return nil }

@@ -51,14 +51,15 @@ func startVerifier(t *testing.T, now func() time.Time) (*verifier, string) {
 	return v, srv.URL
 }
 
-func (v *verifier) last() (error, string, string, int) {
+// last is the newest request's nonce, proof, the verifier's verdict on it, and the count.
+func (v *verifier) last() (string, string, int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	n := len(v.results)
 	if n == 0 {
-		return errors.New("no request reached the server"), "", "", 0
+		return "", "", 0, errors.New("no request reached the server")
 	}
-	return v.results[n-1], v.nonces[n-1], v.proofs[n-1], n
+	return v.nonces[n-1], v.proofs[n-1], n, v.results[n-1]
 }
 
 // Through the shipped reference REST API: an allow reaches the server with a proof of exactly
@@ -81,7 +82,7 @@ func TestAllowsCarryAContextProofTheMCPServerVerifies(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	err, nonce, proof, _ := v.last()
+	nonce, proof, _, err := v.last()
 	if err != nil {
 		t.Fatalf("the MCP server could not verify the forwarded proof %q: %v", proof, err)
 	}
@@ -100,7 +101,7 @@ func TestAllowsCarryAContextProofTheMCPServerVerifies(t *testing.T) {
 	if resp := get(t, gw2.URL()+"/mcp", map[string]string{"Authorization": "Bearer " + plain.token(t, "alice"), "X-Context-Proof": proof}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	if _, _, forwarded, _ := v.last(); forwarded != "" {
+	if _, forwarded, _, _ := v.last(); forwarded != "" {
 		t.Errorf("the gateway forwarded a client's x-context-proof %q", forwarded)
 	}
 }

@@ -31,29 +31,16 @@ type settings struct {
 	integrationTimeout time.Duration
 	logger             *slog.Logger
 	now                func() time.Time
-	transport          http.RoundTripper
 	allowedOrigins     []string
 	originHint         string
 	listener           net.Listener
 }
 
-// WithConfig sets the API to emulate (required, or WithConfigFile).
+// WithConfig sets the API to emulate (required; LoadConfig reads one from a file).
 func WithConfig(c *Config) Option {
 	return func(s *settings) error {
 		if c == nil {
 			return errors.New("gateway: WithConfig: nil config")
-		}
-		s.config = c
-		return nil
-	}
-}
-
-// WithConfigFile loads the API to emulate from a YAML file.
-func WithConfigFile(path string) Option {
-	return func(s *settings) error {
-		c, err := LoadConfig(path)
-		if err != nil {
-			return err
 		}
 		s.config = c
 		return nil
@@ -225,17 +212,6 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithTransport sets the transport to integrations (default: a pooled http.Transport).
-func WithTransport(rt http.RoundTripper) Option {
-	return func(s *settings) error {
-		if rt == nil {
-			return errors.New("gateway: WithTransport: nil transport")
-		}
-		s.transport = rt
-		return nil
-	}
-}
-
 // Gateway is the emulated API: an http.Handler usable without a listener.
 type Gateway struct {
 	api                *api
@@ -262,7 +238,7 @@ func applyOptions(opts []Option) (*settings, error) {
 		}
 	}
 	if s.config == nil {
-		return nil, errors.New("gateway: no config: use WithConfig or WithConfigFile")
+		return nil, errors.New("gateway: no config: use WithConfig")
 	}
 	return s, nil
 }
@@ -338,12 +314,8 @@ func build(s *settings) (*Gateway, error) {
 			in.uri = &u
 		}
 	}
-	transport := s.transport
-	if transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 256
-		transport = t
-	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
 	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: transport, FlushInterval: -1,
 		ModifyResponse: g.modifyResponse, ErrorHandler: g.proxyError, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return g, nil

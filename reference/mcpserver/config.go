@@ -204,18 +204,6 @@ func WithSessionCache(on bool) Option {
 	return func(c *config) error { c.sessionCache = on; return nil }
 }
 
-// WithSessionCacheSize bounds the session cache (default DefaultSessionCacheSize); the least
-// recently used entries go first.
-func WithSessionCacheSize(n int) Option {
-	return func(c *config) error {
-		if n < 1 {
-			return fmt.Errorf("WithSessionCacheSize(%d): must be at least 1", n)
-		}
-		c.sessionCacheSize = n
-		return nil
-	}
-}
-
 // WithRequestTimeout bounds each tool call, AssumeRole included (default 30s). When STS or
 // S3 is down or slow, the call ends with a tool error by then.
 func WithRequestTimeout(d time.Duration) Option {

@@ -168,7 +168,13 @@ func fetchPublishedKey(ctx context.Context, v validToken) (json.RawMessage, cryp
 			return raw, &rsa.PublicKey{N: decodeBig(k.N), E: int(decodeBig(k.E).Int64())}, nil
 		case "EC":
 			if curve := ecCurve(k.Crv); curve != nil {
-				return raw, &ecdsa.PublicKey{Curve: curve, X: decodeBig(k.X), Y: decodeBig(k.Y)}, nil
+				x, _ := b64.DecodeString(k.X)
+				y, _ := b64.DecodeString(k.Y)
+				pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+				if err != nil {
+					return nil, nil, fmt.Errorf("key %s of %s: %w", k.Kid, disc.JWKSURI, err)
+				}
+				return raw, pub, nil
 			}
 		}
 		return nil, nil, fmt.Errorf("key %s of %s is of type %s %s", k.Kid, disc.JWKSURI, k.Kty, k.Crv)
