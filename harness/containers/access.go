@@ -14,7 +14,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/awsemu"
 )
 
 // AliasMetrics is the metrics relay: the VPC's Prometheus agent, on the internal network beside

@@ -15,7 +15,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
 // The AWS backends of the topology. Whichever runs, the MCP server and the task role find AWS

@@ -16,7 +16,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
-	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
 func TestWithAWSBackendRejectsUnknownNames(t *testing.T) {

@@ -51,8 +51,8 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 )

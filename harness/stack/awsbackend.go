@@ -11,11 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
-	"github.com/mcpsso/mcpsso/mocks/aws/enforce"
-	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+	"github.com/mcpsso/mcpsso/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/enforce"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
 // awsSide is what the rest of the stack needs of its AWS backend.

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
-	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
 // startMotoStack starts the stack on moto_server, or skips when moto is not installed (fails

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
+	"github.com/mcpsso/mcpsso/mocks/awsemu"
 )
 
 // emulatorAdmin is the AdminConfig of a running emulator.

@@ -21,10 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/gateway"
@@ -73,7 +73,7 @@ type settings struct {
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
 // AWS-compatible service that enforces no policy (moto_server, LocalStack) fronted by the
-// enforcing proxy (mocks/aws/enforce), so the trust and tenant policies are enforced all the
+// enforcing proxy (mocks/awsemu/enforce), so the trust and tenant policies are enforced all the
 // same. Such a backend serves one account: the fixture is reduced to its deployment account
 // (fixture.OnlyDeploymentAccount), whose ID the upstream's admin key "test" must belong to.
 type AWSBackend struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 

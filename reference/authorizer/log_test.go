@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
 // TestEveryDecisionIsOneLogRecordWithStableKeys checks the decision log: the same keys for

@@ -13,7 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 

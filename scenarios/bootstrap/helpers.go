@@ -14,7 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
 
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )

@@ -21,7 +21,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 )
 
 // Capability is something a target can offer beyond the MCP endpoint and tokens.

@@ -23,7 +23,7 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 
-	mockidp "github.com/mcpsso/mcpsso/mocks/oidc"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
 // clientMetadataHost serves the Client ID Metadata Documents the suites publish, over TLS on

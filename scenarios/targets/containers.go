@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
 )
 

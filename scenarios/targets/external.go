@@ -16,7 +16,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
 	"github.com/mcpsso/mcpsso/harness/target"
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
 )
 

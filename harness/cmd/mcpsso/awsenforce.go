@@ -19,9 +19,9 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/aws/cloudtrail"
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
-	"github.com/mcpsso/mcpsso/mocks/aws/enforce"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/enforce"
 )
 
 // defaultEnforceAddr is next to LocalStack's 4566, which the upstream usually holds.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
-	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
 // conformWithin bounds one conform run: a stack, a topology or moto, and the suites.

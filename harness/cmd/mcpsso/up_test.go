@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/aws/moto"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
 // freePortBase finds six consecutive free loopback ports.

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
 // The `vpc` commands run inside a containers topology's networks (harness/containers) where

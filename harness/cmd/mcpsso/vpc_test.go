@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	awsemu "github.com/mcpsso/mcpsso/mocks/aws"
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
 func TestVPCTaskCredentialsPrintsASessionOfTheTaskRole(t *testing.T) {

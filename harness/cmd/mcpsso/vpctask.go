@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/mocks/aws/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
 // newVPCTaskEndpointCommand is the container that holds the MCP task's network namespace: the

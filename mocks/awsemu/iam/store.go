@@ -1,0 +1,231 @@
+// Package iam is the identity side of the AWS emulator: accounts, users, roles, managed and
+// inline policies, access keys and the STS sessions issued from them (Store), plus the IAM
+// Query API over them (Handler). Every caller is resolved here into the policies that govern
+// it, so STS, S3 and IAM itself authorize through one place (Store.Authorize).
+//
+// Entities are validated as IAM validates them (names, paths, quotas, policy grammar through
+// iampolicy) and errors carry IAM's codes: NoSuchEntity, EntityAlreadyExists,
+// MalformedPolicyDocument, LimitExceeded, DeleteConflict, ValidationError.
+package iam
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
+	"github.com/mcpsso/mcpsso/mocks/awsemu/iampolicy"
+)
+
+// IAM quotas (IAM User Guide, reference_iam-quotas) the store enforces.
+const (
+	MaxTrustPolicyChars     = 2048  // ACLSizePerRole default
+	MaxRoleInlineChars      = 10240 // aggregate inline policy size per role
+	MaxUserInlineChars      = 2048  // aggregate inline policy size per user
+	MaxManagedPolicyChars   = 6144
+	MaxAttachedPerRole      = 10
+	MaxTagsPerEntity        = 50
+	DefaultMaxSessionSecond = 3600
+)
+
+// Tag is an IAM tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// Role is a snapshot of an IAM role.
+type Role struct {
+	Account            string
+	Name               string
+	Path               string
+	ARN                string
+	ID                 string // AROA…
+	Created            time.Time
+	Description        string
+	MaxSessionDuration int // seconds
+	TrustPolicy        *iampolicy.Policy
+	Tags               []Tag
+	BoundaryARN        string
+	Inline             map[string]*iampolicy.Policy
+	Attached           []string // managed policy ARNs
+}
+
+// User is a snapshot of an IAM user.
+type User struct {
+	Account  string
+	Name     string
+	Path     string
+	ARN      string
+	ID       string // AIDA…
+	Created  time.Time
+	Tags     []Tag
+	Inline   map[string]*iampolicy.Policy
+	Attached []string
+}
+
+// ManagedPolicy is a customer-managed policy (one version, v1, as the emulator keeps no history).
+type ManagedPolicy struct {
+	Account     string
+	Name        string
+	Path        string
+	ARN         string
+	ID          string // ANPA…
+	Created     time.Time
+	Description string
+	Document    *iampolicy.Policy
+	Attachments int
+	Tags        []Tag
+}
+
+type account struct {
+	id       string
+	roles    map[string]*Role // by lower-cased name: IAM names are case-insensitive for uniqueness
+	users    map[string]*User
+	policies map[string]*ManagedPolicy // by ARN
+}
+
+// Store holds every account's identities. It is safe for concurrent use; getters return copies.
+type Store struct {
+	mu       sync.RWMutex
+	accounts map[string]*account
+	keys     map[string]*accessKey // long-term and session keys by ID
+	now      func() time.Time
+	// lastSweep is when expired sessions were last forgotten.
+	lastSweep time.Time
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithClock sets the clock used for creation dates and session expiry.
+func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
+// NewStore returns an empty store.
+func NewStore(opts ...StoreOption) *Store {
+	s := &Store{accounts: map[string]*account{}, keys: map[string]*accessKey{}, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+var (
+	accountRe  = regexp.MustCompile(`^\d{12}$`)
+	nameRe     = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	pathRe     = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
+	tagCharsRe = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+func noSuchEntity(format string, args ...any) error {
+	return awserr.New(http.StatusNotFound, "NoSuchEntity", format, args...)
+}
+
+func alreadyExists(format string, args ...any) error {
+	return awserr.New(http.StatusConflict, "EntityAlreadyExists", format, args...)
+}
+
+func limitExceeded(format string, args ...any) error {
+	return awserr.New(http.StatusConflict, "LimitExceeded", format, args...)
+}
+
+func malformed(err error) error {
+	return awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: "))
+}
+
+// AddAccount creates an account with its administrator: IAM user "admin" with an
+// AdministratorAccess-like inline policy and an access key. It returns that key.
+func (s *Store) AddAccount(id string) (AccessKey, error) {
+	if !accountRe.MatchString(id) {
+		return AccessKey{}, awserr.Validation("account ID %q must be 12 digits", id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[id]; ok {
+		return AccessKey{}, alreadyExists("account %s already exists", id)
+	}
+	acct := &account{id: id, roles: map[string]*Role{}, users: map[string]*User{}, policies: map[string]*ManagedPolicy{}}
+	s.accounts[id] = acct
+	admin := &User{Account: id, Name: "admin", Path: "/", ARN: "arn:aws:iam::" + id + ":user/admin", ID: newID("AIDA"), Created: s.now().UTC(),
+		Inline: map[string]*iampolicy.Policy{"AdministratorAccess": adminPolicy}}
+	acct.users["admin"] = admin
+	return s.addKeyLocked(id, "admin", newID("AKIA"), randomSecret())
+}
+
+var adminPolicy = iampolicy.MustParse(iampolicy.IdentityPolicy, "AdministratorAccess",
+	`{"Version":"2012-10-17","Statement":[{"Sid":"AdministratorAccess","Effect":"Allow","Action":"*","Resource":"*"}]}`)
+
+// HasAccount reports whether the account exists.
+func (s *Store) HasAccount(id string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.accounts[id]
+	return ok
+}
+
+// Accounts lists the account IDs, sorted.
+func (s *Store) Accounts() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.accounts))
+	for id := range s.accounts {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Store) accountLocked(id string) (*account, error) {
+	a, ok := s.accounts[id]
+	if !ok {
+		return nil, noSuchEntity("account %s does not exist in this emulator", id)
+	}
+	return a, nil
+}
+
+func (r *Role) clone() *Role {
+	c := *r
+	c.Tags = append([]Tag(nil), r.Tags...)
+	c.Attached = append([]string(nil), r.Attached...)
+	c.Inline = make(map[string]*iampolicy.Policy, len(r.Inline))
+	for k, v := range r.Inline {
+		c.Inline[k] = v
+	}
+	return &c
+}
+
+func (u *User) clone() *User {
+	c := *u
+	c.Tags = append([]Tag(nil), u.Tags...)
+	c.Attached = append([]string(nil), u.Attached...)
+	c.Inline = make(map[string]*iampolicy.Policy, len(u.Inline))
+	for k, v := range u.Inline {
+		c.Inline[k] = v
+	}
+	return &c
+}
+
+func checkName(field, name string, max int) error {
+	if len(name) < 1 || len(name) > max {
+		return awserr.Validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length between 1 and %d", name, field, max)
+	}
+	if !nameRe.MatchString(name) {
+		return awserr.Validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", name, field)
+	}
+	return nil
+}
+
+func checkPath(path string) error {
+	if len(path) > 512 || !pathRe.MatchString(path) {
+		return awserr.Validation("1 validation error detected: Value '%s' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)", path)
+	}
+	return nil
+}
+
+const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
