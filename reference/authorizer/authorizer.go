@@ -82,7 +82,7 @@ func New(ctx context.Context, opts ...Option) (*Authorizer, error) {
 			SkipClientIDCheck: true, SupportedSigningAlgs: cfg.algs, Now: cfg.now,
 		}),
 		issuer: cfg.issuer, audiences: cfg.audiences, algs: cfg.algs, now: cfg.now, maxBytes: cfg.maxTokenBytes,
-		typ: cfg.typ, tenantClaim: cfg.tenantClaim, emailClaim: cfg.emailClaim,
+		typ: cfg.typ, tenantClaim: cfg.tenantClaim, emailClaim: cfg.emailClaim, keys: ks,
 	}
 	if cfg.cacheEntries > 0 {
 		v.cache = newTokenCache(cfg.cacheEntries, cfg.cacheTTL)

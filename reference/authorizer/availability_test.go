@@ -216,3 +216,57 @@ func TestDiscoveryFindsTheJWKSOrFailsNew(t *testing.T) {
 		t.Errorf("New with the IdP down: %v, want a discovery error", err)
 	}
 }
+
+// TestAnIdPKeyRotationIsNoOutage: an IdP restarting with a new signing key (as a real IdP's
+// rotation looks to an authorizer) — the first token with the new key is accepted within the
+// refetch interval (5 s) after the last fetch, and within a second of the IdP answering again
+// when it was down; a token of the key the IdP dropped is refused once the JWKS is refetched.
+func TestAnIdPKeyRotationIsNoOutage(t *testing.T) {
+	t.Run("the IdP rotates while it is up", func(t *testing.T) {
+		e := newEnv(t)
+		old := e.token(t, "alice")
+		e.decide(t, bearer(old))
+		oldKID := e.idp.Keys()[0].ID
+		if _, err := e.idp.RotateKey(mockidp.RS256); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.idp.RetireKey(oldKID); err != nil {
+			t.Fatal(err)
+		}
+		rotated := e.token(t, "alice")
+		e.clock.Advance(time.Second)
+		if d := e.decide(t, bearer(rotated)); d.Allow || d.Reason != authorizer.ReasonInvalidSignature {
+			t.Fatalf("a new kid a second after a fetch: %v %s; want the rate limit's invalid_signature deny", d.Allow, d.Reason)
+		}
+		e.clock.Advance(authorizer.DefaultJWKSRefetchInterval - time.Second)
+		if d := e.decide(t, bearer(rotated)); !d.Allow {
+			t.Fatalf("the rotated key %v after the last fetch: %s %s", authorizer.DefaultJWKSRefetchInterval, d.Reason, d.Detail)
+		}
+		if authorizer.DefaultJWKSRefetchInterval > 5*time.Second {
+			t.Errorf("DefaultJWKSRefetchInterval %v: a rotated key must be accepted within 5 s", authorizer.DefaultJWKSRefetchInterval)
+		}
+		if d := e.decide(t, bearer(old)); d.Allow {
+			t.Errorf("a token of the retired key was accepted after the refetch (cached token: %s)", d.Detail)
+		}
+	})
+	t.Run("the IdP was down and comes back with a new key", func(t *testing.T) {
+		e := newEnv(t, authorizer.WithoutTokenCache())
+		e.decide(t, bearer(e.token(t, "alice")))
+		oldKID := e.idp.Keys()[0].ID
+		e.tr.down.Store(true)
+		if _, err := e.idp.RotateKey(mockidp.ES256); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.idp.RetireKey(oldKID); err != nil {
+			t.Fatal(err)
+		}
+		rotated := e.token(t, "alice")
+		e.clock.Advance(authorizer.DefaultJWKSRefetchInterval)
+		wantUnavailable(t, e.az, rotated, authorizer.ReasonIdPUnavailable)
+		e.tr.down.Store(false)
+		e.clock.Advance(time.Second)
+		if d := e.decide(t, bearer(rotated)); !d.Allow {
+			t.Fatalf("a second after the IdP answers again: %s %s", d.Reason, d.Detail)
+		}
+	})
+}

@@ -51,8 +51,9 @@
 // agent_provider, agent_instance_id, delegator_sub, delegation_purpose, agent_capabilities).
 //
 // Keys come from the JWKS (WithJWKSURL, or discovery at New), fetched on the first token and
-// again on an unknown kid, but at most once per minute (WithJWKSRefetchInterval) whatever the
-// tokens, so random kids cannot amplify into IdP requests; keys older than an hour are
+// again on an unknown kid, at once but at most once per 5 seconds (WithJWKSRefetchInterval;
+// once a second after a failed fetch) whatever the tokens, so a rotated key is accepted within
+// seconds and random kids cannot amplify into IdP requests; keys older than an hour are
 // refreshed on use. While keys cannot be fetched, tokens the cached keys cannot verify are denied as
 // idp_unavailable, never allowed. A token that passed every check is remembered (by its
 // SHA-256) until its exp, for at most 5 minutes (WithoutTokenCache turns it off), so a

@@ -24,9 +24,9 @@ import (
 const (
 	maxJWKSBytes = 1 << 20
 	minRSABits   = 2048
-	// emptyRetryInterval bounds fetch attempts while no key was ever loaded (cold start with
-	// the IdP down), so that recovery is quick without hammering the IdP.
-	emptyRetryInterval = time.Second
+	// failedRetryInterval bounds fetch attempts after a failed one (the IdP down, or restarting
+	// with a new key), so that recovery is quick without hammering the IdP.
+	failedRetryInterval = time.Second
 )
 
 // keySet is the go-oidc KeySet of the authorizer: the IdP's JWKS, fetched on first use and
@@ -105,6 +105,7 @@ func keyFitsAlg(key any, alg string) bool {
 type probe struct {
 	typ         string // the JWS typ header
 	verified    bool   // the signature verified
+	kid         string // the kid of the key that verified it
 	payload     []byte // the verified payload
 	keyErr      error  // why no key verified the signature
 	unavailable error  // the JWKS could not be fetched
@@ -114,6 +115,12 @@ type probeKey struct{}
 
 func withProbe(ctx context.Context, p *probe) context.Context {
 	return context.WithValue(ctx, probeKey{}, p)
+}
+
+// holds reports whether the last fetched JWKS still has a key with this kid.
+func (ks *keySet) holds(kid string) bool {
+	c := ks.cur.Load()
+	return c != nil && len(c.byKID[kid]) > 0
 }
 
 // errRefreshLimited says a refetch was due but suppressed by the rate limit.
@@ -173,7 +180,7 @@ func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, erro
 	}
 	for _, k := range keys {
 		if payload, err := jws.Verify(k); err == nil {
-			p.verified, p.payload = true, payload
+			p.verified, p.payload, p.kid = true, payload, k.KeyID
 			return payload, nil
 		}
 	}
@@ -202,8 +209,8 @@ func (ks *keySet) refresh(ctx context.Context, now time.Time) (*keyCache, error)
 		return ks.cur.Load(), err
 	}
 	interval := ks.minInterval
-	if ks.cur.Load() == nil {
-		interval = min(interval, emptyRetryInterval)
+	if ks.cur.Load() == nil || ks.lastErr != nil {
+		interval = min(interval, failedRetryInterval)
 	}
 	if !ks.attemptAt.IsZero() && now.Sub(ks.attemptAt) < interval {
 		last := ks.lastErr

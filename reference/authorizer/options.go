@@ -26,8 +26,11 @@ const (
 	// DefaultMaxTokenBytes bounds the token: below API Gateway's 10 240-byte request-line and
 	// header limit, and far above any real access token.
 	DefaultMaxTokenBytes = 8 << 10
-	// DefaultJWKSRefetchInterval is the least time between two JWKS fetches.
-	DefaultJWKSRefetchInterval = time.Minute
+	// DefaultJWKSRefetchInterval is the least time between two JWKS fetches: short, so that a
+	// token signed with a newly rotated key is accepted within seconds (an IdP's key rotation
+	// is not an outage), yet bounded, so that forged kids cannot flood the IdP (at most 12
+	// fetches a minute, however many tokens arrive).
+	DefaultJWKSRefetchInterval = 5 * time.Second
 	// DefaultJWKSMaxAge is how old cached keys may get before a token triggers a refresh.
 	DefaultJWKSMaxAge = time.Hour
 	// DefaultTokenCacheEntries and DefaultTokenCacheTTL size the verified-token cache.

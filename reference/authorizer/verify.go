@@ -62,6 +62,7 @@ type tokenVerifier struct {
 	tenantClaim string
 	emailClaim  string
 	cache       *tokenCache // nil: verify every time
+	keys        *keySet     // for the cache: a hit counts only while its key is still published
 }
 
 // verifiedToken is what a valid access token says.
@@ -69,6 +70,7 @@ type verifiedToken struct {
 	sub, email, tenant string
 	agent              *Agent
 	expiry             time.Time
+	kid                string // of the key that verified it
 }
 
 func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, *denial) {
@@ -78,7 +80,9 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	var key [sha256.Size]byte
 	if v.cache != nil {
 		key = sha256.Sum256([]byte(raw))
-		if tok, ok := v.cache.get(key, v.now()); ok {
+		// A key the IdP withdrew (no longer in the last fetched JWKS) stops verifying at once,
+		// cached tokens included.
+		if tok, ok := v.cache.get(key, v.now()); ok && (v.keys == nil || v.keys.holds(tok.kid)) {
 			return tok, nil
 		}
 	}
@@ -95,7 +99,7 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	if dn != nil {
 		return verifiedToken{}, dn
 	}
-	out.expiry = tok.Expiry
+	out.expiry, out.kid = tok.Expiry, p.kid
 	if v.cache != nil {
 		v.cache.put(key, out, v.now())
 	}
