@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -101,3 +102,64 @@ func TestSeedingReportsWhichEntityFailed(t *testing.T) {
 }
 
 func asAPIError(err error, target *smithy.APIError) bool { return errors.As(err, target) }
+
+// TestSeedingIsIdempotent: seeding what is already there succeeds and changes nothing; what
+// differs from the fixture is reported, named, and left alone — or replaced when asked.
+func TestSeedingIsIdempotent(t *testing.T) {
+	ctx := t.Context()
+	f := fixture.Default()
+	s, err := awsemu.Start(ctx, awsemu.WithAccounts(f.AccountIDs()[1:]...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	admin := emulatorAdmin(s)
+	if err := SeedAWS(ctx, f, ProfileReference, admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := SeedAWS(ctx, f, ProfileReference, admin); err != nil {
+		t.Fatalf("seeding the same fixture again: %v", err)
+	}
+
+	// Someone changes an object, a bucket policy and a trust policy.
+	cfg, _ := admin(f.DeploymentAccount())
+	c3 := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("quilt-tenant-acme"), Key: aws.String("README.md"), Body: strings.NewReader("changed")}); err != nil {
+		t.Fatal(err)
+	}
+	ci := iam.NewFromConfig(cfg)
+	if _, err := ci.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("quilt-mcp-target-acme"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	err = SeedAWS(ctx, f, ProfileReference, admin)
+	var diffs *DifferencesError
+	if !errors.As(err, &diffs) || len(diffs.Differences) != 2 ||
+		!strings.Contains(err.Error(), "quilt-mcp-target-acme") || !strings.Contains(err.Error(), "trust policy differs") ||
+		!strings.Contains(err.Error(), "buckets[0] (quilt-tenant-acme): object README.md differs") {
+		t.Fatalf("seeding over two changes: %v", err)
+	}
+	if body := readObject(t, c3, "quilt-tenant-acme", "README.md"); body != "changed" {
+		t.Fatalf("a reported difference was overwritten: %q", body)
+	}
+	if err := SeedAWS(ctx, f, ProfileReference, admin, ReplaceDifferences()); err != nil {
+		t.Fatalf("with ReplaceDifferences: %v", err)
+	}
+	if body := readObject(t, c3, "quilt-tenant-acme", "README.md"); !strings.Contains(body, "tenant acme") {
+		t.Fatalf("ReplaceDifferences left the object as %q", body)
+	}
+	if err := SeedAWS(ctx, f, ProfileReference, admin); err != nil {
+		t.Fatalf("after the replacement: %v", err)
+	}
+}
+
+func readObject(t *testing.T, c *s3.Client, bucket, key string) string {
+	t.Helper()
+	out, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(out.Body)
+	return string(b)
+}

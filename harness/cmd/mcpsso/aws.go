@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +36,7 @@ type awsServeFlags struct {
 	config   string
 	profile  string
 	data     string
+	reseed   bool
 	accounts []string
 	trail    string
 	logLevel string
@@ -55,6 +57,9 @@ With --config the emulator is seeded from a fixture through its own IAM and S3 A
 accounts, the roles with their trust and inline policies, the buckets with their policies and
 objects. --profile picks the policies: "reference" (corrected) or "seed" (the tutorial's
 documents verbatim, which fail the way they would on AWS). See "mcpsso fixture print".
+Seeding is idempotent, so a seeded emulator restarts on its --data directory: what exists and
+equals the fixture is kept; what differs (an object or policy someone changed) is listed and
+the start fails, unless --reseed replaces it with the fixture's.
 
 Conventions, as LocalStack's: region us-east-1; account 111122223333 is the default, and its
 admin has the access key "test" with secret "test"; every account (the default and each
@@ -86,6 +91,7 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 	cmd.Flags().StringVar(&f.config, "config", "", `seed from this fixture (YAML), or "default" for the embedded one`)
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "which policies the fixture's references load: reference (corrected) or seed (the tutorial's, verbatim)")
 	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners and bucket policies in this directory across restarts")
+	cmd.Flags().BoolVar(&f.reseed, "reseed", false, "with --config: replace what exists but differs from the fixture (default: list it and fail)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&f.taskRole, "task-role", "", "also serve this role's credentials (a role ARN, or a role name in the default account) on an ECS container-credentials endpoint; prints \"task-role <URL> AWS_CONTAINER_AUTHORIZATION_TOKEN=<token>\" before the ready line")
 	cmd.Flags().StringVar(&f.taskRoleAddr, "task-role-addr", "127.0.0.1:0", "listen address of the --task-role endpoint")
@@ -98,6 +104,9 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.logLevel)
+	}
+	if f.reseed && f.config == "" {
+		return errors.New("--reseed: only with --config (it replaces what differs from that fixture)")
 	}
 	var fx *fixture.Fixture
 	if f.config != "" {
@@ -140,10 +149,14 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	}
 	defer s.Close()
 	if fx != nil {
+		var seedOpts []stack.SeedOption
+		if f.reseed {
+			seedOpts = append(seedOpts, stack.ReplaceDifferences())
+		}
 		if err := stack.SeedAWS(ctx, fx, f.profile, func(account string) (aws.Config, error) {
 			c, err := s.AdminCredentials(account)
 			return aws.Config{Region: s.Region(), BaseEndpoint: aws.String(s.Endpoint()), Credentials: credentials.StaticCredentialsProvider{Value: c}}, err
-		}); err != nil {
+		}, seedOpts...); err != nil {
 			return failure{fmt.Errorf("seeding from %s: %w", f.config, err)}
 		}
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,6 +79,34 @@ func TestAWSServeSeedsAFixture(t *testing.T) {
 	if !strings.Contains(strings.Join(p.lines, "\n"), "account 444455556666 admin") {
 		t.Errorf("the fixture's second account is not declared: %q", p.lines)
 	}
+}
+
+// TestAWSServeRestartsOnItsSeededDataDirectory: seeding is idempotent, so `aws serve
+// --config default --data DIR` starts twice; a change someone made is listed and fails the
+// start, and --reseed puts the fixture's back.
+func TestAWSServeRestartsOnItsSeededDataDirectory(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	args := []string{"aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--data", dir}
+	first := startServe(t, bin, nil, "ready ", args...)
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(first.require(t, "ready ")),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).PutObject(t.Context(),
+		&s3.PutObjectInput{Bucket: aws.String("quilt-tenant-acme"), Key: aws.String("README.md"), Body: strings.NewReader("changed by hand")}); err != nil {
+		t.Fatal(err)
+	}
+	first.interrupt(t)
+
+	changed := exec.Command(bin, args...)
+	out, err := changed.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "object README.md differs") || !strings.Contains(string(out), "--reseed") {
+		t.Fatalf("restart over a changed object: %v\n%s\nwant exit 1 naming the object and --reseed", err, out)
+	}
+	reseeded := startServe(t, bin, nil, "ready ", append(args, "--reseed")...)
+	reseeded.interrupt(t)
+	again := startServe(t, bin, nil, "ready ", args...)
+	again.interrupt(t)
 }
 
 // TestAWSServeTaskRole serves the fixture's task role on an ECS container-credentials
