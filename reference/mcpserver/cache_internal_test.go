@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 )
 
 // fakeSTS answers AssumeRole like STS, with credentials that name the call that made them.
@@ -20,7 +21,10 @@ type fakeSTS struct {
 	now   func() time.Time
 	calls atomic.Int64
 	fail  atomic.Bool
-	block chan struct{} // when set, AssumeRole waits for it (or ctx)
+	// refuse, while positive, answers that many calls with this STS error code.
+	refuse     atomic.Int64
+	refuseCode string
+	block      chan struct{} // when set, AssumeRole waits for it (or ctx)
 	// mutate, when set, tampers with the answer.
 	mutate func(*sts.AssumeRoleOutput)
 }
@@ -35,7 +39,10 @@ func (f *fakeSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...
 		}
 	}
 	if f.fail.Load() {
-		return nil, errors.New("connection refused")
+		return nil, errors.New("dial tcp 10.0.3.7:443: connect: connection refused")
+	}
+	if f.refuse.Add(-1) >= 0 {
+		return nil, &smithy.GenericAPIError{Code: f.refuseCode, Message: "refused by the test"}
 	}
 	role := *in.RoleArn
 	name := role[strings.LastIndex(role, "/")+1:]
@@ -289,4 +296,61 @@ type recordingSTS struct {
 func (r *recordingSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, o ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	*r.in = in
 	return r.fakeSTS.AssumeRole(ctx, in, o...)
+}
+
+// TestTaskRoleCredentialsHealOnce: when STS refuses the task role's own credentials as unknown
+// or expired (the AWS side restarted), the server fetches fresh ones and retries once; a
+// second refusal, or an AccessDenied, is the answer.
+func TestTaskRoleCredentialsHealOnce(t *testing.T) {
+	id := Identity{RoleARN: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme", SourceIdentity: "usr-alice", Tenant: "acme",
+		Limits: Limits{SessionSeconds: 900}}
+	for _, tc := range []struct {
+		code              string
+		refusals          int64
+		wantRenewals      int
+		wantCalls         int64
+		wantErrorContains string
+	}{
+		{"InvalidClientTokenId", 1, 1, 2, ""},
+		{"ExpiredToken", 1, 1, 2, ""},
+		{"InvalidClientTokenId", 2, 1, 2, "InvalidClientTokenId"},
+		{"AccessDenied", 1, 0, 1, "AccessDenied"},
+	} {
+		t.Run(fmt.Sprintf("%s ×%d", tc.code, tc.refusals), func(t *testing.T) {
+			s, f, _ := newSource(false)
+			f.refuseCode = tc.code
+			f.refuse.Store(tc.refusals)
+			renewals := 0
+			s.renewTaskRole = func() { renewals++ }
+			_, _, err := s.credentials(context.Background(), id)
+			if renewals != tc.wantRenewals || f.calls.Load() != tc.wantCalls {
+				t.Errorf("%d renewals and %d AssumeRole calls, want %d and %d", renewals, f.calls.Load(), tc.wantRenewals, tc.wantCalls)
+			}
+			if tc.wantErrorContains == "" && err != nil || tc.wantErrorContains != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErrorContains)) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErrorContains)
+			}
+		})
+	}
+}
+
+// TestAnUnreachableAWSIsNamedWithoutItsAddress: the tool error names the operation and the
+// request id; the internal address stays in the cause, for the log.
+func TestAnUnreachableAWSIsNamedWithoutItsAddress(t *testing.T) {
+	s, f, _ := newSource(false)
+	f.fail.Store(true)
+	_, _, err := s.credentials(context.Background(), Identity{RoleARN: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme",
+		SourceIdentity: "usr-alice", Limits: Limits{SessionSeconds: 900}})
+	var ae *awsCallError
+	if !errors.As(err, &ae) {
+		t.Fatalf("%v: not an awsCallError", err)
+	}
+	ae.requestID = "req-123"
+	msg := ae.Error()
+	if !strings.Contains(msg, "sts:AssumeRole") || !strings.Contains(msg, "AWS unavailable") || !strings.Contains(msg, "req-123") ||
+		strings.Contains(msg, "10.0.3.7") || strings.Contains(msg, "dial") {
+		t.Errorf("tool error %q: want the operation, AWS unavailable and the request id, no address", msg)
+	}
+	if !strings.Contains(ae.err.Error(), "10.0.3.7") {
+		t.Errorf("the cause for the log lost the address: %v", ae.err)
+	}
 }

@@ -17,7 +17,7 @@ import (
 const (
 	DefaultPath           = "/mcp"
 	DefaultBucketTemplate = "quilt-tenant-{tenant}"
-	DefaultRequestTimeout = 30 * time.Second
+	DefaultRequestTimeout = 20 * time.Second
 	DefaultMaxObjectBytes = 1 << 20
 	// DefaultSessionCacheSize bounds the session cache's entries (one per role, source
 	// identity and tag set).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 )
 
 // cacheRefreshWindow is how long before expiry a cached session is replaced. Sessions last at
@@ -30,6 +32,11 @@ type sessionSource struct {
 	cache   *sessionCache // nil: a fresh AssumeRole for every call
 	metrics *metrics
 	clock   func() time.Time
+	// renewTaskRole drops the task role's cached credentials, so that the next call fetches
+	// fresh ones from the same provider (the container credentials endpoint); nil when the
+	// credentials are static and cannot be renewed.
+	renewTaskRole func()
+	log           *slog.Logger
 }
 
 // cacheOutcome says where a call's credentials came from, for logs.
@@ -71,6 +78,17 @@ func (s *sessionSource) assume(ctx context.Context, id Identity) (aws.Credential
 	}
 	start := s.clock()
 	out, err := s.sts.AssumeRole(ctx, in)
+	if err != nil && staleTaskRole(err) && s.renewTaskRole != nil {
+		// STS no longer knows the task role's credentials (the AWS side restarted, or they were
+		// revoked): fetch fresh ones from the same provider and try once more — never more,
+		// never with other credentials.
+		s.renewTaskRole()
+		s.metrics.taskRoleRenewals.Inc()
+		if s.log != nil {
+			s.log.Warn("task role credentials refused by STS; fetched fresh ones and retried once", slog.String("error", err.Error()))
+		}
+		out, err = s.sts.AssumeRole(ctx, in)
+	}
 	s.metrics.assumeSeconds.Observe(s.clock().Sub(start).Seconds())
 	if err == nil {
 		err = checkAssumed(out, id)
@@ -89,21 +107,35 @@ func (s *sessionSource) assume(ctx context.Context, id Identity) (aws.Credential
 		Source: "mcpserver AssumeRole", CanExpire: true, Expires: *c.Expiration}, nil
 }
 
+// staleTaskRole reports whether STS refused the caller's own credentials as unknown or expired,
+// which fresh task-role credentials can cure (unlike AccessDenied, which they cannot).
+func staleTaskRole(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException":
+		return true
+	}
+	return false
+}
+
 // checkAssumed refuses an AssumeRole answer that is incomplete or names another role: using
 // such credentials could act for the wrong principal.
 func checkAssumed(out *sts.AssumeRoleOutput, id Identity) error {
 	if out == nil || out.Credentials == nil || out.Credentials.AccessKeyId == nil || out.Credentials.SecretAccessKey == nil ||
 		out.Credentials.SessionToken == nil || out.Credentials.Expiration == nil || out.AssumedRoleUser == nil || out.AssumedRoleUser.Arn == nil {
-		return errors.New("STS answered without complete credentials; refusing to continue")
+		return untrustedAnswer("STS answered without complete credentials; refusing to continue")
 	}
 	got, err := arn.Parse(*out.AssumedRoleUser.Arn)
 	want, _ := arn.Parse(id.RoleARN) // validated by ParseIdentity
 	roleName := want.Resource[strings.LastIndex(want.Resource, "/")+1:]
 	if err != nil || got.AccountID != want.AccountID || !strings.HasPrefix(got.Resource, "assumed-role/"+roleName+"/") {
-		return fmt.Errorf("STS answered with a session of %s, not of %s; refusing to use it", *out.AssumedRoleUser.Arn, id.RoleARN)
+		return untrustedAnswer("STS answered with a session of %s, not of %s; refusing to use it", *out.AssumedRoleUser.Arn, id.RoleARN)
 	}
 	if out.SourceIdentity != nil && *out.SourceIdentity != id.SourceIdentity {
-		return fmt.Errorf("STS answered with source identity %q, not %q; refusing to use it", *out.SourceIdentity, id.SourceIdentity)
+		return untrustedAnswer("STS answered with source identity %q, not %q; refusing to use it", *out.SourceIdentity, id.SourceIdentity)
 	}
 	return nil
 }

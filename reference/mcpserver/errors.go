@@ -11,9 +11,10 @@ import (
 // awsCallError is a failed AWS call, with the IAM action and resource it was for, so that the
 // tool error a user sees names exactly what was denied or what failed.
 type awsCallError struct {
-	action   string // e.g. "s3:GetObject"
-	resource string // e.g. "arn:aws:s3:::quilt-tenant-acme/data.csv"
-	err      error
+	action    string // e.g. "s3:GetObject"
+	resource  string // e.g. "arn:aws:s3:::quilt-tenant-acme/data.csv"
+	err       error
+	requestID string // the MCP request's id, set by the tool wrapper: the log line with the cause has it
 }
 
 func (e *awsCallError) Unwrap() error { return e.err }
@@ -37,7 +38,23 @@ func (e *awsCallError) Error() string {
 		}
 		return fmt.Sprintf("%s: %s on %s failed: %s", ae.ErrorCode(), e.action, e.resource, apiMessage(ae))
 	}
-	return fmt.Sprintf("%s on %s failed: %v", e.action, e.resource, e.err)
+	var untrusted *untrustedAnswerError
+	if errors.As(e.err, &untrusted) {
+		return fmt.Sprintf("%s on %s: %s", e.action, e.resource, untrusted.msg)
+	}
+	// A transport failure: its text names internal addresses (dial tcp 10.0.3.7:443 …), which
+	// belong in the log, not in the answer to the MCP client.
+	return fmt.Sprintf("%s on %s failed: AWS unavailable (request id %s; the server's log has the cause)", e.action, e.resource, e.requestID)
+}
+
+// untrustedAnswerError is an AWS answer the server refused to use (credentials of another
+// principal, incomplete): its text is the server's own and safe to show.
+type untrustedAnswerError struct{ msg string }
+
+func (e *untrustedAnswerError) Error() string { return e.msg }
+
+func untrustedAnswer(format string, args ...any) error {
+	return &untrustedAnswerError{msg: fmt.Sprintf(format, args...)}
 }
 
 // denied reports whether AWS denied the call (rather than failing it).

@@ -81,7 +81,10 @@ func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 	} else {
 		cfg.logger.Warn("context proofs are off: every caller that reaches this port is believed (WithoutContextProof)", "reason", "context_proof_off")
 	}
-	h.sessions = &sessionSource{sts: sts.NewFromConfig(awsCfg), metrics: h.metrics, clock: cfg.clock}
+	h.sessions = &sessionSource{sts: sts.NewFromConfig(awsCfg), metrics: h.metrics, clock: cfg.clock, log: cfg.logger}
+	if cc, ok := awsCfg.Credentials.(*aws.CredentialsCache); ok {
+		h.sessions.renewTaskRole = cc.Invalidate // config.LoadDefaultConfig caches every provider this way
+	}
 	if cfg.sessionCache {
 		h.sessions.cache = newSessionCache(cfg.sessionCacheSize, cfg.clock)
 	}

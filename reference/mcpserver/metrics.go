@@ -29,7 +29,10 @@ type metrics struct {
 	accessDenied  *prometheus.CounterVec
 	refused       *prometheus.CounterVec
 	cacheLookups  *prometheus.CounterVec
-	handler       http.Handler
+	// taskRoleRenewals counts STS refusals of the task role's own credentials that made the
+	// server fetch fresh ones (an AWS restart, revoked credentials).
+	taskRoleRenewals prometheus.Counter
+	handler          http.Handler
 }
 
 func newMetrics() *metrics {
@@ -66,8 +69,12 @@ func newMetrics() *metrics {
 			Name: "session_cache_lookups_total",
 			Help: "Session cache lookups, by result (hit, miss); only with the session cache on.",
 		}, []string{"result"}),
+		taskRoleRenewals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "task_role_credential_renewals_total",
+			Help: "Times STS refused the task role's own credentials (InvalidClientTokenId, ExpiredToken) and the server fetched fresh ones and retried once.",
+		}),
 	}
-	r.MustRegister(m.assumeRole, m.assumeSeconds, m.toolCalls, m.toolSeconds, m.accessDenied, m.refused, m.cacheLookups,
+	r.MustRegister(m.assumeRole, m.assumeSeconds, m.toolCalls, m.toolSeconds, m.accessDenied, m.refused, m.cacheLookups, m.taskRoleRenewals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Export the known series at zero, so that rate() and alerts work from the first scrape.
 	for _, action := range awsActions {

@@ -122,11 +122,13 @@ func (h *Handler) tool(name string, fn toolFunc) server.ToolHandlerFunc {
 		if err == nil && res == nil {
 			err = errors.New("the tool produced no result") // never a silent empty answer
 		}
-		outcome, action := resultOK, ""
+		outcome, action, cause := resultOK, "", ""
 		if err != nil {
 			outcome = resultError
 			var ae *awsCallError
 			if errors.As(err, &ae) {
+				ae.requestID = st.requestID
+				cause = ae.err.Error()
 				action = ae.action
 				if ae.denied() {
 					outcome = resultAccessDenied
@@ -152,7 +154,7 @@ func (h *Handler) tool(name string, fn toolFunc) server.ToolHandlerFunc {
 			level = slog.LevelWarn
 			attrs = append(attrs, slog.String("error", err.Error()))
 			if action != "" {
-				attrs = append(attrs, slog.String("action", action))
+				attrs = append(attrs, slog.String("action", action), slog.String("cause", cause))
 			}
 		}
 		h.log.LogAttrs(ctx, level, "tool call", attrs...)
