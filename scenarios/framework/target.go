@@ -16,8 +16,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 )
 
 // Capability is something a target can offer beyond the MCP endpoint and tokens.
@@ -95,14 +93,14 @@ type Target interface {
 
 	// Optional operations: ErrNotSupported without the capability.
 
-	// Forge mints a forged token (CapForge); forgery names come from the mock IdP.
+	// Forge mints a forged token (CapForge); forgery is a Forgery's String.
 	Forge(ctx context.Context, forgery, user string) (string, error)
 	// AdminAWS is administrator SDK access to an account (CapAWSAdmin).
 	AdminAWS(account string) (aws.Config, error)
 	// TaskRoleAWS is SDK access as the MCP server's task role (CapTaskRole).
 	TaskRoleAWS(ctx context.Context) (aws.Config, error)
 	// CloudTrail returns records, newest first (CapCloudTrail).
-	CloudTrail(ctx context.Context, f cloudtrail.Filter) ([]cloudtrail.Event, error)
+	CloudTrail(ctx context.Context, f TrailFilter) ([]TrailEvent, error)
 	// Logs returns the components' JSON log lines (CapLogs).
 	Logs() ([]string, error)
 	// MetricsURL is the MCP server's Prometheus endpoint (CapMetrics).
@@ -143,7 +141,7 @@ func (NullTarget) TaskRoleAWS(context.Context) (aws.Config, error) {
 }
 
 // CloudTrail is not supported.
-func (NullTarget) CloudTrail(context.Context, cloudtrail.Filter) ([]cloudtrail.Event, error) {
+func (NullTarget) CloudTrail(context.Context, TrailFilter) ([]TrailEvent, error) {
 	return nil, ErrNotSupported
 }
 
