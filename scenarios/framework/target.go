@@ -2,7 +2,9 @@
 // chosen by name: embedded, external, …), typed labels that become Ginkgo labels and a [Tag] in
 // the spec name, capabilities a spec needs (specs whose capability the target lacks are skipped
 // with the reason, never hidden behind an if), and the known-failures baseline, where a listed
-// failure that passes also fails the run.
+// failure that passes also fails the run. It is the suites' only import from the kit
+// (docs/architecture.md), so it also carries what a spec needs from below: the MCP client
+// helpers, and the mocks' words the Target contract speaks (CloudTrail records, forgeries).
 package framework
 
 import (
