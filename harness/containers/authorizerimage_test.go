@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
-	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mcpcall"
 )
 
 // TestAuthorizerImageBehindTheGateway runs the reference authorizer as a Lambda container image
@@ -62,12 +62,12 @@ func TestAuthorizerImageBehindTheGateway(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := stack.ConnectMCP(ctx, topo.MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
+		c, err := mcpcall.Connect(ctx, topo.MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
 		if err != nil {
 			t.Fatalf("connecting through the gateway: %v\nauthorizer logs:\n%s", err, logsOf(topo, containers.AliasAuthorizer))
 		}
 		defer c.Close()
-		text, isErr, err := stack.CallTool(ctx, c, "whoami", nil)
+		text, isErr, err := mcpcall.CallTool(ctx, c, "whoami", nil)
 		if err != nil || isErr {
 			t.Fatalf("whoami: %v %s", err, text)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
-	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mcpcall"
 )
 
 func TestWithMCPImageRejectsBadReferences(t *testing.T) {
@@ -61,14 +61,14 @@ func TestTaskRoleSampleBehindTheGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := stack.ConnectMCP(ctx, topo.MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
+	c, err := mcpcall.Connect(ctx, topo.MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
 	if err != nil {
 		t.Fatalf("connecting through the gateway: %v\nmcp logs:\n%s", err, logsOf(topo, containers.AliasMCP))
 	}
 	t.Cleanup(func() { _ = c.Close() })
 
 	t.Run("alice's whoami reports the task role, not her role", func(t *testing.T) {
-		text, isErr, err := stack.CallTool(ctx, c, "whoami", nil)
+		text, isErr, err := mcpcall.CallTool(ctx, c, "whoami", nil)
 		if err != nil || isErr {
 			t.Fatalf("whoami: %v %s", err, text)
 		}
@@ -85,7 +85,7 @@ func TestTaskRoleSampleBehindTheGateway(t *testing.T) {
 	})
 
 	t.Run("alice cannot list her tenant's bucket: the task role has no S3 access", func(t *testing.T) {
-		text, isErr, err := stack.CallTool(ctx, c, "list_objects", nil)
+		text, isErr, err := mcpcall.CallTool(ctx, c, "list_objects", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestTaskRoleSampleBehindTheGateway(t *testing.T) {
 		if decisions == 0 || sample != 1 {
 			t.Fatalf("%d authorization decisions, %d sample start lines in %d lines", decisions, sample, len(lines))
 		}
-		if _, _, err := stack.CallTool(ctx, c, "whoami", nil); err != nil {
+		if _, _, err := mcpcall.CallTool(ctx, c, "whoami", nil); err != nil {
 			t.Fatal(err)
 		}
 		var more []string

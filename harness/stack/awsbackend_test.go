@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/mcpsso/mcpsso/internal/mcpcall"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
@@ -39,13 +40,13 @@ func crossTenantRead(t *testing.T, s *Stack) (text string, isErr bool) {
 		t.Fatal(err)
 	}
 	defer alice.Close()
-	if who, isErr, err := CallTool(t.Context(), alice, "whoami", nil); err != nil || isErr || !strings.Contains(who, "quilt-mcp-target-acme") {
+	if who, isErr, err := mcpcall.CallTool(t.Context(), alice, "whoami", nil); err != nil || isErr || !strings.Contains(who, "quilt-mcp-target-acme") {
 		t.Fatalf("alice's whoami on %s: %q %v %v", s.AWSBackend().Name(), who, isErr, err)
 	}
-	if list, isErr, err := CallTool(t.Context(), alice, "list_objects", map[string]any{}); err != nil || isErr || !strings.Contains(list, "reports/2026-q3.csv") {
+	if list, isErr, err := mcpcall.CallTool(t.Context(), alice, "list_objects", map[string]any{}); err != nil || isErr || !strings.Contains(list, "reports/2026-q3.csv") {
 		t.Fatalf("alice's list_objects on %s: %q %v %v", s.AWSBackend().Name(), list, isErr, err)
 	}
-	text, isErr, err = CallTool(t.Context(), alice, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"})
+	text, isErr, err = mcpcall.CallTool(t.Context(), alice, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}

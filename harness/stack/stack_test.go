@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpsso/mcpsso/internal/mcpcall"
 )
 
 func startStack(t testing.TB, opts ...Option) *Stack {
@@ -29,15 +31,15 @@ func TestTheReferenceStackEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer alice.Close()
-	who, isErr, err := CallTool(ctx, alice, "whoami", nil)
+	who, isErr, err := mcpcall.CallTool(ctx, alice, "whoami", nil)
 	if err != nil || isErr || !strings.Contains(who, "assumed-role/quilt-mcp-target-acme/") {
 		t.Fatalf("whoami: %q %v %v", who, isErr, err)
 	}
-	list, isErr, err := CallTool(ctx, alice, "list_objects", map[string]any{})
+	list, isErr, err := mcpcall.CallTool(ctx, alice, "list_objects", map[string]any{})
 	if err != nil || isErr || !strings.Contains(list, "reports/2026-q3.csv") {
 		t.Fatalf("list_objects: %q %v %v", list, isErr, err)
 	}
-	denied, isErr, err := CallTool(ctx, alice, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"})
+	denied, isErr, err := mcpcall.CallTool(ctx, alice, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"})
 	if err != nil || !isErr || !strings.Contains(denied, "AccessDenied") {
 		t.Fatalf("cross-tenant get_object: %q %v %v", denied, isErr, err)
 	}
@@ -48,7 +50,7 @@ func TestTheReferenceStackEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dave.Close()
-	if who, isErr, err := CallTool(ctx, dave, "whoami", nil); err != nil || isErr || !strings.Contains(who, "usr-") {
+	if who, isErr, err := mcpcall.CallTool(ctx, dave, "whoami", nil); err != nil || isErr || !strings.Contains(who, "usr-") {
 		t.Fatalf("dave's whoami: %q %v %v", who, isErr, err)
 	}
 
@@ -145,7 +147,7 @@ func TestTheSeedStackFailsWhereTheTutorialWould(t *testing.T) {
 	c, err := s.MCPClient(ctx, "alice")
 	if err == nil {
 		defer c.Close()
-		if who, isErr, err := CallTool(ctx, c, "whoami", nil); err == nil && !isErr {
+		if who, isErr, err := mcpcall.CallTool(ctx, c, "whoami", nil); err == nil && !isErr {
 			t.Fatalf("the seed stack let alice act: %q", who)
 		}
 	}
@@ -163,7 +165,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := CallTool(t.Context(), c, "whoami", nil); err != nil {
+	if _, _, err := mcpcall.CallTool(t.Context(), c, "whoami", nil); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.Close()

@@ -14,7 +14,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -51,7 +50,7 @@ func connect(ctx context.Context, u fw.User) *session {
 	t := fw.Current()
 	token, err := t.Token(ctx, u.Name)
 	Expect(err).NotTo(HaveOccurred(), "no token for %s", u.Name)
-	c, err := stack.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
+	c, err := fw.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
 	if err != nil {
 		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", u.Name, err, fw.InitializeAnswer(ctx, t.MCPURL(), token, "mcpsso-abac")), 1)
 	}
@@ -61,7 +60,7 @@ func connect(ctx context.Context, u fw.User) *session {
 
 // call calls a tool and returns its text and whether it is a tool error.
 func (s *session) call(ctx context.Context, tool string, args map[string]any) (string, bool) {
-	text, isErr, err := stack.CallTool(ctx, s.c, tool, args)
+	text, isErr, err := fw.CallTool(ctx, s.c, tool, args)
 	Expect(err).NotTo(HaveOccurred(), "%s as %s: protocol error", tool, s.user.Name)
 	return text, isErr
 }

@@ -12,8 +12,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -25,18 +23,18 @@ var (
 	// claimForgeries carry a good signature and standard claims (exp, iss, aud) that verify, but
 	// a claim the deployment must refuse to act on: it may answer 401 (a bad token) or 403 (a
 	// token it will not serve), never a success.
-	claimForgeries = []mockidp.Forgery{mockidp.ForgeMissingSubject, mockidp.ForgeTenantWildcard,
-		mockidp.ForgeTenantPathTraversal, mockidp.ForgeTenantWithSpaces, mockidp.ForgeTenantTooLong, mockidp.ForgeTenantNonASCII}
+	claimForgeries = []fw.Forgery{fw.ForgeMissingSubject, fw.ForgeTenantWildcard,
+		fw.ForgeTenantPathTraversal, fw.ForgeTenantWithSpaces, fw.ForgeTenantTooLong, fw.ForgeTenantNonASCII}
 	// sizeForgeries are over API Gateway's request header limit: the gateway refuses them (413)
 	// before any authorizer runs, so no challenge can be added; any 4xx other than a success will do.
-	sizeForgeries = []mockidp.Forgery{mockidp.ForgeOversized}
+	sizeForgeries = []fw.Forgery{fw.ForgeOversized}
 )
 
 // forgeryEntries are the table entries for the forgeries in want (nil: every forgery not in
 // the other groups), named by the mock IdP's forgery names.
-func forgeryEntries(want []mockidp.Forgery) []TableEntry {
+func forgeryEntries(want []fw.Forgery) []TableEntry {
 	var out []TableEntry
-	for _, f := range mockidp.Forgeries() {
+	for _, f := range fw.Forgeries() {
 		other := slices.Contains(claimForgeries, f) || slices.Contains(sizeForgeries, f)
 		if (want == nil && !other) || slices.Contains(want, f) {
 			out = append(out, Entry(f.String(), f.String()))
@@ -155,10 +153,10 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 	fw.ConformanceIt("accepts a token obtained as a spec-following MCP client obtains it: authorization code with PKCE S256 and resource = the metadata's resource (RFC 8707)", fw.Needs(fw.CapSignIn), func() {
 		ctx := context.Background()
 		tok, resource := specClientToken(ctx, acceptedUser().Name)
-		c, err := stack.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
+		c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
 		Expect(err).NotTo(HaveOccurred(), "with a token for resource %s (the deployment must accept its own canonical URI as the audience)", resource)
 		DeferCleanup(c.Close)
-		text, isError, err := stack.CallTool(ctx, c, "whoami", nil)
+		text, isError, err := fw.CallTool(ctx, c, "whoami", nil)
 		Expect(err).NotTo(HaveOccurred(), "whoami with a token for resource %s", resource)
 		Expect(isError).To(BeFalse(), "whoami with a token for resource %s: %s", resource, text)
 	})

@@ -14,8 +14,6 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
-
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -263,7 +261,7 @@ func specClientToken(ctx context.Context, user string) (token, resource string) 
 	Expect(authURL).NotTo(BeEmpty(), "authorization_endpoint in %s", asFrom)
 	Expect(tokenURL).NotTo(BeEmpty(), "token_endpoint in %s", asFrom)
 
-	conf := &oauth2.Config{ClientID: mockidp.PublicClientID, RedirectURL: "http://127.0.0.1:8976/callback",
+	conf := &oauth2.Config{ClientID: fw.PublicClientID, RedirectURL: "http://127.0.0.1:8976/callback",
 		Endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
 	verifier, state := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
 	res := oauth2.SetAuthURLParam("resource", resource)

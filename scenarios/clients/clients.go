@@ -21,7 +21,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -59,7 +58,7 @@ var _ = fw.Describe("Real MCP clients", fw.Clients, func() {
 			}
 			switch reg {
 			case preregistered:
-				cfg.PreregisteredClient = &oauthex.ClientCredentials{ClientID: mockidp.PublicClientID}
+				cfg.PreregisteredClient = &oauthex.ClientCredentials{ClientID: fw.PublicClientID}
 			case dynamic:
 				cfg.DynamicClientRegistrationConfig = &sdkauth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
 					RedirectURIs: []string{redirectURL}, TokenEndpointAuthMethod: "none", ClientName: clientName,

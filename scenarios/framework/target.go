@@ -2,7 +2,9 @@
 // chosen by name: embedded, external, …), typed labels that become Ginkgo labels and a [Tag] in
 // the spec name, capabilities a spec needs (specs whose capability the target lacks are skipped
 // with the reason, never hidden behind an if), and the known-failures baseline, where a listed
-// failure that passes also fails the run.
+// failure that passes also fails the run. It is the suites' only import from the kit
+// (docs/architecture.md), so it also carries what a spec needs from below: the MCP client
+// helpers, and the mocks' words the Target contract speaks (CloudTrail records, forgeries).
 package framework
 
 import (
@@ -16,8 +18,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 )
 
 // Capability is something a target can offer beyond the MCP endpoint and tokens.
@@ -95,14 +95,14 @@ type Target interface {
 
 	// Optional operations: ErrNotSupported without the capability.
 
-	// Forge mints a forged token (CapForge); forgery names come from the mock IdP.
+	// Forge mints a forged token (CapForge); forgery is a Forgery's String.
 	Forge(ctx context.Context, forgery, user string) (string, error)
 	// AdminAWS is administrator SDK access to an account (CapAWSAdmin).
 	AdminAWS(account string) (aws.Config, error)
 	// TaskRoleAWS is SDK access as the MCP server's task role (CapTaskRole).
 	TaskRoleAWS(ctx context.Context) (aws.Config, error)
 	// CloudTrail returns records, newest first (CapCloudTrail).
-	CloudTrail(ctx context.Context, f cloudtrail.Filter) ([]cloudtrail.Event, error)
+	CloudTrail(ctx context.Context, f TrailFilter) ([]TrailEvent, error)
 	// Logs returns the components' JSON log lines (CapLogs).
 	Logs() ([]string, error)
 	// MetricsURL is the MCP server's Prometheus endpoint (CapMetrics).
@@ -143,7 +143,7 @@ func (NullTarget) TaskRoleAWS(context.Context) (aws.Config, error) {
 }
 
 // CloudTrail is not supported.
-func (NullTarget) CloudTrail(context.Context, cloudtrail.Filter) ([]cloudtrail.Event, error) {
+func (NullTarget) CloudTrail(context.Context, TrailFilter) ([]TrailEvent, error) {
 	return nil, ErrNotSupported
 }
 

@@ -20,8 +20,6 @@ import (
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -85,7 +83,7 @@ func serverSaid() string {
 func connect(ctx context.Context, u fw.User) *mcpclient.Client {
 	token, err := fw.Current().Token(ctx, u.Name)
 	Expect(err).NotTo(HaveOccurred())
-	c, err := stack.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + token})
+	c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + token})
 	Expect(err).NotTo(HaveOccurred(), "%s; %s's valid request never reached a tool", serverSaid(), u.Name)
 	DeferCleanup(c.Close)
 	return c
@@ -93,7 +91,7 @@ func connect(ctx context.Context, u fw.User) *mcpclient.Client {
 
 // call calls a tool and fails the spec unless it ran (a tool error is returned, not failed).
 func call(ctx context.Context, c *mcpclient.Client, tool string, args map[string]any) (string, bool) {
-	text, isErr, err := stack.CallTool(ctx, c, tool, args)
+	text, isErr, err := fw.CallTool(ctx, c, tool, args)
 	Expect(err).NotTo(HaveOccurred(), "%s; %s failed", serverSaid(), tool)
 	return text, isErr
 }
@@ -179,10 +177,10 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		}
 		Expect(want).NotTo(BeEmpty(), "neither the target nor whoami knows %s's source identity", alice.Name)
 
-		var events []cloudtrail.Event
+		var events []fw.TrailEvent
 		Eventually(func(g Gomega) {
 			var err error
-			events, err = fw.Current().CloudTrail(ctx, cloudtrail.Filter{EventName: "AssumeRole", EventSource: "sts.amazonaws.com", Start: start})
+			events, err = fw.Current().CloudTrail(ctx, fw.TrailFilter{EventName: "AssumeRole", EventSource: "sts.amazonaws.com", Start: start})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(events).NotTo(BeEmpty(), "no AssumeRole record since %s", start)
 		}).WithContext(ctx).WithTimeout(20 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
@@ -261,8 +259,8 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		postMCP(ctx, "Bearer "+token)                     // accepted
 		postMCP(ctx, "Bearer "+token+"x")                 // rejected: signature tampered
 		postMCP(ctx, "Bearer "+parts[0]+"."+parts[1]+".") // rejected: no signature
-		if c, err := stack.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + token}); err == nil {
-			_, _, _ = stack.CallTool(ctx, c, "whoami", nil)
+		if c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + token}); err == nil {
+			_, _, _ = fw.CallTool(ctx, c, "whoami", nil)
 			_ = c.Close()
 		}
 

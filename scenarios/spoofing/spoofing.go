@@ -22,8 +22,6 @@ import (
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -99,7 +97,7 @@ func randomHex(n int) string {
 
 // connect opens an MCP client on url with headers and closes it after the spec.
 func connect(ctx context.Context, url string, headers map[string]string) *mcpclient.Client {
-	c, err := stack.ConnectMCP(ctx, url, headers)
+	c, err := fw.ConnectMCP(ctx, url, headers)
 	Expect(err).NotTo(HaveOccurred(), "%s; a valid request sent with headers %v never reached a tool", serverSaid(), headerNames(headers))
 	DeferCleanup(c.Close)
 	return c
@@ -107,7 +105,7 @@ func connect(ctx context.Context, url string, headers map[string]string) *mcpcli
 
 // whoami calls the whoami tool and decodes its answer.
 func whoami(ctx context.Context, c *mcpclient.Client) identity {
-	text, isErr, err := stack.CallTool(ctx, c, "whoami", nil)
+	text, isErr, err := fw.CallTool(ctx, c, "whoami", nil)
 	Expect(err).NotTo(HaveOccurred(), "%s; whoami failed", serverSaid())
 	Expect(isErr).To(BeFalse(), "whoami answered a tool error: %s", text)
 	var id identity
@@ -177,7 +175,7 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 				Expect(id.SourceIdentity).To(Equal(alice.SourceIdentity), "whoami shows another source identity than the one derived from %s's token", alice.Name)
 			}
 
-			text, isErr, err := stack.CallTool(ctx, c, "get_object", map[string]any{"bucket": victim.Bucket, "key": "README.md"})
+			text, isErr, err := fw.CallTool(ctx, c, "get_object", map[string]any{"bucket": victim.Bucket, "key": "README.md"})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(isErr).To(BeTrue(), "%s read %s's bucket %s with forged headers %v: %s", alice.Name, victim.Tenant, victim.Bucket, names, text)
 			Expect(text).To(ContainSubstring("AccessDenied"), "reading %s's bucket failed, but not because AWS denied it", victim.Tenant)
@@ -255,10 +253,10 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 			url, h, si := forgedDirect()
 			r, err := fw.PostMCP(ctx, url, h, fw.WhoamiCall)
 			Expect(err).NotTo(HaveOccurred(), "POST %s", url)
-			events, err := fw.Current().CloudTrail(ctx, cloudtrail.Filter{EventName: "AssumeRole"})
+			events, err := fw.Current().CloudTrail(ctx, fw.TrailFilter{EventName: "AssumeRole"})
 			Expect(err).NotTo(HaveOccurred())
 			for _, ev := range events {
-				var p cloudtrail.AssumeRoleParameters
+				var p fw.AssumeRoleParameters
 				if json.Unmarshal(ev.RequestParameters, &p) == nil && p.SourceIdentity == si {
 					Fail(fmt.Sprintf("the MCP server called STS AssumeRole of %s with the forged source identity %s (CloudTrail: %s %s) for a direct request without a token (HTTP %d): "+
 						"it acts on decided headers whoever sends them", p.RoleArn, si, ev.ErrorCode, ev.ErrorMessage, r.Status))

@@ -20,7 +20,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -86,7 +85,7 @@ func connect(ctx context.Context, u fw.User, version string) *mcpclient.Client {
 // callWhoami calls whoami and decodes its answer; the call must succeed.
 func callWhoami(ctx context.Context, c *mcpclient.Client) whoami {
 	GinkgoHelper()
-	text, isError, err := stack.CallTool(ctx, c, "whoami", nil)
+	text, isError, err := fw.CallTool(ctx, c, "whoami", nil)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(isError).To(BeFalse(), "whoami: %s", text)
 	var w whoami

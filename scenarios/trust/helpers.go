@@ -17,7 +17,6 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -200,12 +199,12 @@ func callWhoami(ctx context.Context, user string) whoami {
 	t := fw.Current()
 	token, err := t.Token(ctx, user)
 	Expect(err).NotTo(HaveOccurred(), "no token for %s", user)
-	c, err := stack.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
+	c, err := fw.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
 	if err != nil {
 		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", user, err, fw.InitializeAnswer(ctx, t.MCPURL(), token, "mcpsso-trust")), 1)
 	}
 	defer c.Close()
-	text, isErr, err := stack.CallTool(ctx, c, "whoami", map[string]any{})
+	text, isErr, err := fw.CallTool(ctx, c, "whoami", map[string]any{})
 	Expect(err).NotTo(HaveOccurred(), "whoami as %s", user)
 	Expect(isErr).To(BeFalse(), "whoami as %s answered a tool error, so the server could not assume %s's role: %s", user, user, text)
 	var w whoami

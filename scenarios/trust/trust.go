@@ -18,7 +18,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -239,11 +238,11 @@ var _ = fw.Describe("Trust policies", fw.Trust, func() {
 				Skip("target " + t.Name() + " has no user mapped to a tenant")
 			}
 			w := callWhoami(ctx, u.Name)
-			events, err := t.CloudTrail(ctx, cloudtrail.Filter{EventName: "AssumeRole"})
+			events, err := t.CloudTrail(ctx, fw.TrailFilter{EventName: "AssumeRole"})
 			Expect(err).NotTo(HaveOccurred())
 			var denials []string
 			for _, ev := range events {
-				var p cloudtrail.AssumeRoleParameters
+				var p fw.AssumeRoleParameters
 				if json.Unmarshal(ev.RequestParameters, &p) != nil || p.RoleArn != w.Role {
 					continue
 				}

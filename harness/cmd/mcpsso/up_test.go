@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mcpcall"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
 
@@ -77,13 +77,13 @@ func TestUpAsASubprocess(t *testing.T) {
 	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
 	token := tokenFromCLI(t, bin, p.issuer, "alice")
 	ctx := t.Context()
-	c, err := stack.ConnectMCP(ctx, p.mcpURL, map[string]string{"Authorization": "Bearer " + token})
+	c, err := mcpcall.Connect(ctx, p.mcpURL, map[string]string{"Authorization": "Bearer " + token})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, p.stderr.String())
 	}
 	defer c.Close()
 	for tool, want := range map[string]string{"whoami": "quilt-mcp-target-acme", "list_objects": "README.md"} {
-		text, isErr, err := stack.CallTool(ctx, c, tool, map[string]any{})
+		text, isErr, err := mcpcall.CallTool(ctx, c, tool, map[string]any{})
 		if err != nil || isErr || !strings.Contains(text, want) {
 			t.Errorf("%s: %q %v %v", tool, text, isErr, err)
 		}
@@ -137,15 +137,15 @@ func TestUpOnMoto(t *testing.T) {
 		t.Errorf("up does not say which AWS it runs: %q", p.lines)
 	}
 	ctx := t.Context()
-	c, err := stack.ConnectMCP(ctx, p.mcpURL, map[string]string{"Authorization": "Bearer " + tokenFromCLI(t, bin, p.issuer, "alice")})
+	c, err := mcpcall.Connect(ctx, p.mcpURL, map[string]string{"Authorization": "Bearer " + tokenFromCLI(t, bin, p.issuer, "alice")})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, p.stderr.String())
 	}
 	defer c.Close()
-	if text, isErr, err := stack.CallTool(ctx, c, "whoami", nil); err != nil || isErr || !strings.Contains(text, "quilt-mcp-target-acme") {
+	if text, isErr, err := mcpcall.CallTool(ctx, c, "whoami", nil); err != nil || isErr || !strings.Contains(text, "quilt-mcp-target-acme") {
 		t.Errorf("whoami: %q %v %v", text, isErr, err)
 	}
-	if text, isErr, err := stack.CallTool(ctx, c, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"}); err != nil || !isErr || !strings.Contains(text, "AccessDenied") {
+	if text, isErr, err := mcpcall.CallTool(ctx, c, "get_object", map[string]any{"bucket": "quilt-tenant-globex", "key": "plans/secret-plan.txt"}); err != nil || !isErr || !strings.Contains(text, "AccessDenied") {
 		t.Errorf("alice's read of globex's plan: %q %v %v", text, isErr, err)
 	}
 	p.interrupt(t)
