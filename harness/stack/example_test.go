@@ -35,13 +35,3 @@ func ExampleStart() {
 	fmt.Println(who.Tenant, who.Role)
 	// Output: acme arn:aws:iam::111122223333:role/quilt-mcp-target-acme
 }
-
-// The same deployment with moto_server (from PATH) as its AWS, behind the kit's enforcing proxy.
-func ExampleWithAWSBackend() {
-	s, err := stack.Start(context.Background(), stack.WithAWSBackend(stack.AWSBackend{Moto: true}))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer s.Close()
-	fmt.Println(s.AWSBackend().Name(), s.AWSEndpoint())
-}
