@@ -19,7 +19,7 @@ COVER_OUT ?= $(BIN)/cover.out
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-.PHONY: help build test test-short cover lint bench fuzz tidy-check ci images
+.PHONY: help build test test-short cover lint bench fuzz tidy-check ci images docs
 
 help: ## List the targets.
 	@echo 'Usage: make TARGET [FUZZTIME=10s]'
@@ -94,6 +94,11 @@ fuzz: ## Fuzz every fuzz target for FUZZTIME each (default 10s).
 	  done; \
 	done; \
 	echo "fuzzed $$found target(s)"
+
+# The CLI reference is generated from the cobra command tree; TestTheCLIReferenceIsUpToDate
+# (harness/cmd/mcpsso) fails when docs/cli is out of date.
+docs: ## Write the CLI reference (docs/cli) from the command tree.
+	$(GO) run ./harness/cmd/mcpsso docs cli --dir docs/cli
 
 tidy-check: ## Fail if go.mod or go.sum is not tidy (changes nothing).
 	$(GO) mod tidy -diff

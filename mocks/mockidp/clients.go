@@ -11,7 +11,8 @@ import (
 	"strings"
 )
 
-// Default clients (DESIGN.md): the CLI's public client and a confidential demo client.
+// Default clients (docs/components/mock-idp.md, "Clients"): the CLI's public client and a
+// confidential demo client.
 const (
 	PublicClientID   = "mcpsso-cli"
 	DemoClientID     = "mcpsso-demo"

@@ -20,7 +20,8 @@ var tenantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // maxBearerBytes is a bound an authorizer should put on a token before parsing it.
 const maxBearerBytes = 8 << 10
 
-// checkClaims is what an authorizer must check beyond go-oidc (facts/idp-jwt.md): the
+// checkClaims is what an authorizer must check beyond go-oidc (as reference/authorizer does;
+// RFC 9068 §4 for the token type, https://www.rfc-editor.org/rfc/rfc9068#section-4): the
 // token-type marker, a subject, a tenant of a safe shape.
 func checkClaims(header, claims map[string]any, tenantClaim string) error {
 	if header["typ"] != "at+jwt" || claims["token_use"] != "access" {

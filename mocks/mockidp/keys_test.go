@@ -103,8 +103,9 @@ func TestRotationKeepsTheOldKeyForTheOverlapThenRetiresIt(t *testing.T) {
 	// so a long-lived verifier keeps accepting tokens of a key the IdP has retired.
 	t.Run("a long-lived go-oidc key set still trusts the retired key", func(t *testing.T) {
 		if _, err := longLived.Verify(ctx, newToken); err != nil {
-			// A change upstream is a finding, not a skip: the fact sheet and this test must follow it.
-			t.Fatalf("go-oidc now drops retired keys from its cache (%v): update facts/idp-jwt.md and this test", err)
+			// A change upstream is a finding, not a skip: reference/authorizer's keySet (which
+			// refreshes keys older than an hour because go-oidc does not) and this test must follow it.
+			t.Fatalf("go-oidc now drops retired keys from its cache (%v): update reference/authorizer/keyset.go and this test", err)
 		}
 	})
 }
@@ -140,7 +141,7 @@ func TestES256IdPIsVerifiedByGoOIDC(t *testing.T) {
 	if _, err := provider.Verifier(&oidc.Config{ClientID: mockidp.DefaultAudience}).Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	// An authorizer pinned to RS256 (as in facts/idp-jwt.md) refuses it: the alg list matters.
+	// An authorizer pinned to RS256 (reference/authorizer's default) refuses it: the alg list matters.
 	pinned := provider.Verifier(&oidc.Config{ClientID: mockidp.DefaultAudience, SupportedSigningAlgs: []string{oidc.RS256}})
 	if _, err := pinned.Verify(t.Context(), tok.AccessToken); err == nil {
 		t.Error("an RS256-only verifier accepted an ES256 token")

@@ -1,6 +1,6 @@
 // Package baselines ships the known-failures baselines of `mcpsso conform`: for the seed
 // profile, one line per spec that fails because of a mistake in the tutorial, each with the
-// mistake it shows (../shared/facts "What the tutorial gets wrong").
+// mistake it shows, numbered as in docs/concepts.md ("What the tutorial gets wrong").
 package baselines
 
 import (

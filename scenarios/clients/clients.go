@@ -125,7 +125,8 @@ var _ = fw.Describe("Real MCP clients", fw.Clients, func() {
 		Expect(c.Start(ctx)).To(Succeed())
 
 		// mcp-go sends nothing before it holds a token: the 401 an MCP client first meets comes
-		// from a request of our own, handed to the client as the facts sheet describes.
+		// from a request of our own, handed to the client's OAuth handler
+		// (OAuthHandler.HandleUnauthorizedResponse in mcp-go's client/transport/oauth.go).
 		handler := c.GetTransport().(*transport.StreamableHTTP).GetOAuthHandler()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, mcpURL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 		Expect(err).NotTo(HaveOccurred())

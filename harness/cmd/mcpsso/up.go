@@ -205,7 +205,7 @@ type snippet struct {
 type snippets []snippet
 
 // upSnippets are the commands and configuration up prints. TestUpPrintsCommandsThatWork runs
-// each one as printed, and TestTheREADMEShowsWhatUpPrints holds the README to them.
+// each one as printed, and TestTheUpDocShowsWhatUpPrints holds docs/up.md to them.
 func upSnippets(u upURLs) snippets {
 	return snippets{
 		{"Get a token (device grant, approved by the mock IdP)", []string{

@@ -266,20 +266,19 @@ func awsAdminHelper() int {
 	return 0
 }
 
-// TestTheREADMEShowsWhatUpPrints: the README's `mcpsso up` section shows every command and
-// configuration up prints, as up prints them on its default ports (title as a comment), so a
+// TestTheUpDocShowsWhatUpPrints: docs/up.md, before its first subsection, shows every command
+// and configuration up prints, as up prints them on its default ports (title as a comment), so a
 // change to one is a change to the other.
-func TestTheREADMEShowsWhatUpPrints(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+func TestTheUpDocShowsWhatUpPrints(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "up.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, _ := strings.Cut(string(readme), "## Develop locally: `mcpsso up`")
-	section, _, _ = strings.Cut(section, "\n## ")
-	if want := upSnippets(defaultUpURLs()).script(); !strings.Contains(section, "```sh\n"+want+"```\n") {
-		t.Errorf("the README's up section does not show, as up prints them (titles as comments):\n%s", want)
+	opening, _, _ := strings.Cut(string(doc), "\n## ")
+	if want := upSnippets(defaultUpURLs()).script(); !strings.Contains(opening, "```sh\n"+want+"```\n") {
+		t.Errorf("docs/up.md does not show, before its first subsection, as up prints them (titles as comments):\n%s", want)
 	}
-	if !strings.Contains(section, "--allowed-origin") {
-		t.Error("the README's up section does not explain --allowed-origin")
+	if !strings.Contains(string(doc), "--allowed-origin") {
+		t.Error("docs/up.md does not explain --allowed-origin")
 	}
 }

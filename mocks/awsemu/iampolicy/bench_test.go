@@ -5,7 +5,7 @@ import "testing"
 // The tutorial's S3 ABAC resource policy, verbatim (wrapped in a document).
 const tutorialS3Policy = `{"Version":"2012-10-17","Statement":[{ "Effect":"Allow", "Principal":{"AWS":"*"}, "Action":["s3:GetObject","s3:PutObject"], "Resource":"arn:aws:s3:::quilt-tenant-${aws:PrincipalTag/tenant}/*", "Condition":{"StringEquals":{"aws:PrincipalTag/tenant":"${aws:PrincipalTag/tenant}"}} }]}`
 
-// The corrected trust policy of facts/aws-sts-iam-s3.md, "Corrected forms".
+// The first corrected form of the tutorial's trust policy (docs_tutorial_test.go, dxCorrectTrust).
 const correctedTrustPolicy = `{"Version":"2012-10-17","Statement":[
   {"Sid":"AssumeForOneUserOfOneTenant","Effect":"Allow",
    "Principal":{"AWS":"arn:aws:iam::111122223333:role/ecsTaskRole"},

@@ -159,7 +159,9 @@ var dxDecideCases = []dxDecideCase{
 		identity: []string{dxIdAllS3}, resource: dxNotBobHere, req: dxGetAs(dxBob), resAccount: dxAcct, want: Allowed},
 	// "Policy evaluation logic", identity-based with resource-based policies: "Role trust policies
 	// and KMS key policies are exceptions to this logic, because they must explicitly allow access
-	// for principals"; facts sheet: "the role's trust policy ... must allow the caller".
+	// for principals"; "Pass session tags in AWS STS" and the AssumeRole API reference
+	// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html): the role's
+	// trust policy must allow the caller.
 	{name: "A role trust policy must allow even when the caller's identity policy allows sts:AssumeRole in the same account",
 		identity: []string{dxDoc(`{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}`)},
 		resource: dxTrustIs(`{"AWS":"arn:aws:iam::111122223333:role/SomeoneElse"}`, "sts:AssumeRole"), trust: true,
@@ -170,9 +172,9 @@ var dxDecideCases = []dxDecideCase{
 		req: dxReq("sts:AssumeRole", dxRoleARN(dxAcct, "Target"), dxBy(dxBob)), want: Allowed},
 }
 
-// Per-action condition keys (the strict reading). Sources: the facts sheet
-// /work/shared/facts/aws-sts-iam-s3.md ("Which condition keys each action sees"), the Service
-// Authorization Reference for AWS STS and Amazon S3
+// Per-action condition keys (the strict reading: each action sees only the keys the Service
+// Authorization Reference lists for it, plus the global keys; docs/components/aws-emulator.md
+// says why). Sources: the Service Authorization Reference for AWS STS and Amazon S3
 // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html),
 // "AWS global condition context keys" (global keys are present for every action), and
 // "Pass session tags in AWS STS" (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html),

@@ -1,9 +1,10 @@
 package iampolicy
 
 // Shared helpers for the docs_*_test.go tables: every case there is drawn from an example on an
-// AWS documentation page (cited above each group) or from the tutorial and facts sheet in
-// /work/shared. Helpers carry a "dx" prefix so they cannot collide with the engine's own
-// identifiers or with other test files in this package.
+// AWS documentation page (cited above each group) or from the tutorial's policies
+// (reference/policies/seed) and their corrections (reference/policies/reference). Helpers carry
+// a "dx" prefix so they cannot collide with the engine's own identifiers or with other test
+// files in this package.
 
 import (
 	"errors"

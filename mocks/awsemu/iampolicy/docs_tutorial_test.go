@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// The tutorial (/work/shared/seed/sso-mcp-on-aws-tutorial.txt, section 4) against the corrected
-// forms of the facts sheet (/work/shared/facts/aws-sts-iam-s3.md, "What the tutorial gets wrong"
-// and "Corrected forms"). The tutorial's JSON snippets are single statements; they are used
-// verbatim inside a 2012-10-17 document, with <acct> = 111122223333 and <ecsTaskRole> =
-// ecsTaskRole.
+// The tutorial's policies (its section 4, kept verbatim in reference/policies/seed) against
+// their corrected forms (reference/policies/reference; the mistakes are listed in
+// docs/concepts.md, "What the tutorial gets wrong"). The tutorial's JSON snippets are single
+// statements; they are used verbatim inside a 2012-10-17 document, with <acct> = 111122223333
+// and <ecsTaskRole> = ecsTaskRole.
 var (
 	// 4.2 Target Role Trust Policy, verbatim.
 	dxTutorialTrust = dxDoc(`{ "Effect":"Allow", "Principal":{"AWS":"arn:aws:iam::111122223333:role/ecsTaskRole"}, "Action":["sts:AssumeRole","sts:TagSession"], "Condition":{ "StringLike":{"sts:SourceIdentity":"usr-*"}, "ForAllValues:StringEquals":{"sts:TagKeys":["tenant"]} } }`)
@@ -18,7 +18,8 @@ var (
 	// 4.3 Resource Policy Example (S3 ABAC), verbatim.
 	dxTutorialBucket = dxDoc(`{ "Effect":"Allow", "Principal":{"AWS":"*"}, "Action":["s3:GetObject","s3:PutObject"], "Resource":"arn:aws:s3:::quilt-tenant-${aws:PrincipalTag/tenant}/*", "Condition":{"StringEquals":{"aws:PrincipalTag/tenant":"${aws:PrincipalTag/tenant}"}} }`)
 
-	// Facts sheet, "Corrected forms": the three-statement trust policy.
+	// The first corrected form: one statement per action, each on that action's own keys, the
+	// tenant tag only required present (Null); the kit pins it instead (dxPinnedTrust).
 	dxCorrectTrust = dxDoc(`
   {"Sid":"AssumeForOneUserOfOneTenant","Effect":"Allow",
    "Principal":{"AWS":"arn:aws:iam::111122223333:role/ecsTaskRole"},
@@ -35,7 +36,7 @@ var (
    "Action":"sts:TagSession",
    "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},
                 "Null":{"aws:RequestTag/tenant":"false"}}}`)
-	// The kit's reference trust policy of acme's role: the facts sheet's form with the tenant
+	// The kit's reference trust policy of acme's role: the first corrected form with the tenant
 	// tag pinned to the role's own tenant (StringEquals instead of Null), so that whoever passes
 	// the tag cannot choose another tenant's role.
 	dxPinnedTrust = dxDoc(`
@@ -54,12 +55,14 @@ var (
    "Action":"sts:TagSession",
    "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["tenant"]},
                 "StringEquals":{"aws:RequestTag/tenant":"acme"}}}`)
-	// Facts sheet: task-role identity policy.
+	// reference/policies/reference/task-role-policy.json: the task-role identity policy.
 	dxCorrectTask = dxDoc(`{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"arn:aws:iam::111122223333:role/quilt-mcp-target-*"}`)
-	// Facts sheet: tenant data access by ABAC in the target role's identity policy.
+	// reference/policies/reference/target-role-policy.json: tenant data access by ABAC in the
+	// target role's identity policy.
 	dxTargetABAC = dxDoc(`{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::quilt-tenant-${aws:PrincipalTag/tenant}"},
 		{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::quilt-tenant-${aws:PrincipalTag/tenant}/*"}`)
-	// Facts sheet: each tenant bucket's policy denies principals outside the account.
+	// reference/policies/reference/tenant-bucket-policy.json: each tenant bucket's policy denies
+	// principals outside the account.
 	dxCorrectBucket = dxDoc(`{ "Effect":"Allow", "Principal":{"AWS":"*"}, "Action":["s3:GetObject","s3:PutObject"], "Resource":"arn:aws:s3:::quilt-tenant-${aws:PrincipalTag/tenant}/*", "Condition":{"StringEquals":{"aws:PrincipalTag/tenant":"${aws:PrincipalTag/tenant}"}} },
 		{"Sid":"DenyOutsideAccount","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::quilt-tenant-acme","arn:aws:s3:::quilt-tenant-acme/*"],
 		 "Condition":{"StringNotEquals":{"aws:PrincipalAccount":"111122223333"}}}`)
@@ -148,7 +151,7 @@ var dxTutorialCases = []dxEvalCase{
 		kind: ResourcePolicy, policy: dxTutorialBucket, req: dxTenantObj("acme", dxBy(dxMCPSession), dxTag("tenant", "*")), want: NoMatch},
 }
 
-// End-to-end decisions for the tutorial and the corrected wiring (same facts sheet).
+// End-to-end decisions for the tutorial and the corrected wiring (same sources).
 var dxTutorialDecideCases = []dxDecideCase{
 	{name: "With the tutorial's policies a per-request AssumeRole passing SourceIdentity fails: sts:SetSourceIdentity is allowed nowhere",
 		identity: []string{dxTutorialTask}, resource: dxTutorialTrust, trust: true, req: dxAssume("sts:SetSourceIdentity", "usr-1", "tenant"), want: ImplicitDeny},
@@ -164,7 +167,7 @@ var dxTutorialDecideCases = []dxDecideCase{
 		identity: []string{dxCorrectTask}, resource: dxCorrectTrust, trust: true, req: dxAssume("sts:TagSession", "usr-1", "tenant", "admin"), want: ImplicitDeny},
 	{name: "With the tutorial's policies acme's role passes sts:AssumeRole with tenant=globex: no condition ties the tag to the role",
 		identity: []string{dxTutorialTask}, resource: dxTutorialTrust, trust: true, req: dxAssumeAs("sts:AssumeRole", "globex"), want: Allowed},
-	{name: "With the corrected policies of the facts sheet acme's role still takes tenant=globex (Null only asks for a tag)",
+	{name: "With the first corrected form acme's role still takes tenant=globex (Null only asks for a tag)",
 		identity: []string{dxCorrectTask}, resource: dxCorrectTrust, trust: true, req: dxAssumeAs("sts:TagSession", "globex"), want: Allowed, matchedSid: "TagOnlyTenant"},
 	{name: "With the tenant pinned acme's role is assumed with tenant=acme",
 		identity: []string{dxCorrectTask}, resource: dxPinnedTrust, trust: true, req: dxAssumeAs("sts:AssumeRole", "acme"), want: Allowed, matchedSid: "AssumeForOneUserOfOneTenant"},
@@ -276,7 +279,7 @@ func TestDocsTutorialDecisions(t *testing.T)       { dxRunDecide(t, dxTutorialDe
 func TestDocsSessionTagTrustPolicies(t *testing.T) { dxRunEval(t, dxSessionTagCases) }
 
 // TestDocsSimulateTutorial runs the tutorial's flaw through the JSON contract of
-// `mcpsso policy simulate` (/work/shared/DESIGN.md "Policy simulation request").
+// `mcpsso policy simulate` (docs/components/policies.md, "The request").
 func TestDocsSimulateTutorial(t *testing.T) {
 	req := `{"action":"sts:TagSession","resource":"arn:aws:iam::111122223333:role/quilt-mcp-target-acme",
 	 "principal":{"arn":"arn:aws:sts::111122223333:assumed-role/ecsTaskRole/task-1","account":"111122223333"},

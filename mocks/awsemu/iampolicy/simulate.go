@@ -20,7 +20,7 @@ type InputError struct {
 
 func (e *InputError) Error() string { return e.Field + ": " + e.Problem }
 
-// simRequest is the JSON contract of `mcpsso policy simulate` (DESIGN.md).
+// simRequest is the JSON contract of `mcpsso policy simulate` (docs/components/policies.md).
 type simRequest struct {
 	Action              string                     `json:"action"`
 	Resource            string                     `json:"resource"`

@@ -258,7 +258,10 @@ type AssumeRoleResult struct {
 }
 
 // chained reports whether assuming a role with this caller is role chaining: using a role
-// session's credentials. A task role's credentials delivered to ECS are not (facts sheet).
+// session's credentials to assume a role ("Role chaining" in
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html). A task
+// role's credentials delivered to ECS are not counted as chaining: ECS issues them to the task,
+// no caller assumed them (an inference; AWS does not say so for ECS in as many words).
 func chained(c *iam.Caller) bool {
 	return c.Kind == iam.CallerSession && c.Session.IssuedTo == ""
 }
