@@ -35,7 +35,7 @@ func newConformCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--label-filter E] [--junit F] [--known-failures F|seed]",
 		Short: "Run the scenario suites against a deployment and judge it",
-		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, adversarial)
+		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, clients, adversarial)
 against a deployment and print one line per spec (result, spec, reason) and a verdict.
 
 Targets:
@@ -62,7 +62,7 @@ environment each image gets).
 baseline of the tutorial's mistakes): a listed spec that fails is a known failure, a listed spec
 that passes fails the run, so a baseline never goes stale. --label-filter selects specs by label
 (Ginkgo syntax: "abac && !tutorial"); labels: conformance, bootstrap, trust, abac, spoofing,
-observability, transport, adversarial, tutorial, needs:<capability>.
+observability, transport, clients, adversarial, tutorial, needs:<capability>.
 
 Exit status: 0 when everything expected passed; 1 when a spec failed unexpectedly, a known
 failure passed or the deployment could not be started; 2 on invalid flags or files.`,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
+	"github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
 // conformWithin bounds one conform run: a stack, a topology or moto, and the suites.
@@ -239,4 +240,15 @@ func TestConformAgainstTheContainerTopology(t *testing.T) {
 			t.Fatalf("exit %d\n%s", code, out)
 		}
 	})
+}
+
+// TestConformHelpNamesEveryLabel: --help lists every label a spec may carry, so a new suite's
+// label cannot go unmentioned.
+func TestConformHelpNamesEveryLabel(t *testing.T) {
+	help := newConformCommand().Long
+	for _, l := range framework.KnownLabels {
+		if !strings.Contains(help, string(l)) {
+			t.Errorf("conform --help does not name the label %q", l)
+		}
+	}
 }
