@@ -35,7 +35,7 @@ func TestStartAndCloseAHundredTimes(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		s := serve.Start(ctx, listen(t), h, serve.Config{})
 		var ran atomic.Bool
-		s.Go(func(ctx context.Context) { <-ctx.Done(); ran.Store(true) })
+		s.Go(func(ctx context.Context) error { <-ctx.Done(); ran.Store(true); return nil })
 		resp, err := http.Get(s.URL())
 		if err != nil {
 			t.Fatal(err)
@@ -57,8 +57,9 @@ func TestStartAndCloseAHundredTimes(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
-// TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes does not hold
-// Close past the grace period; its request's context ends.
+// TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes on its own does
+// not hold Close past the grace period; its request's context ends, and Close returns only
+// once it has returned.
 func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 	started, ended := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,13 +75,39 @@ func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 		}
 	}()
 	<-started
+	begun := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if took := time.Since(begun); took > 5*time.Second {
+		t.Errorf("Close took %v with a 50ms grace", took)
+	}
 	select {
 	case <-ended:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the request's context did not end when the server closed")
+	default:
+		t.Fatal("Close returned while the cut request's handler was still running")
+	}
+}
+
+// TestGoErrorsAreReturnedAndLateGoRunsAtOnce: the error of a function started with Go is
+// Close's; Go called once Close has begun runs its function before returning, with the
+// server's context already ended, so nothing it starts can outlive the server.
+func TestGoErrorsAreReturnedAndLateGoRunsAtOnce(t *testing.T) {
+	s := serve.Start(context.Background(), listen(t), http.NotFoundHandler(), serve.Config{})
+	s.Go(func(ctx context.Context) error {
+		<-ctx.Done()
+		return errors.New("cleanup failed")
+	})
+	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "cleanup failed") {
+		t.Fatalf("Close = %v, want the Go function's error", err)
+	}
+	ran := false
+	s.Go(func(ctx context.Context) error {
+		ran = ctx.Err() != nil
+		return nil
+	})
+	if !ran {
+		t.Fatal("Go after Close did not run its function at once with an ended context")
 	}
 }
 
