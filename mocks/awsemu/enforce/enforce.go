@@ -51,7 +51,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,6 +65,7 @@ import (
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/mcpsso/mcpsso/internal/serve"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/iam"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/sigv4"
@@ -292,11 +292,11 @@ func (p *Proxy) learn(s iam.Session) {
 // Server is a running proxy.
 type Server struct {
 	*Proxy
-	srv      *http.Server
-	endpoint string
-	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
-	stopWatch func() bool
+	srv *serve.Server
 }
+
+// closeGrace is how long Close lets requests in flight finish: each may wait on the upstream.
+const closeGrace = 5 * time.Second
 
 // Start builds a proxy for upstream and serves it until ctx ends or Close is called. Without
 // WithAccount it first asks the upstream which account the admin key belongs to.
@@ -316,28 +316,17 @@ func Start(ctx context.Context, upstream string, opts ...Option) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := serve.Listen("enforce", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("enforce: listen on %s: %w", cfg.addr, err)
+		return nil, err
 	}
-	s := &Server{Proxy: p, endpoint: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }()
-	// No goroutine waits on a context that never ends (Background, WithoutCancel).
-	s.stopWatch = context.AfterFunc(ctx, func() { _ = s.Close() })
-	return s, nil
+	return &Server{Proxy: p, srv: serve.Start(ctx, ln, p, serve.Config{Grace: closeGrace})}, nil
 }
 
 // Endpoint is the proxy's base URL (AWS_ENDPOINT_URL).
-func (s *Server) Endpoint() string { return s.endpoint }
+func (s *Server) Endpoint() string { return s.srv.URL() }
 
-// Close stops the listener and waits for requests in flight.
-func (s *Server) Close() error {
-	s.stopWatch()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
+// Close stops the listener, lets requests in flight finish for up to five seconds, then closes
+// every connection and waits for what the server started. It returns the error that stopped
+// serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }
