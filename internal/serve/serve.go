@@ -36,13 +36,18 @@ type Config struct {
 	// ErrorLog receives net/http's own errors (TLS handshakes, panics in handlers); nil
 	// keeps net/http's default, the standard logger.
 	ErrorLog *log.Logger
+	// OnClose, if set, runs once Close has stopped serving and every handler and function
+	// started with Go has returned: it releases what they used (a client's idle connections,
+	// say). Its error is Close's.
+	OnClose func() error
 }
 
 // Server is an HTTP server on its own listener, with goroutines tied to its life.
 type Server struct {
-	srv   *http.Server
-	ln    net.Listener
-	grace time.Duration
+	srv     *http.Server
+	ln      net.Listener
+	grace   time.Duration
+	onClose func() error
 
 	ctx    context.Context // ends once Close has stopped serving: the server's background work stops
 	cancel context.CancelFunc
@@ -80,7 +85,7 @@ func Start(ctx context.Context, ln net.Listener, h http.Handler, c Config) *Serv
 	if c.Grace == 0 {
 		c.Grace = DefaultGrace
 	}
-	s := &Server{ln: ln, grace: c.Grace, served: make(chan struct{})}
+	s := &Server{ln: ln, grace: c.Grace, onClose: c.OnClose, served: make(chan struct{})}
 	s.srv = &http.Server{Handler: s.track(h), ReadHeaderTimeout: c.ReadHeaderTimeout, IdleTimeout: c.IdleTimeout,
 		MaxHeaderBytes: c.MaxHeaderBytes, ErrorLog: c.ErrorLog}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -151,8 +156,9 @@ func (s *Server) Done() <-chan struct{} { return s.served }
 // Close stops the server: no new connections, requests in flight get the grace period, then
 // every connection is closed, the server's context ends, and Close waits for Serve, for the
 // handlers still running (their request contexts have ended) and for every function started
-// with Go. It returns Serve's error, the shutdown's and those of the functions started with
-// Go, joined. Later calls wait for the first and return the same.
+// with Go, then runs Config.OnClose. It returns Serve's error, the shutdown's, and those of
+// the functions started with Go and of OnClose, joined. Later calls wait for the first and
+// return the same.
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()
@@ -173,6 +179,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		<-s.served
 		s.running.Wait()
+		if s.onClose != nil {
+			s.keep(s.onClose())
+		}
 		s.mu.Lock()
 		s.closeErr = errors.Join(append([]error{s.serveErr, err}, s.errs...)...)
 		s.mu.Unlock()

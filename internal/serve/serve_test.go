@@ -58,8 +58,8 @@ func TestStartAndCloseAHundredTimes(t *testing.T) {
 }
 
 // TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes on its own does
-// not hold Close past the grace period; its request's context ends, and Close returns only
-// once it has returned.
+// not hold Close past the grace period; its request's context ends, and Close returns (and
+// runs OnClose) only once it has returned.
 func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 	started, ended := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +67,15 @@ func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 		<-r.Context().Done()
 		close(ended)
 	})
-	s := serve.Start(context.Background(), listen(t), h, serve.Config{Grace: 50 * time.Millisecond})
+	onClose := func() error {
+		select {
+		case <-ended:
+			return nil
+		default:
+			return errors.New("OnClose ran before the cut request's handler returned")
+		}
+	}
+	s := serve.Start(context.Background(), listen(t), h, serve.Config{Grace: 50 * time.Millisecond, OnClose: onClose})
 	go func() {
 		resp, err := http.Get(s.URL())
 		if err == nil {
@@ -89,17 +97,26 @@ func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 	}
 }
 
-// TestGoErrorsAreReturnedAndLateGoRunsAtOnce: the error of a function started with Go is
-// Close's; Go called once Close has begun runs its function before returning, with the
-// server's context already ended, so nothing it starts can outlive the server.
+// TestGoErrorsAreReturnedAndLateGoRunsAtOnce: the errors of a function started with Go and of
+// OnClose, which runs after it, are Close's; Go called once Close has begun runs its function
+// before returning, with the server's context already ended, so nothing it starts can outlive
+// the server.
 func TestGoErrorsAreReturnedAndLateGoRunsAtOnce(t *testing.T) {
-	s := serve.Start(context.Background(), listen(t), http.NotFoundHandler(), serve.Config{})
+	var goReturned atomic.Bool
+	s := serve.Start(context.Background(), listen(t), http.NotFoundHandler(), serve.Config{OnClose: func() error {
+		if !goReturned.Load() {
+			return errors.New("OnClose ran before the Go function returned")
+		}
+		return errors.New("release failed")
+	}})
 	s.Go(func(ctx context.Context) error {
 		<-ctx.Done()
+		goReturned.Store(true)
 		return errors.New("cleanup failed")
 	})
-	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "cleanup failed") {
-		t.Fatalf("Close = %v, want the Go function's error", err)
+	err := s.Close()
+	if err == nil || !strings.Contains(err.Error(), "cleanup failed") || !strings.Contains(err.Error(), "release failed") {
+		t.Fatalf("Close = %v, want the Go function's error and OnClose's", err)
 	}
 	ran := false
 	s.Go(func(ctx context.Context) error {
