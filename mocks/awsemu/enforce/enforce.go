@@ -148,7 +148,8 @@ func WithCacheTTL(d time.Duration) Option {
 	return func(s *settings) error { s.ttl = d; return nil }
 }
 
-// WithHTTPClient sets the client for the upstream (default: a client with a 30s timeout).
+// WithHTTPClient sets the client for the upstream (default: a client with a 30s timeout and a
+// transport of its own). Server.Close closes its idle connections.
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *settings) error { s.client = c; return nil }
 }
@@ -193,7 +194,7 @@ type Proxy struct {
 func collect(opts []Option) (settings, error) {
 	cfg := settings{adminKey: DefaultAdminKey, adminSecret: DefaultSecret, account: DefaultAccount,
 		logger: slog.New(slog.DiscardHandler), clock: time.Now, ttl: DefaultCacheTTL,
-		client: &http.Client{Timeout: 30 * time.Second}, addr: "127.0.0.1:0"}
+		client: &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}, addr: "127.0.0.1:0"}
 	cfg.adminARN = "arn:aws:iam::" + cfg.account + ":root"
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -312,7 +313,8 @@ func Start(ctx context.Context, upstream string, opts ...Option) (*Server, error
 		}
 		opts = append(opts, WithAccount(aws.ToString(out.Account), aws.ToString(out.Arn)))
 	}
-	p, err := New(upstream, opts...)
+	// The proxy uses the client that asked, so that Close releases its connection too.
+	p, err := New(upstream, append(opts, WithHTTPClient(cfg.client))...)
 	if err != nil {
 		return nil, err
 	}
@@ -320,13 +322,14 @@ func Start(ctx context.Context, upstream string, opts ...Option) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Proxy: p, srv: serve.Start(ctx, ln, p, serve.Config{Grace: closeGrace})}, nil
+	release := func() error { p.cfg.client.CloseIdleConnections(); return nil }
+	return &Server{Proxy: p, srv: serve.Start(ctx, ln, p, serve.Config{Grace: closeGrace, OnClose: release})}, nil
 }
 
 // Endpoint is the proxy's base URL (AWS_ENDPOINT_URL).
 func (s *Server) Endpoint() string { return s.srv.URL() }
 
 // Close stops the listener, lets requests in flight finish for up to five seconds, then closes
-// every connection and waits for what the server started. It returns the error that stopped
-// serving early, if any.
+// every connection, waits for what the server started and closes the idle connections to the
+// upstream. It returns the error that stopped serving early, if any.
 func (s *Server) Close() error { return s.srv.Close() }
