@@ -51,7 +51,7 @@ type Server struct {
 
 	ctx    context.Context // ends once Close has stopped serving: the server's background work stops
 	cancel context.CancelFunc
-	watch  func() bool // stops the context.AfterFunc on the start context
+	watch  func() bool // stops the context.AfterFunc on the start context; set under mu
 
 	// mu orders stopping against new work: once stopping is set, nothing is added to running,
 	// so Close's running.Wait never races an Add.
@@ -96,7 +96,10 @@ func Start(ctx context.Context, ln net.Listener, h http.Handler, c Config) *Serv
 			s.serveErr = err
 		}
 	}()
+	// Under mu: with ctx already ended the callback runs at once, and its Close must find watch.
+	s.mu.Lock()
 	s.watch = context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.mu.Unlock()
 	return s
 }
 
@@ -168,7 +171,10 @@ func (s *Server) Close() error {
 // Shutdown is Close with the caller's deadline for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		s.watch()
+		s.mu.Lock()
+		stopWatching := s.watch
+		s.mu.Unlock()
+		stopWatching()
 		err := s.srv.Shutdown(ctx)
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			err = s.srv.Close() // the grace is over: cut what is left

@@ -57,6 +57,21 @@ func TestStartAndCloseAHundredTimes(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
+// TestAStartContextAlreadyEndedClosesTheServer: the server closes at once, and Close, called
+// meanwhile, waits for that and returns no error.
+func TestAStartContextAlreadyEndedClosesTheServer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 100 {
+		s := serve.Start(ctx, listen(t), http.NotFoundHandler(), serve.Config{})
+		s.Go(func(ctx context.Context) error { <-ctx.Done(); return nil })
+		<-s.Done()
+		if err := s.Close(); err != nil {
+			t.Fatalf("round %d: Close: %v", i, err)
+		}
+	}
+}
+
 // TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes on its own does
 // not hold Close past the grace period; its request's context ends, and Close returns (and
 // runs OnClose) only once it has returned.
