@@ -431,7 +431,8 @@ func Audiences(profile, mcpURL, alias string) []string {
 	return []string{mcpURL, alias}
 }
 
-// Close stops every component, last started first. It is safe to call twice.
+// Close stops every component, last started first; each Close waits for what its component
+// started, so nothing the stack started runs once Close returns. It is safe to call twice.
 func (s *Stack) Close() error {
 	var errs []error
 	s.once.Do(func() {
