@@ -14,30 +14,50 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mcpsso/mcpsso/mocks/awsemu/lambdarie"
 	"github.com/mcpsso/mcpsso/reference/gateway"
-	"github.com/mcpsso/mcpsso/reference/gateway/lambdastub"
 )
 
+// envTestLambda makes this test binary a Lambda function's handler process (TestMain) instead
+// of running the tests; its value names the handler. lambdaRESTAuthorizer, the one there is, is
+// restAuthorizer.
+const (
+	envTestLambda        = "MCPSSO_TEST_LAMBDA"
+	lambdaRESTAuthorizer = "rest-authorizer"
+)
+
+// restAuthorizer is a REST API authorizer allowing the token "good" with the role
+// role-from-authorizer and failing every other with Unauthorized.
+func restAuthorizer(_ context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	if ev.Headers["Authorization"] != "Bearer good" {
+		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+	}
+	return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "usr-1", Context: map[string]any{"decidedRole": "role-from-authorizer"},
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
+			{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn}}}}}, nil
+}
+
 // TestGatewayServeAsASubprocess runs `mcpsso gateway serve --config F` as a script would, with
-// the reference API, an authorizer behind a Lambda Invoke stand-in and an echoing MCP server;
-// a client without a token gets the challenge, a client with one reaches the server with the
-// authorizer's role in place of the one it sent.
+// the reference API, an authorizer (this test binary as a Lambda function, restAuthorizer)
+// behind the Lambda Runtime Interface Emulator and an echoing MCP server; a client without a
+// token gets the challenge, a client with one reaches the server with the authorizer's role in
+// place of the one it sent.
 func TestGatewayServeAsASubprocess(t *testing.T) {
 	bin := buildBinary(t)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "role": r.Header.Get("X-Decided-Role")})
 	}))
 	t.Cleanup(upstream.Close)
-	authorizer := httptest.NewServer(lambdastub.New(map[string]lambdastub.Func{"mcp-authorizer": lambdastub.Typed(
-		func(_ context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-			if ev.Headers["Authorization"] != "Bearer good" {
-				return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
-			}
-			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "usr-1", Context: map[string]any{"decidedRole": "role-from-authorizer"},
-				PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
-					{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn}}}}}, nil
-		})}))
-	t.Cleanup(authorizer.Close)
+	authorizer, err := lambdarie.Start(t.Context(), lambdarie.WithHandler(os.Args[0]), lambdarie.WithFunctionName("mcp-authorizer"),
+		lambdarie.WithOutput(t.Output()), lambdarie.WithEnv(envTestLambda+"="+lambdaRESTAuthorizer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := authorizer.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	config := filepath.Join(t.TempDir(), "api.yaml")
 	yaml, err := gateway.ShippedConfigYAML("reference")
 	if err != nil {
@@ -47,7 +67,7 @@ func TestGatewayServeAsASubprocess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p := startServe(t, bin, nil, "mcp ", "gateway", "serve", "--config", config, "--addr", "127.0.0.1:0", "--authorizer-url", authorizer.URL,
+	p := startServe(t, bin, nil, "mcp ", "gateway", "serve", "--config", config, "--addr", "127.0.0.1:0", "--authorizer-url", authorizer.Endpoint(),
 		"--integration-url", upstream.URL, "--issuer", "https://issuer.example")
 	url, mcp := p.printed("ready "), p.printed("mcp ")
 	if url == "" || mcp != url+"/mcp" {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/spf13/cobra"
 
 	"github.com/mcpsso/mcpsso/reference/policies"
@@ -271,6 +272,14 @@ var built struct {
 func TestMain(m *testing.M) {
 	if os.Getenv(envAWSHelper) != "" { // started by TestUpPrintsCommandsThatWork's shell
 		os.Exit(awsAdminHelper())
+	}
+	if h := os.Getenv(envTestLambda); h != "" { // started by TestGatewayServeAsASubprocess's emulator
+		if h != lambdaRESTAuthorizer {
+			fmt.Fprintf(os.Stderr, "%s=%q: no such handler\n", envTestLambda, h)
+			os.Exit(2)
+		}
+		lambda.Start(restAuthorizer) // serves invocations until the emulator kills it
+		os.Exit(1)                   // not reached: lambda.Start exits on failure
 	}
 	code := m.Run()
 	if built.dir != "" {
