@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -495,5 +496,39 @@ func TestMultipartUploadAndRangeReads(t *testing.T) {
 	out.Body.Close()
 	if string(b) != "aatail" {
 		t.Fatalf("range read %q", b)
+	}
+}
+
+// TestDataDirKeepsIssuedSessionsAcrossRestarts: temporary credentials issued before a restart
+// on the same data directory still work after it (the restart is invisible to their holder);
+// without the directory the restarted emulator no longer knows them.
+func TestDataDirKeepsIssuedSessionsAcrossRestarts(t *testing.T) {
+	ctx := t.Context()
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("data directory %v", keep), func(t *testing.T) {
+			dir := t.TempDir()
+			var opts []awsemu.Option
+			if keep {
+				opts = append(opts, awsemu.WithDataDir(dir))
+			}
+			s1 := startEmulator(t, opts...)
+			admin := adminCfg(t, s1, acct)
+			arn := createRole(t, iam.NewFromConfig(admin), "kept-session", accountTrust(acct), nil)
+			out, err := assume(ctx, admin, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("before-restart"),
+				SourceIdentity: aws.String("usr-kept")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = s1.Close()
+
+			s2 := startEmulator(t, opts...)
+			who, err := sts.NewFromConfig(cfgFor(s2.Endpoint(), stsCreds(out.Credentials))).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			switch {
+			case keep && (err != nil || !strings.Contains(aws.ToString(who.Arn), "assumed-role/kept-session/before-restart")):
+				t.Fatalf("a session issued before the restart: %v %v", who, err)
+			case !keep && apiCode(err) != "InvalidClientTokenId":
+				t.Fatalf("without the data directory the restarted emulator knows the session: %v %v", who, err)
+			}
+		})
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +47,7 @@ type settings struct {
 	sink     io.Writer
 	clock    func() time.Time
 	s3Opts   []s3.Option
+	dataDir  string
 }
 
 // WithAddr sets the listen address (default 127.0.0.1:0 in-process; the CLI uses :4566).
@@ -87,9 +90,16 @@ func WithClock(now func() time.Time) Option {
 	return func(s *settings) error { s.clock = now; return nil }
 }
 
-// WithDataDir keeps S3 objects, bucket owners and bucket policies in dir across restarts.
+// WithDataDir keeps S3 objects, bucket owners and bucket policies, and the STS sessions issued
+// (dir/sessions.jsonl, 0600: it holds their secrets), in dir across restarts, so a restart on the
+// same directory is invisible to clients holding temporary credentials. IAM entities are not
+// kept: seeding (idempotent) makes them again.
 func WithDataDir(dir string) Option {
-	return func(s *settings) error { s.s3Opts = append(s.s3Opts, s3.WithDataDir(dir)); return nil }
+	return func(s *settings) error {
+		s.dataDir = dir
+		s.s3Opts = append(s.s3Opts, s3.WithDataDir(dir))
+		return nil
+	}
 }
 
 // Emulator is the AWS emulator's state and HTTP handler, usable without a listener
@@ -115,7 +125,17 @@ func New(opts ...Option) (*Emulator, error) {
 			return nil, err
 		}
 	}
-	store := iam.NewStore(iam.WithClock(cfg.clock))
+	storeOpts := []iam.StoreOption{iam.WithClock(cfg.clock)}
+	if cfg.dataDir != "" {
+		if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("awsemu: data directory: %w", err)
+		}
+		storeOpts = append(storeOpts, iam.WithSessionFile(filepath.Join(cfg.dataDir, "sessions.jsonl")))
+	}
+	store := iam.NewStore(storeOpts...)
+	if err := store.LoadError(); err != nil {
+		return nil, fmt.Errorf("awsemu: %w", err)
+	}
 	trailOpts := []cloudtrail.StoreOption{cloudtrail.WithClock(cfg.clock), cloudtrail.WithLogger(cfg.logger)}
 	if cfg.sink != nil {
 		trailOpts = append(trailOpts, cloudtrail.WithSink(cfg.sink))

@@ -104,6 +104,11 @@ func (s *Store) AddSession(sess Session) Session {
 	s.sweepLocked()
 	stored := sess
 	s.keys[sess.AccessKeyID] = &accessKey{AccessKey: AccessKey{ID: sess.AccessKeyID, Secret: sess.SecretAccessKey, Account: sess.Account, Created: sess.Issued}, session: &stored}
+	if s.sessionFile != "" {
+		// Best effort: a session that could not be written works until a restart forgets it,
+		// as every session would be forgotten without the file (clients then renew).
+		_ = s.saveSessionLocked(sess)
+	}
 	return sess
 }
 

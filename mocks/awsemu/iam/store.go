@@ -96,6 +96,10 @@ type Store struct {
 	now      func() time.Time
 	// lastSweep is when expired sessions were last forgotten.
 	lastSweep time.Time
+	// sessionFile, when set, keeps issued sessions across restarts (WithSessionFile).
+	sessionFile string
+	// loadErr is why the session file could not be loaded.
+	loadErr error
 }
 
 // StoreOption configures a Store.
@@ -110,8 +114,14 @@ func NewStore(opts ...StoreOption) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.sessionFile != "" {
+		s.loadErr = s.loadSessions()
+	}
 	return s
 }
+
+// LoadError is why NewStore could not load the session file (WithSessionFile), or nil.
+func (s *Store) LoadError() error { return s.loadErr }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
