@@ -90,7 +90,7 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 	cmd.Flags().StringVar(&f.trail, "trail", "", "also write CloudTrail records as JSON lines to this file")
 	cmd.Flags().StringVar(&f.config, "config", "", `seed from this fixture (YAML), or "default" for the embedded one`)
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "which policies the fixture's references load: reference (corrected) or seed (the tutorial's, verbatim)")
-	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners and bucket policies in this directory across restarts")
+	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners, bucket policies and the STS sessions issued in this directory across restarts")
 	cmd.Flags().BoolVar(&f.reseed, "reseed", false, "with --config: replace what exists but differs from the fixture (default: list it and fail)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&f.taskRole, "task-role", "", "also serve this role's credentials (a role ARN, or a role name in the default account) on an ECS container-credentials endpoint; prints \"task-role <URL> AWS_CONTAINER_AUTHORIZATION_TOKEN=<token>\" before the ready line")
