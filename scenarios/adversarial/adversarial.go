@@ -17,7 +17,12 @@ import (
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
-var conformance = Label(string(fw.Conformance))
+var (
+	conformance = Label(string(fw.Conformance))
+	// auth is the auth-surface tier's label (conform --tier auth): these attacks need one valid
+	// token and the IdP's published key, never a tool of the deployment.
+	auth = fw.Labels(fw.Auth)
+)
 
 var _ = fw.Describe("Attacks refused", fw.Adversarial, func() {
 	// tokenEntries are the table's entries, one per attack, named by it.
@@ -42,12 +47,12 @@ var _ = fw.Describe("Attacks refused", fw.Adversarial, func() {
 	}
 
 	DescribeTable("refuse a token HMAC-signed (HS256) with the IdP's public key as the secret (alg confusion), the key as",
-		refusesToken, conformance, tokenEntries(algConfusion))
+		refusesToken, conformance, auth, tokenEntries(algConfusion))
 
-	DescribeTable("refuse a token whose kid is an injection:", refusesToken, conformance, tokenEntries(kidInjection))
+	DescribeTable("refuse a token whose kid is an injection:", refusesToken, conformance, auth, tokenEntries(kidInjection))
 
 	DescribeTable("never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its",
-		refusesToken, conformance, tokenEntries(namedKeys))
+		refusesToken, conformance, auth, tokenEntries(namedKeys))
 
 	// Authorization is not a list header: two of them are read one way by one component and
 	// another way by the next, so the request is refused whatever they hold.
@@ -55,7 +60,7 @@ var _ = fw.Describe("Attacks refused", fw.Adversarial, func() {
 		func(ctx SpecContext, values func(ctx context.Context, valid string) []string) {
 			v := tokenOf(ctx)
 			expectRefused(callWhoami(ctx, values(ctx, v.raw), "", nil), "two Authorization headers")
-		}, conformance,
+		}, conformance, auth,
 		Entry("the same valid token twice", func(_ context.Context, valid string) []string {
 			return []string{"Bearer " + valid, "Bearer " + valid}
 		}),

@@ -55,14 +55,16 @@ func forged(ctx context.Context, name string) string {
 var (
 	conformance = Label(string(fw.Conformance))
 	needsForge  = Label("needs:" + string(fw.CapForge))
+	// auth is the auth-surface tier's label (conform --tier auth).
+	auth = fw.Labels(fw.Auth)
 )
 
 var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
-	fw.ConformanceIt("answers a request without a token with 401 and a WWW-Authenticate challenge naming the resource metadata", func() {
+	fw.ConformanceIt("answers a request without a token with 401 and a WWW-Authenticate challenge naming the resource metadata", fw.Auth, func() {
 		expectChallenge(callTool(context.Background(), fw.Current().MCPURL(), "", nil), false)
 	})
 
-	fw.ConformanceIt("answers a garbage bearer token with 401 and an invalid_token challenge naming the resource metadata", func() {
+	fw.ConformanceIt("answers a garbage bearer token with 401 and an invalid_token challenge naming the resource metadata", fw.Auth, func() {
 		expectChallenge(callTool(context.Background(), fw.Current().MCPURL(), "Bearer this-is-not-a-jwt", nil), true)
 	})
 
@@ -70,7 +72,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		func(ctx SpecContext, forgery string) {
 			fw.Require(fw.CapForge)
 			expectChallenge(callTool(ctx, fw.Current().MCPURL(), "Bearer "+forged(ctx, forgery), nil), true)
-		}, conformance, needsForge, forgeryEntries(nil))
+		}, conformance, auth, needsForge, forgeryEntries(nil))
 
 	DescribeTable("never answers a signature-valid token with a claim it must not act on with a success or a tool run:",
 		func(ctx SpecContext, forgery string) {
@@ -78,7 +80,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 			r := callTool(ctx, fw.Current().MCPURL(), "Bearer "+forged(ctx, forgery), nil)
 			Expect(r.Status).To(Or(Equal(http.StatusUnauthorized), Equal(http.StatusForbidden)), "status (body %.300s)", r.Body)
 			expectNoToolRun(r)
-		}, conformance, needsForge, forgeryEntries(claimForgeries))
+		}, conformance, auth, needsForge, forgeryEntries(claimForgeries))
 
 	DescribeTable("refuses a token over the request header limit with a client error and never runs a tool:",
 		func(ctx SpecContext, forgery string) {
@@ -88,7 +90,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 			expectNoToolRun(r)
 		}, conformance, needsForge, forgeryEntries(sizeForgeries))
 
-	fw.ConformanceIt("ignores a valid token in the query string, answering 401 with a challenge naming the resource metadata", func() {
+	fw.ConformanceIt("ignores a valid token in the query string, answering 401 with a challenge naming the resource metadata", fw.Auth, func() {
 		ctx := context.Background()
 		u, err := url.Parse(fw.Current().MCPURL())
 		Expect(err).NotTo(HaveOccurred())
@@ -104,14 +106,14 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 	DescribeTable("answers a valid token under a scheme other than Bearer with 401 and a challenge naming the resource metadata:",
 		func(ctx SpecContext, scheme string) {
 			expectChallenge(callTool(ctx, fw.Current().MCPURL(), scheme+" "+validToken(ctx), nil), false)
-		}, conformance,
+		}, conformance, auth,
 		Entry("Basic", "Basic"),
 		Entry("Token", "Token"),
 		Entry("JWT", "JWT"),
 		Entry("DPoP", "DPoP"),
 	)
 
-	fw.ConformanceIt("serves the protected resource metadata without a token at the well-known URL an MCP client tries, with resource equal to the MCP URL", func() {
+	fw.ConformanceIt("serves the protected resource metadata without a token at the well-known URL an MCP client tries, with resource equal to the MCP URL", fw.Auth, func() {
 		ctx := context.Background()
 		mcpURL := fw.Current().MCPURL()
 		doc, from := fetchJSON(ctx, wellKnownPRMURLs(mcpURL))
@@ -119,7 +121,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		Expect(doc).To(HaveKeyWithValue("authorization_servers", Not(BeEmpty())), "protected resource metadata at %s", from)
 	})
 
-	fw.ConformanceIt("names in its challenge a resource metadata URL that serves, without a token, the metadata of the MCP URL", func() {
+	fw.ConformanceIt("names in its challenge a resource metadata URL that serves, without a token, the metadata of the MCP URL", fw.Auth, func() {
 		ctx := context.Background()
 		mcpURL := fw.Current().MCPURL()
 		r := callTool(ctx, mcpURL, "", nil)
@@ -130,7 +132,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		Expect(doc).To(HaveKeyWithValue("resource", mcpURL), "protected resource metadata at %s", from)
 	})
 
-	fw.ConformanceIt("makes its authorization server's metadata discoverable the MCP way, advertising S256 PKCE", func() {
+	fw.ConformanceIt("makes its authorization server's metadata discoverable the MCP way, advertising S256 PKCE", fw.Auth, func() {
 		ctx := context.Background()
 		mcpURL := fw.Current().MCPURL()
 		prm, from := fetchJSON(ctx, wellKnownPRMURLs(mcpURL))
@@ -144,6 +146,32 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		Expect(as).To(HaveKeyWithValue("token_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
 		Expect(as).To(HaveKeyWithValue("code_challenge_methods_supported", ContainElement("S256")),
 			"MCP clients refuse an authorization server that does not advertise PKCE S256 (%s)", asFrom)
+	})
+
+	// RFC 9728 §2: authorization_servers lists the issuers a client may use; a client picks any
+	// of them, so every one must serve its metadata (RFC 8414 §3, or OpenID Connect discovery)
+	// without a token, naming itself as issuer (RFC 8414 §3.3).
+	fw.ConformanceIt("lists in its protected resource metadata only authorization servers whose metadata is reachable without a token and names them as issuer (RFC 9728 §2, RFC 8414 §3.3)", fw.Auth, func() {
+		ctx := context.Background()
+		prm, from := fetchJSON(ctx, wellKnownPRMURLs(fw.Current().MCPURL()))
+		servers, ok := prm["authorization_servers"].([]any)
+		Expect(ok && len(servers) > 0).To(BeTrue(), "authorization_servers in %s: %v", from, prm["authorization_servers"])
+		for i, s := range servers {
+			issuer, ok := s.(string)
+			Expect(ok && issuer != "").To(BeTrue(), "authorization_servers[%d] in %s is not a URL: %v", i, from, s)
+			as, asFrom := fetchJSON(ctx, authServerMetadataURLs(issuer))
+			Expect(as).To(HaveKeyWithValue("issuer", issuer), "authorization_servers[%d] of %s: authorization server metadata at %s", i, from, asFrom)
+		}
+	})
+
+	// OAuth 2.1 §1.5 and the MCP authorization spec's "Communication Security": every
+	// authorization endpoint, and so the MCP endpoint that receives bearer tokens, is served
+	// over HTTPS; plain HTTP only on loopback (as the SDK clients allow it). A token sent over
+	// plain HTTP to another host can be read on the way.
+	fw.ConformanceIt("is reached over HTTPS, plain HTTP only on a loopback host, so bearer tokens never cross a network in clear (OAuth 2.1 §1.5, MCP authorization: communication security)", fw.Auth, func() {
+		mcpURL := fw.Current().MCPURL()
+		Expect(plainHTTPOffLoopback(mcpURL)).To(BeFalse(),
+			"the MCP URL %s is plain HTTP on a host that is not loopback: every bearer token sent to it crosses the network in clear", mcpURL)
 	})
 
 	// The MCP authorization spec's "Token Audience Binding and Validation": a client asks for a

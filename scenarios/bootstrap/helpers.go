@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -135,6 +136,24 @@ func wellKnownPRMURLs(mcpURL string) []string {
 		out = append(out, root+p)
 	}
 	return append(out, root)
+}
+
+// plainHTTPOffLoopback reports whether rawURL is plain http:// on a host other than loopback
+// (localhost, 127.0.0.0/8, ::1); an unparsable URL counts as such, so it is never waved through.
+func plainHTTPOffLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return true
+	}
+	if !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata (RFC 8414

@@ -26,10 +26,16 @@ const (
 	Adversarial   Label = "adversarial"
 	// Tutorial marks a spec that checks one of the tutorial's documented mistakes.
 	Tutorial Label = "tutorial"
+	// Auth marks the auth-surface tier (`mcpsso conform --tier auth`): a spec that checks an
+	// authorization requirement (MCP authorization, RFC 9728, RFC 8414, RFC 8707, OAuth 2.1)
+	// and needs none of the deployment's tools to answer (what it sends must be refused before
+	// any tool runs), so it runs against a deployment known only by its MCP URL and a way to get
+	// a token.
+	Auth Label = "auth"
 )
 
 // KnownLabels are every label a spec may carry (capability labels are "needs:<capability>").
-var KnownLabels = []Label{Conformance, Bootstrap, Trust, ABAC, Spoofing, Observability, Transport, Clients, Adversarial, Tutorial}
+var KnownLabels = []Label{Conformance, Bootstrap, Trust, ABAC, Spoofing, Observability, Transport, Clients, Adversarial, Tutorial, Auth}
 
 // needs is the decorator of Needs.
 type needs Capability

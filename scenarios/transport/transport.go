@@ -106,14 +106,28 @@ func expectIs(w whoami, u fw.User) {
 // status, headers and body.
 func rawCall(ctx context.Context, authorization, protocol string, extra map[string]string) (int, http.Header, string) {
 	GinkgoHelper()
-	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+	return rawRPC(ctx, authorization, protocol, `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`, extra)
+}
+
+// The JSON-RPC messages of the tool-free session spec (2025-11-25, the protocol with sessions).
+const (
+	initializeMessage = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcpsso-transport-suite","version":"1"}}}`
+	initializedNote   = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
+	toolsListMessage  = `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`
+)
+
+// rawRPC POSTs one JSON-RPC message as the given protocol, with extra headers; it returns the
+// status, headers and body. A whoami tools/call under 2026-07-28 gets its Mcp-Method and
+// Mcp-Name headers.
+func rawRPC(ctx context.Context, authorization, protocol, body string, extra map[string]string) (int, http.Header, string) {
+	GinkgoHelper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fw.Current().MCPURL(), strings.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Authorization", authorization)
 	req.Header.Set("MCP-Protocol-Version", protocol)
-	if protocol == modernProtocol {
+	if protocol == modernProtocol && strings.Contains(body, `"tools/call"`) {
 		req.Header.Set("Mcp-Method", "tools/call")
 		req.Header.Set("Mcp-Name", "whoami")
 	}
@@ -147,6 +161,7 @@ var _ = fw.Describe("The MCP transport", fw.Transport, func() {
 		}, conformance,
 		Entry("https://evil.example", "https://evil.example"),
 		Entry("null (a sandboxed page or file)", "null"),
+		fw.Labels(fw.Auth),
 	)
 
 	DescribeTable("lets a user call whoami through the gateway with a valid token, speaking protocol",
@@ -165,6 +180,35 @@ var _ = fw.Describe("The MCP transport", fw.Transport, func() {
 		Entry("2025-11-25 (initialize handshake)", legacyProtocol),
 		Entry("2026-07-28 (mcp-go's default, stateless)", modernProtocol),
 	)
+
+	// The MCP transport spec: sessions are not authentication, every request is verified, and a
+	// session id is bound to its user (MCP security best practices, "Session Hijacking"). Unlike
+	// the spec below, this one calls no tool: initialize and tools/list only, so it runs against
+	// any deployment whose users the target file names.
+	fw.ConformanceIt("refuses one user's Mcp-Session-Id presented with another user's valid token, calling no tool (MCP transports: sessions are not authentication)", fw.Auth, fw.Needs(fw.CapSessions), func() {
+		ctx := context.Background()
+		users := acceptedUsers()
+		if len(users) < 2 {
+			Skip("target " + fw.Current().Name() + " has fewer than two users mapped to a tenant")
+		}
+		alice, bob := users[0], users[1]
+		status, h, body := rawRPC(ctx, "Bearer "+token(ctx, alice), legacyProtocol, initializeMessage, nil)
+		Expect(status).To(Equal(http.StatusOK), "initialize as %s (body %.300s)", alice.Name, body)
+		sid := h.Get("Mcp-Session-Id")
+		if sid == "" {
+			Skip("the MCP server is stateless: initialize as " + alice.Name + " issued no Mcp-Session-Id, so there is no session to present")
+		}
+		session := map[string]string{"Mcp-Session-Id": sid}
+		status, _, body = rawRPC(ctx, "Bearer "+token(ctx, alice), legacyProtocol, initializedNote, session)
+		Expect(status).To(BeNumerically("<", 300), "notifications/initialized in %s's own session (body %.300s)", alice.Name, body)
+		status, _, body = rawRPC(ctx, "Bearer "+token(ctx, alice), legacyProtocol, toolsListMessage, session)
+		Expect(status).To(Equal(http.StatusOK), "tools/list in %s's own session (body %.300s)", alice.Name, body)
+
+		status, _, body = rawRPC(ctx, "Bearer "+token(ctx, bob), legacyProtocol, toolsListMessage, session)
+		Expect(status).To(BeNumerically(">=", 400),
+			"%s's valid token was served in %s's session %s: a session id must not be a credential (body %.300s)", bob.Name, alice.Name, sid, body)
+		Expect(body).NotTo(ContainSubstring(`"tools"`), "tools/list answered in another user's session")
+	})
 
 	fw.ConformanceIt("never lets a session id carry one user's identity to another: a stateful server refuses another user's session id, a stateless one issues none and ignores any sent", fw.Needs(fw.CapSessions), func() {
 		ctx := context.Background()

@@ -21,6 +21,7 @@ type conformFlags struct {
 	target        string
 	profile       string
 	labelFilter   string
+	tier          string
 	junit         string
 	knownFailures string
 	verbose       bool
@@ -33,7 +34,7 @@ type conformFlags struct {
 func newConformCommand() *cobra.Command {
 	var f conformFlags
 	cmd := &cobra.Command{
-		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--label-filter E] [--junit F] [--known-failures F|seed]",
+		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--tier auth] [--label-filter E] [--junit F] [--known-failures F|seed]",
 		Short: "Run the scenario suites against a deployment and judge it",
 		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, clients, adversarial)
 against a deployment and print one line per spec (result, spec, reason) and a verdict.
@@ -62,7 +63,13 @@ environment each image gets).
 baseline of the tutorial's mistakes): a listed spec that fails is a known failure, a listed spec
 that passes fails the run, so a baseline never goes stale. --label-filter selects specs by label
 (Ginkgo syntax: "abac && !tutorial"); labels: conformance, bootstrap, trust, abac, spoofing,
-observability, transport, clients, adversarial, tutorial, needs:<capability>.
+observability, transport, clients, adversarial, tutorial, auth, needs:<capability>.
+
+--tier auth runs the auth-surface tier alone: the specs labelled auth, which check the
+authorization requirements (MCP authorization 2025-06-18/2025-11-25, RFC 9728, RFC 8414 and
+OpenID discovery, RFC 8707, OAuth 2.1) without needing any of the deployment's tools, so they
+run against a target file with only mcpUrl, its users and a way to get their tokens. It is
+--label-filter auth; with --label-filter too, a spec must match both.
 
 Exit status: 0 when everything expected passed; 1 when a spec failed unexpectedly, a known
 failure passed or the deployment could not be started; 2 on invalid flags or files.`,
@@ -80,6 +87,9 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   # Your MCP server image in the containers topology
   mcpsso conform --target containers --mcp-image registry.example/my-mcp:1.2
 
+  # Only the auth surface of your deployment (no tool of it needed)
+  mcpsso conform --target target.yaml --tier auth
+
   # Your deployment, JUnit for CI
   mcpsso conform --target target.yaml --junit conformance.xml`,
 		Args: cobra.NoArgs,
@@ -88,6 +98,7 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.target, "target", "embedded", "embedded, or a target file")
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "for the embedded target: reference or seed")
 	cmd.Flags().StringVar(&f.labelFilter, "label-filter", "", "run only specs whose labels match (Ginkgo label-filter syntax)")
+	cmd.Flags().StringVar(&f.tier, "tier", "", `run one tier alone: "auth" (the specs labelled auth: the auth surface, no tool needed)`)
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
 	cmd.Flags().StringVar(&f.knownFailures, "known-failures", "", `a known-failures file, or "seed" for the shipped baseline`)
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print Ginkgo's full progress output")
@@ -104,6 +115,10 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	}
 	if err := framework.CheckLabelFilter(f.labelFilter); err != nil {
 		return fmt.Errorf("--label-filter: %w", err)
+	}
+	filter, err := tierFilter(f.tier, f.labelFilter)
+	if err != nil {
+		return err
 	}
 	known, err := loadKnownFailures(f.knownFailures)
 	if err != nil {
@@ -133,7 +148,7 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	defer target.Close()
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "mcpsso conform: target %s (%s), MCP URL %s\n", target.Name(), describeTarget(target, f), target.MCPURL())
-	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: f.labelFilter, JUnitReport: f.junit, Verbose: f.verbose})
+	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: filter, JUnitReport: f.junit, Verbose: f.verbose})
 	if err != nil {
 		return err
 	}
@@ -148,6 +163,27 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 		return failure{errors.New("the deployment does not conform (see the FAILED and PASSED BUT LISTED lines above)")}
 	}
 	return nil
+}
+
+// tiers are the values of --tier, each the label its specs carry.
+var tiers = []framework.Label{framework.Auth}
+
+// tierFilter is the label filter a run uses: the tier's label, and the user's filter with it.
+func tierFilter(tier, labelFilter string) (string, error) {
+	if tier == "" {
+		return labelFilter, nil
+	}
+	if !slices.Contains(tiers, framework.Label(tier)) {
+		names := make([]string, len(tiers))
+		for i, t := range tiers {
+			names[i] = string(t)
+		}
+		return "", fmt.Errorf("--tier %q: want one of %s", tier, strings.Join(names, ", "))
+	}
+	if labelFilter == "" {
+		return tier, nil
+	}
+	return tier + " && (" + labelFilter + ")", nil
 }
 
 // checkKitFlags refuses flags that do not apply to the target, rather than ignoring them.

@@ -78,6 +78,8 @@ func TestConformRejectsBadInput(t *testing.T) {
 		mention string
 	}{
 		{[]string{"conform", "--label-filter", "abac && bogus"}, "bogus"},
+		{[]string{"conform", "--tier", "tools"}, "want one of auth"},
+		{[]string{"conform", "--tier", "auth", "--label-filter", "bogus"}, "bogus"},
 		{[]string{"conform", "--profile", "tutorial"}, "--profile"},
 		{[]string{"conform", "--known-failures", "/no/such/file"}, "--known-failures"},
 		{[]string{"conform", "--target", "/no/such/target.yaml"}, "--target"},
@@ -175,6 +177,66 @@ users:
 	// up's IdP is the mock one (signin): a spec-following client signs in and is served.
 	if !passedLine(out, "accepts a token obtained as a spec-following MCP client") {
 		t.Errorf("the spec-following client's spec did not pass against up:\n%s", out)
+	}
+}
+
+func TestTierFilter(t *testing.T) {
+	for _, tc := range []struct{ tier, filter, want string }{
+		{"", "", ""},
+		{"", "abac || trust", "abac || trust"},
+		{"auth", "", "auth"},
+		{"auth", "bootstrap || transport", "auth && (bootstrap || transport)"},
+	} {
+		got, err := tierFilter(tc.tier, tc.filter)
+		if err != nil || got != tc.want {
+			t.Errorf("tierFilter(%q, %q) = %q, %v; want %q", tc.tier, tc.filter, got, err, tc.want)
+		}
+	}
+	if _, err := tierFilter("Auth", ""); err == nil || !strings.Contains(err.Error(), "auth") {
+		t.Errorf("tier Auth: %v, want an error naming the tiers", err)
+	}
+}
+
+// TestConformTierAuthAgainstABareTarget is the auth-surface tier against a deployment known only
+// by its MCP URL and a command that prints a token: a separately started `mcpsso up`, one user,
+// no capability declared. The tier's specs pass or skip by capability; every other spec is left
+// out.
+func TestConformTierAuthAgainstABareTarget(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
+	bin := buildBinary(t)
+	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)))
+	defer p.interrupt(t)
+	file := filepath.Join(t.TempDir(), "target.yaml")
+	yaml := fmt.Sprintf(`mcpUrl: %s
+tokens: {source: command, command: "%s token --user {user} --issuer %s"}
+users:
+  - {name: alice, tenant: acme}
+`, p.mcpURL, bin, p.issuer)
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runConformBin(t, bin, nil, "--target", file, "--tier", "auth")
+	if code != 0 || !strings.Contains(out, "PASS:") || strings.Contains(out, "FAILED") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, spec := range []string{
+		"answers a request without a token with 401 and a WWW-Authenticate challenge naming the resource metadata",
+		"serves the protected resource metadata without a token at the well-known URL",
+		"advertising S256 PKCE",
+		"lists in its protected resource metadata only authorization servers whose metadata is reachable",
+		"ignores a valid token in the query string",
+		"is reached over HTTPS, plain HTTP only on a loopback host",
+		"refuses a request with a valid token from a disallowed Origin with 403: https://evil.example",
+		"refuse a token HMAC-signed (HS256) with the IdP's public key as the secret",
+	} {
+		if !passedLine(out, spec) {
+			t.Errorf("%q did not pass in the auth tier:\n%s", spec, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "passed") && !strings.Contains(line, "[bootstrap]") && !strings.Contains(line, "[transport]") && !strings.Contains(line, "[adversarial]") {
+			t.Errorf("a spec outside the auth tier ran: %s", line)
+		}
 	}
 }
 
