@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/mcpsso/mcpsso/harness/stack"
 )
 
@@ -24,10 +26,11 @@ func ExampleStart() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	text, isError, err := stack.CallTool(ctx, c, "whoami", nil)
-	if err != nil || isError {
-		log.Fatal(err, text)
+	res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "whoami"}})
+	if err != nil || res.IsError {
+		log.Fatal(err, res)
 	}
+	text := res.Content[0].(mcp.TextContent).Text
 	var who struct{ Tenant, Role string }
 	if err := json.Unmarshal([]byte(text), &who); err != nil {
 		log.Fatal(err)

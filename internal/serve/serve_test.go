@@ -35,7 +35,7 @@ func TestStartAndCloseAHundredTimes(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		s := serve.Start(ctx, listen(t), h, serve.Config{})
 		var ran atomic.Bool
-		s.Go(func(ctx context.Context) { <-ctx.Done(); ran.Store(true) })
+		s.Go(func(ctx context.Context) error { <-ctx.Done(); ran.Store(true); return nil })
 		resp, err := http.Get(s.URL())
 		if err != nil {
 			t.Fatal(err)
@@ -57,8 +57,24 @@ func TestStartAndCloseAHundredTimes(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
-// TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes does not hold
-// Close past the grace period; its request's context ends.
+// TestAStartContextAlreadyEndedClosesTheServer: the server closes at once, and Close, called
+// meanwhile, waits for that and returns no error.
+func TestAStartContextAlreadyEndedClosesTheServer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 100 {
+		s := serve.Start(ctx, listen(t), http.NotFoundHandler(), serve.Config{})
+		s.Go(func(ctx context.Context) error { <-ctx.Done(); return nil })
+		<-s.Done()
+		if err := s.Close(); err != nil {
+			t.Fatalf("round %d: Close: %v", i, err)
+		}
+	}
+}
+
+// TestCloseCutsRequestsThatOutstayTheGrace: a handler that never finishes on its own does
+// not hold Close past the grace period; its request's context ends, and Close returns (and
+// runs OnClose) only once it has returned.
 func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 	started, ended := make(chan struct{}), make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +82,15 @@ func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 		<-r.Context().Done()
 		close(ended)
 	})
-	s := serve.Start(context.Background(), listen(t), h, serve.Config{Grace: 50 * time.Millisecond})
+	onClose := func() error {
+		select {
+		case <-ended:
+			return nil
+		default:
+			return errors.New("OnClose ran before the cut request's handler returned")
+		}
+	}
+	s := serve.Start(context.Background(), listen(t), h, serve.Config{Grace: 50 * time.Millisecond, OnClose: onClose})
 	go func() {
 		resp, err := http.Get(s.URL())
 		if err == nil {
@@ -74,13 +98,48 @@ func TestCloseCutsRequestsThatOutstayTheGrace(t *testing.T) {
 		}
 	}()
 	<-started
+	begun := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if took := time.Since(begun); took > 5*time.Second {
+		t.Errorf("Close took %v with a 50ms grace", took)
+	}
 	select {
 	case <-ended:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the request's context did not end when the server closed")
+	default:
+		t.Fatal("Close returned while the cut request's handler was still running")
+	}
+}
+
+// TestGoErrorsAreReturnedAndLateGoRunsAtOnce: the errors of a function started with Go and of
+// OnClose, which runs after it, are Close's; Go called once Close has begun runs its function
+// before returning, with the server's context already ended, so nothing it starts can outlive
+// the server.
+func TestGoErrorsAreReturnedAndLateGoRunsAtOnce(t *testing.T) {
+	var goReturned atomic.Bool
+	s := serve.Start(context.Background(), listen(t), http.NotFoundHandler(), serve.Config{OnClose: func() error {
+		if !goReturned.Load() {
+			return errors.New("OnClose ran before the Go function returned")
+		}
+		return errors.New("release failed")
+	}})
+	s.Go(func(ctx context.Context) error {
+		<-ctx.Done()
+		goReturned.Store(true)
+		return errors.New("cleanup failed")
+	})
+	err := s.Close()
+	if err == nil || !strings.Contains(err.Error(), "cleanup failed") || !strings.Contains(err.Error(), "release failed") {
+		t.Fatalf("Close = %v, want the Go function's error and OnClose's", err)
+	}
+	ran := false
+	s.Go(func(ctx context.Context) error {
+		ran = ctx.Err() != nil
+		return nil
+	})
+	if !ran {
+		t.Fatal("Go after Close did not run its function at once with an ended context")
 	}
 }
 

@@ -15,10 +15,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/iam"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/s3"
@@ -179,13 +180,11 @@ func (e *Emulator) AdminCredentials(account string) (aws.Credentials, error) {
 // Server is a running emulator.
 type Server struct {
 	*Emulator
-	srv      *http.Server
-	ln       net.Listener
-	endpoint string
-	done     chan error
-	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
-	stopWatch func() bool
+	srv *serve.Server
 }
+
+// closeGrace is how long Close lets requests in flight finish: an S3 transfer may take a while.
+const closeGrace = 5 * time.Second
 
 // Start builds an emulator and serves it until ctx ends or Close is called.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
@@ -199,32 +198,20 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := serve.Listen("awsemu", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("awsemu: listen on %s: %w", cfg.addr, err)
+		return nil, err
 	}
-	s := &Server{Emulator: e, ln: ln, endpoint: "http://" + ln.Addr().String(), done: make(chan error, 1),
-		srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { s.done <- s.srv.Serve(ln) }()
-	// No goroutine waits on a context that never ends (Background, WithoutCancel).
-	s.stopWatch = context.AfterFunc(ctx, func() { _ = s.Close() })
-	return s, nil
+	return &Server{Emulator: e, srv: serve.Start(ctx, ln, e, serve.Config{Grace: closeGrace})}, nil
 }
 
 // Endpoint is the base URL for every service (AWS_ENDPOINT_URL).
-func (s *Server) Endpoint() string { return s.endpoint }
+func (s *Server) Endpoint() string { return s.srv.URL() }
 
 // Region is the emulator's region.
 func (s *Server) Region() string { return DefaultRegion }
 
-// Close stops the listener and waits for the server to finish.
-func (s *Server) Close() error {
-	s.stopWatch()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
+// Close stops the listener, lets requests in flight finish for up to five seconds, then closes
+// every connection and waits for what the server started. It returns the error that stopped
+// serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }

@@ -119,6 +119,9 @@ func (p *IdP) metadataHTTPClient() *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DialContext = dialer.DialContext
 	transport.Proxy = nil // the dialer's check must see the document's own host
+	// A transport per fetch: a connection kept alive would outlive the fetch, and the IdP,
+	// until the document's host closed it. Documents are cached; a fresh connection is cheap.
+	transport.DisableKeepAlives = true
 	return &http.Client{Transport: transport, Timeout: metadataFetchTimeout, CheckRedirect: refuseRedirect}
 }
 

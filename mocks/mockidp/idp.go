@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,6 +33,8 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/oauth2"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
 // Endpoint paths, relative to the issuer.
@@ -366,7 +367,7 @@ func (p *IdP) RetireKey(kid string) error {
 // Server is an IdP listening on a loopback (or given) address.
 type Server struct {
 	*IdP
-	srv *http.Server
+	srv *serve.Server
 }
 
 // Start builds an IdP and serves it until ctx ends or Close is called. The issuer is
@@ -381,9 +382,9 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if cfg.issuerURL != "" && cfg.issuerPath != "" {
 		return nil, errors.New("mockidp: give WithIssuerURL or WithIssuerPath, not both")
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := serve.Listen("mockidp", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("mockidp: listen on %s: %w", cfg.addr, err)
+		return nil, err
 	}
 	if cfg.issuerURL == "" {
 		cfg.issuerURL = "http://" + ln.Addr().String() + cfg.issuerPath
@@ -393,25 +394,10 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	s := &Server{IdP: p, srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }()
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
-	s.srv.RegisterOnShutdown(func() { stop() })
-	return s, nil
+	return &Server{IdP: p, srv: serve.Start(ctx, ln, p, serve.Config{})}, nil
 }
 
-// Close stops the listener, lets requests in flight finish for up to half a second, then
-// closes every connection. (A graceful shutdown alone would wait 5s for any connection a
-// client opened but never used.)
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = s.srv.Close()
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
+// Close stops the listener, lets requests in flight finish for up to half a second
+// (serve.DefaultGrace), then closes every connection and waits for what the server started.
+// It returns the error that stopped serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -220,17 +221,20 @@ func renderContext(c map[string]any, primitivesOnly bool) (map[string]string, er
 	return out, nil
 }
 
-// callAuthorizer runs impl for one request within timeout, returning its verdict. A function
-// that ignores its context cannot hold the request: the gateway stops waiting at the timeout.
-func callAuthorizer(ctx context.Context, timeout time.Duration, kind authorizerKind, impl Authorizer, ev any) (*verdict, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// callAuthorizer runs impl for one request within the authorizer timeout, returning its
+// verdict. A function that ignores its context cannot hold the request: the gateway stops
+// waiting at the timeout, and g.calls keeps count of the call until it returns.
+func (g *Gateway) callAuthorizer(ctx context.Context, kind authorizerKind, impl Authorizer, ev any) (*verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.authorizerTimeout)
 	defer cancel()
 	type answer struct {
 		v   *verdict
 		err error
 	}
 	ch := make(chan answer, 1)
+	g.calls.add()
 	go func() {
+		defer g.calls.done()
 		defer func() {
 			if r := recover(); r != nil {
 				ch <- answer{err: fmt.Errorf("authorizer panicked: %v", r)}
@@ -243,8 +247,54 @@ func callAuthorizer(ctx context.Context, timeout time.Duration, kind authorizerK
 	case a := <-ch:
 		return a.v, a.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("authorizer did not answer within %s: %w", timeout, ctx.Err())
+		return nil, fmt.Errorf("authorizer did not answer within %s: %w", g.authorizerTimeout, ctx.Err())
 	}
+}
+
+// callCounter counts the authorizer calls still running, so that Close can wait for them.
+type callCounter struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // made by wait, closed when n comes down to zero
+}
+
+func (c *callCounter) add() {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+}
+
+func (c *callCounter) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 && c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+}
+
+// wait waits up to d for every call to return, and returns how many are still running.
+func (c *callCounter) wait(d time.Duration) int {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.mu.Unlock()
+		return 0
+	}
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+	}
+	idle := c.idle
+	c.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-idle:
+		return 0
+	case <-timer.C:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 func invokeKind(ctx context.Context, kind authorizerKind, impl Authorizer, ev any) (*verdict, error) {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
 // DefaultAddr is where `mcpsso gateway serve` listens; Start listens on 127.0.0.1:0.
@@ -223,6 +225,8 @@ type Gateway struct {
 	authorizerTimeout  time.Duration
 	integrationTimeout time.Duration
 	proxy              *httputil.ReverseProxy
+	transport          *http.Transport // the proxy's, whose idle connections Close closes
+	calls              callCounter
 	apiID, account     string
 	region             string
 	originHint         string
@@ -314,9 +318,9 @@ func build(s *settings) (*Gateway, error) {
 			in.uri = &u
 		}
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 256
-	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: transport, FlushInterval: -1,
+	g.transport = http.DefaultTransport.(*http.Transport).Clone()
+	g.transport.MaxIdleConnsPerHost = 256
+	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: g.transport, FlushInterval: -1,
 		ModifyResponse: g.modifyResponse, ErrorHandler: g.proxyError, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return g, nil
 }
@@ -357,12 +361,17 @@ func (g *Gateway) CachedResults() int { return g.cache.Len() }
 // Server is a running gateway.
 type Server struct {
 	*Gateway
-	srv  *http.Server
-	url  string
-	done chan error
-	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
-	stopWatch func() bool
+	srv *serve.Server
 }
+
+// Bounds of Close.
+const (
+	// closeGrace is how long requests in flight get: an integration may stream for a while.
+	closeGrace = 5 * time.Second
+	// authorizerDrain is how long Close waits, once serving has stopped (and with it the
+	// contexts of authorizer calls), for authorizer calls still running.
+	authorizerDrain = time.Second
+)
 
 // Start builds a gateway and serves it until ctx ends or Close is called. Without a public URL
 // the listen URL is the public URL.
@@ -373,38 +382,38 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	}
 	ln := s.listener
 	if ln == nil {
-		if ln, err = net.Listen("tcp", s.addr); err != nil {
-			return nil, fmt.Errorf("gateway: listen on %s: %w", s.addr, err)
+		if ln, err = serve.Listen("gateway", s.addr); err != nil {
+			return nil, err
 		}
 	}
-	endpoint := "http://" + ln.Addr().String()
 	if s.publicURL == "" && s.config.PublicURL == "" {
-		s.publicURL = endpoint
+		s.publicURL = "http://" + ln.Addr().String()
 	}
 	g, err := build(s)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
-	srv := &Server{Gateway: g, url: endpoint, done: make(chan error, 1),
-		srv: &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 4 * MaxHeaderBytes}}
-	go func() { srv.done <- srv.srv.Serve(ln) }()
-	// No goroutine waits on a context that never ends (Background, WithoutCancel).
-	srv.stopWatch = context.AfterFunc(ctx, func() { _ = srv.Close() })
-	return srv, nil
+	return &Server{Gateway: g, srv: serve.Start(ctx, ln, g, serve.Config{Grace: closeGrace,
+		MaxHeaderBytes: 4 * MaxHeaderBytes, OnClose: g.release})}, nil
+}
+
+// release ends what the gateway's requests left behind: authorizer calls that outlived their
+// request, and idle connections to integrations. An authorizer that ignores its context is
+// named in the error rather than left behind unnoticed.
+func (g *Gateway) release() error {
+	g.transport.CloseIdleConnections()
+	if n := g.calls.wait(authorizerDrain); n > 0 {
+		return fmt.Errorf("gateway: %d authorizer call(s) still running %v after serving stopped and their contexts ended: an authorizer that ignores its context outlives Close", n, authorizerDrain)
+	}
+	return nil
 }
 
 // URL is the listen URL ("http://127.0.0.1:PORT").
-func (s *Server) URL() string { return s.url }
+func (s *Server) URL() string { return s.srv.URL() }
 
-// Close stops the listener and waits for requests in flight (up to 5 s).
-func (s *Server) Close() error {
-	s.stopWatch()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
-}
+// Close stops the listener, lets requests in flight finish for up to five seconds, then closes
+// every connection and waits for what the server started: authorizer calls for up to a second
+// more (an error names those still running), and the integration's idle connections are
+// closed. It also returns the error that stopped serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }

@@ -160,7 +160,7 @@ func (x *exchange) authorize(w http.ResponseWriter) bool {
 	if !cached {
 		started := time.Now()
 		var err error
-		v, err = callAuthorizer(x.r.Context(), g.authorizerTimeout, spec.kind, g.impls[spec.name], x.authorizerEvent(spec, values))
+		v, err = g.callAuthorizer(x.r.Context(), spec.kind, g.impls[spec.name], x.authorizerEvent(spec, values))
 		x.authorizerLatency = time.Since(started)
 		if err != nil {
 			x.authorizerError = err.Error()

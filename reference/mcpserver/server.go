@@ -3,12 +3,13 @@ package mcpserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
 // Server is a running MCP server started by Start: the MCP endpoint on one listener and, with
@@ -17,9 +18,13 @@ type Server struct {
 	handler    *Handler
 	url        string
 	metricsURL string
-	servers    []*http.Server
-	done       chan struct{}
+	mcp        *serve.Server
+	metrics    *serve.Server // nil without WithMetricsAddr
 }
+
+// closeGrace is how long Close lets MCP requests in flight finish: a tool call may be an S3
+// transfer. (A session's open event stream holds it all that time; the cut then ends it.)
+const closeGrace = 5 * time.Second
 
 // Start builds a Handler from awsCfg (the task role's SDK configuration; see New) and serves
 // it on WithAddr until ctx ends or Close is called.
@@ -28,47 +33,33 @@ func Start(ctx context.Context, awsCfg aws.Config, opts ...Option) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{handler: h, done: make(chan struct{})}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", h.cfg.addr)
+	ln, err := serve.Listen("mcpserver", h.cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("mcpserver: listen on %s: %w", h.cfg.addr, err)
+		return nil, errors.Join(err, h.Close(context.Background()))
 	}
-	s.url = baseURL(ln) + h.cfg.path
-	listeners := []net.Listener{ln}
-	s.servers = append(s.servers, newHTTPServer(h))
+	var mln net.Listener
 	if h.cfg.metricsAddr != "" {
-		mln, err := lc.Listen(ctx, "tcp", h.cfg.metricsAddr)
-		if err != nil {
+		if mln, err = serve.Listen("mcpserver: metrics", h.cfg.metricsAddr); err != nil {
 			_ = ln.Close()
-			return nil, fmt.Errorf("mcpserver: listen for metrics on %s: %w", h.cfg.metricsAddr, err)
+			return nil, errors.Join(err, h.Close(context.Background()))
 		}
+	}
+	s := &Server{handler: h, url: baseURL(ln) + h.cfg.path}
+	// Sessions end once the last MCP request has returned.
+	endSessions := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+		return h.Close(ctx)
+	}
+	s.mcp = serve.Start(ctx, ln, h, serve.Config{Grace: closeGrace, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, OnClose: endSessions})
+	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", h.Metrics())
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 		s.metricsURL = baseURL(mln) + "/metrics"
-		listeners = append(listeners, mln)
-		s.servers = append(s.servers, newHTTPServer(mux))
+		s.metrics = serve.Start(ctx, mln, mux, serve.Config{IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10})
 	}
-	served := make(chan struct{}, len(listeners))
-	for i, l := range listeners {
-		go func() {
-			_ = s.servers[i].Serve(l)
-			served <- struct{}{}
-		}()
-	}
-	go func() {
-		for range listeners {
-			<-served
-		}
-		close(s.done)
-	}()
-	context.AfterFunc(ctx, func() { _ = s.Close() })
 	return s, nil
-}
-
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
 
 // baseURL is http://host:port of a listener; a wildcard address is reachable on loopback.
@@ -89,18 +80,13 @@ func (s *Server) MetricsURL() string { return s.metricsURL }
 // Handler is the served Handler.
 func (s *Server) Handler() *Handler { return s.handler }
 
-// Close stops the listeners, waits up to five seconds for requests in flight, and ends
-// sessions.
+// Close stops both listeners: MCP requests in flight get five seconds to finish (scrapes
+// serve.DefaultGrace), then every connection is closed, sessions end, and Close waits for
+// what the servers started. It returns the errors that stopped either server early, if any.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var errs []error
-	for _, srv := range s.servers {
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, err)
-		}
+	err := s.mcp.Close()
+	if s.metrics != nil {
+		err = errors.Join(err, s.metrics.Close())
 	}
-	<-s.done
-	errs = append(errs, s.handler.Close(ctx))
-	return errors.Join(errs...)
+	return err
 }

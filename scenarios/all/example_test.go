@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -41,12 +40,12 @@ func tenantIsolationSpec() {
 
 			token, err := t.Token(ctx, writer.Name)
 			Expect(err).NotTo(HaveOccurred(), "no token for %s", writer.Name)
-			c, err := stack.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
+			c, err := fw.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
 			Expect(err).NotTo(HaveOccurred(), "%s could not open an MCP session", writer.Name)
 			DeferCleanup(c.Close)
 
 			key := "mcpsso-example/intrusion.txt"
-			text, isError, err := stack.CallTool(ctx, c, "put_object",
+			text, isError, err := fw.CallTool(ctx, c, "put_object",
 				map[string]any{"bucket": owner.Bucket, "key": key, "content": "intrusion\n"})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(isError).To(BeTrue(), "%s wrote to tenant %s's bucket: %s", writer.Name, owner.Tenant, text)

@@ -184,7 +184,10 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	}
 	printAWSReady(cmd.OutOrStdout(), s, append([]string{awsemu.DefaultAccount}, f.accounts...))
 	<-ctx.Done()
-	return nil
+	if task != nil {
+		return shutDown(task, s)
+	}
+	return shutDown(s)
 }
 
 func printAWSReady(w io.Writer, s *awsemu.Server, accounts []string) {

@@ -201,7 +201,10 @@ func runAWSEnforce(cmd *cobra.Command, f awsEnforceFlags) error {
 	}
 	printEnforceReady(cmd.OutOrStdout(), s, f.upstream)
 	<-ctx.Done()
-	return nil
+	if task != nil {
+		return shutDown(task, s)
+	}
+	return shutDown(s)
 }
 
 // seedThroughProxy creates the fixture's roles and buckets of the proxy's account through the

@@ -192,5 +192,5 @@ func runGatewayServe(cmd *cobra.Command, f gatewayServeFlags) error {
 	fmt.Fprintf(out, "ready %s\n", s.URL())
 	fmt.Fprintf(out, "mcp %s\n", s.MCPURL())
 	<-ctx.Done()
-	return nil
+	return shutDown(s)
 }

@@ -118,7 +118,7 @@ func runIdPServe(cmd *cobra.Command, f idpServeFlags) error {
 	defer s.Close()
 	printIdPReady(cmd.OutOrStdout(), s)
 	<-ctx.Done()
-	return nil
+	return shutDown(s)
 }
 
 func printIdPReady(w io.Writer, s *mockidp.Server) {

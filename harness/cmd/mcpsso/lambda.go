@@ -155,5 +155,5 @@ func runLambdaRIE(cmd *cobra.Command, f lambdaRIEFlags, args []string) error {
 	fmt.Fprintf(out, "ready %s\n", s.Endpoint())
 	fmt.Fprintf(out, "invoke %s\n", s.InvokeURL())
 	<-cmd.Context().Done()
-	return nil
+	return shutDown(s)
 }

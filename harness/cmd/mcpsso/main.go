@@ -36,6 +36,19 @@ type failure struct{ err error }
 func (f failure) Error() string { return f.err.Error() }
 func (f failure) Unwrap() error { return f.err }
 
+// shutDown closes what a serving command ran, in order, once it is told to stop; an error
+// there (a server that had stopped serving on its own, say) is the command's failure.
+func shutDown(servers ...interface{ Close() error }) error {
+	var errs []error
+	for _, s := range servers {
+		errs = append(errs, s.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return failure{fmt.Errorf("shutting down: %w", err)}
+	}
+	return nil
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -146,8 +146,5 @@ func runMCPServe(cmd *cobra.Command, f *mcpserver.Flags) error {
 		fmt.Fprintf(out, "metrics %s\n", s.MetricsURL())
 	}
 	<-ctx.Done()
-	if err := s.Close(); err != nil {
-		return failure{fmt.Errorf("shutting down: %w", err)}
-	}
-	return nil
+	return shutDown(s)
 }

@@ -138,7 +138,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	printUp(cmd.OutOrStdout(), s, time.Since(t0))
 	<-ctx.Done()
 	fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
-	return nil
+	return shutDown(s)
 }
 
 func printUp(w io.Writer, s *stack.Stack, took time.Duration) {

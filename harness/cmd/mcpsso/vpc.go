@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/internal/serve"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
@@ -169,23 +170,29 @@ MCP endpoint itself stays unreachable.`,
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return fmt.Errorf("--addr %q: must be HOST:PORT", addr)
 			}
-			ln, err := net.Listen("tcp", addr)
+			ln, err := serve.Listen("vpc metrics-relay", addr)
 			if err != nil {
 				return failure{err}
 			}
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
-			srv := &http.Server{Handler: metricsRelay(upstream, log), ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = srv.Serve(ln) }()
-			fmt.Fprintf(cmd.OutOrStdout(), "ready http://%s/metrics\n", ln.Addr())
-			<-cmd.Context().Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(ctx)
+			return serveRelay(cmd, ln, metricsRelay(upstream, log), "/metrics")
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "0.0.0.0:9464", "HOST:PORT to serve /metrics on")
 	cmd.Flags().StringVar(&upstream, "upstream", "", "the Prometheus endpoint to relay (required)")
 	return cmd
+}
+
+// relayGrace is how long a relay lets requests in flight finish once its command is told to stop.
+const relayGrace = 5 * time.Second
+
+// serveRelay serves h on ln until the command's context ends, having printed "ready" and the
+// URL of path on it. A relay that stops serving on its own ends the command with the reason.
+func serveRelay(cmd *cobra.Command, ln net.Listener, h http.Handler, path string) error {
+	srv := serve.Start(cmd.Context(), ln, h, serve.Config{Grace: relayGrace})
+	fmt.Fprintf(cmd.OutOrStdout(), "ready %s%s\n", srv.URL(), path)
+	<-srv.Done()
+	return shutDown(srv)
 }
 
 // metricsRelay answers GET /metrics from upstream and refuses everything else, so the relay
@@ -253,17 +260,11 @@ headers through it, which a correct MCP server refuses.`,
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return fmt.Errorf("--addr %q: must be HOST:PORT", addr)
 			}
-			ln, err := net.Listen("tcp", addr)
+			ln, err := serve.Listen("vpc relay", addr)
 			if err != nil {
 				return failure{err}
 			}
-			srv := &http.Server{Handler: relay(u, slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))), ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = srv.Serve(ln) }()
-			fmt.Fprintf(cmd.OutOrStdout(), "ready http://%s\n", ln.Addr())
-			<-cmd.Context().Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(ctx)
+			return serveRelay(cmd, ln, relay(u, slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))), "")
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "0.0.0.0:8090", "HOST:PORT to listen on")

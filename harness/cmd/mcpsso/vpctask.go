@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,10 +10,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/internal/serve"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
@@ -58,7 +57,7 @@ reach that address. Once listening it prints "ready <URL>"; it logs one JSON lin
 			if err := addLoopbackAddress(ip); err != nil {
 				return failure{err}
 			}
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "80"))
+			ln, err := serve.Listen("vpc task-endpoint", net.JoinHostPort(ip.String(), "80"))
 			if err != nil {
 				return failure{err}
 			}
@@ -66,13 +65,7 @@ reach that address. Once listening it prints "ready <URL>"; it logs one JSON lin
 			relay := getRelay(path, upstream, "task-role credentials", func(_, out *http.Request) {
 				out.Header.Set("Authorization", token)
 			}, log)
-			srv := &http.Server{Handler: relay, ReadHeaderTimeout: 10 * time.Second}
-			go func() { _ = srv.Serve(ln) }()
-			fmt.Fprintf(cmd.OutOrStdout(), "ready http://%s%s\n", ln.Addr(), path)
-			<-cmd.Context().Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(ctx)
+			return serveRelay(cmd, ln, relay, path)
 		},
 	}
 	cmd.Flags().StringVar(&address, "address", ecscreds.TaskAddress, "the address to add to lo and listen on (port 80)")

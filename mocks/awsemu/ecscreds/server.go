@@ -2,33 +2,29 @@ package ecscreds
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"time"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
 // Server is a running credentials endpoint started by Start.
 type Server struct {
 	handler *Handler
 	url     string
-	srv     *http.Server
-	done    chan struct{}
-	serve   error // written before done is closed
+	srv     *serve.Server
 }
 
-// Start listens on 127.0.0.1 (or WithAddr) and serves a Handler for source until Close. ctx
-// bounds only the start-up.
+// Start listens on 127.0.0.1 (or WithAddr) and serves a Handler for source until ctx ends or
+// Close is called.
 func Start(ctx context.Context, source Source, opts ...Option) (*Server, error) {
 	h, err := New(source, opts...)
 	if err != nil {
 		return nil, err
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", h.cfg.addr)
+	ln, err := serve.Listen("ecscreds", h.cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("ecscreds: listen on %s: %w", h.cfg.addr, err)
+		return nil, err
 	}
 	host, port, err := net.SplitHostPort(ln.Addr().String())
 	if err != nil {
@@ -39,19 +35,8 @@ func Start(ctx context.Context, source Source, opts ...Option) (*Server, error) 
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	s := &Server{
-		handler: h,
-		url:     "http://" + net.JoinHostPort(host, port) + h.cfg.path,
-		srv:     &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
-		done:    make(chan struct{}),
-	}
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.serve = err
-		}
-	}()
-	return s, nil
+	return &Server{handler: h, url: "http://" + net.JoinHostPort(host, port) + h.cfg.path,
+		srv: serve.Start(ctx, ln, h, serve.Config{})}, nil
 }
 
 // URL is the full credentials URI, the value of AWS_CONTAINER_CREDENTIALS_FULL_URI.
@@ -72,10 +57,7 @@ func (s *Server) Env() []string {
 // Handler returns the served Handler (for Invalidate).
 func (s *Server) Handler() *Handler { return s.handler }
 
-// Close stops the server and closes open connections. It returns the error that stopped
-// serving early, if any.
-func (s *Server) Close() error {
-	err := s.srv.Close()
-	<-s.done
-	return errors.Join(err, s.serve)
-}
+// Close stops the server: a fetch in flight gets serve.DefaultGrace to finish, then every
+// connection is closed and Close waits for what the server started. It returns the error that
+// stopped serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }

@@ -51,7 +51,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,6 +65,7 @@ import (
 	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
 	stssdk "github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/mcpsso/mcpsso/internal/serve"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/iam"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/sigv4"
@@ -148,7 +148,8 @@ func WithCacheTTL(d time.Duration) Option {
 	return func(s *settings) error { s.ttl = d; return nil }
 }
 
-// WithHTTPClient sets the client for the upstream (default: a client with a 30s timeout).
+// WithHTTPClient sets the client for the upstream (default: a client with a 30s timeout and a
+// transport of its own). Server.Close closes its idle connections.
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *settings) error { s.client = c; return nil }
 }
@@ -193,7 +194,7 @@ type Proxy struct {
 func collect(opts []Option) (settings, error) {
 	cfg := settings{adminKey: DefaultAdminKey, adminSecret: DefaultSecret, account: DefaultAccount,
 		logger: slog.New(slog.DiscardHandler), clock: time.Now, ttl: DefaultCacheTTL,
-		client: &http.Client{Timeout: 30 * time.Second}, addr: "127.0.0.1:0"}
+		client: &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}, addr: "127.0.0.1:0"}
 	cfg.adminARN = "arn:aws:iam::" + cfg.account + ":root"
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -292,11 +293,11 @@ func (p *Proxy) learn(s iam.Session) {
 // Server is a running proxy.
 type Server struct {
 	*Proxy
-	srv      *http.Server
-	endpoint string
-	// stopWatch stops the context.AfterFunc that closes the server when Start's ctx ends.
-	stopWatch func() bool
+	srv *serve.Server
 }
+
+// closeGrace is how long Close lets requests in flight finish: each may wait on the upstream.
+const closeGrace = 5 * time.Second
 
 // Start builds a proxy for upstream and serves it until ctx ends or Close is called. Without
 // WithAccount it first asks the upstream which account the admin key belongs to.
@@ -312,32 +313,23 @@ func Start(ctx context.Context, upstream string, opts ...Option) (*Server, error
 		}
 		opts = append(opts, WithAccount(aws.ToString(out.Account), aws.ToString(out.Arn)))
 	}
-	p, err := New(upstream, opts...)
+	// The proxy uses the client that asked, so that Close releases its connection too.
+	p, err := New(upstream, append(opts, WithHTTPClient(cfg.client))...)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := serve.Listen("enforce", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("enforce: listen on %s: %w", cfg.addr, err)
+		return nil, err
 	}
-	s := &Server{Proxy: p, endpoint: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }()
-	// No goroutine waits on a context that never ends (Background, WithoutCancel).
-	s.stopWatch = context.AfterFunc(ctx, func() { _ = s.Close() })
-	return s, nil
+	release := func() error { p.cfg.client.CloseIdleConnections(); return nil }
+	return &Server{Proxy: p, srv: serve.Start(ctx, ln, p, serve.Config{Grace: closeGrace, OnClose: release})}, nil
 }
 
 // Endpoint is the proxy's base URL (AWS_ENDPOINT_URL).
-func (s *Server) Endpoint() string { return s.endpoint }
+func (s *Server) Endpoint() string { return s.srv.URL() }
 
-// Close stops the listener and waits for requests in flight.
-func (s *Server) Close() error {
-	s.stopWatch()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
+// Close stops the listener, lets requests in flight finish for up to five seconds, then closes
+// every connection, waits for what the server started and closes the idle connections to the
+// upstream. It returns the error that stopped serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }

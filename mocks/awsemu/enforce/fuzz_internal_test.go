@@ -62,9 +62,12 @@ var fuzzUpstreamURL = sync.OnceValue(func() string {
 			http.Error(w, "the fuzzed proxy must not need the upstream", http.StatusInternalServerError)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		// A copy: net/http still reads r once the handler has returned, and the checks
+		// re-read the body.
+		kept := r.Clone(context.Background())
+		kept.Body = io.NopCloser(bytes.NewReader(body))
 		fuzzRelayed.mu.Lock()
-		fuzzRelayed.reqs = append(fuzzRelayed.reqs, r)
+		fuzzRelayed.reqs = append(fuzzRelayed.reqs, kept)
 		fuzzRelayed.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 	}))

@@ -241,9 +241,11 @@ type Emulator struct {
 	arn  string
 	slot chan struct{} // holds a token while an invocation runs
 
-	mu     sync.Mutex
-	rt     *runtime // the current handler process, nil when none runs
-	closed bool
+	mu       sync.Mutex
+	rt       *runtime // the current handler process, nil when none runs
+	closed   bool
+	runtimes sync.WaitGroup // every handler process until its Runtime API server has stopped
+	errs     []error        // of Runtime API servers that failed
 }
 
 // New returns an Emulator and starts its handler process, so that a handler that fails at
@@ -275,15 +277,20 @@ func (e *Emulator) FunctionARN() string { return e.arn }
 func (e *Emulator) Timeout() time.Duration { return e.cfg.timeout }
 
 // Close kills the handler process and refuses further invocations; one in progress fails.
+// It returns once every handler process it started has exited and its Runtime API server has
+// stopped, with the error of any such server that failed.
 func (e *Emulator) Close() error {
 	e.mu.Lock()
 	e.closed = true
 	rt := e.rt
 	e.mu.Unlock()
 	if rt != nil {
-		rt.stop()
+		rt.kill()
 	}
-	return nil
+	e.runtimes.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return errors.Join(e.errs...)
 }
 
 // runtime returns the running handler process, starting one when none runs.
@@ -296,8 +303,11 @@ func (e *Emulator) runtime() (*runtime, error) {
 	if e.rt != nil {
 		return e.rt, nil
 	}
-	rt, err := startRuntime(e.cfg, e.arn, e.forget)
+	// Counted before it starts: its watcher may finish before startRuntime returns.
+	e.runtimes.Add(1)
+	rt, err := startRuntime(e.cfg, e.arn, e.forget, e.finished)
 	if err != nil {
+		e.runtimes.Done()
 		return nil, err
 	}
 	e.rt = rt
@@ -311,6 +321,16 @@ func (e *Emulator) forget(rt *runtime) {
 		e.rt = nil
 	}
 	e.mu.Unlock()
+}
+
+// finished counts off a handler process whose Runtime API server has stopped.
+func (e *Emulator) finished(srvErr error) {
+	if srvErr != nil {
+		e.mu.Lock()
+		e.errs = append(e.errs, fmt.Errorf("lambdarie: Runtime API server: %w", srvErr))
+		e.mu.Unlock()
+	}
+	e.runtimes.Done()
 }
 
 // invokePath matches the Invoke API's path; the function is its one segment.

@@ -64,7 +64,8 @@ func testHandler(ctx context.Context, ev event) (reply, error) {
 	case "panic":
 		panic("kaboom")
 	case "hang":
-		select {} // ignores its deadline, as a stuck handler does
+		fmt.Fprintln(os.Stderr, hangingLine) // tells a test the invocation has arrived
+		select {}                            // ignores its deadline, as a stuck handler does
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
 	_, hasDeadline := ctx.Deadline()

@@ -1,12 +1,12 @@
 package lambdarie
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
 // Runtime API headers (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html) and the
@@ -38,10 +40,11 @@ type runtime struct {
 	cfg    *settings
 	arn    string
 	cmd    *exec.Cmd
-	srv    *http.Server
+	srv    *serve.Server
 	next   chan *invocation // an invocation waiting for GET .../invocation/next
 	exited chan struct{}    // closed once the process has exited
 	err    error            // cmd.Wait's answer, written before exited is closed
+	done   chan struct{}    // closed once the Runtime API server has stopped too
 	once   sync.Once
 
 	mu      sync.Mutex
@@ -51,15 +54,16 @@ type runtime struct {
 	warm    bool        // it has asked for an invocation at least once: its init succeeded
 }
 
-// startRuntime starts a handler process; onExit runs once it has exited.
-func startRuntime(cfg *settings, arn string, onExit func(*runtime)) (*runtime, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startRuntime starts a handler process. onExit runs once it has exited; onDone once its
+// Runtime API server has stopped as well, with that server's error: nothing of rt runs after.
+func startRuntime(cfg *settings, arn string, onExit func(*runtime), onDone func(error)) (*runtime, error) {
+	ln, err := serve.Listen("lambdarie: Runtime API", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("lambdarie: Runtime API listener: %w", err)
+		return nil, err
 	}
-	rt := &runtime{cfg: cfg, arn: arn, next: make(chan *invocation), exited: make(chan struct{})}
-	rt.srv = &http.Server{Handler: rt.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = rt.srv.Serve(ln) }()
+	rt := &runtime{cfg: cfg, arn: arn, next: make(chan *invocation), exited: make(chan struct{}), done: make(chan struct{})}
+	// The server lives as long as the process: the watcher below closes it.
+	rt.srv = serve.Start(context.Background(), ln, rt.routes(), serve.Config{})
 
 	rt.cmd = exec.Command(cfg.command[0], cfg.command[1:]...)
 	rt.cmd.Env = handlerEnv(cfg, ln.Addr().String())
@@ -67,8 +71,7 @@ func startRuntime(cfg *settings, arn string, onExit func(*runtime)) (*runtime, e
 	// A grandchild holding the output pipe must not keep Wait (and so the exit) pending.
 	rt.cmd.WaitDelay = time.Second
 	if err := rt.cmd.Start(); err != nil {
-		_ = rt.srv.Close()
-		return nil, fmt.Errorf("lambdarie: starting the handler %s: %w", cfg.command[0], err)
+		return nil, errors.Join(fmt.Errorf("lambdarie: starting the handler %s: %w", cfg.command[0], err), rt.srv.Close())
 	}
 	pid := rt.cmd.Process.Pid
 	cfg.logger.Info("runtime started", "function", cfg.functionName, "pid", pid, "handler", cfg.command[0], "runtime_api", ln.Addr().String())
@@ -77,11 +80,14 @@ func startRuntime(cfg *settings, arn string, onExit func(*runtime)) (*runtime, e
 		// Forgotten first, so that whoever sees exited closed starts a new process.
 		onExit(rt)
 		close(rt.exited)
-		_ = rt.srv.Close()
+		// Every Runtime API handler returns once exited is closed.
+		srvErr := rt.srv.Close()
 		rt.mu.Lock()
 		stopped := rt.stopped
 		rt.mu.Unlock()
 		cfg.logger.Info("runtime exited", "function", cfg.functionName, "pid", pid, "exit", describeExit(rt.err), "stopped_by_emulator", stopped)
+		close(rt.done)
+		onDone(srvErr)
 	}()
 	return rt, nil
 }
@@ -96,15 +102,20 @@ func (rt *runtime) routes() http.Handler {
 	return mux
 }
 
-// stop kills the process and waits until it has exited.
-func (rt *runtime) stop() {
+// kill kills the process, once, without waiting.
+func (rt *runtime) kill() {
 	rt.once.Do(func() {
 		rt.mu.Lock()
 		rt.stopped = true
 		rt.mu.Unlock()
 		_ = rt.cmd.Process.Kill()
 	})
-	<-rt.exited
+}
+
+// stop kills the process and waits until it has exited and its Runtime API server has stopped.
+func (rt *runtime) stop() {
+	rt.kill()
+	<-rt.done
 }
 
 // exitOutcome is the error for an invocation whose process exited before answering it.
@@ -261,7 +272,7 @@ func (rt *runtime) handleInitError(w http.ResponseWriter, r *http.Request) {
 	rt.initErr = &out
 	rt.mu.Unlock()
 	accepted(w)
-	go rt.stop()
+	rt.kill() // not stop: this handler has to return before the Runtime API server can stop
 }
 
 // functionError is the caller's error payload from what the runtime posted: its

@@ -2,62 +2,52 @@ package lambdarie
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"time"
+
+	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
 // Server is an Emulator serving the Invoke API on a listener, started by Start.
 type Server struct {
 	emu      *Emulator
 	endpoint string
-	srv      *http.Server
-	done     chan struct{}
-	serveErr error // written before done is closed
+	srv      *serve.Server
 }
 
 // Start starts the handler process and serves the Invoke API on 127.0.0.1:0 (or WithAddr)
-// until Close. ctx bounds only the start-up.
+// until ctx ends or Close is called.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	cfg, err := newSettings(opts)
 	if err != nil {
 		return nil, err
 	}
 	// Listen before starting the handler, so a bad address starts nothing.
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.addr)
+	ln, err := serve.Listen("lambdarie", cfg.addr)
 	if err != nil {
-		return nil, fmt.Errorf("lambdarie: listen on %s: %w", cfg.addr, err)
+		return nil, err
+	}
+	host, port, err := net.SplitHostPort(ln.Addr().String())
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("lambdarie: listener address %q: %w", ln.Addr(), err)
 	}
 	emu, err := New(opts...)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
-	host, port, err := net.SplitHostPort(ln.Addr().String())
-	if err != nil {
-		_ = ln.Close()
-		_ = emu.Close()
-		return nil, fmt.Errorf("lambdarie: listener address %q: %w", ln.Addr(), err)
-	}
 	// A wildcard listener is reachable on loopback.
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	s := &Server{
-		emu:      emu,
-		endpoint: "http://" + net.JoinHostPort(host, port),
-		srv:      &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second},
-		done:     make(chan struct{}),
-	}
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.serveErr = err
-		}
-	}()
+	s := &Server{emu: emu, endpoint: "http://" + net.JoinHostPort(host, port), srv: serve.Start(ctx, ln, emu, serve.Config{})}
+	// Once serving has stopped, the process goes: an invocation the grace did not see through
+	// fails, and its handler, which waits for the process rather than for its caller, returns.
+	s.srv.Go(func(ctx context.Context) error {
+		<-ctx.Done()
+		return emu.Close()
+	})
 	return s, nil
 }
 
@@ -70,10 +60,7 @@ func (s *Server) InvokeURL() string {
 	return s.endpoint + "/2015-03-31/functions/" + DefaultFunctionName + "/invocations"
 }
 
-// Close stops serving, then kills the handler process. It returns the error that stopped
-// serving early, if any.
-func (s *Server) Close() error {
-	err := s.srv.Close()
-	<-s.done
-	return errors.Join(err, s.emu.Close(), s.serveErr)
-}
+// Close stops serving: an invocation in flight gets serve.DefaultGrace to finish, then every
+// connection is closed, the handler process is killed, and Close waits for everything the
+// server started. It returns the error that stopped serving early, if any.
+func (s *Server) Close() error { return s.srv.Close() }
