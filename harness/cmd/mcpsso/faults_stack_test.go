@@ -57,8 +57,9 @@ type faultStack struct {
 // MCP server and the gateway, in that order (the gateway's authorizer discovers the IdP at start).
 func startFaultStack(t *testing.T, bin, awsData string) *faultStack {
 	t.Helper()
-	s := &faultStack{owner: t, bin: bin, home: t.TempDir(), noFile: filepath.Join(t.TempDir(), "none"), idpAddr: freeAddr(t), awsAddr: freeAddr(t), taskAddr: freeAddr(t), mcpAddr: freeAddr(t),
-		gwAddr: freeAddr(t), taskPath: "/v2/credentials/faults", taskToken: "tok-faults", secret: contextproof.NewSecret(), awsData: awsData}
+	s := &faultStack{owner: t, bin: bin, home: t.TempDir(), noFile: filepath.Join(t.TempDir(), "none"),
+		idpAddr: freeAddr(t), awsAddr: freeAddr(t), taskAddr: freeAddr(t), mcpAddr: freeAddr(t), gwAddr: freeAddr(t),
+		taskPath: "/v2/credentials/faults", taskToken: "tok-faults", secret: contextproof.NewSecret(), awsData: awsData}
 	s.issuer = "http://" + s.idpAddr
 	s.startIdP(t)
 	s.startAWS(t, awsData)
@@ -118,7 +119,7 @@ func (s *faultStack) startMCP(t *testing.T) {
 	s.mcp = s.start(t, env, "ready ", "mcp", "serve", "--addr", s.mcpAddr, "--metrics-addr", "")
 }
 
-// kill ends p at once (SIGKILL: a crash), thawing nothing first.
+// kill ends p at once (SIGKILL: a crash; it ends a frozen process too).
 func kill(t *testing.T, p *serveProcess) {
 	t.Helper()
 	_ = p.cmd.Process.Kill()
