@@ -41,7 +41,7 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 //	                       is unset; with TOKEN_TYPE_CLAIM set and this unset, presence suffices)
 //	ROLE_STORE             required: file:<path to YAML> or dynamodb:<table>
 //	CEDAR_POLICY           a Cedar policy file (default: no policy check)
-//	JWKS_REFETCH_INTERVAL  Go duration (default 1m)
+//	JWKS_REFETCH_INTERVAL  Go duration, at least 1s (default 5s)
 //	MAX_TOKEN_BYTES        default 8192
 //	LOG_LEVEL              debug | info | warn | error (default info)
 //	CONTEXT_PROOF_SECRET   the secret shared with the MCP server, at least 32 bytes: every allow

@@ -253,7 +253,7 @@ func WithHTTPClient(client *http.Client) Option {
 	}
 }
 
-// WithJWKSRefetchInterval sets the least time between two JWKS fetches (default 1m): a token
+// WithJWKSRefetchInterval sets the least time between two JWKS fetches (default 5 s): a token
 // with an unknown kid refetches the JWKS only when the last fetch is older than this.
 func WithJWKSRefetchInterval(d time.Duration) Option {
 	return func(c *config) error {

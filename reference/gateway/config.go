@@ -136,7 +136,8 @@ type IntegrationConfig struct {
 	// IntegrationURI is the backend URL (the NLB). On REST APIs its path may hold {name}
 	// placeholders filled by integration.request.path.NAME parameters.
 	IntegrationURI string `yaml:"integrationUri"`
-	// TimeoutInMillis is the integration timeout, 50 to 30000 (default 30000).
+	// TimeoutInMillis is the integration timeout, 50 to 30000 (default 30000 on HTTP APIs, 29000
+	// on REST APIs, whose limit it is unless AWS raised it for the account: over it, a warning).
 	TimeoutInMillis int `yaml:"timeoutInMillis"`
 	// RequestParameters maps request parameters. HTTP APIs: keys
 	// overwrite|append|remove:header.NAME, overwrite|append|remove:querystring.NAME,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -119,6 +120,47 @@ routes:
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestAnIntegrationTimesOutAsItsAPITypeDoes: without timeoutInMillis an HTTP API waits 30 s for
+// its integration and a REST API 29 s, each one's limit on AWS; a REST API may say up to 30000
+// (AWS raises the limit on request, for Regional and private REST APIs), with a warning.
+func TestAnIntegrationTimesOutAsItsAPITypeDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name, profile string
+		millis        int
+		want          time.Duration
+		warning       string
+	}{
+		{"an HTTP API without a timeout waits 30 s", "seed", 0, 30 * time.Second, ""},
+		{"a REST API without a timeout waits 29 s", "reference", 0, 29 * time.Second, ""},
+		{"the reference REST API says 29000", "reference", -1, 29 * time.Second, ""},
+		{"a REST API over 29000 is warned about", "reference", 30000, 30 * time.Second, "integrations[0].timeoutInMillis: 30000 is over a REST API's limit of 29000"},
+		{"an HTTP API may say 30000", "seed", 30000, 30 * time.Second, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := shipped(t, tc.profile)
+			if tc.millis >= 0 {
+				c.Integrations[0].TimeoutInMillis = tc.millis
+			}
+			a, err := compile(c, substitutions{publicURL: "https://mcp.example.invalid", issuerURL: "https://issuer.example.invalid"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.integrations[c.Integrations[0].Name].timeout; got != tc.want {
+				t.Errorf("timeout %s, want %s", got, tc.want)
+			}
+			var w string // the timeout's warning (the seed's hyphenated context keys have their own)
+			for _, x := range a.warnings {
+				if strings.Contains(x, "timeoutInMillis") {
+					w = x
+				}
+			}
+			if tc.warning == "" && w != "" || !strings.Contains(w, tc.warning) {
+				t.Errorf("warning %q, want %q", w, tc.warning)
 			}
 		})
 	}

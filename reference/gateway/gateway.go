@@ -179,8 +179,8 @@ func WithAuthorizerTimeout(d time.Duration) Option {
 	}
 }
 
-// WithIntegrationTimeout overrides every integration's timeoutInMillis (default 30 s); tests use
-// short ones.
+// WithIntegrationTimeout overrides every integration's timeoutInMillis (default 30 s on HTTP
+// APIs, 29 s on REST APIs); tests use short ones.
 func WithIntegrationTimeout(d time.Duration) Option {
 	return func(s *settings) error {
 		if d <= 0 {

@@ -15,8 +15,13 @@ const (
 	DefaultAccountID = "111122223333"
 	DefaultRegion    = "us-east-1"
 	DefaultMCPPath   = "/mcp"
-	// MaxIntegrationTimeout is the integration timeout limit (and default) of API Gateway.
+	// MaxIntegrationTimeout is the integration timeout limit (and default) of API Gateway's HTTP
+	// APIs, and the most timeoutInMillis may say.
 	MaxIntegrationTimeout = 30 * time.Second
+	// DefaultRESTIntegrationTimeout is the integration timeout limit (and default) of a REST
+	// API: AWS raises it only for a Regional or private REST API whose account asked for more
+	// (a quota increase).
+	DefaultRESTIntegrationTimeout = 29 * time.Second
 	// DefaultAuthorizerTimeout is how long API Gateway waits for a Lambda authorizer.
 	DefaultAuthorizerTimeout = 10 * time.Second
 	// MaxHeaderBytes is API Gateway's limit on the request line and headers together.
@@ -352,6 +357,9 @@ func lambdaFunctionName(uri string) string {
 
 func compileIntegration(a *api, p *problems, path string, ic *IntegrationConfig, subst substitutions) {
 	in := &integration{name: ic.Name, typ: ic.IntegrationType, timeout: MaxIntegrationTimeout}
+	if a.typ == RESTAPI {
+		in.timeout = DefaultRESTIntegrationTimeout
+	}
 	if ic.Name == "" {
 		p.addf(path+".name", "required")
 	} else if a.integrations[ic.Name] != nil {
@@ -369,6 +377,10 @@ func compileIntegration(a *api, p *problems, path string, ic *IntegrationConfig,
 			p.addf(path+".timeoutInMillis", "%d: must be 50 to 30000", ic.TimeoutInMillis)
 		}
 		in.timeout = time.Duration(ic.TimeoutInMillis) * time.Millisecond
+		if a.typ == RESTAPI && in.timeout > DefaultRESTIntegrationTimeout {
+			a.warnings = append(a.warnings, fmt.Sprintf("%s.timeoutInMillis: %d is over a REST API's limit of %d, which AWS raises only "+
+				"for a Regional or private REST API whose account asked for it (a quota increase)", path, ic.TimeoutInMillis, DefaultRESTIntegrationTimeout.Milliseconds()))
+		}
 	}
 	switch ic.IntegrationType {
 	case "HTTP_PROXY":

@@ -354,3 +354,14 @@ func TestAnUnreachableAWSIsNamedWithoutItsAddress(t *testing.T) {
 		t.Errorf("the cause for the log lost the address: %v", ae.err)
 	}
 }
+
+// TestASlowAWSIsNamedWithTheRequestID: AWS that does not answer before --request-timeout is a
+// tool error naming the operation and the request id, as an unreachable one is (the frozen-AWS
+// case of TestTheStackSurvivesItsFaults in harness/cmd/mcpsso sees it through the gateway).
+func TestASlowAWSIsNamedWithTheRequestID(t *testing.T) {
+	ae := &awsCallError{action: "sts:AssumeRole", resource: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme",
+		err: fmt.Errorf("operation error STS: AssumeRole: %w", context.DeadlineExceeded), requestID: "req-123"}
+	if msg := ae.Error(); !strings.Contains(msg, "sts:AssumeRole") || !strings.Contains(msg, "deadline") || !strings.Contains(msg, "request id req-123") {
+		t.Errorf("tool error %q: want the operation, the deadline and the request id", msg)
+	}
+}

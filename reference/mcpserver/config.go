@@ -204,8 +204,8 @@ func WithSessionCache(on bool) Option {
 	return func(c *config) error { c.sessionCache = on; return nil }
 }
 
-// WithRequestTimeout bounds each tool call, AssumeRole included (default 30s). When STS or
-// S3 is down or slow, the call ends with a tool error by then.
+// WithRequestTimeout bounds each tool call, AssumeRole included (default 20 s, under API Gateway's
+// integration timeout). When STS or S3 is down or slow, the call ends with a tool error by then.
 func WithRequestTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {

@@ -26,7 +26,7 @@ func (e *awsCallError) Error() string {
 		errors.As(e.err, &ae)
 		return fmt.Sprintf("AccessDenied: %s on %s was denied: %s", e.action, e.resource, apiMessage(ae))
 	case errors.Is(e.err, context.DeadlineExceeded):
-		return fmt.Sprintf("%s on %s did not finish before the request deadline; no other credentials are tried", e.action, e.resource)
+		return fmt.Sprintf("%s on %s did not finish before the request deadline (request id %s); no other credentials are tried", e.action, e.resource, e.requestID)
 	case errors.Is(e.err, context.Canceled):
 		return fmt.Sprintf("%s on %s was cancelled (the client went away)", e.action, e.resource)
 	case errors.As(e.err, &ae):

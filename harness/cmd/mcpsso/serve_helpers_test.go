@@ -32,6 +32,13 @@ type serveProcess struct {
 // The process is killed when the test ends; the rest of its stdout is discarded.
 func startServe(t *testing.T, bin string, env []string, until string, args ...string) *serveProcess {
 	t.Helper()
+	return startServeOwned(t, t, bin, env, until, args...)
+}
+
+// startServeOwned is startServe for a process that outlives the subtest t starting it: it is
+// killed when owner (t or a parent of t) ends.
+func startServeOwned(t, owner *testing.T, bin string, env []string, until string, args ...string) *serveProcess {
+	t.Helper()
 	p := &serveProcess{cmd: exec.Command(bin, args...), name: commandName(args), stderr: &syncBuffer{},
 		stopWithin: 10 * time.Second, exited: make(chan struct{})}
 	p.cmd.Env = env
@@ -49,7 +56,7 @@ func startServe(t *testing.T, bin string, env []string, until string, args ...st
 		t.Fatal(err)
 	}
 	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
+	owner.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 		stdout.Close()
