@@ -133,8 +133,7 @@ func (p *IdP) metadataClient(ctx context.Context, id string) (Client, *oauthErro
 	if !p.cfg.cimd {
 		return Client{}, invalidClient("client_id %q: not registered, and this IdP does not accept Client ID Metadata Documents", id)
 	}
-	u, oerr := p.checkClientIDURL(id)
-	if oerr != nil {
+	if _, oerr := p.checkClientIDURL(id); oerr != nil {
 		return Client{}, oerr
 	}
 	now := p.cfg.now()
@@ -144,7 +143,7 @@ func (p *IdP) metadataClient(ctx context.Context, id string) (Client, *oauthErro
 	if ok && now.Before(cached.expires) {
 		return cached.client, nil
 	}
-	c, ttl, oerr := p.fetchMetadataClient(ctx, u)
+	c, ttl, oerr := p.fetchMetadataClient(ctx, id)
 	if oerr != nil {
 		return Client{}, oerr
 	}
@@ -163,8 +162,9 @@ func (p *IdP) metadataClient(ctx context.Context, id string) (Client, *oauthErro
 	return c, nil
 }
 
-func (p *IdP) fetchMetadataClient(ctx context.Context, u *url.URL) (Client, time.Duration, *oauthError) {
-	id := u.String()
+// fetchMetadataClient fetches the document at id, the client_id exactly as the client sent it:
+// the document's client_id must equal that string, not a normalised form of it.
+func (p *IdP) fetchMetadataClient(ctx context.Context, id string) (Client, time.Duration, *oauthError) {
 	fail := func(format string, args ...any) (Client, time.Duration, *oauthError) {
 		return Client{}, 0, invalidClient("client_id %q: Client ID Metadata Document: %s", id, fmt.Sprintf(format, args...))
 	}
