@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/internal/mcpcall"
@@ -95,18 +96,25 @@ func TestAuthorizerImageBehindTheGateway(t *testing.T) {
 	})
 
 	t.Run("the decisions were made in the authorizer container", func(t *testing.T) {
-		logs := logsOf(topo, containers.AliasAuthorizer)
-		var outcomes []string
-		for _, line := range strings.Split(logs, "\n") {
-			var rec struct{ Msg, Outcome string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "invocation" {
-				outcomes = append(outcomes, rec.Outcome)
-			}
-		}
 		// alice's initialize and whoami (the gateway may cache), then the garbage token's
-		// Unauthorized: at least one of each.
-		if !slices.Contains(outcomes, "ok") || !slices.Contains(outcomes, "function_error") {
-			t.Fatalf("invocation outcomes %v, want ok and function_error:\n%s", outcomes, logs)
+		// Unauthorized: at least one of each. The emulator logs an invocation once it has
+		// answered, and Docker's log reaches us a moment later: read until both are there.
+		var logs string
+		var outcomes []string
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			logs, outcomes = logsOf(topo, containers.AliasAuthorizer), nil
+			for _, line := range strings.Split(logs, "\n") {
+				var rec struct{ Msg, Outcome string }
+				if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "invocation" {
+					outcomes = append(outcomes, rec.Outcome)
+				}
+			}
+			if slices.Contains(outcomes, "ok") && slices.Contains(outcomes, "function_error") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("invocation outcomes %v after 10 s, want ok and function_error:\n%s", outcomes, logs)
+			}
 		}
 	})
 }
