@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -133,13 +134,17 @@ func checkEnforcedBackend(t *testing.T, topo *containers.Topology) {
 		}
 		// GetObject is a data event, which LookupEvents does not return (as on AWS): the
 		// proxy's decision log has it.
-		logs := logsOf(topo, containers.AliasAWS)
-		for line := range strings.Lines(logs) {
-			if strings.Contains(line, `"action":"GetObject"`) && strings.Contains(line, `"decision":"deny"`) && strings.Contains(line, "quilt-mcp-target-globex") {
-				return
+		// Docker's log arrives a moment after the line is written: read until it is there.
+		var logs string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			logs = logsOf(topo, containers.AliasAWS)
+			for line := range strings.Lines(logs) {
+				if strings.Contains(line, `"action":"GetObject"`) && strings.Contains(line, `"decision":"deny"`) && strings.Contains(line, "quilt-mcp-target-globex") {
+					return
+				}
 			}
 		}
-		t.Errorf("no denied GetObject by bob's role in the proxy's log:\n%s", logs)
+		t.Errorf("no denied GetObject by bob's role in the proxy's log after 10 s:\n%s", logs)
 	})
 	t.Run("a denied AssumeRole is in the proxy's CloudTrail, through the published AWS port", func(t *testing.T) {
 		cfg, err := topo.TaskRoleAWSConfig(ctx)
