@@ -63,6 +63,7 @@ func New(ctx context.Context, opts ...Option) (*Authorizer, error) {
 			return nil, fmt.Errorf("authorizer: %w", err)
 		}
 	}
+	cfg.applyPreset()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -83,6 +84,7 @@ func New(ctx context.Context, opts ...Option) (*Authorizer, error) {
 		}),
 		issuer: cfg.issuer, audiences: cfg.audiences, algs: cfg.algs, now: cfg.now, maxBytes: cfg.maxTokenBytes,
 		typ: cfg.typ, tenantClaim: cfg.tenantClaim, emailClaim: cfg.emailClaim, keys: ks,
+		preset: cfg.preset, clientIDs: cfg.clientIDs, skipped: cfg.skipped,
 	}
 	if cfg.cacheEntries > 0 {
 		v.cache = newTokenCache(cfg.cacheEntries, cfg.cacheTTL)

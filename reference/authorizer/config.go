@@ -29,16 +29,24 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 // Environment variables (EnvPrefix + name), with their defaults:
 //
 //	MODE                   http | rest | token (default http)
-//	ISSUER                 required: the issuer URL
+//	IDP_PRESET             generic | cognito | entra-v1 | entra-v2 | okta | auth0 | keycloak
+//	                       (default generic; google is refused with the reason, see Preset): the
+//	                       IdP's configuration block, whose defaults the variables below override
+//	ISSUER                 required: the issuer URL, in the preset's exact form
 //	JWKS_URL               the JWKS URL (default: OpenID discovery at start)
 //	AUDIENCE               comma-separated audiences a token may be for (default api://quilt-mcp)
+//	CLIENT_IDS             comma-separated app clients whose tokens are accepted, compared with
+//	                       the preset's client claim (required with cognito; default: any)
 //	ALGORITHMS             comma-separated (default RS256,ES256)
-//	TENANT_CLAIM           default tenant
+//	TENANT_CLAIM           default: the preset's (tenant; custom:tenant for cognito)
 //	EMAIL_CLAIM            default email
-//	TOKEN_TYPE_HEADER      required typ header (default at+jwt; "none" skips the check)
-//	TOKEN_TYPE_CLAIM       access-token marker claim (default token_use; "none" skips the check)
-//	TOKEN_TYPE_VALUES      comma-separated accepted values (default access when TOKEN_TYPE_CLAIM
-//	                       is unset; with TOKEN_TYPE_CLAIM set and this unset, presence suffices)
+//	TOKEN_TYPE_HEADER      required typ header (default: the preset's, at+jwt for generic;
+//	                       "none" skips the check)
+//	TOKEN_TYPE_CLAIM       access-token marker claim (default: the preset's, token_use for
+//	                       generic; "none" skips the check)
+//	TOKEN_TYPE_VALUES      comma-separated accepted values (default: the preset's when
+//	                       TOKEN_TYPE_CLAIM is unset; with TOKEN_TYPE_CLAIM set and this unset,
+//	                       presence suffices)
 //	ROLE_STORE             required: file:<path to YAML> or dynamodb:<table>
 //	CEDAR_POLICY           a Cedar policy file (default: no policy check)
 //	JWKS_REFETCH_INTERVAL  Go duration, at least 1s (default 5s)
@@ -47,16 +55,18 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 //	CONTEXT_PROOF_SECRET   the secret shared with the MCP server, at least 32 bytes: every allow
 //	                       then carries a context proof (default: none)
 //	CONTEXT_PROOF_SECRET_FILE  the same, read from a file (give one of the two)
-var envNames = []string{"MODE", "ISSUER", "JWKS_URL", "AUDIENCE", "ALGORITHMS", "TENANT_CLAIM", "EMAIL_CLAIM",
+var envNames = []string{"MODE", "IDP_PRESET", "ISSUER", "JWKS_URL", "AUDIENCE", "CLIENT_IDS", "ALGORITHMS", "TENANT_CLAIM", "EMAIL_CLAIM",
 	"TOKEN_TYPE_HEADER", "TOKEN_TYPE_CLAIM", "TOKEN_TYPE_VALUES", "ROLE_STORE", "CEDAR_POLICY",
 	"JWKS_REFETCH_INTERVAL", "MAX_TOKEN_BYTES", "LOG_LEVEL", "CONTEXT_PROOF_SECRET", "CONTEXT_PROOF_SECRET_FILE"}
 
 // Config is the Lambda entry point's configuration.
 type Config struct {
 	Mode                Mode
+	IdPPreset           string // "" or a Preset name
 	Issuer              string
 	JWKSURL             string
 	Audience            string
+	ClientIDs           []string
 	Algorithms          []string
 	TenantClaim         string
 	EmailClaim          string
@@ -92,23 +102,36 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		}
 		return def
 	}
+	field := func(name string) string { return EnvPrefix + name }
+	preset := presets[0]
+	if name, ok := env["IDP_PRESET"]; ok {
+		p, err := LookupPreset(name)
+		switch {
+		case err != nil:
+			return Config{}, fmt.Errorf("%s: %s is not a preset (choices: %s)", field("IDP_PRESET"), quote(name), strings.Join(PresetNames(), ", "))
+		case p.Unsupported != "":
+			return Config{}, fmt.Errorf("%s: %s cannot work with this authorizer: %s", field("IDP_PRESET"), p.Name, p.Unsupported)
+		}
+		preset = p
+	}
 	c := Config{
 		Mode:        Mode(get("MODE", string(ModeHTTPAPI))),
+		IdPPreset:   get("IDP_PRESET", ""),
 		Issuer:      get("ISSUER", ""),
 		JWKSURL:     get("JWKS_URL", ""),
 		Audience:    get("AUDIENCE", DefaultAudience),
+		ClientIDs:   splitList(get("CLIENT_IDS", "")),
 		Algorithms:  splitList(get("ALGORITHMS", strings.Join(DefaultAlgorithms, ","))),
-		TenantClaim: get("TENANT_CLAIM", DefaultTenantClaim),
+		TenantClaim: get("TENANT_CLAIM", preset.TenantClaim),
 		EmailClaim:  get("EMAIL_CLAIM", DefaultEmailClaim),
 		TokenType: TokenType{
-			Header: get("TOKEN_TYPE_HEADER", DefaultTokenType.Header),
-			Claim:  get("TOKEN_TYPE_CLAIM", DefaultTokenType.Claim),
+			Header: get("TOKEN_TYPE_HEADER", preset.TokenType.Header),
+			Claim:  get("TOKEN_TYPE_CLAIM", preset.TokenType.Claim),
 		},
 		CedarPolicyFile:     get("CEDAR_POLICY", ""),
 		JWKSRefetchInterval: DefaultJWKSRefetchInterval,
 		MaxTokenBytes:       DefaultMaxTokenBytes,
 	}
-	field := func(name string) string { return EnvPrefix + name }
 	switch c.Mode {
 	case ModeHTTPAPI, ModeREST, ModeToken:
 	default:
@@ -116,6 +139,16 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	}
 	if c.Issuer == "" {
 		return Config{}, fmt.Errorf("%s: required (the issuer URL tokens must carry in iss)", field("ISSUER"))
+	}
+	if err := preset.CheckIssuer(c.Issuer); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", field("ISSUER"), err)
+	}
+	if _, set := env["CLIENT_IDS"]; set && len(c.ClientIDs) == 0 {
+		return Config{}, fmt.Errorf("%s: empty; list the app client ids, comma-separated, or leave it unset", field("CLIENT_IDS"))
+	}
+	if preset.AudienceClaim == AudienceFromClientID && len(c.ClientIDs) == 0 {
+		return Config{}, fmt.Errorf("%s: required with %s=%s: its access tokens carry no aud unless a resource was requested, so %s is what proves they were issued to this API's app client",
+			field("CLIENT_IDS"), field("IDP_PRESET"), preset.Name, preset.ClientClaim)
 	}
 	if c.TokenType.Header == "none" {
 		c.TokenType.Header = ""
@@ -126,7 +159,7 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	if v, ok := env["TOKEN_TYPE_VALUES"]; ok {
 		c.TokenType.Values = splitList(v)
 	} else if _, claimSet := env["TOKEN_TYPE_CLAIM"]; !claimSet {
-		c.TokenType.Values = slices.Clone(DefaultTokenType.Values)
+		c.TokenType.Values = slices.Clone(preset.TokenType.Values)
 	}
 	switch kind, value, _ := strings.Cut(get("ROLE_STORE", ""), ":"); {
 	case kind == "file" && value != "":
@@ -196,6 +229,12 @@ func (c Config) Options(dynamo func(table string) (RoleStore, error)) ([]Option,
 		WithTenantClaim(c.TenantClaim), WithEmailClaim(c.EmailClaim), WithTokenType(c.TokenType),
 		WithJWKSRefetchInterval(c.JWKSRefetchInterval), WithMaxTokenBytes(c.MaxTokenBytes),
 		WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))),
+	}
+	if c.IdPPreset != "" {
+		opts = append(opts, WithIdPPreset(c.IdPPreset))
+	}
+	if len(c.ClientIDs) > 0 {
+		opts = append(opts, WithClientIDs(c.ClientIDs...))
 	}
 	if c.JWKSURL != "" {
 		opts = append(opts, WithJWKSURL(c.JWKSURL))

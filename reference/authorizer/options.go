@@ -66,6 +66,13 @@ type config struct {
 	policy           *CedarPolicy
 	logger           *slog.Logger
 	proofKey         *contextproof.Key // nil: allows carry no context proof
+	preset           Preset            // WithIdPPreset; generic by default
+	clientIDs        []string          // WithClientIDs; nil: any client
+	typSet           bool              // WithTokenType was given: it wins over the preset
+	tenantSet        bool              // WithTenantClaim was given: it wins over the preset
+	// skipped are checks a test turned off, to prove that a spec catches their absence
+	// (export_test.go). No option sets it: it is always empty in a deployment.
+	skipped checkSet
 }
 
 func defaultConfig() config {
@@ -84,6 +91,7 @@ func defaultConfig() config {
 		cacheEntries:     DefaultTokenCacheEntries,
 		cacheTTL:         DefaultTokenCacheTTL,
 		logger:           slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		preset:           presets[0],
 	}
 }
 
@@ -182,7 +190,7 @@ func WithTokenType(t TokenType) Option {
 			return err
 		}
 		t.Values = slices.Clone(t.Values)
-		c.typ = t
+		c.typ, c.typSet = t, true
 		return nil
 	}
 }
@@ -204,7 +212,7 @@ func WithTenantClaim(name string) Option {
 		if err := checkClaimName("tenant", name); err != nil {
 			return err
 		}
-		c.tenantClaim = name
+		c.tenantClaim, c.tenantSet = name, true
 		return nil
 	}
 }
@@ -320,8 +328,24 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// applyPreset gives the settings the preset decides their preset value, unless an option set
+// them explicitly.
+func (c *config) applyPreset() {
+	if !c.typSet {
+		c.typ = c.preset.TokenType
+	}
+	if !c.tenantSet {
+		c.tenantClaim = c.preset.TenantClaim
+	}
+}
+
 func (c *config) validate() error {
+	p := c.preset
 	switch {
+	case !c.skipped.has(checkIssuerForm) && c.issuer != "" && p.CheckIssuer(c.issuer) != nil:
+		return fmt.Errorf("authorizer: %w", p.CheckIssuer(c.issuer))
+	case p.AudienceClaim == AudienceFromClientID && len(c.clientIDs) == 0:
+		return fmt.Errorf("authorizer: the %s preset needs WithClientIDs (MCPSSO_AUTHORIZER_CLIENT_IDS): its access tokens carry no aud unless a resource was requested, so %s is what proves they were issued to this API's app client", p.Name, p.ClientClaim)
 	case c.issuer == "":
 		return errors.New("authorizer: WithIssuer is required")
 	case c.store == nil:

@@ -203,8 +203,11 @@ func limitsJSON(l Limits) string {
 
 // quote shows an untrusted value in a detail or log line, shortened so that a huge value
 // cannot flood logs, and escaped so that it cannot forge log structure.
-func quote(v string) string {
-	const limit = 64
+func quote(v string) string { return quoteUpTo(v, 64) }
+
+// quoteUpTo is quote with another bound: issuers and audiences of the configuration, and the
+// signed iss compared with them, are shown whole up to a URL's usual length.
+func quoteUpTo(v string, limit int) string {
 	if len(v) > limit {
 		cut := limit
 		for cut > 0 && !isRuneStart(v[cut]) {

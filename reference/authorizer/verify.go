@@ -63,7 +63,29 @@ type tokenVerifier struct {
 	emailClaim  string
 	cache       *tokenCache // nil: verify every time
 	keys        *keySet     // for the cache: a hit counts only while its key is still published
+	preset      Preset
+	clientIDs   []string // nil: any client
+	skipped     checkSet // always empty outside tests
 }
+
+// checkSet names checks a test can turn off (export_test.go), each alone, to prove that a
+// spec catches an authorizer without it. No option sets one.
+type checkSet uint
+
+const (
+	// checkAudienceRequired refuses a token without aud where aud proves the audience.
+	checkAudienceRequired checkSet = 1 << iota
+	// checkTypeClaim applies the access-token marker claim (Cognito's token_use).
+	checkTypeClaim
+	// checkClientID applies WithClientIDs to the preset's client claim (Cognito's client_id).
+	checkClientID
+	// checkIssuerForm makes New refuse an issuer without the preset's form (Auth0's slash).
+	checkIssuerForm
+	// checkVersion applies the preset's ver (Entra ID v1 or v2).
+	checkVersion
+)
+
+func (s checkSet) has(c checkSet) bool { return s&c != 0 }
 
 // verifiedToken is what a valid access token says.
 type verifiedToken struct {
@@ -106,27 +128,87 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	return out, nil
 }
 
-// checkAudience wants at least one of the token's audiences among the accepted ones; a token
-// without aud is refused too.
+// checkAudience applies the preset's proof of audience. With aud (every IdP but Cognito), at
+// least one of the token's audiences must be accepted and a token without aud is refused: an
+// authorizer that checks aud "when present" takes tokens minted for anything. With client_id
+// (Cognito, whose access tokens have no aud unless a resource was requested), the client must
+// be one of WithClientIDs, and an aud, when present, must still be accepted.
 func (v *tokenVerifier) checkAudience(c claimSet) *denial {
-	for _, aud := range c.audiences() {
-		if slices.Contains(v.audiences, aud) {
-			return nil
-		}
-	}
-	if len(c.audiences()) == 0 {
+	auds := c.audiences()
+	accepted := slices.ContainsFunc(auds, func(a string) bool { return slices.Contains(v.audiences, a) })
+	switch {
+	case accepted:
+	case v.preset.AudienceClaim == AudienceFromClientID && len(auds) == 0:
+	case v.preset.AudienceClaim == AudienceFromClientID:
+		return deny(ReasonWrongAudience, "aud %s (the resource the client asked for) is none of the accepted audiences %s", quote(strings.Join(auds, " ")), quote(strings.Join(v.audiences, ", ")))
+	case len(auds) == 0 && v.skipped.has(checkAudienceRequired):
+	case len(auds) == 0:
 		return deny(ReasonWrongAudience, "the token has no aud; it must be for one of %s", quote(strings.Join(v.audiences, ", ")))
+	default:
+		return deny(ReasonWrongAudience, "aud %s is none of the accepted audiences %s", quote(strings.Join(auds, " ")), quote(strings.Join(v.audiences, ", ")))
 	}
-	return deny(ReasonWrongAudience, "aud %s is none of the accepted audiences %s", quote(strings.Join(c.audiences(), " ")), quote(strings.Join(v.audiences, ", ")))
+	return v.checkClient(c)
+}
+
+// checkClient applies WithClientIDs to the preset's client claim.
+func (v *tokenVerifier) checkClient(c claimSet) *denial {
+	if len(v.clientIDs) == 0 || v.skipped.has(checkClientID) {
+		return nil
+	}
+	name := v.preset.ClientClaim
+	id, ok, err := c.str(name)
+	switch {
+	case err != nil:
+		return deny(ReasonInvalidClaim, "%v", err)
+	case !ok:
+		return deny(ReasonWrongAudience, "the token has no %s claim, which names the app client it was issued to; it must be one of %s", quote(name), quote(strings.Join(v.clientIDs, ", ")))
+	case !slices.Contains(v.clientIDs, id):
+		return deny(ReasonWrongAudience, "%s %s is none of the accepted app clients %s: the token was issued to another client", name, quote(id), quote(strings.Join(v.clientIDs, ", ")))
+	}
+	return nil
+}
+
+// checkVersion applies the preset's ver: Entra ID issues an API v1 or v2 tokens as the API's
+// accessTokenAcceptedVersion says, and the two differ in issuer and audience.
+func (v *tokenVerifier) checkVersion(c claimSet) *denial {
+	want := v.preset.Version
+	if want == "" || v.skipped.has(checkVersion) {
+		return nil
+	}
+	ver, ok, err := c.str("ver")
+	switch {
+	case err != nil:
+		return deny(ReasonInvalidClaim, "%v", err)
+	case !ok:
+		return deny(ReasonWrongTokenType, "the token has no ver claim; the %s preset accepts ver %s tokens only", v.preset.Name, quote(want))
+	case ver != want:
+		return deny(ReasonWrongTokenType, "ver %s: the %s preset accepts ver %s tokens only (issuer %s). An Entra ID API's tokens have the version of its accessTokenAcceptedVersion, whatever endpoint issued them: change it in the app registration's manifest, or configure the preset of that version",
+			quote(ver), v.preset.Name, quote(want), quoteUpTo(v.issuer, maxURLShown))
+	}
+	return nil
+}
+
+// issuerDenial explains an iss that is not the configured issuer, naming both forms.
+func (v *tokenVerifier) issuerDenial(iss string) *denial {
+	if strings.TrimSuffix(iss, "/") == strings.TrimSuffix(v.issuer, "/") {
+		return deny(ReasonWrongIssuer, "iss %s differs from the configured issuer %s only in the trailing slash: issuers are compared exactly (OpenID Connect Core §3.1.3.7), so configure the form the IdP's tokens carry",
+			quoteUpTo(iss, maxURLShown), quoteUpTo(v.issuer, maxURLShown))
+	}
+	return deny(ReasonWrongIssuer, "iss %s is not the issuer %s (compared exactly)", quoteUpTo(iss, maxURLShown), quoteUpTo(v.issuer, maxURLShown))
 }
 
 // checkClaims applies every check beyond go-oidc's to a verified token's header typ and
 // claims, and extracts what the authorizer forwards.
 func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *denial) {
-	if dn := v.checkAudience(c); dn != nil {
+	// The token's kind first (its version, then access token or not), so that an ID token is
+	// refused as one rather than for the audience it names differently.
+	if dn := v.checkVersion(c); dn != nil {
 		return verifiedToken{}, dn
 	}
 	if dn := v.checkType(typ, c); dn != nil {
+		return verifiedToken{}, dn
+	}
+	if dn := v.checkAudience(c); dn != nil {
 		return verifiedToken{}, dn
 	}
 	sub, _, err := c.str("sub")
@@ -175,7 +257,7 @@ func (v *tokenVerifier) checkType(typ string, c claimSet) *denial {
 	if want := v.typ.Header; want != "" && !sameMediaType(typ, want) {
 		return deny(ReasonWrongTokenType, "the token's typ header is %s, not %s: it is not an access token (RFC 9068 §2.1)", quote(typ), quote(want))
 	}
-	if v.typ.Claim == "" {
+	if v.typ.Claim == "" || v.skipped.has(checkTypeClaim) {
 		return nil
 	}
 	raw, ok := c[v.typ.Claim]
@@ -225,6 +307,8 @@ func (v *tokenVerifier) classify(raw string, p *probe, err error) *denial {
 		}
 		alg, ok := unverifiedAlg(raw)
 		switch {
+		case !ok && strings.Count(raw, ".") != 2:
+			return deny(ReasonMalformedToken, "%s", opaqueDetail(raw, v.preset))
 		case !ok:
 			return deny(ReasonMalformedToken, "the token is not a compact JWS (three base64url parts: header.payload.signature, with a JSON header naming alg)")
 		case !slices.Contains(v.algs, alg):
@@ -236,8 +320,13 @@ func (v *tokenVerifier) classify(raw string, p *probe, err error) *denial {
 	if json.Unmarshal(p.payload, &c) != nil {
 		return deny(ReasonMalformedToken, "the token's payload is not a JSON object")
 	}
+	// An Entra ID token of the other version has the other issuer too: name the version,
+	// which is what the operator has to change.
+	if dn := v.checkVersion(c); dn != nil {
+		return dn
+	}
 	if iss, _, _ := c.str("iss"); iss != v.issuer {
-		return deny(ReasonWrongIssuer, "iss %s is not the issuer %s (compared exactly)", quote(iss), quote(v.issuer))
+		return v.issuerDenial(iss)
 	}
 	if dn := v.checkAudience(c); dn != nil {
 		return dn
