@@ -141,11 +141,12 @@ func idpCases() []idpCase {
 	}
 }
 
+// cognitoAccess is a Cognito access token of an app client; custom:tenant is there because a
+// pre-token-generation trigger (V2) adds it.
 func cognitoAccess(iat, exp int64, client string) map[string]any {
 	return map[string]any{"iss": cognitoIssuer, "sub": cognitoSub, "client_id": client, "token_use": "access", "version": 2,
 		"scope": "openid email https://mcp.example.com/tools.read", "cognito:groups": []string{"acme-users"}, "username": "alice",
-		"custom:tenant": "acme", // a pre-token-generation trigger (V2) adds it to access tokens
-		"auth_time":     iat, "iat": iat, "exp": exp, "jti": "b2f1e0d9-8c7b-4a6f-9e5d-4c3b2a1f0e9d",
+		"custom:tenant": "acme", "auth_time": iat, "iat": iat, "exp": exp, "jti": "b2f1e0d9-8c7b-4a6f-9e5d-4c3b2a1f0e9d",
 		"event_id": "0f5b6e7c-1d2a-4b3c-8e9f-a0b1c2d3e4f5", "origin_jti": "5c1e9a2b-3d4f-4a6b-8c7d-9e0f1a2b3c4d"}
 }
 
