@@ -1,6 +1,8 @@
 package authorizer_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +33,7 @@ func TestEachPresetAllowsItsIdPsAccessTokenAndRefusesItsIDToken(t *testing.T) {
 	}
 }
 
-func caseOf(t *testing.T, preset string) idpCase {
+func caseOf(t testing.TB, preset string) idpCase {
 	t.Helper()
 	i := slices.IndexFunc(idpCases(), func(c idpCase) bool { return c.preset == preset })
 	if i < 0 {
@@ -206,5 +208,72 @@ func TestWithClientIDsRestrictsThePresetsClientClaim(t *testing.T) {
 		if _, err := h.authorizer(t, idpStore(t), authorizer.WithIssuer(genericIssuer), authorizer.WithClientIDs(ids...)); err == nil || !strings.Contains(err.Error(), "client id") {
 			t.Errorf("WithClientIDs(%q): %v, want an error naming the client id", ids, err)
 		}
+	}
+}
+
+// TestTheLambdaSelectsAPresetFromItsEnvironment: MCPSSO_AUTHORIZER_IDP_PRESET sets the
+// defaults the other variables override; an unknown preset, google, a cognito preset without
+// client ids or an issuer not in the preset's form are errors naming the variable.
+func TestTheLambdaSelectsAPresetFromItsEnvironment(t *testing.T) {
+	h := newHandIdP(t)
+	roles := filepath.Join(t.TempDir(), "roles.yaml")
+	if err := os.WriteFile(roles, []byte("mappings:\n  - {sub: "+cognitoSub+", roleArn: \""+acmeRole+"\", tags: {}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"MCPSSO_AUTHORIZER_ROLE_STORE=file:" + roles, "MCPSSO_AUTHORIZER_JWKS_URL=" + h.jwks.URL + "/jwks.json", "MCPSSO_AUTHORIZER_LOG_LEVEL=error"}
+	cognito := append(slices.Clone(base), "MCPSSO_AUTHORIZER_IDP_PRESET=cognito", "MCPSSO_AUTHORIZER_ISSUER="+cognitoIssuer,
+		"MCPSSO_AUTHORIZER_CLIENT_IDS="+cognitoClient+", "+cognitoOther)
+	c, err := authorizer.ConfigFromEnv(cognito)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenType.Header != "" || c.TokenType.Claim != "token_use" || !slices.Equal(c.TokenType.Values, []string{"access"}) ||
+		c.TenantClaim != "custom:tenant" || !slices.Equal(c.ClientIDs, []string{cognitoClient, cognitoOther}) {
+		t.Errorf("the cognito preset's defaults: %+v", c)
+	}
+	opts, err := c.Options(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := authorizer.New(t.Context(), append(opts, authorizer.WithClock(h.clock.Now))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iat, exp := h.times()
+	if d, err := a.Decide(t.Context(), bearer(h.sign(t, "", cognitoAccess(iat, exp, cognitoOther)))); err != nil || !d.Allow || d.Tenant != "acme" {
+		t.Errorf("a Cognito access token of the second client: allow %v tenant %q (%s %s), %v", d.Allow, d.Tenant, d.Reason, d.Detail, err)
+	}
+
+	okta, err := authorizer.ConfigFromEnv(append(slices.Clone(base), "MCPSSO_AUTHORIZER_IDP_PRESET=okta", "MCPSSO_AUTHORIZER_ISSUER="+oktaIssuer,
+		"MCPSSO_AUTHORIZER_TOKEN_TYPE_CLAIM=uid", "MCPSSO_AUTHORIZER_TENANT_CLAIM=org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if okta.TokenType.Claim != "uid" || len(okta.TokenType.Values) != 0 || okta.TenantClaim != "org" {
+		t.Errorf("variables override the okta preset: %+v", okta)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"an unknown preset", []string{"MCPSSO_AUTHORIZER_IDP_PRESET=ping", "MCPSSO_AUTHORIZER_ISSUER=" + genericIssuer},
+			`MCPSSO_AUTHORIZER_IDP_PRESET: "ping" is not a preset (choices: generic, cognito, entra-v1, entra-v2, okta, auth0, keycloak, google)`},
+		{"google", []string{"MCPSSO_AUTHORIZER_IDP_PRESET=google", "MCPSSO_AUTHORIZER_ISSUER=https://accounts.google.com"},
+			"MCPSSO_AUTHORIZER_IDP_PRESET: google cannot work with this authorizer: Google's access tokens are opaque"},
+		{"cognito without client ids", []string{"MCPSSO_AUTHORIZER_IDP_PRESET=cognito", "MCPSSO_AUTHORIZER_ISSUER=" + cognitoIssuer},
+			"MCPSSO_AUTHORIZER_CLIENT_IDS: required with MCPSSO_AUTHORIZER_IDP_PRESET=cognito"},
+		{"empty client ids", []string{"MCPSSO_AUTHORIZER_ISSUER=" + genericIssuer, "MCPSSO_AUTHORIZER_CLIENT_IDS= , "},
+			"MCPSSO_AUTHORIZER_CLIENT_IDS: empty"},
+		{"Auth0's issuer without its slash", []string{"MCPSSO_AUTHORIZER_IDP_PRESET=auth0", "MCPSSO_AUTHORIZER_ISSUER=https://example-tenant.us.auth0.com"},
+			`MCPSSO_AUTHORIZER_ISSUER: issuer "https://example-tenant.us.auth0.com": the auth0 preset expects https://{tenant}.auth0.com/`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := authorizer.ConfigFromEnv(append(slices.Clone(base), tc.env...))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
