@@ -41,14 +41,27 @@
 // The Authorization header must hold exactly one "Bearer <b64token>" credential (RFC 6750
 // §2.1; the scheme in any case); an access_token query parameter is refused. The token is at
 // most 8 KiB. go-oidc verifies the signature with a fixed list of asymmetric algorithms (default
-// RS256, ES256), the exact issuer, a required exp and nbf (5-minute leeway). Then: an aud
-// holding one of the accepted audiences (WithAudience; an MCP deployment lists the MCP server's
-// canonical URI, which spec-following clients request per RFC 8707, and may add an alias such
-// as api://quilt-mcp), the access-token marker (default: typ header at+jwt and
-// token_use "access"; see TokenType), a non-empty printable sub of at most 255 bytes, iat not in
+// RS256, ES256), the exact issuer, a required exp and nbf (5-minute leeway). Then: the
+// preset's ver, if any, and access-token marker (default: typ header at+jwt and token_use
+// "access"; see TokenType), an aud holding one of the accepted audiences (WithAudience; an MCP
+// deployment lists the MCP server's canonical URI, which spec-following clients request per RFC
+// 8707, and may add an alias such as api://quilt-mcp), the client claim when WithClientIDs is
+// set, a non-empty printable sub of at most 255 bytes, iat not in
 // the future, and the forwarded claims: email (default claim "email"), the tenant (default claim
 // "tenant", TenantRule), the OIDC-A agent claims (agent_type, agent_model, agent_version,
 // agent_provider, agent_instance_id, delegator_sub, delegation_purpose, agent_capabilities).
+//
+// # IdP presets
+//
+// Each IdP shapes access tokens its own way, so WithIdPPreset (MCPSSO_AUTHORIZER_IDP_PRESET)
+// selects one configuration block (Preset): Cognito proves the audience with client_id
+// (WithClientIDs) and token_use, having no aud unless a resource was requested; Entra ID v1 and
+// v2 differ in issuer, audience and ver, which must match; Okta's scp is a list; Auth0's issuer
+// ends with a slash; Keycloak marks access tokens with typ Bearer in the payload. The token's
+// kind (ver, then the access-token marker) is checked before its audience, so an ID token is
+// refused as one. Issuers are compared exactly; the preset checks the configured issuer's form
+// at start. Opaque tokens are refused saying so (Google's access tokens always are: the google
+// preset is refused), never introspected.
 //
 // Keys come from the JWKS (WithJWKSURL, or discovery at New), fetched on the first token and
 // again on an unknown kid, at once but at most once per 5 seconds (WithJWKSRefetchInterval;

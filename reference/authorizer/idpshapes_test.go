@@ -7,8 +7,8 @@ import (
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 
-// The IdPs' access and ID tokens as their documentation shows them (the kit's facts sheet on
-// IdP profiles cites the sources), built by hand. Values are made up in each IdP's format.
+// The IdPs' access and ID tokens as their documentation shows them (docs/idps.md), built by
+// hand. Values are made up in each IdP's format.
 const (
 	acmeRole = "arn:aws:iam::111122223333:role/quilt-mcp-target-acme"
 	mcpURI   = "https://mcp.example.com/mcp"

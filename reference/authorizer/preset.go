@@ -10,7 +10,7 @@ import (
 // Preset is the configuration block of one identity provider: which claim proves that an
 // access token is for this API, how access tokens are told from ID tokens, which token version
 // is accepted, where the scopes and the tenant are, and the exact form of the issuer. Each
-// field follows the provider's documentation (the kit's facts sheet on IdP profiles cites it).
+// field follows the provider's documentation of its access tokens (docs/idps.md).
 // WithIdPPreset (MCPSSO_AUTHORIZER_IDP_PRESET) selects one; settings given explicitly
 // (WithTokenType, WithTenantClaim, or their variables) override its defaults.
 type Preset struct {
