@@ -116,8 +116,10 @@ func classicSpecs() []classicSpec {
 	for _, c := range idpCases() {
 		specs = append(specs, classicSpec{
 			name: c.preset + ": the IdP's access token is allowed", preset: c.preset,
-			token: func(h *handIdP, t testing.TB, iat, exp int64) string { return h.sign(t, c.accessTyp, c.access(iat, exp)) },
-			want:  outcome{allow: true},
+			token: func(h *handIdP, t testing.TB, iat, exp int64) string {
+				return h.sign(t, c.accessTyp, c.access(iat, exp))
+			},
+			want: outcome{allow: true},
 		})
 	}
 	return specs
