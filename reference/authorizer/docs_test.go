@@ -11,8 +11,9 @@ import (
 )
 
 // TestTheIdPDocsBlocksAreWhatTheLambdaReads holds docs/idps.md to the code: every preset has
-// exactly one block of Lambda variables, each block configures the Lambda as its preset (google's
-// is refused with the opaque-token reason), and the README's section names every preset.
+// a row in the table and exactly one block of Lambda variables, each block configures the
+// Lambda as its preset (google's is refused with the opaque-token reason), and the README's
+// section names every preset.
 func TestTheIdPDocsBlocksAreWhatTheLambdaReads(t *testing.T) {
 	root := filepath.Join("..", "..")
 	doc, err := os.ReadFile(filepath.Join(root, "docs", "idps.md"))
@@ -59,6 +60,11 @@ func TestTheIdPDocsBlocksAreWhatTheLambdaReads(t *testing.T) {
 		}
 		if !strings.Contains(section, "`"+name+"`") && !strings.Contains(section, "IDP_PRESET="+name) {
 			t.Errorf("README.md's \"Testing against your IdP\" section does not name preset %s", name)
+		}
+	}
+	for _, p := range authorizer.Presets() {
+		if !strings.Contains(string(doc), "| `"+p.Name+"`") {
+			t.Errorf("docs/idps.md's table has no row for preset %s", p.Name)
 		}
 	}
 	for name := range seen {
