@@ -219,11 +219,26 @@ func (d *Deployment) AdminAWSConfig(account string) (aws.Config, error) {
 }
 
 // TargetFile is the deployment's target file: the sample's MCP URL, tokens from the mock IdP
-// through `<mcpsso> token` for the sample's resource, the default fixture's users, CloudTrail
-// read with the emulator's administrator (from $AUDIT_KEY_ID and $AUDIT_SECRET: AuditEnv), and the probes for the sample's tools. mcpsso is how to run the kit's
-// binary ("mcpsso" on PATH, or a path).
-func (d *Deployment) TargetFile(mcpsso string) []byte {
-	return RenderTargetFile(mcpsso, d.MCPURL(), d.IssuerURL(), d.AWSEndpoint())
+// through `<mcpsso> token` for the sample's resource (or, with tokenEnv, preissued in the
+// environment TokenEnv makes), the default fixture's users, CloudTrail read with the
+// emulator's administrator (from $AUDIT_KEY_ID and $AUDIT_SECRET: AuditEnv), and the probes
+// for the sample's tools. mcpsso is how to run the kit's binary ("mcpsso" on PATH, or a path).
+func (d *Deployment) TargetFile(mcpsso string, tokenEnv bool) []byte {
+	return RenderTargetFile(TargetParams{MCPURL: d.MCPURL(), Issuer: d.IssuerURL(), AWSEndpoint: d.AWSEndpoint(), Mcpsso: mcpsso, TokenEnv: tokenEnv})
+}
+
+// TokenEnv mints an access token for each of the target file's users, for the sample's
+// resource, exactly as the IdP's token endpoint would issue it, as SAMPLE_TOKEN_<USER>=token.
+func (d *Deployment) TokenEnv(ctx context.Context) ([]string, error) {
+	var env []string
+	for _, u := range TargetUsers {
+		tok, err := d.idp.TokenFor(ctx, u, mockidp.WithTokenAudience(d.MCPURL()))
+		if err != nil {
+			return nil, fmt.Errorf("sample: a token for %s: %w", u, err)
+		}
+		env = append(env, "SAMPLE_TOKEN_"+strings.ToUpper(u)+"="+tok)
+	}
+	return env, nil
 }
 
 // AuditEnv is the environment the target file's CloudTrail reader takes its credentials from

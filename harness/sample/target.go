@@ -22,16 +22,20 @@ var targetTemplate = template.Must(template.New("target").Parse(`# The go-sdk sa
 #   mcpsso conform --target harness/sample/target.yaml
 name: gosdk-sample
 mcpUrl: {{.MCPURL}}
+{{- if .TokenEnv}}
+tokens: {source: preissued}   # each user's token in $SAMPLE_TOKEN_<USER>
+{{- else}}
 tokens:
   source: command
   # The mock IdP approves the device grant at once; the token's audience is the sample's
   # resource URL (RFC 8707), the only one it accepts.
   command: "{{.Mcpsso}} token --user {user} --issuer {{.Issuer}} --resource {{.MCPURL}}"
+{{- end}}
 users:
-  - {name: alice, tenant: acme, sourceIdentity: usr-alice@acme.example, role: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme"}
-  - {name: bob, tenant: globex, sourceIdentity: usr-bob@globex.example, role: "arn:aws:iam::111122223333:role/quilt-mcp-target-globex"}
-  - {name: dave, tenant: acme, sourceIdentity: usr-dave@acme.example, role: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme"}
-  - {name: carol}   # no tenant claim: the sample must refuse her
+  - {name: alice, tenant: acme, sourceIdentity: usr-alice@acme.example, role: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme"{{if .TokenEnv}}, tokenEnv: SAMPLE_TOKEN_ALICE{{end}}}
+  - {name: bob, tenant: globex, sourceIdentity: usr-bob@globex.example, role: "arn:aws:iam::111122223333:role/quilt-mcp-target-globex"{{if .TokenEnv}}, tokenEnv: SAMPLE_TOKEN_BOB{{end}}}
+  - {name: dave, tenant: acme, sourceIdentity: usr-dave@acme.example, role: "arn:aws:iam::111122223333:role/quilt-mcp-target-acme"{{if .TokenEnv}}, tokenEnv: SAMPLE_TOKEN_DAVE{{end}}}
+  - {name: carol{{if .TokenEnv}}, tokenEnv: SAMPLE_TOKEN_CAROL{{end}}}   # no tenant claim: the sample must refuse her
 capabilities: [cloudtrail, signin]
 cloudtrail: {endpoint: "{{.AWS}}", region: us-east-1, accessKeyIdEnv: AUDIT_KEY_ID, secretAccessKeyEnv: AUDIT_SECRET}
 probes:
@@ -58,18 +62,34 @@ probes:
     denied: {by: toolError, match: AccessDenied}
 `))
 
-// RenderTargetFile is the sample's target file for a deployment at these URLs; mcpsso is how
-// the token command runs the kit's binary ("mcpsso" on PATH, or a path).
-func RenderTargetFile(mcpsso, mcpURL, issuer, awsEndpoint string) []byte {
+// TargetParams are where a deployment is, for its target file.
+type TargetParams struct {
+	MCPURL, Issuer, AWSEndpoint string
+	// Mcpsso is how the token command runs the kit's binary ("mcpsso" on PATH, or a path).
+	Mcpsso string
+	// TokenEnv makes the users' tokens preissued, in $SAMPLE_TOKEN_<USER> (TokenEnv), instead
+	// of fetched by the token command: each fetch is a device grant, which polls for a second.
+	TokenEnv bool
+}
+
+// RenderTargetFile is the sample's target file for a deployment.
+func RenderTargetFile(p TargetParams) []byte {
 	var b bytes.Buffer
-	if err := targetTemplate.Execute(&b, map[string]string{"Mcpsso": shellWord(mcpsso), "MCPURL": mcpURL, "Issuer": issuer, "AWS": awsEndpoint}); err != nil {
-		panic("sample: the target file template: " + err.Error()) // a map of strings cannot fail to render
+	err := targetTemplate.Execute(&b, map[string]any{"Mcpsso": shellWord(p.Mcpsso), "MCPURL": p.MCPURL, "Issuer": p.Issuer,
+		"AWS": p.AWSEndpoint, "TokenEnv": p.TokenEnv})
+	if err != nil {
+		panic("sample: the target file template: " + err.Error()) // strings and a bool cannot fail to render
 	}
 	return b.Bytes()
 }
 
-// DefaultURLs are the URLs of a deployment on PortsFrom(DefaultPortBase).
-func DefaultURLs() (mcpURL, issuer, awsEndpoint string) {
+// TargetUsers are the users the target file lists, by the names the IdP knows them by.
+var TargetUsers = []string{"alice", "bob", "dave", "carol"}
+
+// DefaultTargetParams are those of a deployment on PortsFrom(DefaultPortBase), its token
+// command running mcpsso from PATH: target.yaml's.
+func DefaultTargetParams() TargetParams {
 	p := PortsFrom(DefaultPortBase)
-	return "http://" + addr(p.MCP) + gosdkserver.DefaultPath, "http://" + addr(p.IdP), "http://" + addr(p.AWS)
+	return TargetParams{MCPURL: "http://" + addr(p.MCP) + gosdkserver.DefaultPath, Issuer: "http://" + addr(p.IdP),
+		AWSEndpoint: "http://" + addr(p.AWS), Mcpsso: "mcpsso"}
 }

@@ -98,7 +98,7 @@ func runSampleServe(cmd *cobra.Command, f sampleServeFlags) error {
 			_ = d.Close()
 			return failure{fmt.Errorf("--target-out: finding this binary for the token command: %w", err)}
 		}
-		if err := os.WriteFile(f.targetOut, d.TargetFile(self), 0o644); err != nil {
+		if err := os.WriteFile(f.targetOut, d.TargetFile(self, false), 0o644); err != nil {
 			_ = d.Close()
 			return failure{fmt.Errorf("--target-out: %w", err)}
 		}

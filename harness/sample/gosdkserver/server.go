@@ -45,10 +45,9 @@ const (
 	DefaultTenantBucket = "quilt-tenant-{tenant}"
 	// SessionDuration is how long each tool call's STS session lasts (STS's minimum).
 	SessionDuration = 15 * time.Minute
-	// maxHeaderBytes makes net/http's limit on the request line and headers 10 KiB (it adds
-	// 4 KiB to MaxHeaderBytes), the limit API Gateway applies, so an oversized request is
-	// refused (431) before anything reads its token.
-	maxHeaderBytes = 10<<10 - 4<<10
+	// MaxRequestHeaderBytes bounds the request line and headers together, as API Gateway
+	// does: a larger request is refused (431) before anything reads its token.
+	MaxRequestHeaderBytes = 10 << 10
 	// HeaderForwardedSourceIdentity is the header the TrustsForwardedIdentity defect believes.
 	HeaderForwardedSourceIdentity = "X-Source-Identity"
 )
@@ -219,7 +218,9 @@ func Start(ctx context.Context, awsCfg aws.Config, opts ...Option) (*Server, err
 	// authorization spec's token audience binding).
 	s.verifier = provider.VerifierContext(context.WithoutCancel(ctx), &oidc.Config{ClientID: s.resource,
 		InsecureSkipSignatureCheck: cfg.defect == SkipsSignatureCheck})
-	s.srv = serve.Start(ctx, ln, s.routes(), serve.Config{MaxHeaderBytes: maxHeaderBytes})
+	// net/http's MaxHeaderBytes is only a coarse cap (it does not hold a request that reuses a
+	// connection to the limit): limitHeaders counts each request.
+	s.srv = serve.Start(ctx, ln, limitHeaders(s.routes()), serve.Config{MaxHeaderBytes: 4 * MaxRequestHeaderBytes, IdleTimeout: 2 * time.Minute})
 	cfg.log.Info("listening", "component", "gosdkserver", "mcp_url", s.resource, "issuer", cfg.issuer, "defect", cfg.defect.String())
 	return s, nil
 }
@@ -238,8 +239,11 @@ func (s *Server) routes() http.Handler {
 	server := mcp.NewServer(&mcp.Implementation{Name: "s3-files", Title: "S3 files (go-sdk sample)", Version: "1.0.0"},
 		&mcp.ServerOptions{Logger: s.cfg.log.With("component", "gosdkserver")})
 	s.addTools(server)
+	// Stateless: every request stands alone with its own token (the 2026-07-28 protocol needs
+	// it; older clients' initialize is answered all the same), so no session id can ever carry
+	// one user's identity to another.
 	endpoint := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
-		&mcp.StreamableHTTPOptions{Logger: s.cfg.log.With("component", "gosdkserver")})
+		&mcp.StreamableHTTPOptions{Stateless: true, Logger: s.cfg.log.With("component", "gosdkserver")})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET "+s.MetadataURLPath(), metadata)
@@ -248,6 +252,24 @@ func (s *Server) routes() http.Handler {
 	// rebinding, CSRF): requests whose Origin is not the server's own are refused with 403.
 	mux.Handle(path, http.NewCrossOriginProtection().Handler(s.authenticate(endpoint)))
 	return mux
+}
+
+// limitHeaders refuses a request whose request line and headers are over
+// MaxRequestHeaderBytes with 431.
+func limitHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: ") + len(r.Host) + 2
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				n += len(k) + len(v) + 4
+			}
+		}
+		if n > MaxRequestHeaderBytes {
+			http.Error(w, fmt.Sprintf("the request line and headers are %d bytes, over the limit of %d", n, MaxRequestHeaderBytes), http.StatusRequestHeaderFieldsTooLarge)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // MetadataURLPath is the path of the protected resource metadata of the MCP endpoint.
