@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-// WhoamiCall is a tools/call of whoami: whatever answers it with a result ran a tool.
+// WhoamiCall is a tools/call of the reference server's whoami, for requests that must be refused
+// before any tool runs, whatever the deployment's tools (judge them by the HTTP status: on a
+// server with no whoami a wrongly accepted call answers a JSON-RPC error, not a result). A spec
+// that expects a tool to run posts ProbeCall instead.
 const WhoamiCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
 
 // Reply is an HTTP answer with its body (at most 1 MiB of it).

@@ -148,6 +148,12 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	defer target.Close()
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "mcpsso conform: target %s (%s), MCP URL %s\n", target.Name(), describeTarget(target, f), target.MCPURL())
+	if f.tier == "" {
+		// The auth tier calls no tool, so only the others need the probes' tools to exist.
+		if err := framework.CheckProbes(ctx, target); err != nil {
+			return err
+		}
+	}
 	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: filter, JUnitReport: f.junit, Verbose: f.verbose})
 	if err != nil {
 		return err

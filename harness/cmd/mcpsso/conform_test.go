@@ -178,6 +178,31 @@ users:
 	if !passedLine(out, "accepts a token obtained as a spec-following MCP client") {
 		t.Errorf("the spec-following client's spec did not pass against up:\n%s", out)
 	}
+
+	// Probes: a file that declares only whoami (its fields nested nowhere: the reference's
+	// top-level ones) runs the specs that need only whoami and skips, with the reason, those
+	// that need the object operations.
+	onlyWhoami := file + ".whoami.yaml"
+	if err := os.WriteFile(onlyWhoami, []byte(yaml+"probes:\n  whoami: {tool: whoami, fields: {arn: arn, sourceIdentity: sourceIdentity, tenant: tenant}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runConformBin(t, bin, env, "--target", onlyWhoami)
+	if code != 0 || !passedLine(out, "gives every mapped user an assumed-role session of their target role with their source identity") {
+		t.Fatalf("whoami alone: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, `declares no "list" probe (probes.list in its target file)`) || passedLine(out, "lets every mapped user list, read and write their own tenant's bucket") {
+		t.Errorf("whoami alone: the object specs did not skip naming the missing probe:\n%s", out)
+	}
+
+	// A probe naming a tool the server does not list stops the run before any spec, naming it.
+	wrongTool := file + ".wrong.yaml"
+	if err := os.WriteFile(wrongTool, []byte(yaml+"probes:\n  read: {tool: read_file, arguments: {uri: \"{uri}\"}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runConformBin(t, bin, env, "--target", wrongTool)
+	if code == 0 || !strings.Contains(out, `probes.read.tool "read_file" not in the tools/list`) || !strings.Contains(out, "it lists: get_object, list_objects, put_object, whoami") || strings.Contains(out, "passed ") {
+		t.Errorf("a probe of a missing tool: exit %d\n%s", code, out)
+	}
 }
 
 func TestTierFilter(t *testing.T) {
