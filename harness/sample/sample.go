@@ -200,6 +200,9 @@ func (d *Deployment) MCPURL() string { return d.server.MCPURL() }
 // IssuerURL is the mock IdP's issuer.
 func (d *Deployment) IssuerURL() string { return d.idp.IssuerURL() }
 
+// IdP is the mock IdP, for tokens of any shape (IdP().TokenFor).
+func (d *Deployment) IdP() *mockidp.IdP { return d.idp.IdP }
+
 // AWSEndpoint is the AWS emulator's endpoint.
 func (d *Deployment) AWSEndpoint() string { return d.aws.Endpoint() }
 

@@ -19,9 +19,10 @@ const (
 	// bucket argument names (quilt-tenant-<tenant>), not from the token's tenant claim: a
 	// confused deputy that lets any user reach any tenant's bucket by naming it.
 	TenantFromURI Defect = "tenant-from-uri"
-	// TrustsForwardedIdentity takes the caller's source identity from an X-Source-Identity
-	// request header when one is sent, as if a gateway in front had authenticated the user,
-	// instead of from the verified token: any client can then act under another user's name.
+	// TrustsForwardedIdentity takes the user from an X-Forwarded-User request header when one is
+	// sent, as if a proxy in front (oauth2-proxy, say) had signed the user in, over the verified
+	// token's: any client can then act, and be recorded in CloudTrail, under another user's
+	// name (source identity usr-<that user>).
 	TrustsForwardedIdentity Defect = "trusts-forwarded-identity"
 	// SkipsSignatureCheck verifies tokens with go-oidc's InsecureSkipSignatureCheck (meant for
 	// ID tokens fresh from the token endpoint of an IdP that signs with "none"): a token that

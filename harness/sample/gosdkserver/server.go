@@ -48,8 +48,8 @@ const (
 	// MaxRequestHeaderBytes bounds the request line and headers together, as API Gateway
 	// does: a larger request is refused (431) before anything reads its token.
 	MaxRequestHeaderBytes = 10 << 10
-	// HeaderForwardedSourceIdentity is the header the TrustsForwardedIdentity defect believes.
-	HeaderForwardedSourceIdentity = "X-Source-Identity"
+	// HeaderForwardedUser is the header the TrustsForwardedIdentity defect believes.
+	HeaderForwardedUser = "X-Forwarded-User"
 )
 
 var (

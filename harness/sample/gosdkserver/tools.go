@@ -238,9 +238,9 @@ func (s *Server) callerOf(req *mcp.CallToolRequest) (principal, error) {
 		return principal{}, errors.New("the call's token names no user of a tenant")
 	}
 	if s.cfg.defect == TrustsForwardedIdentity && req.Extra.Header != nil {
-		// The defect: "a gateway in front already authenticated the user".
-		if fwd := req.Extra.Header.Get(HeaderForwardedSourceIdentity); fwd != "" {
-			c.SourceIdentity = fwd
+		// The defect: "a proxy in front already signed the user in".
+		if fwd := req.Extra.Header.Get(HeaderForwardedUser); fwd != "" {
+			c.SourceIdentity = "usr-" + fwd
 		}
 	}
 	return c, nil
