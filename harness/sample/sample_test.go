@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,6 +44,18 @@ func TestTheShippedTargetFileIsTheDefaultDeployments(t *testing.T) {
 		if len(f.Users) != len(TargetUsers) {
 			t.Errorf("%s lists %d users, TargetUsers %d", name, len(f.Users), len(TargetUsers))
 		}
+	}
+}
+
+// TestTheDocsShowTheShippedTargetFile: docs/targets.md's go-sdk sample section quotes
+// target.yaml as it is.
+func TestTheDocsShowTheShippedTargetFile(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "targets.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, append([]byte("```yaml\n"), append(ShippedTargetFile, "```"...)...)) {
+		t.Errorf("docs/targets.md does not quote harness/sample/target.yaml as it is; paste it:\n%s", ShippedTargetFile)
 	}
 }
 
