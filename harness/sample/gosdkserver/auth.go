@@ -57,10 +57,10 @@ func (s *Server) verify(ctx context.Context, token string, _ *http.Request) (*au
 		return nil, fmt.Errorf("%w: the token has no sub claim", auth.ErrInvalidToken)
 	}
 	p := principal{Subject: c.Subject, Email: c.Email}
-	if v, ok := all[s.cfg.tenantClaim]; ok {
+	if v, ok := all[TenantClaim]; ok {
 		t, isString := v.(string)
 		if !isString {
-			return nil, fmt.Errorf("%w: the %s claim is not a string", auth.ErrInvalidToken, s.cfg.tenantClaim)
+			return nil, fmt.Errorf("%w: the %s claim is not a string", auth.ErrInvalidToken, TenantClaim)
 		}
 		p.Tenant = t
 	}
@@ -75,9 +75,9 @@ func (s *Server) verify(ctx context.Context, token string, _ *http.Request) (*au
 func (s *Server) refusal(p principal) string {
 	switch {
 	case p.Tenant == "":
-		return fmt.Sprintf("the token carries no %s claim: the user belongs to no tenant, so there is no role to act as", s.cfg.tenantClaim)
+		return fmt.Sprintf("the token carries no %s claim: the user belongs to no tenant, so there is no role to act as", TenantClaim)
 	case !tenantRe.MatchString(p.Tenant):
-		return fmt.Sprintf("the %s claim %q is not a tenant name (1-40 lower-case letters, digits or inner hyphens)", s.cfg.tenantClaim, p.Tenant)
+		return fmt.Sprintf("the %s claim %q is not a tenant name (1-40 lower-case letters, digits or inner hyphens)", TenantClaim, p.Tenant)
 	case p.Email == "":
 		return "the token carries no email claim, from which the source identity is made"
 	case !sourceIdentityRe.MatchString(p.SourceIdentity):

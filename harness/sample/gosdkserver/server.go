@@ -39,8 +39,8 @@ import (
 const (
 	// DefaultPath is where the MCP endpoint is served.
 	DefaultPath = "/mcp"
-	// DefaultTenantClaim is the claim that carries the user's tenant.
-	DefaultTenantClaim = "tenant"
+	// TenantClaim is the claim that carries the user's tenant.
+	TenantClaim = "tenant"
 	// DefaultTenantBucket is the tenant's bucket, {tenant} replaced.
 	DefaultTenantBucket = "quilt-tenant-{tenant}"
 	// SessionDuration is how long each tool call's STS session lasts (STS's minimum).
@@ -64,7 +64,6 @@ type config struct {
 	addr, issuer, resource string
 	roleTemplate           string
 	bucketTemplate         string
-	tenantClaim            string
 	pathStyle              bool
 	defect                 Defect
 	log                    *slog.Logger
@@ -132,17 +131,6 @@ func WithTenantBucket(template string) Option {
 	}
 }
 
-// WithTenantClaim names the token claim that carries the tenant (default "tenant").
-func WithTenantClaim(name string) Option {
-	return func(c *config) error {
-		if name == "" || strings.ContainsAny(name, " \t\r\n") {
-			return fmt.Errorf("gosdkserver: WithTenantClaim: %q must be a claim name without spaces", name)
-		}
-		c.tenantClaim = name
-		return nil
-	}
-}
-
 // WithS3PathStyle addresses buckets in the path (http://endpoint/bucket/key), as S3 emulators
 // on loopback need.
 func WithS3PathStyle(on bool) Option {
@@ -185,7 +173,7 @@ type Server struct {
 // container-credentials provider), region and endpoint. The issuer's discovery document is
 // fetched before Start returns, so an unreachable IdP fails the start.
 func Start(ctx context.Context, awsCfg aws.Config, opts ...Option) (*Server, error) {
-	cfg := config{addr: "127.0.0.1:0", tenantClaim: DefaultTenantClaim, bucketTemplate: DefaultTenantBucket,
+	cfg := config{addr: "127.0.0.1:0", bucketTemplate: DefaultTenantBucket,
 		log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -277,6 +265,9 @@ func (s *Server) MetadataURLPath() string {
 	u, _ := url.Parse(s.resource)
 	return "/.well-known/oauth-protected-resource" + strings.TrimSuffix(u.EscapedPath(), "/")
 }
+
+// URL is http:// and the listen address.
+func (s *Server) URL() string { return s.srv.URL() }
 
 // MCPURL is the MCP endpoint, the server's resource identifier.
 func (s *Server) MCPURL() string { return s.resource }

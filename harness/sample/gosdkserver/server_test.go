@@ -305,3 +305,44 @@ func TestStartRefusesAnIncompleteConfiguration(t *testing.T) {
 func awsConfigWithCredentials() aws.Config {
 	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 }
+
+// TestWithResourceIsTheAudienceAndTheMetadatasResource: behind a proxy the server is known by
+// another URL than its listener's; that URL is the token audience it accepts, the resource its
+// metadata names, and where the MCP endpoint and metadata are served.
+func TestWithResourceIsTheAudienceAndTheMetadatasResource(t *testing.T) {
+	d := deploy(t, gosdkserver.NoDefect)
+	cfg, err := d.AdminAWSConfig(d.Fixture().DeploymentAccount())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const resource = "https://mcp.example.test/files/mcp"
+	s, err := gosdkserver.Start(t.Context(), cfg, gosdkserver.WithIssuer(d.IssuerURL()), gosdkserver.WithResource(resource),
+		gosdkserver.WithTenantRole("arn:aws:iam::111122223333:role/quilt-mcp-target-{tenant}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.MCPURL() != resource || s.MetadataURL() != "https://mcp.example.test/.well-known/oauth-protected-resource/files/mcp" {
+		t.Errorf("MCPURL %s, MetadataURL %s", s.MCPURL(), s.MetadataURL())
+	}
+	resp, err := http.Get(s.URL() + "/.well-known/oauth-protected-resource/files/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var prm struct {
+		Resource string `json:"resource"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&prm); err != nil || prm.Resource != resource {
+		t.Errorf("the metadata's resource %q (%v), want %s", prm.Resource, err, resource)
+	}
+	for aud, want := range map[string]int{resource: http.StatusOK, s.URL() + "/files/mcp": http.StatusUnauthorized} {
+		tok, err := d.IdP().TokenFor(t.Context(), "alice", mockidp.WithTokenAudience(aud))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _, body := post(t, s.URL()+"/files/mcp", http.Header{"Authorization": {"Bearer " + tok}}); status != want {
+			t.Errorf("a token for %s: HTTP %d, want %d (body %.200s)", aud, status, want, body)
+		}
+	}
+}
