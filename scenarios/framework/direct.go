@@ -3,7 +3,9 @@ package framework
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,6 +44,7 @@ func PostMCP(ctx context.Context, url string, h http.Header, body string) (Reply
 	for k, vs := range h {
 		req.Header[k] = append([]string(nil), vs...)
 	}
+	Sent("POST %s with %s; body %s", url, headerList(h), body)
 	resp, err := directClient.Do(req)
 	if err != nil {
 		return Reply{}, err
@@ -49,4 +52,23 @@ func PostMCP(ctx context.Context, url string, h http.Header, body string) (Reply
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}, err
+}
+
+// headerList is h as "Name: value, …" in name order for a report, a bearer token's value
+// withheld (a report may be published).
+func headerList(h http.Header) string {
+	if len(h) == 0 {
+		return "no extra headers"
+	}
+	names := slices.Sorted(maps.Keys(h))
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		v := strings.Join(h[n], ", ")
+		if strings.EqualFold(n, "Authorization") {
+			scheme, _, _ := strings.Cut(v, " ")
+			v = scheme + " (token withheld)"
+		}
+		parts = append(parts, n+": "+v)
+	}
+	return strings.Join(parts, ", ")
 }
