@@ -55,9 +55,9 @@
 // lacking any is forbidden as insufficient_scope, before the role lookup. On a REST API that is
 // a Deny policy, which API Gateway answers with 403 and its ACCESS_DENIED gateway response,
 // where the deployment puts the WWW-Authenticate: Bearer error="insufficient_scope", scope=…,
-// resource_metadata=… challenge the MCP authorization spec asks for (a gateway response's
-// headers are static, so every 403 of the authorizer carries it; the body can tell them apart
-// with $context.authorizer.authStatus).
+// resource_metadata=… challenge the MCP authorization spec asks for. A gateway response's
+// headers are static values or values of the request, so every 403 of the authorizer carries
+// that challenge, an unmapped user's too; the decision log names the reason.
 //
 // Keys come from the JWKS (WithJWKSURL, or discovery at New), fetched on the first token and
 // again on an unknown kid, at once but at most once per 5 seconds (WithJWKSRefetchInterval;
