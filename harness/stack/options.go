@@ -51,6 +51,7 @@ type settings struct {
 	hint    string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
 	unproven bool
+	sessions bool // the MCP server issues session ids (WithSessions)
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -206,6 +207,13 @@ func WithOriginHint(hint string) Option {
 // direct-mcp specs catch that weakness; never run a deployment this way.
 func WithoutContextProof() Option {
 	return func(s *settings) error { s.unproven = true; return nil }
+}
+
+// WithSessions runs the MCP server with stateful sessions (mcpserver.WithSessions): protocol
+// 2025-11-25 session ids, each bound to the user who opened it. Default: stateless, as the
+// reference server runs unless told otherwise (and protocol 2026-07-28 has no sessions).
+func WithSessions() Option {
+	return func(s *settings) error { s.sessions = true; return nil }
 }
 
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
