@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )
 
@@ -47,6 +48,8 @@ type settings struct {
 	level   slog.Level
 	backend AWSBackend
 	idpOpts []mockidp.Option
+	// authzOpts come after the stack's own authorizer options (WithAuthorizerOptions).
+	authzOpts []authorizer.Option
 	origins []string // browser origins beside the gateway's own
 	hint    string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
@@ -170,6 +173,14 @@ func WithPorts(p Ports) Option {
 // ID Metadata Documents itself.
 func WithIdPOptions(opts ...mockidp.Option) Option {
 	return func(s *settings) error { s.idpOpts = append(s.idpOpts, opts...); return nil }
+}
+
+// WithAuthorizerOptions passes further options to the reference authorizer, after the stack's
+// own (issuer, role store, audiences, required scopes, context proof, logger), so they win: a
+// test can weaken the authorizer one way (accept another audience, require no scope) and show
+// that the suites catch it.
+func WithAuthorizerOptions(opts ...authorizer.Option) Option {
+	return func(s *settings) error { s.authzOpts = append(s.authzOpts, opts...); return nil }
 }
 
 // WithAllowedOrigins lets browser-based clients on these origins (scheme://host[:port]) call

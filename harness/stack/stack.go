@@ -225,7 +225,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if s.proven {
 		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))
 	}
-	if s.authz, err = authorizer.New(ctx, authzOpts...); err != nil {
+	if s.authz, err = authorizer.New(ctx, append(authzOpts, cfg.authzOpts...)...); err != nil {
 		return nil, fmt.Errorf("stack: authorizer: %w", err)
 	}
 	authz.Store(s.authz)
