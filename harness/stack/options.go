@@ -50,8 +50,8 @@ type settings struct {
 	idpOpts []mockidp.Option
 	// authzOpts come after the stack's own authorizer options (WithAuthorizerOptions).
 	authzOpts []authorizer.Option
-	origins []string // browser origins beside the gateway's own
-	hint    string   // how a refused browser origin is told to get listed
+	origins   []string // browser origins beside the gateway's own
+	hint      string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
 	unproven bool
 	sessions bool // the MCP server issues session ids (WithSessions)
