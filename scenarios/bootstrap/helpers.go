@@ -51,15 +51,6 @@ func callTool(ctx context.Context, rawURL, authorization string, extra map[strin
 	return do(req)
 }
 
-// get GETs rawURL without credentials.
-func get(ctx context.Context, rawURL string) reply {
-	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Accept", "application/json")
-	return do(req)
-}
-
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 func do(req *http.Request) reply {
