@@ -228,7 +228,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 			}
 			Skip("the deployment declares no scopes: " + why)
 		}
-		Expect(err).NotTo(HaveOccurred())
+		Expect(err).NotTo(HaveOccurred(), "it declares scopes %q; discovering where to sign in for them from %s", declared, mcpURL)
 		// Ask for openid alone (for no scope at all if openid is itself declared): the IdP then
 		// grants none of the declared scopes.
 		asked := []string{"openid"}
