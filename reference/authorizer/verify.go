@@ -61,11 +61,13 @@ type tokenVerifier struct {
 	typ         TokenType
 	tenantClaim string
 	emailClaim  string
-	cache       *tokenCache // nil: verify every time
-	keys        *keySet     // for the cache: a hit counts only while its key is still published
-	preset      Preset
-	clientIDs   []string // nil: any client
-	skipped     checkSet // always empty outside tests
+	// readScopes: the token's granted scopes are read (the authorizer requires some).
+	readScopes bool
+	cache      *tokenCache // nil: verify every time
+	keys       *keySet     // for the cache: a hit counts only while its key is still published
+	preset     Preset
+	clientIDs  []string // nil: any client
+	skipped    checkSet // always empty outside tests
 }
 
 // checkSet names checks a test can turn off (export_test.go), each alone, to prove that a
@@ -90,6 +92,7 @@ func (s checkSet) has(c checkSet) bool { return s&c != 0 }
 // verifiedToken is what a valid access token says.
 type verifiedToken struct {
 	sub, email, tenant string
+	scopes             []string // read only when some are required
 	agent              *Agent
 	expiry             time.Time
 	kid                string // of the key that verified it
@@ -248,6 +251,11 @@ func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *den
 	out.tenant = tenant
 	if out.agent, err = agentClaims(c); err != nil {
 		return verifiedToken{}, deny(ReasonInvalidClaim, "%v", err)
+	}
+	if v.readScopes {
+		if out.scopes, err = c.scopes(); err != nil {
+			return verifiedToken{}, deny(ReasonInvalidClaim, "%v", err)
+		}
 	}
 	return out, nil
 }

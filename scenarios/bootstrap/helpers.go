@@ -2,8 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/oauth2"
 
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
@@ -30,8 +27,8 @@ type reply struct {
 }
 
 // challenge is the WWW-Authenticate challenge of the reply, parsed.
-func (r reply) challenge() (Challenge, error) {
-	return ParseChallenge(r.Header.Get("WWW-Authenticate"))
+func (r reply) challenge() (fw.Challenge, error) {
+	return fw.ParseChallenge(r.Header.Get("WWW-Authenticate"))
 }
 
 // callTool POSTs the whoami tools/call to rawURL with the given Authorization header value
@@ -51,15 +48,6 @@ func callTool(ctx context.Context, rawURL, authorization string, extra map[strin
 	for k, v := range extra {
 		req.Header.Set(k, v)
 	}
-	return do(req)
-}
-
-// get GETs rawURL without credentials.
-func get(ctx context.Context, rawURL string) reply {
-	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Accept", "application/json")
 	return do(req)
 }
 
@@ -128,14 +116,10 @@ func validToken(ctx context.Context) string {
 // wellKnownPRMURLs are the protected resource metadata URLs an MCP client tries for mcpURL
 // when the challenge names none, in order (RFC 9728 §3.1): path-inserted, then root.
 func wellKnownPRMURLs(mcpURL string) []string {
-	u, err := url.Parse(mcpURL)
+	GinkgoHelper()
+	urls, err := fw.ProtectedResourceMetadataURLs(mcpURL)
 	Expect(err).NotTo(HaveOccurred())
-	root := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource"
-	var out []string
-	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" {
-		out = append(out, root+p)
-	}
-	return append(out, root)
+	return urls
 }
 
 // plainHTTPOffLoopback reports whether rawURL is plain http:// on a host other than loopback
@@ -159,151 +143,31 @@ func plainHTTPOffLoopback(rawURL string) bool {
 // authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata (RFC 8414
 // §3.1, then OpenID Connect discovery, path-inserted and path-appended).
 func authServerMetadataURLs(issuer string) []string {
-	u, err := url.Parse(issuer)
+	GinkgoHelper()
+	urls, err := fw.AuthorizationServerMetadataURLs(issuer)
 	Expect(err).NotTo(HaveOccurred())
-	base := u.Scheme + "://" + u.Host
-	p := strings.TrimSuffix(u.EscapedPath(), "/")
-	if p == "" {
-		return []string{base + "/.well-known/oauth-authorization-server", base + "/.well-known/openid-configuration"}
-	}
-	return []string{base + "/.well-known/oauth-authorization-server" + p, base + "/.well-known/openid-configuration" + p,
-		base + p + "/.well-known/openid-configuration"}
+	return urls
 }
 
 // fetchJSON GETs the first of urls that answers 200 with a JSON object, as a client walks its
 // discovery list, and returns the object and its URL; it fails listing what each URL answered.
 func fetchJSON(ctx context.Context, urls []string) (map[string]any, string) {
 	GinkgoHelper()
-	var tried []string
-	for _, u := range urls {
-		r := get(ctx, u)
-		var doc map[string]any
-		if r.Status == http.StatusOK && json.Unmarshal([]byte(r.Body), &doc) == nil {
-			return doc, u
-		}
-		tried = append(tried, fmt.Sprintf("%s → %d %.120s", u, r.Status, strings.TrimSpace(r.Body)))
+	doc, from, err := fw.FetchJSON(ctx, urls)
+	if err != nil {
+		Fail(err.Error())
 	}
-	Fail("no discovery URL served a JSON document without a token:\n  " + strings.Join(tried, "\n  "))
-	return nil, ""
+	return doc, from
 }
 
-// Challenge is one parsed WWW-Authenticate challenge (RFC 9110 §11.6.1).
-type Challenge struct {
-	Scheme string
-	// Params are the auth-params, names lower-cased, quoted values unquoted.
-	Params map[string]string
-}
-
-// ParseChallenge parses the first challenge of a WWW-Authenticate value: a scheme, then
-// comma-separated auth-params whose values are tokens or quoted strings. A token68 credential
-// or a second challenge ends it.
-func ParseChallenge(s string) (Challenge, error) {
-	s = strings.TrimSpace(s)
-	i := strings.IndexAny(s, " \t")
-	scheme := s
-	if i >= 0 {
-		scheme = s[:i]
-	}
-	if scheme == "" || !isToken(scheme) {
-		return Challenge{}, fmt.Errorf("challenge %q: no auth-scheme", s)
-	}
-	ch := Challenge{Scheme: scheme, Params: map[string]string{}}
-	if i < 0 {
-		return ch, nil
-	}
-	rest := s[i:]
-	for {
-		rest = strings.TrimLeft(rest, " \t,")
-		if rest == "" {
-			return ch, nil
-		}
-		eq := strings.IndexByte(rest, '=')
-		if eq <= 0 {
-			return ch, nil // token68 or a new challenge
-		}
-		name := strings.TrimSpace(rest[:eq])
-		if !isToken(name) {
-			return ch, nil // a new challenge: "Scheme param=…"
-		}
-		rest = strings.TrimLeft(rest[eq+1:], " \t")
-		var value string
-		if strings.HasPrefix(rest, `"`) {
-			var b strings.Builder
-			j := 1
-			for ; j < len(rest) && rest[j] != '"'; j++ {
-				if rest[j] == '\\' && j+1 < len(rest) {
-					j++
-				}
-				b.WriteByte(rest[j])
-			}
-			if j >= len(rest) {
-				return Challenge{}, fmt.Errorf("challenge %q: unterminated quoted string in %s", s, name)
-			}
-			value, rest = b.String(), rest[j+1:]
-		} else {
-			end := strings.IndexAny(rest, ", \t")
-			if end < 0 {
-				end = len(rest)
-			}
-			value, rest = rest[:end], rest[end:]
-		}
-		ch.Params[strings.ToLower(name)] = value
-	}
-}
-
-func isToken(s string) bool {
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// specClientToken signs user in as an MCP client does from the bare MCP URL: the protected
-// resource metadata (its resource and authorization server), the authorization server's
-// metadata, then authorization code with PKCE S256 as the public client mcpsso-cli on a
-// loopback redirect, with resource = the metadata's resource in both requests (RFC 8707). The
-// mock IdP logs in the user login_hint names, so no browser is needed (CapSignIn). It returns
-// the access token and the resource it was asked for.
-func specClientToken(ctx context.Context, user string) (token, resource string) {
+// signIn signs user in as an MCP client does from the bare MCP URL (fw.SignIn: the metadata,
+// authorization code with PKCE S256 as the public client on a loopback redirect, resource in
+// both requests), asking for resource ("": the metadata's) and scopes (nil: the MCP scope
+// selection strategy). The mock IdP logs in the user login_hint names, so no browser is needed
+// (CapSignIn).
+func signIn(ctx context.Context, user, resource string, scopes []string) fw.SignedIn {
 	GinkgoHelper()
-	prm, from := fetchJSON(ctx, wellKnownPRMURLs(fw.Current().MCPURL()))
-	resource, _ = prm["resource"].(string)
-	Expect(resource).NotTo(BeEmpty(), "resource in the protected resource metadata at %s", from)
-	servers, _ := prm["authorization_servers"].([]any)
-	Expect(servers).NotTo(BeEmpty(), "authorization_servers in %s", from)
-	issuer, _ := servers[0].(string)
-	as, asFrom := fetchJSON(ctx, authServerMetadataURLs(issuer))
-	authURL, _ := as["authorization_endpoint"].(string)
-	tokenURL, _ := as["token_endpoint"].(string)
-	Expect(authURL).NotTo(BeEmpty(), "authorization_endpoint in %s", asFrom)
-	Expect(tokenURL).NotTo(BeEmpty(), "token_endpoint in %s", asFrom)
-
-	conf := &oauth2.Config{ClientID: fw.PublicClientID, RedirectURL: "http://127.0.0.1:8976/callback",
-		Endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	verifier, state := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
-	res := oauth2.SetAuthURLParam("resource", resource)
-	authorize := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), res, oauth2.SetAuthURLParam("login_hint", user))
-
-	// The browser step: the IdP answers with a redirect to the loopback callback, which is not
-	// followed (nothing listens there); its query holds the code.
-	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authorize, nil)
-	Expect(err).NotTo(HaveOccurred())
-	resp, err := noFollow.Do(req)
-	Expect(err).NotTo(HaveOccurred(), "GET %s", authURL)
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	Expect(resp.StatusCode).To(BeElementOf(http.StatusFound, http.StatusSeeOther), "the authorization endpoint did not redirect back: %s", body)
-	back, err := url.Parse(resp.Header.Get("Location"))
-	Expect(err).NotTo(HaveOccurred())
-	Expect(back.Query().Get("error")).To(BeEmpty(), "the authorization endpoint refused: %s", back.RawQuery)
-	Expect(back.Query().Get("state")).To(Equal(state), "state echoed in %s", back)
-	code := back.Query().Get("code")
-	Expect(code).NotTo(BeEmpty(), "no code in %s", back)
-
-	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier), res)
-	Expect(err).NotTo(HaveOccurred(), "the token request for resource %s", resource)
-	return tok.AccessToken, resource
+	got, err := fw.SignIn(ctx, fw.SignInOptions{User: user, Resource: resource, Scopes: scopes})
+	Expect(err).NotTo(HaveOccurred(), "signing %s in for resource %q with scopes %q", user, got.Resource, got.Scopes)
+	return got
 }

@@ -23,21 +23,36 @@ type conformFlags struct {
 	labelFilter   string
 	tier          string
 	junit         string
+	summary       string
 	knownFailures string
 	verbose       bool
 	awsBackend    string
 	bypass        bool
 	mcpImage      string
 	authzImage    string
+	sessions      bool
 }
 
 func newConformCommand() *cobra.Command {
 	var f conformFlags
 	cmd := &cobra.Command{
-		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--tier auth] [--label-filter E] [--junit F] [--known-failures F|seed]",
+		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--tier auth] [--label-filter E] [--junit F] [--summary F] [--known-failures F|seed]",
 		Short: "Run the scenario suites against a deployment and judge it",
 		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, clients, adversarial)
-against a deployment and print one line per spec (result, spec, reason) and a verdict.
+against a deployment and judge it, requirement by requirement: every conformance spec checks one
+requirement of the pattern (an MCP authorization or transport rule, an RFC, an AWS trust or
+isolation rule, a tutorial mistake). The report groups the specs under their requirement, with its
+reference and status (met, FAILED, known failure, not checked), one line per spec (result, spec)
+and, under a spec that did not pass, why: for a failure its first line, the answer seen and what
+was expected. Specs that check no requirement (the tutorial's illustrations, controls) come last;
+then the requirements' tally and the verdict line (PASS: N passed, …).
+
+Reports for CI: --junit F writes JUnit XML, one test suite per requirement (each test case's
+classname is the requirement's ID, its properties the requirement, reference and outcome; a known
+failure is a skipped case, a spec that passes although its baseline lists it a failed one);
+--summary F appends a Markdown summary to F (creating it), fit for a CI job summary
+($GITHUB_STEP_SUMMARY): the verdict, then a table per requirement, failures first with their
+details.
 
 Targets:
   embedded   the kit's own stack, started in this process from the default fixture (the
@@ -53,6 +68,12 @@ enforce no IAM policy, so the kit's enforcing proxy fronts them and enforces wha
 such backends serve one account, so the cross-account specs are skipped. --bypass-enforce leaves
 the proxy out: the upstream alone decides, and the enforcement specs fail — which shows the
 enforcement comes from the kit, not from moto or LocalStack.
+
+The embedded reference stack requires the scope mcp:tools of every token (the default fixture
+declares none; conformance checks the scope challenge), and its MCP server is stateless, as the
+reference server runs by default: the spec of one user's session id presented with another
+user's token is then skipped. --sessions runs that server with stateful sessions (2025-11-25
+session ids, each bound to its user), and the session specs check them.
 
 Bring your own images (containers target): --mcp-image runs your MCP server image in the
 reference server's place, --authorizer-image your Lambda container image as the gateway's
@@ -80,6 +101,9 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   mcpsso conform --profile seed
   mcpsso conform --profile seed --known-failures seed
 
+  # The reference MCP server with stateful sessions: the session specs run too
+  mcpsso conform --sessions
+
   # The same suites on moto_server behind the enforcing proxy, then with the proxy bypassed
   mcpsso conform --aws-backend moto
   mcpsso conform --aws-backend moto --bypass-enforce
@@ -90,8 +114,8 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   # Only the auth surface of your deployment (no tool of it needed)
   mcpsso conform --target target.yaml --tier auth
 
-  # Your deployment, JUnit for CI
-  mcpsso conform --target target.yaml --junit conformance.xml`,
+  # Your deployment, JUnit and a job summary for CI
+  mcpsso conform --target target.yaml --junit conformance.xml --summary "$GITHUB_STEP_SUMMARY"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConform(cmd, f) },
 	}
@@ -99,13 +123,15 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "for the embedded target: reference or seed")
 	cmd.Flags().StringVar(&f.labelFilter, "label-filter", "", "run only specs whose labels match (Ginkgo label-filter syntax)")
 	cmd.Flags().StringVar(&f.tier, "tier", "", `run one tier alone: "auth" (the specs labelled auth: the auth surface, no tool needed)`)
-	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file (one test suite per requirement)")
+	cmd.Flags().StringVar(&f.summary, "summary", "", "append a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY")
 	cmd.Flags().StringVar(&f.knownFailures, "known-failures", "", `a known-failures file, or "seed" for the shipped baseline`)
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print Ginkgo's full progress output")
 	cmd.Flags().StringVar(&f.awsBackend, "aws-backend", "emulator", "kit-made targets: emulator, moto, localstack (containers), or an upstream URL")
 	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend other than emulator: leave the enforcing proxy out (enforcement specs fail)")
 	cmd.Flags().StringVar(&f.mcpImage, "mcp-image", "", "containers target: run this MCP server image in the reference server's place")
 	cmd.Flags().StringVar(&f.authzImage, "authorizer-image", "", "containers target: run this Lambda container image as the gateway's authorizer")
+	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "embedded target: run the reference MCP server with stateful sessions (2025-11-25 session ids bound to their user)")
 	return cmd
 }
 
@@ -124,7 +150,8 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err != nil {
 		return fmt.Errorf("--known-failures: %w", err)
 	}
-	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage}
+	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage,
+		Sessions: f.sessions}
 	name := f.target
 	if !slices.Contains(framework.Targets(), name) {
 		if _, err := os.Stat(f.target); err != nil {
@@ -134,6 +161,14 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	}
 	if err := checkKitFlags(name, f); err != nil {
 		return err
+	}
+	var summary *os.File
+	if f.summary != "" {
+		// Opened before the run, so a path that cannot be written fails at once (exit 2).
+		if summary, err = os.OpenFile(f.summary, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+			return fmt.Errorf("--summary: %w", err)
+		}
+		defer summary.Close()
 	}
 	ctx := cmd.Context()
 	t0 := time.Now()
@@ -154,19 +189,30 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 			return err
 		}
 	}
-	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: filter, JUnitReport: f.junit, Verbose: f.verbose})
+	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: filter, Verbose: f.verbose})
 	if err != nil {
 		return err
 	}
 	results, ok := framework.Verdict(report, known)
 	fmt.Fprintln(out)
-	framework.PrintSummary(out, results, ok)
-	fmt.Fprintf(out, "took %s\n", time.Since(t0).Round(time.Millisecond))
+	framework.PrintReport(out, results, ok)
+	took := time.Since(t0).Round(time.Millisecond)
+	fmt.Fprintf(out, "took %s\n", took)
 	if f.junit != "" {
+		if err := framework.WriteJUnit(f.junit, report, results); err != nil {
+			return failure{fmt.Errorf("--junit: %w", err)}
+		}
 		fmt.Fprintf(out, "JUnit report: %s\n", f.junit)
 	}
+	if summary != nil {
+		about := fmt.Sprintf("Target %s (%s), MCP URL %s; took %s.", target.Name(), describeTarget(target, f), target.MCPURL(), took)
+		if err := framework.WriteMarkdown(summary, about, results, ok); err != nil {
+			return failure{fmt.Errorf("--summary: %w", err)}
+		}
+		fmt.Fprintf(out, "Markdown summary: %s\n", f.summary)
+	}
 	if !ok {
-		return failure{errors.New("the deployment does not conform (see the FAILED and PASSED BUT LISTED lines above)")}
+		return failure{errors.New("the deployment does not conform (see the FAILED requirements above)")}
 	}
 	return nil
 }
@@ -199,6 +245,8 @@ func checkKitFlags(target string, f conformFlags) error {
 		return errors.New("--aws-backend, --bypass-enforce, --mcp-image and --authorizer-image apply to kit-made targets (embedded, containers), not to a target file")
 	case target != "containers" && (f.mcpImage != "" || f.authzImage != ""):
 		return fmt.Errorf("--mcp-image and --authorizer-image need --target containers (the %s target runs no images)", target)
+	case f.sessions && target != "embedded":
+		return fmt.Errorf("--sessions needs the embedded target: the %s target's MCP server is not the kit's to configure", target)
 	case f.bypass && f.awsBackend == "emulator":
 		return errors.New("--bypass-enforce needs --aws-backend moto, localstack or a URL: the emulator enforces by itself")
 	}
@@ -218,7 +266,14 @@ func describeTarget(t framework.Target, f conformFlags) string {
 	if t.Name() == "embedded" {
 		d := "profile " + f.profile
 		if e, ok := t.(interface{ Stack() *stack.Stack }); ok {
-			d += ", AWS " + e.Stack().AWSBackend().Name()
+			s := e.Stack()
+			d += ", AWS " + s.AWSBackend().Name()
+			if scopes := s.Scopes(); len(scopes) > 0 {
+				d += ", scopes " + strings.Join(scopes, " ")
+			}
+			if s.Sessions() {
+				d += ", stateful sessions"
+			}
 		}
 		return d
 	}
