@@ -87,7 +87,10 @@ func New(ctx context.Context, opts ...Option) (*Authorizer, error) {
 		issuer: cfg.issuer, audiences: cfg.audiences, algs: cfg.algs, now: cfg.now, maxBytes: cfg.maxTokenBytes,
 		typ: cfg.typ, tenantClaim: cfg.tenantClaim, emailClaim: cfg.emailClaim, keys: ks,
 		preset: cfg.preset, clientIDs: cfg.clientIDs, skipped: cfg.skipped,
-		readScopes: len(cfg.requiredScopes) > 0,
+		readScopes: len(cfg.requiredScopes) > 0, scopesOf: claimSet.scopes,
+	}
+	if cfg.scopesOf != nil {
+		v.scopesOf = cfg.scopesOf
 	}
 	if cfg.cacheEntries > 0 {
 		v.cache = newTokenCache(cfg.cacheEntries, cfg.cacheTTL)

@@ -97,12 +97,18 @@ func (c claimSet) audiences() []string {
 	return slices.DeleteFunc(many, func(a string) bool { return a == "" })
 }
 
-// scopes returns the scopes the token was granted: the scope claim, one space-separated string
-// (RFC 9068 §2.2.3, RFC 8693 §4.2), else scp, which some IdPs use instead (a list at Okta, a
-// space-separated string at Entra ID). Absent or null, the token has none; a value of another
-// type is an error naming the claim.
-func (c claimSet) scopes() ([]string, error) {
-	for _, name := range []string{"scope", "scp"} {
+// scopes returns the scopes the token was granted in the named claim (the preset's): "" reads
+// the scope claim, one space-separated string (RFC 9068 §2.2.3, RFC 8693 §4.2), else scp, which
+// some IdPs use instead (a list at Okta, a space-separated string at Entra ID). Either claim is
+// read as what it is: a string is split at spaces, a list taken element by element, never its
+// JSON text split. Absent or null, the token has none; a value of another type is an error
+// naming the claim.
+func (c claimSet) scopes(claim string) ([]string, error) {
+	names := []string{"scope", "scp"}
+	if claim != "" {
+		names = []string{claim}
+	}
+	for _, name := range names {
 		raw, ok := c[name]
 		if !ok || string(raw) == "null" {
 			continue

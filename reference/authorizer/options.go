@@ -74,6 +74,9 @@ type config struct {
 	// skipped are checks a test turned off, to prove that a spec catches their absence
 	// (export_test.go). No option sets it: it is always empty in a deployment.
 	skipped checkSet
+	// scopesOf replaces the scope reader with one that makes the classic mistake of reading a
+	// list as a string (export_test.go); nil, the correct one, in a deployment.
+	scopesOf func(c claimSet, claim string) ([]string, error)
 }
 
 func defaultConfig() config {

@@ -277,3 +277,36 @@ func TestTheLambdaSelectsAPresetFromItsEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// TestEachPresetReadsScopesFromItsClaim: with a scope required, each preset reads the granted
+// scopes from its IdP's claim, as the type the IdP writes: scope strings at Cognito (custom
+// scopes prefixed by their resource server), Auth0 and Keycloak, scp a string at Entra ID and a
+// list at Okta; a scope claim the IdP does not use grants nothing.
+func TestEachPresetReadsScopesFromItsClaim(t *testing.T) {
+	h := newHandIdP(t)
+	iat, exp := h.times()
+	for _, tc := range []struct {
+		name, preset, typ, scope string
+		claims                   map[string]any
+		allow                    bool
+	}{
+		{"Cognito's custom scope", authorizer.PresetCognito, "", "https://mcp.example.com/tools.read", cognitoAccess(iat, exp, cognitoClient), true},
+		{"Entra v1's scp string", authorizer.PresetEntraV1, "JWT", "mcp.write", entraV1Access(iat, exp), true},
+		{"Entra v2's scp string", authorizer.PresetEntraV2, "JWT", "mcp.write", entraV2Access(iat, exp), true},
+		{"Okta's scp list", authorizer.PresetOkta, "", "mcp.read", oktaAccess(iat, exp), true},
+		{"Auth0's scope string", authorizer.PresetAuth0, "JWT", "mcp:read", auth0Access(iat, exp), true},
+		{"Keycloak's scope string", authorizer.PresetKeycloak, "JWT", "email", keycloakAccess(iat, exp), true},
+		{"a scope claim at Okta, which writes scp", authorizer.PresetOkta, "", "mcp.write",
+			with(oktaAccess(iat, exp), map[string]any{"scope": "mcp.write"}), false},
+		{"an scp claim at Auth0, which writes scope", authorizer.PresetAuth0, "JWT", "mcp:write",
+			with(auth0Access(iat, exp), map[string]any{"scp": []string{"mcp:write"}}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := h.presetAuthorizer(t, caseOf(t, tc.preset), authorizer.WithRequiredScopes(tc.scope))
+			d, err := a.Decide(t.Context(), bearer(h.sign(t, tc.typ, tc.claims)))
+			if err != nil || d.Allow != tc.allow || (!tc.allow && d.Reason != authorizer.ReasonInsufficientScope) {
+				t.Fatalf("scope %s required: allow %v, %s %q, %v; want allow %v", tc.scope, d.Allow, d.Reason, d.Detail, err, tc.allow)
+			}
+		})
+	}
+}

@@ -61,8 +61,10 @@ type tokenVerifier struct {
 	typ         TokenType
 	tenantClaim string
 	emailClaim  string
-	// readScopes: the token's granted scopes are read (the authorizer requires some).
+	// readScopes: the token's granted scopes are read (the authorizer requires some), by
+	// scopesOf from the preset's scope claim.
 	readScopes bool
+	scopesOf   func(c claimSet, claim string) ([]string, error)
 	cache      *tokenCache // nil: verify every time
 	keys       *keySet     // for the cache: a hit counts only while its key is still published
 	preset     Preset
@@ -253,7 +255,7 @@ func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *den
 		return verifiedToken{}, deny(ReasonInvalidClaim, "%v", err)
 	}
 	if v.readScopes {
-		if out.scopes, err = c.scopes(); err != nil {
+		if out.scopes, err = v.scopesOf(c, v.preset.ScopeClaim); err != nil {
 			return verifiedToken{}, deny(ReasonInvalidClaim, "%v", err)
 		}
 	}

@@ -42,14 +42,15 @@ func (want outcome) satisfies(got outcome) bool {
 type classicSpec struct {
 	name   string
 	preset string
-	issuer string // "" for the case's; otherwise the issuer the operator configured
+	issuer string              // "" for the case's; otherwise the issuer the operator configured
+	extra  []authorizer.Option // beyond the case's options
 	token  func(h *handIdP, t testing.TB, iat, exp int64) string
 	want   outcome
 }
 
 // run builds the authorizer of the spec's preset, weakened by the checks given, and has it
 // judge the spec's token.
-func (s classicSpec) run(t *testing.T, weakened ...authorizer.Check) outcome {
+func (s classicSpec) run(t *testing.T, weakened ...authorizer.Option) outcome {
 	t.Helper()
 	c := caseOf(t, s.preset)
 	if s.issuer != "" {
@@ -57,9 +58,7 @@ func (s classicSpec) run(t *testing.T, weakened ...authorizer.Check) outcome {
 	}
 	h := newHandIdP(t)
 	opts := append([]authorizer.Option{authorizer.WithIdPPreset(c.preset), authorizer.WithIssuer(c.issuer)}, c.opts...)
-	for _, w := range weakened {
-		opts = append(opts, authorizer.WithoutCheck(w))
-	}
+	opts = append(append(opts, s.extra...), weakened...)
 	a, err := h.authorizer(t, idpStore(t), opts...)
 	if err != nil {
 		return outcome{startErr: err.Error()}
@@ -112,6 +111,26 @@ func classicSpecs() []classicSpec {
 			},
 			want: outcome{reason: authorizer.ReasonWrongTokenType, detail: `ver "1.0": the entra-v2 preset accepts ver "2.0" tokens only`},
 		},
+		{
+			name: "okta: a token whose scp list grants the required scope is allowed", preset: authorizer.PresetOkta,
+			extra: []authorizer.Option{authorizer.WithRequiredScopes("mcp.read")},
+			token: func(h *handIdP, t testing.TB, iat, exp int64) string { return h.sign(t, "", oktaAccess(iat, exp)) },
+			want:  outcome{allow: true},
+		},
+		{
+			name: "okta: a token whose scp list lacks the required scope is refused as insufficient_scope", preset: authorizer.PresetOkta,
+			extra: []authorizer.Option{authorizer.WithRequiredScopes("mcp.write")},
+			token: func(h *handIdP, t testing.TB, iat, exp int64) string { return h.sign(t, "", oktaAccess(iat, exp)) },
+			want:  outcome{reason: authorizer.ReasonInsufficientScope, detail: `lack "mcp.write"`},
+		},
+		{
+			name: "entra-v2: a token whose scp string grants the required scope is allowed", preset: authorizer.PresetEntraV2,
+			extra: []authorizer.Option{authorizer.WithRequiredScopes("mcp.read")},
+			token: func(h *handIdP, t testing.TB, iat, exp int64) string {
+				return h.sign(t, "JWT", entraV2Access(iat, exp))
+			},
+			want: outcome{allow: true},
+		},
 	}
 	for _, c := range idpCases() {
 		specs = append(specs, classicSpec{
@@ -139,34 +158,38 @@ func TestEachClassicMistakeFailsExactlyItsSpec(t *testing.T) {
 	}
 	for _, v := range []struct {
 		name    string
-		check   authorizer.Check
+		weaken  authorizer.Option
 		spec    string
 		instead outcome // what the weakened authorizer does with the spec's token
 		mode    string
 	}{
-		{"aud checked only when present", authorizer.CheckAudienceRequired,
+		{"aud checked only when present", authorizer.WithoutCheck(authorizer.CheckAudienceRequired),
 			"keycloak: a token without aud (no Audience mapper) is refused as wrong_audience",
 			outcome{allow: true}, "open: a token minted for no audience, or for anything, is accepted"},
-		{"token_use not checked (Cognito ID token as an access token)", authorizer.CheckTypeClaim,
+		{"token_use not checked (Cognito ID token as an access token)", authorizer.WithoutCheck(authorizer.CheckTypeClaim),
 			"cognito: an ID token is refused as wrong_token_type naming token_use",
 			outcome{reason: authorizer.ReasonWrongAudience, detail: `aud "` + cognitoClient + `" (the resource the client asked for) is none of the accepted audiences`},
 			"closed here, misnamed: the ID token's aud (its app client) is no accepted resource, and it has no client_id; an authorizer that takes the client from aud, where ID tokens name it, allows it"},
-		{"client_id not checked (another app client's Cognito token)", authorizer.CheckClientID,
+		{"client_id not checked (another app client's Cognito token)", authorizer.WithoutCheck(authorizer.CheckClientID),
 			"cognito: another app client's access token is refused naming client_id",
 			outcome{allow: true}, "open: any app client of the user pool gets in"},
-		{"issuer form not checked (Auth0's issuer written without its slash)", authorizer.CheckIssuerForm,
+		{"issuer form not checked (Auth0's issuer written without its slash)", authorizer.WithoutCheck(authorizer.CheckIssuerForm),
 			"auth0: an issuer configured without Auth0's trailing slash is refused at start",
 			outcome{reason: authorizer.ReasonWrongIssuer, detail: "only in the trailing slash"},
 			"closed: the authorizer starts, then refuses every genuine token as wrong_issuer"},
-		{"ver not checked (Entra v1 token under v2 settings)", authorizer.CheckVersion,
+		{"ver not checked (Entra v1 token under v2 settings)", authorizer.WithoutCheck(authorizer.CheckVersion),
 			"entra-v2: a v1 token is refused naming ver",
 			outcome{reason: authorizer.ReasonWrongIssuer, detail: `iss "` + entraV1Issuer + `" is not the issuer`},
 			"closed here, misnamed: the v1 issuer still differs; an authorizer that accepts both issuers would allow it"},
+		{"scp read as a string (Okta's list)", authorizer.WithScopesReadAsAString(),
+			"okta: a token whose scp list grants the required scope is allowed",
+			outcome{reason: authorizer.ReasonInsufficientScope, detail: `the token's scopes "[\"openid\",\"mcp.read\"]" lack "mcp.read"`},
+			"closed: every Okta token lacks every scope it was granted"},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			var failed []string
 			for _, s := range specs {
-				got := s.run(t, v.check)
+				got := s.run(t, v.weaken)
 				if s.want.satisfies(got) {
 					continue
 				}
