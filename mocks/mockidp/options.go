@@ -52,6 +52,35 @@ type config struct {
 	cimd           bool
 	loopbackCIMD   bool
 	cimdHTTP       *http.Client
+
+	// profile is the provider the IdP imitates (WithProfile; nil until resolve: generic). The
+	// *Set fields record the options given explicitly, which a profile does not override.
+	profile        *Profile
+	audienceSet    bool
+	tenantClaimSet bool
+	accessTTLSet   bool
+}
+
+// resolve applies the profile (generic when none was chosen) under the options given
+// explicitly, once every option has run.
+func (c *config) resolve() {
+	if c.profile == nil {
+		p, _ := LookupProfile(ProfileGeneric)
+		c.profile = &p
+	}
+	p := c.profile
+	if !c.audienceSet {
+		c.audience = p.Audience
+	}
+	if !c.tenantClaimSet {
+		c.tenantClaim = p.TenantClaim
+	}
+	if !c.accessTTLSet {
+		c.accessTTL = p.AccessTTL
+	}
+	c.registration = c.registration && p.DCR != DCRNone
+	c.cimd = c.cimd && p.CIMD
+	c.plainPKCE = c.plainPKCE || p.PlainPKCE
 }
 
 func defaultConfig() config {
@@ -150,7 +179,7 @@ func WithAudience(aud string) Option {
 		if err := checkResource(aud); err != nil {
 			return fmt.Errorf("mockidp: audience: %w", err)
 		}
-		c.audience = aud
+		c.audience, c.audienceSet = aud, true
 		return nil
 	}
 }
@@ -178,7 +207,7 @@ func WithTenantClaim(name string) Option {
 		if slices.Contains(reservedClaims, name) {
 			return fmt.Errorf("mockidp: tenant claim %q: the IdP sets this claim itself; choose another name", name)
 		}
-		c.tenantClaim = name
+		c.tenantClaim, c.tenantClaimSet = name, true
 		return nil
 	}
 }
@@ -254,7 +283,7 @@ func WithTokenTTLs(access, refresh time.Duration) Option {
 		if access < time.Second || refresh < time.Second {
 			return fmt.Errorf("mockidp: token TTLs %v and %v: each must be at least 1s (expires_in is in whole seconds)", access, refresh)
 		}
-		c.accessTTL, c.refreshTTL = access, refresh
+		c.accessTTL, c.refreshTTL, c.accessTTLSet = access, refresh, true
 		return nil
 	}
 }
