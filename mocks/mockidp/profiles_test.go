@@ -65,14 +65,14 @@ var facts = map[string]providerFacts{
 	},
 	"cognito": {
 		issuer:  re(`^ORIGIN/[a-z]{2}-[a-z]+-\d_[A-Za-z0-9]+$`), // https://cognito-idp.{region}.amazonaws.com/{userPoolId} [C1]
-		rfc8414: none,                                          // no RFC 8414 document [C8]
+		rfc8414: none,                                           // no RFC 8414 document [C8]
 		noRFC8414: func(o, path string) []string {
 			return []string{o + "/.well-known/oauth-authorization-server" + path, o + path + "/.well-known/oauth-authorization-server"}
 		},
-		methods:      nil,   // absent [C7][C12]
-		registration: false, // DCR none [C10]
-		device:       false, // n/f: not offered
-		typ:          "",    // header kid + alg only [C1]
+		methods:      nil,                        // absent [C7][C12]
+		registration: false,                      // DCR none [C10]
+		device:       false,                      // n/f: not offered
+		typ:          "",                         // header kid + alg only [C1]
 		kid:          re(`^[A-Za-z0-9+/]{43}=$`), // 1234example= [C1]
 		claims: map[string]*regexp.Regexp{ // [C1]
 			"client_id": re(`^"mcpsso-cli"$`), "token_use": re(`^"access"$`), "username": re(`^"alice"$`),
@@ -81,17 +81,17 @@ var facts = map[string]providerFacts{
 			"cognito:groups": re(`^\["acme-analysts"\]$`),
 		},
 		absent:   []string{"aud", "nbf", "cid", "scp", "azp"}, // aud only with a resource [C1]
-		lifetime: [2]time.Duration{time.Hour, time.Hour},     // [C4][C1]
-		tenant:   "custom:tenant",                            // [C14][C5]
+		lifetime: [2]time.Duration{time.Hour, time.Hour},      // [C4][C1]
+		tenant:   "custom:tenant",                             // [C14][C5]
 	},
 	"entra-v2": {
 		issuer:       re(`^ORIGIN/` + guidRE + `/v2\.0$`), // …/{tid}/v2.0 [E2]
-		rfc8414:      none,                               // n/f
+		rfc8414:      none,                                // n/f
 		noRFC8414:    func(o, path string) []string { return []string{o + "/.well-known/oauth-authorization-server" + path} },
-		methods:      nil,   // absent [X1][E3]
-		registration: false, // [E8][E11]
-		device:       true,  // [X1]
-		typ:          "JWT", // [E1][E2]
+		methods:      nil,                        // absent [X1][E3]
+		registration: false,                      // [E8][E11]
+		device:       true,                       // [X1]
+		typ:          "JWT",                      // [E1][E2]
 		kid:          re(`^` + b64url + `{27}$`), // thumbprint, e.g. i6lGk3FZzxRcUb2C3nEQ7syHJlY [E1]
 		claims: map[string]*regexp.Regexp{ // [E1]
 			"aud": re(`^"` + guidRE + `"$`), "azp": re(`^"mcpsso-cli"$`), "azpacr": re(`^"0"$`), "scp": re(`^"[^"]+"$`),
@@ -127,10 +127,10 @@ var facts = map[string]providerFacts{
 			return []string{o + path + "/.well-known/oauth-authorization-server"}
 		},
 		noRFC8414:    func(o, path string) []string { return []string{o + "/.well-known/oauth-authorization-server" + path} }, // [O8]
-		methods:      []string{"S256"},                                                                                       // [X1]
-		registration: true,                                                                                                   // exists, admin token [X1][O6]
-		device:       true,                                                                                                   // [X1]
-		typ:          "",                                                                                                     // alg + kid only [O2]
+		methods:      []string{"S256"},                                                                                        // [X1]
+		registration: true,                                                                                                    // exists, admin token [X1][O6]
+		device:       true,                                                                                                    // [X1]
+		typ:          "",                                                                                                      // alg + kid only [O2]
 		kid:          re(`^` + b64url + `+$`),
 		claims: map[string]*regexp.Regexp{ // [O2]
 			"ver": re(`^1$`), "jti": re(`^"AT\.[^"]+"$`), "cid": re(`^"mcpsso-cli"$`), "uid": re(`^"00u[A-Za-z0-9]+"$`),
