@@ -2,6 +2,7 @@ package mockidp_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -615,9 +616,20 @@ func TestCognitoAccessTokensHaveAnAudienceOnlyForAResource(t *testing.T) {
 	if id["aud"] != mockidp.PublicClientID || id["token_use"] != "id" || id["cognito:username"] != "alice" {
 		t.Errorf("ID token %v", id)
 	}
-	// No device grant.
+	// No device grant: tools sign in through the authorization endpoint with login_hint.
 	if p.Endpoint().DeviceAuthURL != "" {
 		t.Errorf("device endpoint %q", p.Endpoint().DeviceAuthURL)
+	}
+	conf, _ := p.OAuth2Config(mockidp.PublicClientID, "http://127.0.0.1/callback")
+	signed, err := mockidp.SignInWithLoginHint(t.Context(), conf, "bob", oauth2.SetAuthURLParam("resource", "https://mcp.example/mcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := claimsOf(t, signed.AccessToken); c["username"] != "bob" || c["aud"] != "https://mcp.example/mcp" {
+		t.Errorf("signed in with login_hint: %v", c)
+	}
+	if _, err := mockidp.SignInWithLoginHint(t.Context(), conf, "zed"); !errors.Is(err, mockidp.ErrUnknownUser) {
+		t.Errorf("an unknown user: %v", err)
 	}
 }
 

@@ -195,6 +195,9 @@ type Options struct {
 	// MCPImage and AuthorizerImage replace the reference MCP server and authorizer with
 	// images of your own (containers target).
 	MCPImage, AuthorizerImage string
+	// IdPProfile is the provider whose tokens the mock IdP of a kit-made stack issues
+	// ("": the fixture's, else generic; the names are the mock IdP's profiles).
+	IdPProfile string
 }
 
 // Factory builds a target.

@@ -28,7 +28,11 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return StartEmbedded(ctx, o.Profile, stack.WithAWSBackend(b))
+		opts := []stack.Option{stack.WithAWSBackend(b)}
+		if o.IdPProfile != "" {
+			opts = append(opts, stack.WithIdPProfile(o.IdPProfile))
+		}
+		return StartEmbedded(ctx, o.Profile, opts...)
 	})
 }
 

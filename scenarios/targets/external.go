@@ -25,6 +25,9 @@ func init() {
 		if o.File == "" {
 			return nil, errorf("the external target needs a target file (--target FILE)")
 		}
+		if o.IdPProfile != "" {
+			return nil, errorf("the external target's IdP is the deployment's own: an IdP profile applies to kit-made targets")
+		}
 		f, err := target.Load(o.File)
 		if err != nil {
 			return nil, err
