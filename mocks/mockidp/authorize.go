@@ -287,7 +287,7 @@ func (p *IdP) parseResources(resources []string) ([]string, *oauthError) {
 }
 
 // entraResourceUnsupported is Entra's answer to a resource parameter at its v2 endpoints
-// [E7][E8]; the error code is the one its request validation uses (n/f in the facts).
+// [E7][E8]; the error code is the one its request validation uses (n/f in the sources).
 func entraResourceUnsupported() *oauthError {
 	return &oauthError{Code: "invalid_request", Description: "AADSTS901002: The 'resource' request parameter is not supported.", Status: 400}
 }

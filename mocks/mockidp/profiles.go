@@ -9,10 +9,9 @@ import (
 
 // IdP profiles: the mock IdP issues tokens as a real provider does. A profile is data, one
 // value per provider below, read by the IdP's one code path; nothing is forked per provider.
-// Every field cites the checked facts it reproduces ([C1], [E2], … are the tags of
-// /work/shared/facts/idp-profiles.md, reproduced in docs/components/mock-idp.md); "n/f" marks
-// what the facts do not say, where the profile keeps the kit's generic behaviour or states the
-// choice it made. The mock serves on its own host (loopback), so a profile reproduces the FORM
+// Every field cites the sources it reproduces ([C1], [E2], … are the tags of the source list
+// in docs/components/mock-idp.md, "Sources"); "n/f" marks what the sources do not say, where
+// the profile keeps the kit's generic behaviour or states the choice it made. The mock serves on its own host (loopback), so a profile reproduces the FORM
 // of the provider's URLs (path shape, trailing slash), not their host names.
 
 // Profile names.
@@ -217,7 +216,7 @@ var profiles = []Profile{
 		IssuerPath: "/us-east-1_McpSso001", // https://cognito-idp.{region}.amazonaws.com/{userPoolId} [C1]
 		Endpoints: Endpoints{
 			Authorize: "/oauth2/authorize", Token: "/oauth2/token", // on the pool's domain [C7]
-			Userinfo: "/oauth2/userInfo",               // path n/f in the facts
+			Userinfo: "/oauth2/userInfo",               // path n/f in the sources
 			JWKS:     "{issuer}/.well-known/jwks.json", // [C1]
 			// No device grant (n/f); no registration endpoint [C10].
 		},
@@ -369,7 +368,7 @@ var profiles = []Profile{
 		KeyID:       KidHex40,     // 40 hex characters [X1]
 		AccessToken: AccessOpaque, // [G3]
 		IDTokenTyp:  typJWT,       // RS256 JWT [G2]
-		// ya29. is how Google's access tokens start (n/f in the facts).
+		// ya29. is how Google's access tokens start (n/f in the sources).
 		OpaquePrefix: "ya29.",
 		AccessTTL:    time.Hour, // n/f (official): the kit's 1 h
 		// tokeninfo's aud and azp are the client id [G4]; resource n/f: ignored.
@@ -396,7 +395,7 @@ func entraProfile(name string) Profile {
 	p := Profile{
 		Name: name,
 		Endpoints: Endpoints{
-			Userinfo:           "/oidc/userinfo", // Graph's (n/f in the facts)
+			Userinfo:           "/oidc/userinfo", // Graph's (n/f in the sources)
 			DeviceVerification: "/devicelogin",   // n/f
 		},
 		// No RFC 8414 (n/f), code_challenge_methods_supported absent [X1][E3].

@@ -19,9 +19,10 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
-// What each provider does, written from the checked facts (/work/shared/facts/idp-profiles.md,
-// tags in the comments) and not read from the profiles, so that a profile that drifts from
-// the facts fails here. "n/f" rows hold the kit's documented choice where the facts are silent.
+// What each provider does, written from the sources (their tags in the comments; the list is
+// in docs/components/mock-idp.md) and not read from the profiles, so that a profile that
+// drifts from its provider fails here. "n/f" rows hold the kit's documented choice where the
+// sources are silent.
 type providerFacts struct {
 	// issuer is the exact issuer for an IdP served at origin.
 	issuer *regexp.Regexp
@@ -739,5 +740,36 @@ func TestForgeriesFollowTheProfile(t *testing.T) {
 	}
 	if got := claimsOf(t, iss)["iss"]; got != a.IssuerURL()+"evil" {
 		t.Errorf("auth0 wrong-issuer iss %v", got)
+	}
+}
+
+// TestAProfileTellsWhereItsClaimsAre: what an authorizer configured for a provider reads:
+// the scope claim and its type, the client's claim, the audience claim, the issuer's form.
+func TestAProfileTellsWhereItsClaimsAre(t *testing.T) {
+	for _, tc := range []struct {
+		profile, scope string
+		array          bool
+		client, aud    string
+		issuer         string
+	}{
+		{"generic", "scope", false, "client_id", "aud", "https://idp.example"},
+		{"cognito", "scope", false, "client_id", "client_id", "https://idp.example/us-east-1_McpSso001"},          // [C1][C11]
+		{"entra-v2", "scp", false, "azp", "aud", "https://idp.example/4a7d8e2c-6b1f-4c3e-9a5d-0f2e1b3c4d5e/v2.0"}, // [E1][E2]
+		{"entra-v1", "scp", false, "appid", "aud", "https://idp.example/4a7d8e2c-6b1f-4c3e-9a5d-0f2e1b3c4d5e/"},   // [E1][E2]
+		{"okta", "scp", true, "cid", "aud", "https://idp.example/oauth2/default"},                                 // [O1][O2]
+		{"auth0", "scope", false, "azp", "aud", "https://idp.example/"},                                           // [A1]
+		{"keycloak", "scope", false, "azp", "aud", "https://idp.example/realms/mcpsso"},                           // [K6][K16]
+		{"google", "scope", false, "azp", "aud", "https://idp.example"},                                           // tokeninfo [G4]; [G1]
+	} {
+		p, err := mockidp.LookupProfile(tc.profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scope, array := p.ScopeClaim()
+		if scope != tc.scope || array != tc.array || p.ClientIDClaim() != tc.client || p.AudienceClaim != tc.aud ||
+			p.Issuer("https://idp.example") != tc.issuer || !slices.Contains(p.AccessClaims(), tc.client) {
+			t.Errorf("%s: scope %s (array %v), client %s, audience %s, issuer %s", tc.profile, scope, array, p.ClientIDClaim(),
+				p.AudienceClaim, p.Issuer("https://idp.example"))
+		}
 	}
 }
