@@ -7,6 +7,8 @@
 // resource indicators, Dynamic Client Registration (RFC 7591), RFC 9068 access tokens
 // (typ at+jwt) with the claims an authorizer maps users by, RS256 and ES256 keys with
 // rotation, a per-instance clock, and an API that forges each bad token negative tests need.
+// That is the generic profile; WithProfile makes it issue tokens as Cognito, Entra ID, Okta,
+// Auth0, Keycloak or Google do instead (profiles.go: one table of data per provider).
 // mockoidc keeps the sessions: its authorize handler creates them and its token handler
 // redeems codes and refresh tokens; the IdP serialises every call into it, because mockoidc's
 // session map has no lock.

@@ -173,7 +173,7 @@ func WithClients(clients ...Client) Option {
 }
 
 // WithAudience sets the access-token audience used when a request names no resource
-// (default api://quilt-mcp).
+// (default: the profile's; generic api://quilt-mcp).
 func WithAudience(aud string) Option {
 	return func(c *config) error {
 		if err := checkResource(aud); err != nil {
@@ -198,7 +198,8 @@ func WithAllowedResources(resources ...string) Option {
 	}
 }
 
-// WithTenantClaim names the claim that carries the user's tenant (default "tenant").
+// WithTenantClaim names the claim that carries the user's tenant (default: the profile's;
+// generic "tenant").
 func WithTenantClaim(name string) Option {
 	return func(c *config) error {
 		if name == "" || strings.ContainsFunc(name, isControlOrSpace) {
@@ -276,8 +277,8 @@ func WithRotationOverlap(d time.Duration) Option {
 	}
 }
 
-// WithTokenTTLs sets the lifetimes of access tokens (default 1h) and refresh tokens
-// (default 24h).
+// WithTokenTTLs sets the lifetimes of access tokens (default: the profile's; generic 1h) and
+// refresh tokens (default 24h).
 func WithTokenTTLs(access, refresh time.Duration) Option {
 	return func(c *config) error {
 		if access < time.Second || refresh < time.Second {
