@@ -173,6 +173,9 @@ type Topology struct {
 	// A WithAuthorizerImage authorizer (authorizerimage.go).
 	authorizerImage, authorizerURL string
 
+	// The IdP container's profile (WithIdPProfile; generic by default).
+	idpProfile mockidp.Profile
+
 	// The MCP task's credentials path, its AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (tasknet.go).
 	taskRelativeURI string
 
@@ -243,10 +246,11 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	t.gatewayURL = "http://127.0.0.1:" + strconv.Itoa(gwHost)
 	t.issuerURL = "http://127.0.0.1:" + strconv.Itoa(idpHost)
 	idpArgs := []string{"idp", "serve", "--addr", "0.0.0.0:8400"}
+	t.idpProfile, _ = mockidp.LookupProfile(mockidp.ProfileGeneric)
 	if cfg.idpProfile != "" {
 		// The issuer in the profile's form (path, trailing slash) on the published port.
-		profile, _ := mockidp.LookupProfile(cfg.idpProfile) // checked by WithIdPProfile
-		t.issuerURL = profile.Issuer(t.issuerURL)
+		t.idpProfile, _ = mockidp.LookupProfile(cfg.idpProfile) // checked by WithIdPProfile
+		t.issuerURL = t.idpProfile.Issuer(t.issuerURL)
 		idpArgs = append(idpArgs, "--idp-profile", cfg.idpProfile)
 	}
 	t.awsEndpoint = "http://127.0.0.1:" + strconv.Itoa(awsHost)

@@ -328,4 +328,10 @@ func TestAProfileTellsWhereItsClaimsAre(t *testing.T) {
 				p.AudienceClaim, p.Issuer("https://idp.example"))
 		}
 	}
+	for profile, want := range map[string]string{"generic": "/.well-known/jwks.json", "cognito": "/us-east-1_McpSso001/.well-known/jwks.json", // [C1]
+		"keycloak": "/realms/mcpsso/protocol/openid-connect/certs", "okta": "/oauth2/default/v1/keys"} { // [X1]
+		if p, _ := mockidp.LookupProfile(profile); p.JWKSPath() != want {
+			t.Errorf("%s: JWKS at %s, want %s", profile, p.JWKSPath(), want)
+		}
+	}
 }

@@ -504,6 +504,12 @@ func (p Profile) Issuer(base string) string {
 	return iss
 }
 
+// JWKSPath is the path of the keys on the IdP's host when the issuer has the profile's own
+// path (Profile.Issuer): what a verifier that reaches the IdP by another name fetches.
+func (p Profile) JWKSPath() string {
+	return strings.ReplaceAll(p.Endpoints.JWKS, "{issuer}", p.IssuerPath)
+}
+
 // ScopeClaim names the access token's scope claim ("scope", Okta's and Entra's "scp"; "" when
 // access tokens are opaque) and says whether it is a JSON array (Okta) or a space-separated
 // string.
