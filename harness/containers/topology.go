@@ -53,6 +53,7 @@ import (
 	"github.com/mcpsso/mcpsso/harness/stack"
 	"github.com/mcpsso/mcpsso/mocks/awsemu"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
@@ -93,6 +94,8 @@ type settings struct {
 	mcpImage        string
 	authorizerImage string
 	awsBackend      string
+
+	idpProfile string // WithIdPProfile
 }
 
 // WithImage runs the components from this kit image (default: KitImage).
@@ -113,6 +116,18 @@ func WithProfile(p string) Option {
 			return fmt.Errorf("containers: profile %q: must be %s or %s", p, stack.ProfileReference, stack.ProfileSeed)
 		}
 		s.profile = p
+		return nil
+	}
+}
+
+// WithIdPProfile makes the IdP container issue tokens as the named provider does
+// (mockidp.ProfileNames; default generic): `mcpsso idp serve --idp-profile`.
+func WithIdPProfile(name string) Option {
+	return func(s *settings) error {
+		if _, err := mockidp.LookupProfile(name); err != nil {
+			return fmt.Errorf("containers: %w", err)
+		}
+		s.idpProfile = name
 		return nil
 	}
 }
@@ -157,6 +172,9 @@ type Topology struct {
 
 	// A WithAuthorizerImage authorizer (authorizerimage.go).
 	authorizerImage, authorizerURL string
+
+	// The IdP container's profile (WithIdPProfile; generic by default).
+	idpProfile mockidp.Profile
 
 	// The MCP task's credentials path, its AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (tasknet.go).
 	taskRelativeURI string
@@ -227,6 +245,14 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	}
 	t.gatewayURL = "http://127.0.0.1:" + strconv.Itoa(gwHost)
 	t.issuerURL = "http://127.0.0.1:" + strconv.Itoa(idpHost)
+	idpArgs := []string{"idp", "serve", "--addr", "0.0.0.0:8400"}
+	t.idpProfile, _ = mockidp.LookupProfile(mockidp.ProfileGeneric)
+	if cfg.idpProfile != "" {
+		// The issuer in the profile's form (path, trailing slash) on the published port.
+		t.idpProfile, _ = mockidp.LookupProfile(cfg.idpProfile) // checked by WithIdPProfile
+		t.issuerURL = t.idpProfile.Issuer(t.issuerURL)
+		idpArgs = append(idpArgs, "--idp-profile", cfg.idpProfile)
+	}
 	t.awsEndpoint = "http://127.0.0.1:" + strconv.Itoa(awsHost)
 	taskToken := randomHex(24)
 	t.taskToken = taskToken
@@ -244,7 +270,7 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	go func() {
 		defer wg.Done()
 		_, idpErr = t.start(ctx, cfg, AliasIdP,
-			[]string{"idp", "serve", "--addr", "0.0.0.0:8400", "--issuer-url", t.issuerURL},
+			append(idpArgs, "--issuer-url", t.issuerURL),
 			readyLine(),
 			network.WithNetwork([]string{AliasIdP}, t.public),
 			testcontainers.WithExposedPorts(idpPort), publishOn(idpPort, idpHost))

@@ -168,6 +168,18 @@ func WithPorts(p Ports) Option {
 	}
 }
 
+// WithIdPProfile makes the mock IdP issue tokens as the named provider does
+// (mockidp.ProfileNames), over the fixture's idp.profile.
+func WithIdPProfile(name string) Option {
+	return func(s *settings) error {
+		if _, err := mockidp.LookupProfile(name); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		s.idpOpts = append(s.idpOpts, mockidp.WithProfile(name))
+		return nil
+	}
+}
+
 // WithIdPOptions passes further options to the mock IdP, after the stack's own (users, address,
 // logger), such as mockidp.WithLoopbackClientIDMetadataDocuments for a test that serves Client
 // ID Metadata Documents itself.

@@ -141,8 +141,13 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	go func() {
 		defer wg.Done()
 		// The IdP grants the MCP resource's scopes to clients that ask for them.
-		s.idp, idpErr = mockidp.Start(life, append([]mockidp.Option{mockidp.WithAddr(addr(cfg.ports.IdP)),
-			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithScopes(s.scopes...), mockidp.WithLogger(log.With("component", "idp"))}, cfg.idpOpts...)...)
+		idpOpts := []mockidp.Option{mockidp.WithAddr(addr(cfg.ports.IdP)),
+			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithScopes(s.scopes...), mockidp.WithLogger(log.With("component", "idp"))}
+		if f.IdP.Profile != "" {
+			// The fixture's profile; a WithIdPOptions profile (--idp-profile) comes later and wins.
+			idpOpts = append(idpOpts, mockidp.WithProfile(f.IdP.Profile))
+		}
+		s.idp, idpErr = mockidp.Start(life, append(idpOpts, cfg.idpOpts...)...)
 	}()
 	wg.Wait()
 	if s.idp != nil {
@@ -219,8 +224,14 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	s.closers = append(s.closers, s.gw.Close)
 
+	alias := s.idp.Audience()
+	if alias == "" {
+		// An IdP profile whose tokens have no default audience (Cognito's): the tutorial's
+		// alias stands in until the authorizer is configured per IdP profile.
+		alias = mockidp.DefaultAudience
+	}
 	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
-		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
+		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), alias)...),
 		authorizer.WithRequiredScopes(s.scopes...), authorizer.WithLogger(log.With("component", "authorizer"))}
 	if s.proven {
 		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))

@@ -36,6 +36,9 @@ func containersOptions(o framework.Options) ([]containers.Option, error) {
 	if o.AWSBackend != "" {
 		opts = append(opts, containers.WithAWSBackend(o.AWSBackend))
 	}
+	if o.IdPProfile != "" {
+		opts = append(opts, containers.WithIdPProfile(o.IdPProfile))
+	}
 	if o.BypassEnforce {
 		return nil, errorf("containers: bypassing the enforcing proxy is not supported by this target")
 	}

@@ -31,6 +31,9 @@ func init() {
 		if o.Sessions {
 			return nil, errorf("the external target is a deployment of yours: whether its MCP server keeps sessions is its own setting, not the kit's")
 		}
+		if o.IdPProfile != "" {
+			return nil, errorf("the external target's IdP is the deployment's own: an IdP profile applies to kit-made targets")
+		}
 		f, err := target.Load(o.File)
 		if err != nil {
 			return nil, err
