@@ -190,7 +190,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 	})
 
 	fw.It("reports the tutorial's challenge (realm, authorization_uri, token_service) as non-compliant: it names no resource_metadata", fw.Tutorial, func() {
-		ch, err := ParseChallenge(tutorialChallenge)
+		ch, err := fw.ParseChallenge(tutorialChallenge)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ch.Scheme).To(Equal("Bearer"))
 		Expect(ch.Params).To(HaveKeyWithValue("realm", "quilt-mcp"))
@@ -202,7 +202,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		}
 
 		// The parser does find resource_metadata in a compliant challenge (realm may stay).
-		good, err := ParseChallenge(`Bearer realm="quilt-mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="openid", error="invalid_token"`)
+		good, err := fw.ParseChallenge(`Bearer realm="quilt-mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="openid", error="invalid_token"`)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(good.Params).To(HaveKeyWithValue("resource_metadata", "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"))
 		Expect(good.Params).To(HaveKeyWithValue("error", "invalid_token"))

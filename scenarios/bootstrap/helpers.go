@@ -30,8 +30,8 @@ type reply struct {
 }
 
 // challenge is the WWW-Authenticate challenge of the reply, parsed.
-func (r reply) challenge() (Challenge, error) {
-	return ParseChallenge(r.Header.Get("WWW-Authenticate"))
+func (r reply) challenge() (fw.Challenge, error) {
+	return fw.ParseChallenge(r.Header.Get("WWW-Authenticate"))
 }
 
 // callTool POSTs the whoami tools/call to rawURL with the given Authorization header value
@@ -126,16 +126,12 @@ func validToken(ctx context.Context) string {
 }
 
 // wellKnownPRMURLs are the protected resource metadata URLs an MCP client tries for mcpURL
-// when the challenge names none, in order (RFC 9728 §3.1): path-inserted, then root.
+// when the challenge names none (fw.ProtectedResourceMetadataURLs).
 func wellKnownPRMURLs(mcpURL string) []string {
-	u, err := url.Parse(mcpURL)
+	GinkgoHelper()
+	urls, err := fw.ProtectedResourceMetadataURLs(mcpURL)
 	Expect(err).NotTo(HaveOccurred())
-	root := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource"
-	var out []string
-	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" {
-		out = append(out, root+p)
-	}
-	return append(out, root)
+	return urls
 }
 
 // plainHTTPOffLoopback reports whether rawURL is plain http:// on a host other than loopback
@@ -156,18 +152,13 @@ func plainHTTPOffLoopback(rawURL string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata (RFC 8414
-// §3.1, then OpenID Connect discovery, path-inserted and path-appended).
+// authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata
+// (fw.AuthServerMetadataURLs).
 func authServerMetadataURLs(issuer string) []string {
-	u, err := url.Parse(issuer)
+	GinkgoHelper()
+	urls, err := fw.AuthServerMetadataURLs(issuer)
 	Expect(err).NotTo(HaveOccurred())
-	base := u.Scheme + "://" + u.Host
-	p := strings.TrimSuffix(u.EscapedPath(), "/")
-	if p == "" {
-		return []string{base + "/.well-known/oauth-authorization-server", base + "/.well-known/openid-configuration"}
-	}
-	return []string{base + "/.well-known/oauth-authorization-server" + p, base + "/.well-known/openid-configuration" + p,
-		base + p + "/.well-known/openid-configuration"}
+	return urls
 }
 
 // fetchJSON GETs the first of urls that answers 200 with a JSON object, as a client walks its
@@ -185,79 +176,6 @@ func fetchJSON(ctx context.Context, urls []string) (map[string]any, string) {
 	}
 	Fail("no discovery URL served a JSON document without a token:\n  " + strings.Join(tried, "\n  "))
 	return nil, ""
-}
-
-// Challenge is one parsed WWW-Authenticate challenge (RFC 9110 §11.6.1).
-type Challenge struct {
-	Scheme string
-	// Params are the auth-params, names lower-cased, quoted values unquoted.
-	Params map[string]string
-}
-
-// ParseChallenge parses the first challenge of a WWW-Authenticate value: a scheme, then
-// comma-separated auth-params whose values are tokens or quoted strings. A token68 credential
-// or a second challenge ends it.
-func ParseChallenge(s string) (Challenge, error) {
-	s = strings.TrimSpace(s)
-	i := strings.IndexAny(s, " \t")
-	scheme := s
-	if i >= 0 {
-		scheme = s[:i]
-	}
-	if scheme == "" || !isToken(scheme) {
-		return Challenge{}, fmt.Errorf("challenge %q: no auth-scheme", s)
-	}
-	ch := Challenge{Scheme: scheme, Params: map[string]string{}}
-	if i < 0 {
-		return ch, nil
-	}
-	rest := s[i:]
-	for {
-		rest = strings.TrimLeft(rest, " \t,")
-		if rest == "" {
-			return ch, nil
-		}
-		eq := strings.IndexByte(rest, '=')
-		if eq <= 0 {
-			return ch, nil // token68 or a new challenge
-		}
-		name := strings.TrimSpace(rest[:eq])
-		if !isToken(name) {
-			return ch, nil // a new challenge: "Scheme param=…"
-		}
-		rest = strings.TrimLeft(rest[eq+1:], " \t")
-		var value string
-		if strings.HasPrefix(rest, `"`) {
-			var b strings.Builder
-			j := 1
-			for ; j < len(rest) && rest[j] != '"'; j++ {
-				if rest[j] == '\\' && j+1 < len(rest) {
-					j++
-				}
-				b.WriteByte(rest[j])
-			}
-			if j >= len(rest) {
-				return Challenge{}, fmt.Errorf("challenge %q: unterminated quoted string in %s", s, name)
-			}
-			value, rest = b.String(), rest[j+1:]
-		} else {
-			end := strings.IndexAny(rest, ", \t")
-			if end < 0 {
-				end = len(rest)
-			}
-			value, rest = rest[:end], rest[end:]
-		}
-		ch.Params[strings.ToLower(name)] = value
-	}
-}
-
-func isToken(s string) bool {
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // specClientToken signs user in as an MCP client does from the bare MCP URL: the protected
