@@ -51,6 +51,9 @@ type settings struct {
 	hint    string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
 	unproven bool
+	// unverified: the authorizer in effect never checks a token's signature
+	// (WithoutSignatureVerification).
+	unverified bool
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -206,6 +209,16 @@ func WithOriginHint(hint string) Option {
 // direct-mcp specs catch that weakness; never run a deployment this way.
 func WithoutContextProof() Option {
 	return func(s *settings) error { s.unproven = true; return nil }
+}
+
+// WithoutSignatureVerification deploys an authorizer that reads tokens without verifying
+// their signature, the weakness of a verifier that decodes a JWT instead of verifying it: every
+// bearer token whose header and payload are JSON is signed again with the IdP's key before the
+// reference authorizer sees it, so its claims are checked and its signature never is. It
+// exists to show that the suites' forged-token specs catch that weakness; never run a
+// deployment this way.
+func WithoutSignatureVerification() Option {
+	return func(s *settings) error { s.unverified = true; return nil }
 }
 
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for
