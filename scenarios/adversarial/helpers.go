@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -167,20 +168,13 @@ func signRS256(header, claims []byte, key *rsa.PrivateKey) string {
 	return in + "." + b64.EncodeToString(sig)
 }
 
-// claimsWith is the token's claims with changes (a nil value drops a claim), numbers kept as
-// they were written.
+// claimsWith is the token's claims with changes, the others as they were written.
 func (v validToken) claimsWith(changes map[string]any) ([]byte, error) {
 	c, err := v.claimMap()
 	if err != nil {
 		return nil, err
 	}
-	for k, x := range changes {
-		if x == nil {
-			delete(c, k)
-		} else {
-			c[k] = x
-		}
-	}
+	maps.Copy(c, changes)
 	return json.Marshal(c)
 }
 
