@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/mcpsso/mcpsso/internal/probe"
 )
 
 // File is a target file.
@@ -33,6 +35,9 @@ type File struct {
 	CloudTrail *CloudTrail `yaml:"cloudtrail"`
 	// MetricsURL is the MCP server's Prometheus endpoint (capability metrics).
 	MetricsURL string `yaml:"metricsUrl"`
+	// Probes map the suites' operations (whoami, read, list, write, delete) onto the
+	// deployment's own tools; nil is the reference server's mapping (probe.Reference).
+	Probes *probe.Set `yaml:"probes"`
 }
 
 // Tokens is a token source: "preissued" (each user's token, inline or from an environment
@@ -69,6 +74,14 @@ type CloudTrail struct {
 	AccessKeyIDEnv     string `yaml:"accessKeyIdEnv"`
 	SecretAccessKeyEnv string `yaml:"secretAccessKeyEnv"`
 	SessionTokenEnv    string `yaml:"sessionTokenEnv"`
+}
+
+// ProbeSet is the file's probes, the reference server's mapping when it declares none.
+func (f *File) ProbeSet() *probe.Set {
+	if f.Probes == nil {
+		return probe.Reference()
+	}
+	return f.Probes
 }
 
 // ExternalCapabilities are the capabilities an external target can offer.
@@ -183,7 +196,7 @@ func (f *File) validate() error {
 			return fmt.Errorf("metricsUrl: %q must be the MCP server's Prometheus URL for capability metrics", f.MetricsURL)
 		}
 	}
-	return nil
+	return f.Probes.Validate()
 }
 
 // PreissuedToken returns the user's preissued token.

@@ -3,6 +3,8 @@ package target
 import (
 	"strings"
 	"testing"
+
+	"github.com/mcpsso/mcpsso/internal/probe"
 )
 
 const good = `name: demo
@@ -49,3 +51,62 @@ func TestBadTargetFilesNameTheField(t *testing.T) {
 		})
 	}
 }
+
+const withProbes = good + `probes:
+  whoami:
+    tool: identity
+    fields: {arn: caller.arn, sourceIdentity: session.sourceIdentity, tenant: session.tenant}
+  read:
+    tool: read_file
+    arguments: {uri: "{uri}"}
+    denied: {by: toolError, match: "AccessDenied|Forbidden"}
+  list:
+    tool: search
+    arguments: {bucket: "{bucket}", prefix: "{prefix}", limit: 50}
+    keys: "matches[].key"
+`
+
+func TestProbesDefaultToTheReferenceAndDeclareOnlyWhatTheFileSays(t *testing.T) {
+	f, err := Parse([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Probes != nil || f.ProbeSet().Get("read").Tool != "get_object" {
+		t.Fatal("a file without probes: does not get the reference server's mapping")
+	}
+	f, err = Parse([]byte(withProbes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := f.ProbeSet()
+	if ps.Get("whoami").Fields.SourceIdentity != "session.sourceIdentity" || ps.Get("write") != nil || ps.Get("delete") != nil {
+		t.Fatalf("probes = %+v", ps)
+	}
+	args := ps.Get("list").Args(probeVars("b", "p/"))
+	if args["bucket"] != "b" || args["prefix"] != "p/" || args["limit"] != uint64(50) {
+		t.Fatalf("list arguments = %#v", args)
+	}
+}
+
+func TestBadProbesNameTheField(t *testing.T) {
+	for _, tc := range []struct{ name, from, to, mention string }{
+		{"an unknown field in a probe", "tool: read_file", "tool: read_file\n    method: GET", "method"},
+		{"an unknown operation", "  list:\n", "  search:\n", "search"},
+		{"an unknown placeholder", `{uri: "{uri}"}`, `{uri: "{path}"}`, "probes.read.arguments.uri: placeholder {path}"},
+		{"list needs keys", `    keys: "matches[].key"` + "\n", "", "probes.list.keys: required"},
+		{"a denial kind", "by: toolError", "by: status403", `probes.read.denied.by: "status403"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(withProbes, tc.from, tc.to, 1)
+			if src == withProbes {
+				t.Fatalf("the edit %q did not apply", tc.from)
+			}
+			_, err := Parse([]byte(src))
+			if err == nil || !strings.Contains(err.Error(), tc.mention) {
+				t.Fatalf("Parse = %v, want an error mentioning %q", err, tc.mention)
+			}
+		})
+	}
+}
+
+func probeVars(bucket, prefix string) probe.Vars { return probe.Vars{Bucket: bucket, Prefix: prefix} }

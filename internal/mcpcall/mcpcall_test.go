@@ -25,6 +25,9 @@ func newServer(t *testing.T) *httptest.Server {
 		half := len(auth) / 2
 		return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(auth[:half]), mcp.NewTextContent(auth[half:])}}, nil
 	})
+	s.AddTool(mcp.NewTool("structured"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultStructured(map[string]any{"caller": map[string]any{"arn": "arn:x"}}, "you are arn:x"), nil
+	})
 	s.AddTool(mcp.NewTool("refuse"), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultError("not for you"), nil
 	})
@@ -65,5 +68,31 @@ func TestConnectFailsWhenTheEndpointRefusesInitialize(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "mcpcall: MCP initialize") {
 		t.Fatalf("error %q does not say initialize failed", err)
+	}
+}
+
+func TestCallSeparatesResultsToolErrorsRPCErrorsAndNoAnswer(t *testing.T) {
+	srv := newServer(t)
+	c, err := mcpcall.Connect(t.Context(), srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := mcpcall.Call(t.Context(), c, "structured", nil)
+	if err != nil || res.IsError || res.RPCError || res.Text != "you are arn:x" {
+		t.Fatalf("structured = %+v, %v", res, err)
+	}
+	if m, ok := res.Structured.(map[string]any); !ok || m["caller"].(map[string]any)["arn"] != "arn:x" {
+		t.Fatalf("structuredContent = %#v", res.Structured)
+	}
+	if res, err := mcpcall.Call(t.Context(), c, "refuse", nil); err != nil || !res.IsError || res.RPCError || res.Text != "not for you" {
+		t.Fatalf("refuse = %+v, %v; want a tool error", res, err)
+	}
+	if res, err := mcpcall.Call(t.Context(), c, "no-such-tool", nil); err != nil || !res.RPCError || !strings.Contains(res.Text, "no-such-tool") {
+		t.Fatalf("an unknown tool = %+v, %v; want a JSON-RPC error naming it", res, err)
+	}
+	srv.Close()
+	if res, err := mcpcall.Call(t.Context(), c, "structured", nil); err == nil {
+		t.Fatalf("a call to a closed server = %+v with no error", res)
 	}
 }

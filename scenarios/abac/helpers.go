@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -58,41 +57,43 @@ func connect(ctx context.Context, u fw.User) *session {
 	return &session{user: u, c: c}
 }
 
-// call calls a tool and returns its text and whether it is a tool error.
-func (s *session) call(ctx context.Context, tool string, args map[string]any) (string, bool) {
-	text, isErr, err := fw.CallTool(ctx, s.c, tool, args)
-	Expect(err).NotTo(HaveOccurred(), "%s as %s: protocol error", tool, s.user.Name)
-	return text, isErr
+// call runs the target's probe of op as the session's user; a call that got no answer fails
+// the spec.
+func (s *session) call(ctx context.Context, op fw.Op, v fw.ProbeVars) fw.ProbeResult {
+	r, err := fw.CallProbe(ctx, s.c, op, v)
+	Expect(err).NotTo(HaveOccurred(), "%s as %s: no answer", op, s.user.Name)
+	return r
 }
 
-// mustCall calls a tool that must succeed.
-func (s *session) mustCall(ctx context.Context, tool string, args map[string]any) string {
-	text, isErr := s.call(ctx, tool, args)
-	if isErr {
-		ginkgo.Fail(fmt.Sprintf("%s %v as %s (tenant %s) answered a tool error: %s", tool, args, s.user.Name, s.user.Tenant, text), 1)
+// mustCall runs a probe that must succeed.
+func (s *session) mustCall(ctx context.Context, op fw.Op, v fw.ProbeVars) fw.ProbeResult {
+	r := s.call(ctx, op, v)
+	if !r.OK() {
+		ginkgo.Fail(fmt.Sprintf("as %s (tenant %s), %s", s.user.Name, s.user.Tenant, r), 1)
 	}
-	return text
+	return r
 }
 
-type listing struct {
-	Bucket  string `json:"bucket"`
-	Objects []struct {
-		Key string `json:"key"`
-	} `json:"objects"`
+// read reads an object of the user's own bucket, which must succeed, and returns its content.
+func (s *session) read(ctx context.Context, key string) string {
+	r := s.mustCall(ctx, fw.OpRead, fw.ProbeVars{Bucket: s.user.Bucket, Key: key})
+	content, err := r.Content()
+	Expect(err).NotTo(HaveOccurred(), "as %s, %s", s.user.Name, r)
+	return content
 }
 
-// ownKey lists the user's own bucket and returns one key in it.
+// ownKey lists the user's own bucket and returns one key in it, writing one when it is empty.
 func (s *session) ownKey(ctx context.Context) string {
-	var l listing
-	text := s.mustCall(ctx, "list_objects", map[string]any{})
-	Expect(json.Unmarshal([]byte(text), &l)).To(Succeed(), "list_objects answered %q", text)
-	Expect(l.Bucket).To(Equal(s.user.Bucket), "list_objects as %s listed another bucket than the tenant's", s.user.Name)
-	if len(l.Objects) == 0 {
+	r := s.mustCall(ctx, fw.OpList, fw.ProbeVars{Bucket: s.user.Bucket})
+	keys, err := r.Keys()
+	Expect(err).NotTo(HaveOccurred(), "as %s, %s", s.user.Name, r)
+	if len(keys) == 0 {
 		key := "mcpsso-abac/seed-" + randomSuffix() + ".txt"
-		s.mustCall(ctx, "put_object", map[string]any{"key": key, "content": "seeded by the abac suite\n"})
+		deleteAfter(s.user.Bucket, key)
+		s.mustCall(ctx, fw.OpWrite, fw.ProbeVars{Bucket: s.user.Bucket, Key: key, Content: "seeded by the abac suite\n"})
 		return key
 	}
-	return l.Objects[0].Key
+	return keys[0]
 }
 
 func adminConfig(account string) aws.Config {

@@ -44,12 +44,13 @@ func tenantIsolationSpec() {
 			Expect(err).NotTo(HaveOccurred(), "%s could not open an MCP session", writer.Name)
 			DeferCleanup(c.Close)
 
+			// The write goes through the target's write probe: its own tool for it, mapped in
+			// the target file (the reference server's put_object by default).
 			key := "mcpsso-example/intrusion.txt"
-			text, isError, err := fw.CallTool(ctx, c, "put_object",
-				map[string]any{"bucket": owner.Bucket, "key": key, "content": "intrusion\n"})
+			r, err := fw.CallProbe(ctx, c, fw.OpWrite, fw.ProbeVars{Bucket: owner.Bucket, Key: key, Content: "intrusion\n"})
 			Expect(err).NotTo(HaveOccurred())
-			Expect(isError).To(BeTrue(), "%s wrote to tenant %s's bucket: %s", writer.Name, owner.Tenant, text)
-			Expect(text).To(ContainSubstring("AccessDenied"))
+			Expect(r.OK()).To(BeFalse(), "%s wrote to tenant %s's bucket: %s", writer.Name, owner.Tenant, r)
+			Expect(r.Denied()).To(BeTrue(), "want %s, got %s", r.DenialRule(), r)
 
 			admin, err := t.AdminAWS(t.Accounts()[0])
 			Expect(err).NotTo(HaveOccurred())

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -184,9 +185,15 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
 		Expect(err).NotTo(HaveOccurred(), "with a token for resource %s (the deployment must accept its own canonical URI as the audience)", resource)
 		DeferCleanup(c.Close)
-		text, isError, err := fw.CallTool(ctx, c, "whoami", nil)
+		if fw.Current().Probes().Get(fw.OpWhoami) == nil {
+			// No tool of the deployment is known: listing them is a request the token must pass.
+			_, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+			Expect(err).NotTo(HaveOccurred(), "tools/list with a token for resource %s", resource)
+			return
+		}
+		r, err := fw.CallProbe(ctx, c, fw.OpWhoami, fw.ProbeVars{})
 		Expect(err).NotTo(HaveOccurred(), "whoami with a token for resource %s", resource)
-		Expect(isError).To(BeFalse(), "whoami with a token for resource %s: %s", resource, text)
+		Expect(r.OK()).To(BeTrue(), "with a token for resource %s, %s", resource, r)
 	})
 
 	fw.It("reports the tutorial's challenge (realm, authorization_uri, token_service) as non-compliant: it names no resource_metadata", fw.Tutorial, func() {

@@ -9,6 +9,7 @@ package clients
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	sdkauth "github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdkmcp "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	. "github.com/onsi/ginkgo/v2"
@@ -83,15 +85,18 @@ var _ = fw.Describe("Real MCP clients", fw.Clients, func() {
 			for _, t := range tools.Tools {
 				names = append(names, t.Name)
 			}
-			Expect(names).To(ContainElements("whoami", "list_objects", "get_object", "put_object"), "tools/list")
+			for _, op := range fw.Current().Probes().Declared() {
+				Expect(names).To(ContainElement(fw.Current().Probes().Get(op).Tool), "tools/list: the %s probe's tool", op)
+			}
 
-			call := func(ctx context.Context, tool string, args map[string]any) (string, bool, error) {
-				if args == nil {
-					args = map[string]any{}
-				}
+			call := func(ctx context.Context, tool string, args map[string]any) (fw.ToolAnswer, error) {
 				res, err := session.CallTool(ctx, &sdkmcp.CallToolParams{Name: tool, Arguments: args})
+				var wire *jsonrpc.Error
+				if errors.As(err, &wire) {
+					return fw.ToolAnswer{Text: wire.Message, RPCError: true}, nil
+				}
 				if err != nil {
-					return "", false, err
+					return fw.ToolAnswer{}, err
 				}
 				var text []string
 				for _, c := range res.Content {
@@ -99,7 +104,7 @@ var _ = fw.Describe("Real MCP clients", fw.Clients, func() {
 						text = append(text, t.Text)
 					}
 				}
-				return strings.Join(text, "\n"), res.IsError, nil
+				return fw.ToolAnswer{Text: strings.Join(text, "\n"), Structured: res.StructuredContent, IsError: res.IsError}, nil
 			}
 			exercise(ctx, "go-sdk ("+string(reg)+")", p, call, src.expire)
 
@@ -155,21 +160,8 @@ var _ = fw.Describe("Real MCP clients", fw.Clients, func() {
 		_, err = c.Initialize(ctx, initReq)
 		Expect(err).NotTo(HaveOccurred(), "mcp-go: initialize with the token it obtained")
 
-		call := func(ctx context.Context, tool string, args map[string]any) (string, bool, error) {
-			r := mcp.CallToolRequest{}
-			r.Params.Name = tool
-			r.Params.Arguments = args
-			res, err := c.CallTool(ctx, r)
-			if err != nil {
-				return "", false, err
-			}
-			var text []string
-			for _, content := range res.Content {
-				if t, ok := content.(mcp.TextContent); ok {
-					text = append(text, t.Text)
-				}
-			}
-			return strings.Join(text, "\n"), res.IsError, nil
+		call := func(ctx context.Context, tool string, args map[string]any) (fw.ToolAnswer, error) {
+			return fw.CallProbeTool(ctx, c, tool, args)
 		}
 		var before string
 		exercise(ctx, "mcp-go", p, call, func() {

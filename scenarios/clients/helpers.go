@@ -88,55 +88,55 @@ func twoTenants() pair {
 	return pair{}
 }
 
-// toolCaller calls a tool through some client and returns its text and whether it is a tool
-// error; err is a protocol or transport failure.
-type toolCaller func(ctx context.Context, tool string, args map[string]any) (text string, isError bool, err error)
-
-// exercise is what a signed-in client then does: whoami names the user's identity, the user's
-// own tenant's bucket is listed, read and written, the other tenant's is refused; then the
-// client's token is refreshed (forceRefresh) and whoami works again.
-func exercise(ctx context.Context, client string, p pair, call toolCaller, forceRefresh func()) {
+// exercise is what a signed-in client then does, through the target's probes: whoami names the
+// user's identity, the user's own tenant's bucket is listed, read and written, the other
+// tenant's is refused; then the client's token is refreshed (forceRefresh) and whoami works
+// again.
+func exercise(ctx context.Context, client string, p pair, call fw.ToolCaller, forceRefresh func()) {
 	GinkgoHelper()
-	must := func(tool string, args map[string]any) string {
+	fw.RequireProbe(fw.OpWhoami, fw.OpList, fw.OpRead, fw.OpWrite)
+	run := func(op fw.Op, v fw.ProbeVars) fw.ProbeResult {
 		GinkgoHelper()
-		text, isErr, err := call(ctx, tool, args)
-		Expect(err).NotTo(HaveOccurred(), "%s: %s %v as %s", client, tool, args, p.me.Name)
-		Expect(isErr).To(BeFalse(), "%s: %s %v as %s (tenant %s) answered a tool error: %s", client, tool, args, p.me.Name, p.me.Tenant, text)
-		return text
+		r, err := fw.RunProbe(ctx, call, op, v)
+		Expect(err).NotTo(HaveOccurred(), "%s: %s as %s", client, op, p.me.Name)
+		return r
+	}
+	must := func(op fw.Op, v fw.ProbeVars) fw.ProbeResult {
+		GinkgoHelper()
+		r := run(op, v)
+		Expect(r.OK()).To(BeTrue(), "%s: as %s (tenant %s), %s", client, p.me.Name, p.me.Tenant, r)
+		return r
 	}
 	whoami := func() {
 		GinkgoHelper()
-		text := must("whoami", nil)
-		if p.me.Role != "" {
-			Expect(text).To(ContainSubstring(p.me.Role), "%s: whoami as %s names the tenant's role", client, p.me.Name)
+		r := must(fw.OpWhoami, fw.ProbeVars{})
+		id, err := r.Identity()
+		Expect(err).NotTo(HaveOccurred(), "%s: %s", client, r)
+		if _, role, _, ok := id.AssumedRole(); ok && p.me.Role != "" {
+			Expect(p.me.Role).To(HaveSuffix("/"+role), "%s: whoami as %s names the tenant's role", client, p.me.Name)
+		} else if p.me.Role != "" {
+			Fail(fmt.Sprintf("%s: whoami as %s: the tools ran as %q, not as a session of the tenant's role %s", client, p.me.Name, id.ARN, p.me.Role))
 		}
-		if p.me.SourceIdentity != "" {
-			Expect(text).To(ContainSubstring(p.me.SourceIdentity), "%s: whoami as %s names the user's source identity", client, p.me.Name)
+		if p.me.SourceIdentity != "" && id.SourceIdentity != "" {
+			Expect(id.SourceIdentity).To(Equal(p.me.SourceIdentity), "%s: whoami as %s names the user's source identity", client, p.me.Name)
 		}
 	}
 	whoami()
 
-	var listing struct {
-		Bucket  string `json:"bucket"`
-		Objects []struct {
-			Key string `json:"key"`
-		} `json:"objects"`
-	}
-	text := must("list_objects", map[string]any{})
-	Expect(json.Unmarshal([]byte(text), &listing)).To(Succeed(), "%s: list_objects answered %q", client, text)
-	Expect(listing.Bucket).To(Equal(p.me.Bucket), "%s: list_objects as %s lists the tenant's bucket", client, p.me.Name)
+	_, err := must(fw.OpList, fw.ProbeVars{Bucket: p.me.Bucket}).Keys()
+	Expect(err).NotTo(HaveOccurred(), "%s: listing %s's bucket", client, p.me.Name)
 
 	key := fmt.Sprintf("mcpsso-clients/%s-%d.txt", strings.ReplaceAll(client, " ", "-"), time.Now().UnixNano())
 	content := "written by " + client + "\n"
-	must("put_object", map[string]any{"key": key, "content": content})
-	Expect(must("get_object", map[string]any{"key": key})).To(ContainSubstring(strings.TrimSpace(content)),
-		"%s: %s reads back what it wrote to its tenant's bucket", client, p.me.Name)
+	must(fw.OpWrite, fw.ProbeVars{Bucket: p.me.Bucket, Key: key, Content: content})
+	read, err := must(fw.OpRead, fw.ProbeVars{Bucket: p.me.Bucket, Key: key}).Content()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(read).To(ContainSubstring(strings.TrimSpace(content)), "%s: %s reads back what it wrote to its tenant's bucket", client, p.me.Name)
 
 	for _, k := range []string{key, "README.md"} {
-		text, isErr, err := call(ctx, "get_object", map[string]any{"bucket": p.other.Bucket, "key": k})
-		Expect(err).NotTo(HaveOccurred(), "%s: get_object in %s as %s", client, p.other.Bucket, p.me.Name)
-		Expect(isErr).To(BeTrue(), "%s: %s (tenant %s) read %s/%s of tenant %s: %s", client, p.me.Name, p.me.Tenant, p.other.Bucket, k, p.other.Tenant, text)
-		Expect(text).To(ContainSubstring("AccessDenied"), "%s: the refusal of %s/%s comes from IAM", client, p.other.Bucket, k)
+		r := run(fw.OpRead, fw.ProbeVars{Bucket: p.other.Bucket, Key: k})
+		Expect(r.OK()).To(BeFalse(), "%s: %s (tenant %s) read %s/%s of tenant %s: %s", client, p.me.Name, p.me.Tenant, p.other.Bucket, k, p.other.Tenant, r)
+		Expect(r.Denied()).To(BeTrue(), "%s: the refusal of %s/%s is not %s: %s", client, p.other.Bucket, k, r.DenialRule(), r)
 	}
 
 	forceRefresh()

@@ -14,8 +14,3 @@ import (
 func ConnectMCP(ctx context.Context, url string, headers map[string]string) (*mcpclient.Client, error) {
 	return mcpcall.Connect(ctx, url, headers)
 }
-
-// CallTool calls a tool and returns its text content and whether it is a tool error.
-func CallTool(ctx context.Context, c *mcpclient.Client, tool string, args map[string]any) (text string, isError bool, err error) {
-	return mcpcall.CallTool(ctx, c, tool, args)
-}

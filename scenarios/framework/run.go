@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -63,11 +62,26 @@ const (
 	Stale Outcome = "PASSED BUT LISTED AS A KNOWN FAILURE"
 )
 
-// Result is one spec's line in the summary.
+// Result is one spec's line in the report.
 type Result struct {
 	Spec    string
 	Outcome Outcome
 	Reason  string
+	// Requirement is the requirement the spec checks; nil for a spec without the conformance
+	// label, one the catalogue does not place, and the run's own lines (a failed BeforeSuite,
+	// a stale baseline line).
+	Requirement *Requirement
+	// Conformance: the spec carries the conformance label.
+	Conformance bool
+	// LeftOut: the spec did not run at all, left out by the label filter.
+	LeftOut bool
+	// Run: the line is about the run itself, not a spec: a failed suite node (BeforeSuite, …)
+	// or a known-failures line that matched no spec.
+	Run bool
+	// Finding is what a failed spec saw, taken from its failure message and report entries.
+	Finding Finding
+	// Entries are the spec's report entries shown for its outcome, as "name: value".
+	Entries []string
 }
 
 // Verdict applies the baseline to a report. ok is true when nothing failed unexpectedly and no
@@ -78,7 +92,8 @@ func Verdict(r types.Report, known []KnownFailure) (results []Result, ok bool) {
 	for _, sr := range r.SpecReports {
 		if sr.LeafNodeType != types.NodeTypeIt {
 			if sr.State.Is(types.SpecStateFailureStates) {
-				results = append(results, Result{Spec: sr.LeafNodeType.String() + " " + sr.LeafNodeText, Outcome: Failed, Reason: firstLine(sr.Failure.Message)})
+				f := findingOf(sr)
+				results = append(results, Result{Spec: sr.LeafNodeType.String() + " " + sr.LeafNodeText, Outcome: Failed, Reason: f.Why, Finding: f, Run: true})
 				ok = false
 			}
 			continue
@@ -91,16 +106,19 @@ func Verdict(r types.Report, known []KnownFailure) (results []Result, ok bool) {
 				break
 			}
 		}
-		res := Result{Spec: name}
+		res := Result{Spec: name, Requirement: RequirementOf(sr), Conformance: IsConformance(sr),
+			LeftOut: sr.State == types.SpecStateSkipped && sr.NumAttempts == 0, Entries: entriesOf(sr)}
 		switch {
 		case sr.State == types.SpecStatePassed && k >= 0:
 			res.Outcome, res.Reason, ok = Stale, fmt.Sprintf("known-failures line %d: %s", known[k].Line, known[k].Reason), false
 		case sr.State == types.SpecStatePassed:
 			res.Outcome = Passed
 		case sr.State.Is(types.SpecStateFailureStates) && k >= 0:
-			res.Outcome, res.Reason = Known, known[k].Reason+" (got: "+firstLine(sr.Failure.Message)+")"
+			res.Finding = findingOf(sr)
+			res.Outcome, res.Reason = Known, known[k].Reason+" (got: "+res.Finding.Why+")"
 		case sr.State.Is(types.SpecStateFailureStates):
-			res.Outcome, res.Reason, ok = Failed, firstLine(sr.Failure.Message), false
+			res.Finding = findingOf(sr)
+			res.Outcome, res.Reason, ok = Failed, res.Finding.Why, false
 		case sr.State == types.SpecStateSkipped:
 			res.Outcome, res.Reason = Skipped, firstLine(sr.Failure.Message)
 		default:
@@ -110,42 +128,13 @@ func Verdict(r types.Report, known []KnownFailure) (results []Result, ok bool) {
 	}
 	for i, kf := range known {
 		if !used[i] && len(r.SpecReports) > 0 {
-			results = append(results, Result{Spec: kf.Pattern.String(), Outcome: Stale,
+			results = append(results, Result{Spec: kf.Pattern.String(), Outcome: Stale, Run: true,
 				Reason: fmt.Sprintf("known-failures line %d matches no spec that ran", kf.Line)})
 			ok = false
 		}
 	}
 	sort.SliceStable(results, func(i, j int) bool { return results[i].Spec < results[j].Spec })
 	return results, ok
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 240 {
-		s = s[:240] + "…"
-	}
-	return s
-}
-
-// PrintSummary writes the results as a table and a closing line.
-func PrintSummary(w io.Writer, results []Result, ok bool) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "result\tspec\treason")
-	counts := map[Outcome]int{}
-	for _, r := range results {
-		counts[r.Outcome]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Outcome, r.Spec, r.Reason)
-	}
-	_ = tw.Flush()
-	verdict := "PASS"
-	if !ok {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d skipped, %d known failures, %d stale baseline entries\n", verdict,
-		counts[Passed], counts[Failed], counts[Skipped], counts[Known], counts[Stale])
 }
 
 // lastReport is the report of the latest run, captured by the suite-level reporter below.
@@ -168,7 +157,6 @@ func (f *failRecorder) Fail() { f.failed = true }
 // RunConfig configures a conformance run outside `go test`.
 type RunConfig struct {
 	LabelFilter string
-	JUnitReport string
 	Verbose     bool
 }
 
@@ -182,7 +170,6 @@ func RunAll(t Target, cfg RunConfig) (types.Report, error) {
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	suite, reporter := ginkgo.GinkgoConfiguration()
 	suite.LabelFilter = cfg.LabelFilter
-	reporter.JUnitReport = cfg.JUnitReport
 	reporter.Succinct = !cfg.Verbose
 	reporter.Verbose = cfg.Verbose
 	reporter.NoColor = true

@@ -27,6 +27,9 @@ func RunSuite(t *testing.T, description string) {
 		t.Fatal(err)
 	}
 	defer target.Close()
+	if err := CheckProbes(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
 	SetCurrent(target)
 	ginkgo.RunSpecs(t, description)
 }

@@ -92,6 +92,9 @@ type Target interface {
 	Token(ctx context.Context, user string) (string, error)
 	// Capabilities the target offers.
 	Capabilities() []Capability
+	// Probes map the suites' operations onto the deployment's tools (ReferenceProbes for the
+	// reference server); an operation it does not declare skips the specs that need it.
+	Probes() *Probes
 
 	// Optional operations: ErrNotSupported without the capability.
 
@@ -170,6 +173,9 @@ func (NullTarget) PublishClientMetadata(map[string]any) (string, error) { return
 
 // Profile is unknown.
 func (NullTarget) Profile() string { return "" }
+
+// Probes are the reference server's.
+func (NullTarget) Probes() *Probes { return ReferenceProbes() }
 
 // Close does nothing.
 func (NullTarget) Close() error { return nil }

@@ -89,11 +89,12 @@ func connect(ctx context.Context, u fw.User) *mcpclient.Client {
 	return c
 }
 
-// call calls a tool and fails the spec unless it ran (a tool error is returned, not failed).
-func call(ctx context.Context, c *mcpclient.Client, tool string, args map[string]any) (string, bool) {
-	text, isErr, err := fw.CallTool(ctx, c, tool, args)
-	Expect(err).NotTo(HaveOccurred(), "%s; %s failed", serverSaid(), tool)
-	return text, isErr
+// call runs the target's probe of op and fails the spec unless it got an answer (a tool error
+// is returned, not failed).
+func call(ctx context.Context, c *mcpclient.Client, op fw.Op, v fw.ProbeVars) fw.ProbeResult {
+	r, err := fw.CallProbe(ctx, c, op, v)
+	Expect(err).NotTo(HaveOccurred(), "%s; %s failed", serverSaid(), op)
+	return r
 }
 
 // postMCP sends one JSON-RPC request to the MCP URL with an Authorization header, whatever the
@@ -164,13 +165,12 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		alice := user(true, "")
 		start := time.Now().Add(-time.Second).Truncate(time.Second) // CloudTrail has second precision
 		c := connect(ctx, alice)
-		text, isErr := call(ctx, c, "whoami", nil)
-		Expect(isErr).To(BeFalse(), "whoami answered a tool error: %s", text)
-		var who struct {
-			Role           string `json:"role"`
-			SourceIdentity string `json:"sourceIdentity"`
-		}
-		Expect(json.Unmarshal([]byte(text), &who)).To(Succeed(), "whoami: %s", text)
+		r := call(ctx, c, fw.OpWhoami, fw.ProbeVars{})
+		Expect(r.OK()).To(BeTrue(), "%s", r)
+		who, err := r.Identity()
+		Expect(err).NotTo(HaveOccurred(), "%s", r)
+		_, roleName, _, ok := who.AssumedRole()
+		Expect(ok).To(BeTrue(), "whoami as %s: the tools ran as %q, not as an assumed-role session", alice.Name, who.ARN)
 		want := alice.SourceIdentity
 		if want == "" {
 			want = who.SourceIdentity
@@ -192,7 +192,7 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 				SourceIdentity string `json:"sourceIdentity"`
 			}
 			_ = json.Unmarshal(e.RequestParameters, &p)
-			if e.UserIdentity.Type != "AssumedRole" || (who.Role != "" && p.RoleArn != who.Role) || e.ErrorCode != "" {
+			if e.UserIdentity.Type != "AssumedRole" || !strings.HasSuffix(p.RoleArn, "/"+roleName) || e.ErrorCode != "" {
 				continue // the platform's own AssumeRole for the task role, another user's role, or a refused call (no session)
 			}
 			Expect(p.SourceIdentity).NotTo(BeEmpty(),
@@ -260,7 +260,7 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		postMCP(ctx, "Bearer "+token+"x")                 // rejected: signature tampered
 		postMCP(ctx, "Bearer "+parts[0]+"."+parts[1]+".") // rejected: no signature
 		if c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + token}); err == nil {
-			_, _, _ = fw.CallTool(ctx, c, "whoami", nil)
+			_, _ = fw.CallProbe(ctx, c, fw.OpWhoami, fw.ProbeVars{})
 			_ = c.Close()
 		}
 
@@ -278,9 +278,9 @@ var _ = fw.Describe("Observability", fw.Observability, func() {
 		victim := user(true, alice.Tenant)
 		c := connect(ctx, alice)
 		before := scrape(ctx, "access_denied_total")
-		text, isErr := call(ctx, c, "get_object", map[string]any{"bucket": victim.Bucket, "key": "README.md"})
-		Expect(isErr).To(BeTrue(), "%s read %s's bucket %s: %s", alice.Name, victim.Tenant, victim.Bucket, text)
-		Expect(text).To(ContainSubstring("AccessDenied"))
+		r := call(ctx, c, fw.OpRead, fw.ProbeVars{Bucket: victim.Bucket, Key: "README.md"})
+		Expect(r.OK()).To(BeFalse(), "%s read %s's bucket %s: %s", alice.Name, victim.Tenant, victim.Bucket, r)
+		Expect(r.Denied()).To(BeTrue(), "want %s, got %s", r.DenialRule(), r)
 		Eventually(func() float64 { return scrape(ctx, "access_denied_total") }).
 			WithTimeout(10*time.Second).WithPolling(200*time.Millisecond).Should(BeNumerically(">", before),
 			"access_denied_total did not grow after AWS denied %s's read of %s", alice.Name, victim.Bucket)

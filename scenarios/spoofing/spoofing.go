@@ -26,14 +26,6 @@ import (
 )
 
 // identity is the part of whoami's answer that the gateway decided.
-type identity struct {
-	Arn            string `json:"arn"`
-	SourceIdentity string `json:"sourceIdentity"`
-	Tenant         string `json:"tenant"`
-	Role           string `json:"role"`
-	Bucket         string `json:"bucket"`
-}
-
 // userWithTenant is the first test user mapped to a tenant other than not.
 func userWithTenant(not string) fw.User {
 	for _, u := range fw.Current().Users() {
@@ -46,7 +38,11 @@ func userWithTenant(not string) fw.User {
 }
 
 // victimRole is the role ARN the deployment gives tenant's users, as the tutorial names it.
-func victimRole(tenant string) string {
+func victimRole(victim fw.User) string {
+	if victim.Role != "" {
+		return victim.Role
+	}
+	tenant := victim.Tenant
 	if arn := fw.Current().RoleARN("quilt-mcp-target-" + tenant); arn != "" {
 		return arn
 	}
@@ -103,14 +99,22 @@ func connect(ctx context.Context, url string, headers map[string]string) *mcpcli
 	return c
 }
 
-// whoami calls the whoami tool and decodes its answer.
-func whoami(ctx context.Context, c *mcpclient.Client) identity {
-	text, isErr, err := fw.CallTool(ctx, c, "whoami", nil)
+// whoami asks the server who it acts as (the whoami probe); the call must succeed.
+func whoami(ctx context.Context, c *mcpclient.Client) fw.Identity {
+	r, err := fw.CallProbe(ctx, c, fw.OpWhoami, fw.ProbeVars{})
 	Expect(err).NotTo(HaveOccurred(), "%s; whoami failed", serverSaid())
-	Expect(isErr).To(BeFalse(), "whoami answered a tool error: %s", text)
-	var id identity
-	Expect(json.Unmarshal([]byte(text), &id)).To(Succeed(), "whoami's answer is not JSON: %s", text)
+	Expect(r.OK()).To(BeTrue(), "%s", r)
+	id, err := r.Identity()
+	Expect(err).NotTo(HaveOccurred(), "%s", r)
 	return id
+}
+
+// roleName is the name of the role an ARN names: a role's, or an assumed-role session's.
+func roleName(arn string) string {
+	if _, name, _, ok := (fw.Identity{ARN: arn}).AssumedRole(); ok {
+		return name
+	}
+	return arn[strings.LastIndex(arn, "/")+1:]
 }
 
 // headerNames lists the names of the headers sent (their values may be tokens).
@@ -143,13 +147,18 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 
 	// forged are the headers alice adds to her valid request, claiming the victim's tenant.
 	forged := func(names ...string) map[string]string {
-		role := victimRole(victim.Tenant)
+		role := victimRole(victim)
 		all := map[string]string{
 			"x-decided-role":    role,
 			"x-source-identity": victim.SourceIdentity,
 			"x-session-tags":    fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, victim.Tenant),
 			"x-amzn-request-context": fmt.Sprintf(`{"authorizer":{"decidedRole":%q,"sourceIdentity":%q,"sessionTags":"[{\"Key\":\"tenant\",\"Value\":\"%s\"}]","lambda":{"x-decided-role":%q}}}`,
 				role, victim.SourceIdentity, victim.Tenant, role),
+		}
+		// The headers a proxy in front of a server names its signed-in user with (oauth2-proxy,
+		// an ALB's OIDC action): a server behind no such proxy must not believe them either.
+		for _, n := range []string{"x-forwarded-user", "x-auth-request-user", "x-amzn-oidc-identity"} {
+			all[n] = victim.Name
 		}
 		if all["x-source-identity"] == "" {
 			all["x-source-identity"] = "usr-spoofed-" + victim.Name
@@ -166,19 +175,24 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 			headers := forged(names...)
 			c := connect(ctx, fw.Current().MCPURL(), headers)
 
+			fw.RequireProbe(fw.OpWhoami, fw.OpRead)
 			id := whoami(ctx, c)
-			Expect(id.Tenant).To(Equal(alice.Tenant),
-				"%s sent %v with her own token and whoami shows tenant %q: the forged headers reached the MCP server", alice.Name, names, id.Tenant)
-			Expect(id.Role).NotTo(Equal(headers["x-decided-role"]), "whoami shows the forged role")
-			Expect(id.Role).NotTo(Equal(victimRole(victim.Tenant)), "whoami shows %s's role", victim.Tenant)
-			if alice.SourceIdentity != "" {
+			if id.Tenant != "" || fw.ProbeOf(fw.OpWhoami).Fields.Tenant != "" {
+				Expect(id.Tenant).To(Equal(alice.Tenant),
+					"%s sent %v with her own token and whoami shows tenant %q: the forged headers reached the MCP server", alice.Name, names, id.Tenant)
+			}
+			Expect(roleName(id.ARN)).NotTo(Equal(roleName(victimRole(victim))), "%s sent %v with her own token and the tools ran as %s, a session of %s's role", alice.Name, names, id.ARN, victim.Tenant)
+			if id.Role != "" {
+				Expect(id.Role).NotTo(Equal(headers["x-decided-role"]), "whoami shows the forged role")
+			}
+			if alice.SourceIdentity != "" && id.SourceIdentity != "" {
 				Expect(id.SourceIdentity).To(Equal(alice.SourceIdentity), "whoami shows another source identity than the one derived from %s's token", alice.Name)
 			}
 
-			text, isErr, err := fw.CallTool(ctx, c, "get_object", map[string]any{"bucket": victim.Bucket, "key": "README.md"})
+			r, err := fw.CallProbe(ctx, c, fw.OpRead, fw.ProbeVars{Bucket: victim.Bucket, Key: "README.md"})
 			Expect(err).NotTo(HaveOccurred())
-			Expect(isErr).To(BeTrue(), "%s read %s's bucket %s with forged headers %v: %s", alice.Name, victim.Tenant, victim.Bucket, names, text)
-			Expect(text).To(ContainSubstring("AccessDenied"), "reading %s's bucket failed, but not because AWS denied it", victim.Tenant)
+			Expect(r.OK()).To(BeFalse(), "%s read %s's bucket %s with forged headers %v: %s", alice.Name, victim.Tenant, victim.Bucket, names, r)
+			Expect(r.Denied()).To(BeTrue(), "reading %s's bucket failed, but not as a denial (%s): %s", victim.Tenant, r.DenialRule(), r)
 		},
 		func(names ...string) string {
 			return "a user sending " + strings.Join(names, ", ") + " that claims another tenant still acts as herself and cannot read that tenant's bucket"
@@ -188,6 +202,7 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 		Entry(nil, "x-session-tags"),
 		Entry(nil, "x-amzn-request-context"),
 		Entry(nil, "x-decided-role", "x-source-identity", "x-session-tags", "x-amzn-request-context"),
+		Entry(nil, "x-forwarded-user", "x-auth-request-user", "x-amzn-oidc-identity"),
 	)
 
 	// A caller that reaches the MCP server without the gateway — any process on its host, any
@@ -199,7 +214,7 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 		Expect(err).NotTo(HaveOccurred())
 		si := "usr-forged-" + randomHex(6)
 		h := http.Header{}
-		h.Set("X-Decided-Role", victimRole(victim.Tenant))
+		h.Set("X-Decided-Role", victimRole(victim))
 		h.Set("X-Source-Identity", si)
 		h.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, victim.Tenant))
 		return url, h, si
@@ -232,7 +247,7 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 		Entry(fw.EntryText("the proof of the user's own context", fw.CapDirectMCP, fw.CapProveContext, fw.Conformance), fw.Labels(fw.CapDirectMCP, fw.CapProveContext, fw.Conformance),
 			[]fw.Capability{fw.CapDirectMCP, fw.CapProveContext}, func(_ context.Context, url string, h http.Header) {
 				own := http.Header{}
-				own.Set("X-Decided-Role", victimRole(alice.Tenant))
+				own.Set("X-Decided-Role", victimRole(alice))
 				own.Set("X-Source-Identity", h.Get("X-Source-Identity"))
 				own.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, alice.Tenant))
 				Expect(fw.Current().ProveContext(http.MethodPost, pathOf(url), own)).To(Succeed())
@@ -272,7 +287,7 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 			url, err := fw.Current().MCPDirectURL()
 			Expect(err).NotTo(HaveOccurred())
 			h := http.Header{}
-			h.Set("X-Decided-Role", victimRole(alice.Tenant))
+			h.Set("X-Decided-Role", victimRole(alice))
 			h.Set("X-Source-Identity", "usr-proven-"+randomHex(4))
 			h.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, alice.Tenant))
 			Expect(fw.Current().ProveContext(http.MethodPost, pathOf(url), h)).To(Succeed())

@@ -76,6 +76,9 @@ func (e *Embedded) MCPURL() string { return e.s.MCPURL() }
 // Users are the fixture's users.
 func (e *Embedded) Users() []framework.User { return fixtureUsers(e.s.Fixture()) }
 
+// Probes are the reference server's: the stack runs it.
+func (e *Embedded) Probes() *framework.Probes { return framework.ReferenceProbes() }
+
 // Token mints a valid access token.
 func (e *Embedded) Token(ctx context.Context, user string) (string, error) {
 	return e.s.TokenFor(ctx, user)

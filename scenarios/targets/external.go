@@ -83,6 +83,9 @@ func (e *External) Token(ctx context.Context, user string) (string, error) {
 	return tok, nil
 }
 
+// Probes are the file's, the reference server's mapping when it declares none.
+func (e *External) Probes() *framework.Probes { return e.f.ProbeSet() }
+
 // Capabilities are what the file declares.
 func (e *External) Capabilities() []framework.Capability {
 	var out []framework.Capability

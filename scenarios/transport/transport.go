@@ -30,13 +30,6 @@ const (
 	modernProtocol = mcp.ProtocolVersion20260728
 )
 
-// whoami is the whoami tool's answer, the fields the specs look at.
-type whoami struct {
-	SourceIdentity string `json:"sourceIdentity"`
-	Tenant         string `json:"tenant"`
-	Arn            string `json:"arn"`
-}
-
 // acceptedUsers are the users the deployment must serve: those mapped to a tenant.
 func acceptedUsers() []fw.User {
 	var out []fw.User
@@ -82,22 +75,24 @@ func connect(ctx context.Context, u fw.User, version string) *mcpclient.Client {
 	return c
 }
 
-// callWhoami calls whoami and decodes its answer; the call must succeed.
-func callWhoami(ctx context.Context, c *mcpclient.Client) whoami {
+// callWhoami asks the server who it acts as (the whoami probe); the call must succeed.
+func callWhoami(ctx context.Context, c *mcpclient.Client) fw.Identity {
 	GinkgoHelper()
-	text, isError, err := fw.CallTool(ctx, c, "whoami", nil)
+	r, err := fw.CallProbe(ctx, c, fw.OpWhoami, fw.ProbeVars{})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(isError).To(BeFalse(), "whoami: %s", text)
-	var w whoami
-	Expect(json.Unmarshal([]byte(text), &w)).To(Succeed(), "whoami answer %q", text)
+	Expect(r.OK()).To(BeTrue(), "%s", r)
+	w, err := r.Identity()
+	Expect(err).NotTo(HaveOccurred(), "%s", r)
 	return w
 }
 
-// expectIs asserts whoami answered as u.
-func expectIs(w whoami, u fw.User) {
+// expectIs asserts whoami answered as u: the tenant (which the whoami probe must map, or the
+// spec cannot tell users apart) and, where both are known, the source identity.
+func expectIs(w fw.Identity, u fw.User) {
 	GinkgoHelper()
+	fw.RequireIdentityFields("tenant")
 	Expect(w.Tenant).To(Equal(u.Tenant), "whoami for %s: %+v", u.Name, w)
-	if u.SourceIdentity != "" {
+	if u.SourceIdentity != "" && w.SourceIdentity != "" {
 		Expect(w.SourceIdentity).To(Equal(u.SourceIdentity), "whoami for %s: %+v", u.Name, w)
 	}
 }
@@ -106,7 +101,7 @@ func expectIs(w whoami, u fw.User) {
 // status, headers and body.
 func rawCall(ctx context.Context, authorization, protocol string, extra map[string]string) (int, http.Header, string) {
 	GinkgoHelper()
-	return rawRPC(ctx, authorization, protocol, `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`, extra)
+	return rawRPC(ctx, authorization, protocol, fw.ProbeCall(fw.OpWhoami, fw.ProbeVars{}), extra)
 }
 
 // The JSON-RPC messages of the tool-free session spec (2025-11-25, the protocol with sessions).
@@ -117,8 +112,8 @@ const (
 )
 
 // rawRPC POSTs one JSON-RPC message as the given protocol, with extra headers; it returns the
-// status, headers and body. A whoami tools/call under 2026-07-28 gets its Mcp-Method and
-// Mcp-Name headers.
+// status, headers and body. A tools/call under 2026-07-28 gets its Mcp-Method and Mcp-Name
+// headers.
 func rawRPC(ctx context.Context, authorization, protocol, body string, extra map[string]string) (int, http.Header, string) {
 	GinkgoHelper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fw.Current().MCPURL(), strings.NewReader(body))
@@ -129,7 +124,13 @@ func rawRPC(ctx context.Context, authorization, protocol, body string, extra map
 	req.Header.Set("MCP-Protocol-Version", protocol)
 	if protocol == modernProtocol && strings.Contains(body, `"tools/call"`) {
 		req.Header.Set("Mcp-Method", "tools/call")
-		req.Header.Set("Mcp-Name", "whoami")
+		var call struct {
+			Params struct {
+				Name string `json:"name"`
+			} `json:"params"`
+		}
+		Expect(json.Unmarshal([]byte(body), &call)).To(Succeed())
+		req.Header.Set("Mcp-Name", call.Params.Name)
 	}
 	for k, v := range extra {
 		req.Header.Set(k, v)

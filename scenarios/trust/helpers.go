@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -184,19 +183,11 @@ func must(err error, msg string) {
 	}
 }
 
-// whoami is the whoami tool's answer.
-type whoami struct {
-	Arn            string `json:"arn"`
-	Account        string `json:"account"`
-	SourceIdentity string `json:"sourceIdentity"`
-	Tenant         string `json:"tenant"`
-	Role           string `json:"role"`
-}
-
-// callWhoami calls whoami as user through the MCP endpoint; a tool error fails the spec with
-// the server's words.
-func callWhoami(ctx context.Context, user string) whoami {
+// callWhoami asks the server, as user through the MCP endpoint, who it acts as (the whoami
+// probe); an answer that is not a success fails the spec with the server's words.
+func callWhoami(ctx context.Context, user string) fw.Identity {
 	t := fw.Current()
+	fw.RequireProbe(fw.OpWhoami)
 	token, err := t.Token(ctx, user)
 	Expect(err).NotTo(HaveOccurred(), "no token for %s", user)
 	c, err := fw.ConnectMCP(ctx, t.MCPURL(), map[string]string{"Authorization": "Bearer " + token})
@@ -204,10 +195,10 @@ func callWhoami(ctx context.Context, user string) whoami {
 		ginkgo.Fail(fmt.Sprintf("%s could not open an MCP session (%v): %s", user, err, fw.InitializeAnswer(ctx, t.MCPURL(), token, "mcpsso-trust")), 1)
 	}
 	defer c.Close()
-	text, isErr, err := fw.CallTool(ctx, c, "whoami", map[string]any{})
+	r, err := fw.CallProbe(ctx, c, fw.OpWhoami, fw.ProbeVars{})
 	Expect(err).NotTo(HaveOccurred(), "whoami as %s", user)
-	Expect(isErr).To(BeFalse(), "whoami as %s answered a tool error, so the server could not assume %s's role: %s", user, user, text)
-	var w whoami
-	Expect(json.Unmarshal([]byte(text), &w)).To(Succeed(), "whoami as %s answered %q", user, text)
-	return w
+	Expect(r.OK()).To(BeTrue(), "as %s, %s: so the server could not act as %s's role", user, r, user)
+	id, err := r.Identity()
+	Expect(err).NotTo(HaveOccurred(), "as %s, %s", user, r)
+	return id
 }

@@ -23,6 +23,7 @@ type conformFlags struct {
 	labelFilter   string
 	tier          string
 	junit         string
+	summary       string
 	knownFailures string
 	verbose       bool
 	awsBackend    string
@@ -34,10 +35,23 @@ type conformFlags struct {
 func newConformCommand() *cobra.Command {
 	var f conformFlags
 	cmd := &cobra.Command{
-		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--tier auth] [--label-filter E] [--junit F] [--known-failures F|seed]",
+		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--tier auth] [--label-filter E] [--junit F] [--summary F] [--known-failures F|seed]",
 		Short: "Run the scenario suites against a deployment and judge it",
 		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, clients, adversarial)
-against a deployment and print one line per spec (result, spec, reason) and a verdict.
+against a deployment and judge it, requirement by requirement: every conformance spec checks one
+requirement of the pattern (an MCP authorization or transport rule, an RFC, an AWS trust or
+isolation rule, a tutorial mistake). The report groups the specs under their requirement, with its
+reference and status (met, FAILED, known failure, not checked), one line per spec (result, spec)
+and, under a spec that did not pass, why: for a failure its first line, the answer seen and what
+was expected. Specs that check no requirement (the tutorial's illustrations, controls) come last;
+then the requirements' tally and the verdict line (PASS: N passed, …).
+
+Reports for CI: --junit F writes JUnit XML, one test suite per requirement (each test case's
+classname is the requirement's ID, its properties the requirement, reference and outcome; a known
+failure is a skipped case, a spec that passes although its baseline lists it a failed one);
+--summary F appends a Markdown summary to F (creating it), fit for a CI job summary
+($GITHUB_STEP_SUMMARY): the verdict, then a table per requirement, failures first with their
+details.
 
 Targets:
   embedded   the kit's own stack, started in this process from the default fixture (the
@@ -90,8 +104,8 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   # Only the auth surface of your deployment (no tool of it needed)
   mcpsso conform --target target.yaml --tier auth
 
-  # Your deployment, JUnit for CI
-  mcpsso conform --target target.yaml --junit conformance.xml`,
+  # Your deployment, JUnit and a job summary for CI
+  mcpsso conform --target target.yaml --junit conformance.xml --summary "$GITHUB_STEP_SUMMARY"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConform(cmd, f) },
 	}
@@ -99,7 +113,8 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "for the embedded target: reference or seed")
 	cmd.Flags().StringVar(&f.labelFilter, "label-filter", "", "run only specs whose labels match (Ginkgo label-filter syntax)")
 	cmd.Flags().StringVar(&f.tier, "tier", "", `run one tier alone: "auth" (the specs labelled auth: the auth surface, no tool needed)`)
-	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file (one test suite per requirement)")
+	cmd.Flags().StringVar(&f.summary, "summary", "", "append a Markdown summary to this file, e.g. $GITHUB_STEP_SUMMARY")
 	cmd.Flags().StringVar(&f.knownFailures, "known-failures", "", `a known-failures file, or "seed" for the shipped baseline`)
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "print Ginkgo's full progress output")
 	cmd.Flags().StringVar(&f.awsBackend, "aws-backend", "emulator", "kit-made targets: emulator, moto, localstack (containers), or an upstream URL")
@@ -135,6 +150,14 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err := checkKitFlags(name, f); err != nil {
 		return err
 	}
+	var summary *os.File
+	if f.summary != "" {
+		// Opened before the run, so a path that cannot be written fails at once (exit 2).
+		if summary, err = os.OpenFile(f.summary, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+			return fmt.Errorf("--summary: %w", err)
+		}
+		defer summary.Close()
+	}
 	ctx := cmd.Context()
 	t0 := time.Now()
 	target, err := framework.NewTarget(ctx, name, opts)
@@ -148,19 +171,36 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	defer target.Close()
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "mcpsso conform: target %s (%s), MCP URL %s\n", target.Name(), describeTarget(target, f), target.MCPURL())
-	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: filter, JUnitReport: f.junit, Verbose: f.verbose})
+	if f.tier == "" {
+		// The auth tier calls no tool, so only the others need the probes' tools to exist.
+		if err := framework.CheckProbes(ctx, target); err != nil {
+			return err
+		}
+	}
+	report, err := framework.RunAll(target, framework.RunConfig{LabelFilter: filter, Verbose: f.verbose})
 	if err != nil {
 		return err
 	}
 	results, ok := framework.Verdict(report, known)
 	fmt.Fprintln(out)
-	framework.PrintSummary(out, results, ok)
-	fmt.Fprintf(out, "took %s\n", time.Since(t0).Round(time.Millisecond))
+	framework.PrintReport(out, results, ok)
+	took := time.Since(t0).Round(time.Millisecond)
+	fmt.Fprintf(out, "took %s\n", took)
 	if f.junit != "" {
+		if err := framework.WriteJUnit(f.junit, report, results); err != nil {
+			return failure{fmt.Errorf("--junit: %w", err)}
+		}
 		fmt.Fprintf(out, "JUnit report: %s\n", f.junit)
 	}
+	if summary != nil {
+		about := fmt.Sprintf("Target %s (%s), MCP URL %s; took %s.", target.Name(), describeTarget(target, f), target.MCPURL(), took)
+		if err := framework.WriteMarkdown(summary, about, results, ok); err != nil {
+			return failure{fmt.Errorf("--summary: %w", err)}
+		}
+		fmt.Fprintf(out, "Markdown summary: %s\n", f.summary)
+	}
 	if !ok {
-		return failure{errors.New("the deployment does not conform (see the FAILED and PASSED BUT LISTED lines above)")}
+		return failure{errors.New("the deployment does not conform (see the FAILED requirements above)")}
 	}
 	return nil
 }

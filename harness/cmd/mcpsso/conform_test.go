@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onsi/ginkgo/v2/reporters"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
@@ -46,27 +49,82 @@ func runConformBin(t *testing.T, bin string, env []string, args ...string) (int,
 func TestConformJudgesTheEmbeddedStacks(t *testing.T) {
 	t.Parallel() // a subprocess of its own, on free ports
 	bin := buildBinary(t)
-	junit := filepath.Join(t.TempDir(), "conformance.xml")
-	code, out := runConformBin(t, bin, nil, "--junit", junit)
-	if code != 0 || !strings.Contains(out, "PASS:") {
+	dir := t.TempDir()
+	junit, summary := filepath.Join(dir, "conformance.xml"), filepath.Join(dir, "summary.md")
+	code, out := runConformBin(t, bin, nil, "--junit", junit, "--summary", summary)
+	if code != 0 || !strings.Contains(out, "PASS:") || !strings.Contains(out, "\nrequirements: ") {
 		t.Fatalf("reference: exit %d\n%s", code, out)
 	}
-	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), "<testsuites") {
-		t.Fatalf("JUnit report: %v\n%s", err, b)
+	j := readJUnit(t, junit)
+	if !slices.ContainsFunc(j.TestSuites, func(s reporters.JUnitTestSuite) bool {
+		return strings.HasPrefix(s.Name, "challenge: ") && s.Properties.WithName("requirement") == "challenge" && s.Tests > 0 && s.Failures == 0
+	}) {
+		t.Errorf("the JUnit report has no passing suite of the requirement challenge: %+v", j.TestSuites)
 	}
-	code, out = runConformBin(t, bin, nil, "--profile", "seed")
+	md := readFile(t, summary)
+	for _, want := range []string{"## mcpsso conform: ✅ PASS\n", "Target embedded (profile reference", "\n**PASS: ", "<summary>✅ met · "} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the reference's Markdown summary lacks %q:\n%s", want, md)
+		}
+	}
+	// The seed profile fails requirement by requirement: the report says what was seen and
+	// expected, and the summary, appended to the same file as $GITHUB_STEP_SUMMARY wants, puts
+	// the failed requirements first with their details.
+	code, out = runConformBin(t, bin, nil, "--profile", "seed", "--summary", summary)
 	if code != exitFailure || !strings.Contains(out, "FAILED") {
 		t.Fatalf("seed without a baseline: exit %d\n%s", code, out)
 	}
-	code, out = runConformBin(t, bin, nil, "--profile", "seed", "--known-failures", "seed")
+	for _, want := range []string{
+		"\n== FAILED · A request without a token is answered 401 with a Bearer challenge whose resource_metadata serves the MCP URL's metadata [challenge]\n   MCP authorization 2025-11-25 §Protected Resource Metadata Discovery Requirements",
+		"\n         seen:     403\n         expected: to equal 401\n",
+		"\n== met · A request with two Authorization headers is refused",
+		"\n== Other specs, not requirements of the pattern",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the seed report lacks %q:\n%s", want, out)
+		}
+	}
+	md = readFile(t, summary)
+	pass, fail := strings.Index(md, "## mcpsso conform: ✅ PASS"), strings.Index(md, "## mcpsso conform: ❌ FAIL")
+	if pass < 0 || fail < pass {
+		t.Fatalf("the seed summary was not appended after the reference's (PASS at %d, FAIL at %d):\n%s", pass, fail, md)
+	}
+	seed := md[fail:]
+	firstFailed, firstMet := strings.Index(seed, "### ❌ FAILED · "), strings.Index(seed, "<summary>✅ met · ")
+	if firstFailed < 0 || firstMet < firstFailed || !strings.Contains(seed, "<details><summary>❌ FAILED: The 401 bootstrap [bootstrap]") {
+		t.Errorf("the seed summary does not show the failed requirements first, with details:\n%s", seed)
+	}
+	code, out = runConformBin(t, bin, nil, "--profile", "seed", "--known-failures", "seed", "--junit", junit)
 	if code != 0 || !strings.Contains(out, "known failure") || !strings.Contains(out, "mistake") {
 		t.Fatalf("seed with its baseline: exit %d\n%s", code, out)
+	}
+	// A CI test viewer agrees with the exit status: the known failures are skipped cases.
+	if j := readJUnit(t, junit); j.Failures != 0 || j.Errors != 0 || j.Disabled == 0 {
+		t.Errorf("JUnit of seed with its baseline: %d failures, %d errors, %d skipped; want 0, 0 and the known failures", j.Failures, j.Errors, j.Disabled)
 	}
 	// A baseline that lists a spec the reference stack passes goes stale: the run fails.
 	code, out = runConformBin(t, bin, nil, "--known-failures", "seed")
 	if code != exitFailure || !strings.Contains(out, "PASSED BUT LISTED AS A KNOWN FAILURE") {
 		t.Fatalf("reference with the seed baseline: exit %d\n%s", code, out)
 	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func readJUnit(t *testing.T, path string) reporters.JUnitTestSuites {
+	t.Helper()
+	var j reporters.JUnitTestSuites
+	if err := xml.Unmarshal([]byte(readFile(t, path)), &j); err != nil || len(j.TestSuites) == 0 {
+		t.Fatalf("JUnit report %s: %v (%d suites)", path, err, len(j.TestSuites))
+	}
+	return j
 }
 
 func TestConformRejectsBadInput(t *testing.T) {
@@ -83,6 +141,7 @@ func TestConformRejectsBadInput(t *testing.T) {
 		{[]string{"conform", "--tier", "auth", "--label-filter", "bogus"}, "bogus"},
 		{[]string{"conform", "--profile", "tutorial"}, "--profile"},
 		{[]string{"conform", "--known-failures", "/no/such/file"}, "--known-failures"},
+		{[]string{"conform", "--summary", "/no/such/dir/summary.md"}, "--summary"},
 		{[]string{"conform", "--target", "/no/such/target.yaml"}, "--target"},
 		{[]string{"conform", "--aws-backend", "dynamo"}, "--aws-backend"},
 		{[]string{"conform", "--aws-backend", "localstack"}, "--target containers"},
@@ -204,6 +263,31 @@ users:
 	// up's IdP is the mock one (signin): a spec-following client signs in and is served.
 	if !passedLine(out, "accepts a token obtained as a spec-following MCP client") {
 		t.Errorf("the spec-following client's spec did not pass against up:\n%s", out)
+	}
+
+	// Probes: a file that declares only whoami (its fields nested nowhere: the reference's
+	// top-level ones) runs the specs that need only whoami and skips, with the reason, those
+	// that need the object operations.
+	onlyWhoami := file + ".whoami.yaml"
+	if err := os.WriteFile(onlyWhoami, []byte(yaml+"probes:\n  whoami: {tool: whoami, fields: {arn: arn, sourceIdentity: sourceIdentity, tenant: tenant}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runConformBin(t, bin, env, "--target", onlyWhoami)
+	if code != 0 || !passedLine(out, "gives every mapped user an assumed-role session of their target role with their source identity") {
+		t.Fatalf("whoami alone: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, `declares no "list" probe (probes.list in its target file)`) || passedLine(out, "lets every mapped user list, read and write their own tenant's bucket") {
+		t.Errorf("whoami alone: the object specs did not skip naming the missing probe:\n%s", out)
+	}
+
+	// A probe naming a tool the server does not list stops the run before any spec, naming it.
+	wrongTool := file + ".wrong.yaml"
+	if err := os.WriteFile(wrongTool, []byte(yaml+"probes:\n  read: {tool: read_file, arguments: {uri: \"{uri}\"}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runConformBin(t, bin, env, "--target", wrongTool)
+	if code == 0 || !strings.Contains(out, `probes.read.tool "read_file" not in the tools/list`) || !strings.Contains(out, "it lists: get_object, list_objects, put_object, whoami") || strings.Contains(out, "passed ") {
+		t.Errorf("a probe of a missing tool: exit %d\n%s", code, out)
 	}
 }
 

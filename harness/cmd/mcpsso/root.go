@@ -31,6 +31,8 @@ corrected ones (profile "reference"), so you can see where the tutorial would fa
 	root.AddCommand(newPolicyCommand(), newAWSCommand(), newFixtureCommand(), newIdPCommand(), newTokenCommand(), newGatewayCommand(), newMCPCommand(), newUpCommand(), newConformCommand())
 	root.AddCommand(newLambdaCommand())
 	root.AddCommand(newVPCCommand()) // hidden: the harness's helpers inside container networks
+	// hidden: the go-sdk sample deployment (docs/targets.md), a demonstration
+	root.AddCommand(newSampleCommand())
 	// hidden: writes the CLI reference (docs/cli) from this tree
 	root.AddCommand(newDocsCommand())
 	return root
