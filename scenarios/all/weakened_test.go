@@ -60,7 +60,13 @@ var variants = map[string]struct {
 	// refused for its iss, a changed tenant for its mapping).
 	"unverified-signature": {
 		start: func(ctx context.Context, _ string) (fw.Target, error) {
-			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithoutSignatureVerification())
+			// Each forgery it takes runs a tool as the user, spending her per-minute budget: a
+			// larger one keeps later specs from failing for rate_limited instead of the weakness.
+			f := fixture.Default()
+			for i := range f.Mappings {
+				f.Mappings[i].Limits.RequestsPerMinute *= 10
+			}
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithFixture(f), stack.WithoutSignatureVerification())
 		},
 		fail: []string{
 			`^Attacks refused \[adversarial\] refuse a token HMAC-signed \(HS256\) with the IdP's public key as the secret \(alg confusion\), the key as PEM \(SubjectPublicKeyInfo\)$`,
