@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )
 
@@ -47,13 +48,16 @@ type settings struct {
 	level   slog.Level
 	backend AWSBackend
 	idpOpts []mockidp.Option
-	origins []string // browser origins beside the gateway's own
-	hint    string   // how a refused browser origin is told to get listed
+	// authzOpts come after the stack's own authorizer options (WithAuthorizerOptions).
+	authzOpts []authorizer.Option
+	origins   []string // browser origins beside the gateway's own
+	hint      string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
 	unproven bool
 	// unverified: the authorizer in effect never checks a token's signature
 	// (WithoutSignatureVerification).
 	unverified bool
+	sessions   bool // the MCP server issues session ids (WithSessions)
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -174,6 +178,14 @@ func WithIdPOptions(opts ...mockidp.Option) Option {
 	return func(s *settings) error { s.idpOpts = append(s.idpOpts, opts...); return nil }
 }
 
+// WithAuthorizerOptions passes further options to the reference authorizer, after the stack's
+// own (issuer, role store, audiences, required scopes, context proof, logger), so they win: a
+// test can weaken the authorizer one way (accept another audience, require no scope) and show
+// that the suites catch it.
+func WithAuthorizerOptions(opts ...authorizer.Option) Option {
+	return func(s *settings) error { s.authzOpts = append(s.authzOpts, opts...); return nil }
+}
+
 // WithAllowedOrigins lets browser-based clients on these origins (scheme://host[:port]) call
 // the MCP server through the gateway, beside the gateway's own origin, which every stack
 // allows: the gateway approves their CORS preflights and the MCP server answers them. Only the
@@ -219,6 +231,13 @@ func WithoutContextProof() Option {
 // deployment this way.
 func WithoutSignatureVerification() Option {
 	return func(s *settings) error { s.unverified = true; return nil }
+}
+
+// WithSessions runs the MCP server with stateful sessions (mcpserver.WithSessions): protocol
+// 2025-11-25 session ids, each bound to the user who opened it. Default: stateless, as the
+// reference server runs unless told otherwise (and protocol 2026-07-28 has no sessions).
+func WithSessions() Option {
+	return func(s *settings) error { s.sessions = true; return nil }
 }
 
 // WithLogOutput also writes every component's JSON log lines to w (the stack keeps them for

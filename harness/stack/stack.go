@@ -47,6 +47,10 @@ type Stack struct {
 	mcp     *mcpserver.Server
 	authz   *authorizer.Authorizer
 	gw      *gateway.Server
+	// scopes are the scopes an access token must carry (the fixture's mcp.scopes).
+	scopes []string
+	// sessions: the MCP server issues session ids (WithSessions).
+	sessions bool
 	// proofSecret is the context proof secret the authorizer and the MCP server share (only the
 	// reference profile uses it: the seed's server believes any caller, as the tutorial's does).
 	proofSecret []byte
@@ -82,7 +86,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.level}))
 	s := &Stack{fixture: f, profile: cfg.profile, logs: logs, proofSecret: []byte(contextproof.NewSecret()),
-		proven: cfg.profile == ProfileReference && !cfg.unproven}
+		proven: cfg.profile == ProfileReference && !cfg.unproven, scopes: slices.Clone(f.MCP.Scopes), sessions: cfg.sessions}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -144,8 +148,9 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}()
 	go func() {
 		defer wg.Done()
+		// The IdP grants the MCP resource's scopes to clients that ask for them.
 		idpOpts := append([]mockidp.Option{mockidp.WithAddr(addr(cfg.ports.IdP)),
-			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithLogger(log.With("component", "idp"))}, cfg.idpOpts...)
+			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithScopes(s.scopes...), mockidp.WithLogger(log.With("component", "idp"))}, cfg.idpOpts...)
 		if weak != nil {
 			// The key to re-sign with; last, so that no option replaces it.
 			idpOpts = append(idpOpts, mockidp.WithSigningKey(weak.key))
@@ -171,7 +176,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	taskCfg := aws.Config{Region: s.awsSide.region, BaseEndpoint: aws.String(s.awsSide.endpoint), Credentials: aws.NewCredentialsCache(taskCreds)}
 	mcpOpts := []mcpserver.Option{mcpserver.WithAddr(addr(cfg.ports.MCP)), mcpserver.WithS3PathStyle(true),
 		mcpserver.WithAllowedOrigins(s.origins...), mcpserver.WithOriginHint(cfg.hint),
-		mcpserver.WithLogger(log.With("component", "mcp-server")), s.mcpProofOption()}
+		mcpserver.WithLogger(log.With("component", "mcp-server")), s.mcpProofOption(), mcpserver.WithSessions(cfg.sessions)}
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
 	}
@@ -187,6 +192,16 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	gwConfig, err := gateway.ShippedConfig(cfg.profile)
 	if err != nil {
 		return nil, err
+	}
+	if len(s.scopes) > 0 {
+		if gwConfig.Type == gateway.HTTPAPI {
+			// The authorizer still requires them; the tutorial's HTTP API can neither advertise
+			// them (it serves no metadata) nor challenge for them (no gateway responses).
+			log.Info("scopes not advertised: the seed profile's HTTP API has no protected resource metadata and no gateway responses",
+				"component", "stack", "scopes", s.scopes)
+		} else if gwConfig, err = gateway.DeclareScopes(gwConfig, s.scopes); err != nil {
+			return nil, fmt.Errorf("stack: the fixture's mcp.scopes: %w", err)
+		}
 	}
 	// The authorizer's audiences include the MCP URL the gateway's metadata advertises, known
 	// once the gateway listens: the gateway starts with an authorizer that asks the real one,
@@ -226,11 +241,11 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 
 	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
 		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
-		authorizer.WithLogger(log.With("component", "authorizer"))}
+		authorizer.WithRequiredScopes(s.scopes...), authorizer.WithLogger(log.With("component", "authorizer"))}
 	if s.proven {
 		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))
 	}
-	if s.authz, err = authorizer.New(ctx, authzOpts...); err != nil {
+	if s.authz, err = authorizer.New(ctx, append(authzOpts, cfg.authzOpts...)...); err != nil {
 		return nil, fmt.Errorf("stack: authorizer: %w", err)
 	}
 	authz.Store(s.authz)
@@ -321,10 +336,24 @@ func (s *Stack) TaskRoleAWSConfig(ctx context.Context) (aws.Config, error) {
 }
 
 // TokenFor mints an access token for a user (username, email or subject) as the IdP would
-// after a login.
+// after a login that asked for the identity scopes and the scopes the MCP resource requires.
 func (s *Stack) TokenFor(ctx context.Context, user string) (string, error) {
-	return s.idp.TokenFor(ctx, user)
+	return s.idp.TokenFor(ctx, user, s.TokenScopes())
 }
+
+// TokenScopes is the token option of the scopes TokenFor grants: openid, profile and email,
+// and the scopes the MCP resource requires; pass it to IdP().Forge for a forgery that fails for
+// its own reason, not for a missing scope.
+func (s *Stack) TokenScopes() mockidp.TokenOption {
+	return mockidp.WithTokenScopes(append([]string{"openid", "profile", "email"}, s.scopes...)...)
+}
+
+// Scopes are the scopes an access token must carry to reach the MCP server (the fixture's
+// mcp.scopes), none when nothing is required.
+func (s *Stack) Scopes() []string { return slices.Clone(s.scopes) }
+
+// Sessions reports whether the MCP server issues session ids (WithSessions).
+func (s *Stack) Sessions() bool { return s.sessions }
 
 // AdminAWSConfig is an SDK configuration with the admin credentials of an account.
 func (s *Stack) AdminAWSConfig(account string) (aws.Config, error) {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -83,6 +85,7 @@ func New(ctx context.Context, opts ...Option) (*Authorizer, error) {
 		}),
 		issuer: cfg.issuer, audiences: cfg.audiences, algs: cfg.algs, now: cfg.now, maxBytes: cfg.maxTokenBytes,
 		typ: cfg.typ, tenantClaim: cfg.tenantClaim, emailClaim: cfg.emailClaim, keys: ks,
+		readScopes: len(cfg.requiredScopes) > 0,
 	}
 	if cfg.cacheEntries > 0 {
 		v.cache = newTokenCache(cfg.cacheEntries, cfg.cacheTTL)
@@ -151,6 +154,14 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 	}
 	d.Subject, d.Email, d.Agent, d.Expiry = tok.sub, tok.email, tok.agent, tok.expiry
 	d.SourceIdentity, d.Tenant = SourceIdentity(tok.sub), tok.tenant
+	if missing := missingScopes(tok.scopes, a.cfg.requiredScopes); len(missing) > 0 {
+		granted := strings.Join(tok.scopes, " ")
+		if granted == "" {
+			granted = "(none)"
+		}
+		return deny(ReasonInsufficientScope, "the token's scopes %s lack %s, which this MCP server requires (RFC 6750 §3.1): sign in again asking for them",
+			quote(granted), quote(strings.Join(missing, " ")))
+	}
 
 	m, err := a.cfg.store.Lookup(ctx, tok.sub, tok.tenant)
 	switch {
@@ -195,6 +206,17 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 		}
 	}
 	return nil
+}
+
+// missingScopes are the required scopes granted does not hold, in the order required.
+func missingScopes(granted, required []string) []string {
+	var out []string
+	for _, s := range required {
+		if !slices.Contains(granted, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // prove signs the decided context for this request, as the gateway will forward it: the

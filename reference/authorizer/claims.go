@@ -97,6 +97,29 @@ func (c claimSet) audiences() []string {
 	return slices.DeleteFunc(many, func(a string) bool { return a == "" })
 }
 
+// scopes returns the scopes the token was granted: the scope claim, one space-separated string
+// (RFC 9068 §2.2.3, RFC 8693 §4.2), else scp, which some IdPs use instead (a list at Okta, a
+// space-separated string at Entra ID). Absent or null, the token has none; a value of another
+// type is an error naming the claim.
+func (c claimSet) scopes() ([]string, error) {
+	for _, name := range []string{"scope", "scp"} {
+		raw, ok := c[name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var one string
+		if json.Unmarshal(raw, &one) == nil {
+			return strings.Fields(one), nil
+		}
+		var many []string
+		if json.Unmarshal(raw, &many) != nil {
+			return nil, fmt.Errorf("claim %s must be a space-separated string of scopes (or a list of them)", quote(name))
+		}
+		return slices.DeleteFunc(many, func(s string) bool { return s == "" }), nil
+	}
+	return nil, nil
+}
+
 // Limits of claim values this authorizer passes on or logs.
 const (
 	maxSubjectBytes = 255 // OpenID Connect Core §2: sub is at most 255 ASCII characters

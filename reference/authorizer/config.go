@@ -32,6 +32,8 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 //	ISSUER                 required: the issuer URL
 //	JWKS_URL               the JWKS URL (default: OpenID discovery at start)
 //	AUDIENCE               comma-separated audiences a token may be for (default api://quilt-mcp)
+//	REQUIRED_SCOPES        space-separated scopes a token must carry, every one (default: none);
+//	                       a valid token lacking one is denied as insufficient_scope (403)
 //	ALGORITHMS             comma-separated (default RS256,ES256)
 //	TENANT_CLAIM           default tenant
 //	EMAIL_CLAIM            default email
@@ -47,7 +49,7 @@ const EnvPrefix = "MCPSSO_AUTHORIZER_"
 //	CONTEXT_PROOF_SECRET   the secret shared with the MCP server, at least 32 bytes: every allow
 //	                       then carries a context proof (default: none)
 //	CONTEXT_PROOF_SECRET_FILE  the same, read from a file (give one of the two)
-var envNames = []string{"MODE", "ISSUER", "JWKS_URL", "AUDIENCE", "ALGORITHMS", "TENANT_CLAIM", "EMAIL_CLAIM",
+var envNames = []string{"MODE", "ISSUER", "JWKS_URL", "AUDIENCE", "REQUIRED_SCOPES", "ALGORITHMS", "TENANT_CLAIM", "EMAIL_CLAIM",
 	"TOKEN_TYPE_HEADER", "TOKEN_TYPE_CLAIM", "TOKEN_TYPE_VALUES", "ROLE_STORE", "CEDAR_POLICY",
 	"JWKS_REFETCH_INTERVAL", "MAX_TOKEN_BYTES", "LOG_LEVEL", "CONTEXT_PROOF_SECRET", "CONTEXT_PROOF_SECRET_FILE"}
 
@@ -57,6 +59,7 @@ type Config struct {
 	Issuer              string
 	JWKSURL             string
 	Audience            string
+	RequiredScopes      []string
 	Algorithms          []string
 	TenantClaim         string
 	EmailClaim          string
@@ -93,13 +96,15 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		return def
 	}
 	c := Config{
-		Mode:        Mode(get("MODE", string(ModeHTTPAPI))),
-		Issuer:      get("ISSUER", ""),
-		JWKSURL:     get("JWKS_URL", ""),
-		Audience:    get("AUDIENCE", DefaultAudience),
-		Algorithms:  splitList(get("ALGORITHMS", strings.Join(DefaultAlgorithms, ","))),
-		TenantClaim: get("TENANT_CLAIM", DefaultTenantClaim),
-		EmailClaim:  get("EMAIL_CLAIM", DefaultEmailClaim),
+		Mode:     Mode(get("MODE", string(ModeHTTPAPI))),
+		Issuer:   get("ISSUER", ""),
+		JWKSURL:  get("JWKS_URL", ""),
+		Audience: get("AUDIENCE", DefaultAudience),
+		// Space-separated, as OAuth writes scopes: a scope-token may hold a comma.
+		RequiredScopes: strings.Fields(get("REQUIRED_SCOPES", "")),
+		Algorithms:     splitList(get("ALGORITHMS", strings.Join(DefaultAlgorithms, ","))),
+		TenantClaim:    get("TENANT_CLAIM", DefaultTenantClaim),
+		EmailClaim:     get("EMAIL_CLAIM", DefaultEmailClaim),
 		TokenType: TokenType{
 			Header: get("TOKEN_TYPE_HEADER", DefaultTokenType.Header),
 			Claim:  get("TOKEN_TYPE_CLAIM", DefaultTokenType.Claim),
@@ -192,7 +197,7 @@ func splitList(s string) []string {
 // name (the entry point passes one built from the SDK's default configuration).
 func (c Config) Options(dynamo func(table string) (RoleStore, error)) ([]Option, error) {
 	opts := []Option{
-		WithIssuer(c.Issuer), WithAudience(splitList(c.Audience)...), WithAlgorithms(c.Algorithms...),
+		WithIssuer(c.Issuer), WithAudience(splitList(c.Audience)...), WithRequiredScopes(c.RequiredScopes...), WithAlgorithms(c.Algorithms...),
 		WithTenantClaim(c.TenantClaim), WithEmailClaim(c.EmailClaim), WithTokenType(c.TokenType),
 		WithJWKSRefetchInterval(c.JWKSRefetchInterval), WithMaxTokenBytes(c.MaxTokenBytes),
 		WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))),

@@ -50,6 +50,15 @@
 // "tenant", TenantRule), the OIDC-A agent claims (agent_type, agent_model, agent_version,
 // agent_provider, agent_instance_id, delegator_sub, delegation_purpose, agent_capabilities).
 //
+// With WithRequiredScopes, a token that passed those checks must also carry every required scope
+// in its scope claim (space-separated, RFC 9068 §2.2.3; or scp, as a list or a string): one
+// lacking any is forbidden as insufficient_scope, before the role lookup. On a REST API that is
+// a Deny policy, which API Gateway answers with 403 and its ACCESS_DENIED gateway response,
+// where the deployment puts the WWW-Authenticate: Bearer error="insufficient_scope", scope=…,
+// resource_metadata=… challenge the MCP authorization spec asks for. A gateway response's
+// headers are static values or values of the request, so every 403 of the authorizer carries
+// that challenge, an unmapped user's too; the decision log names the reason.
+//
 // Keys come from the JWKS (WithJWKSURL, or discovery at New), fetched on the first token and
 // again on an unknown kid, at once but at most once per 5 seconds (WithJWKSRefetchInterval;
 // once a second after a failed fetch) whatever the tokens, so a rotated key is accepted within

@@ -50,6 +50,7 @@ type config struct {
 	issuer           string
 	jwksURL          string
 	audiences        []string
+	requiredScopes   []string
 	algs             []string
 	typ              TokenType
 	tenantClaim      string
@@ -154,6 +155,28 @@ func WithAudience(auds ...string) Option {
 			}
 		}
 		c.audiences = set
+		return nil
+	}
+}
+
+// WithRequiredScopes sets the scopes a token must carry, every one, in its scope claim (RFC
+// 9068 §2.2.3; or scp): a valid token lacking one is forbidden with reason insufficient_scope
+// (REST: a Deny policy, which API Gateway answers with 403; its ACCESS_DENIED gateway response
+// carries the WWW-Authenticate: Bearer error="insufficient_scope" challenge, RFC 6750 §3.1). The
+// check comes right after the token's own, before the role lookup. Default: none required.
+// Each is a scope-token of RFC 6749 §3.3 (printable ASCII without spaces, '"' or '\').
+func WithRequiredScopes(scopes ...string) Option {
+	return func(c *config) error {
+		var set []string
+		for _, s := range scopes {
+			if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' || r == '\\' }) {
+				return fmt.Errorf("required scope %s: must be a scope-token of RFC 6749 §3.3 (printable ASCII without spaces, '\"' or '\\')", quote(s))
+			}
+			if !slices.Contains(set, s) {
+				set = append(set, s)
+			}
+		}
+		c.requiredScopes = set
 		return nil
 	}
 }

@@ -32,12 +32,13 @@ const (
 	ReasonUnsafeTenant     Reason = "unsafe_tenant" // the tenant claim fails the safe pattern
 
 	// Forbidden (REST: a Deny policy, 403; HTTP API: isAuthorized false, 403).
-	ReasonUnknownUser    Reason = "unknown_user"    // the role store has no mapping for the subject (and tenant)
-	ReasonTenantMismatch Reason = "tenant_mismatch" // the token's tenant differs from the mapping's tenant tag
-	ReasonNoTenant       Reason = "no_tenant"       // neither the token nor the mapping names a tenant
-	ReasonInvalidMapping Reason = "invalid_mapping" // the mapping breaks a rule (role ARN, tags, limits): an operator error
-	ReasonPolicyDenied   Reason = "policy_denied"   // the Cedar policy set did not permit the request
-	ReasonPolicyError    Reason = "policy_error"    // a Cedar policy failed to evaluate: denied, never skipped
+	ReasonInsufficientScope Reason = "insufficient_scope" // a valid token lacks a scope WithRequiredScopes requires (RFC 6750 §3.1)
+	ReasonUnknownUser       Reason = "unknown_user"       // the role store has no mapping for the subject (and tenant)
+	ReasonTenantMismatch    Reason = "tenant_mismatch"    // the token's tenant differs from the mapping's tenant tag
+	ReasonNoTenant          Reason = "no_tenant"          // neither the token nor the mapping names a tenant
+	ReasonInvalidMapping    Reason = "invalid_mapping"    // the mapping breaks a rule (role ARN, tags, limits): an operator error
+	ReasonPolicyDenied      Reason = "policy_denied"      // the Cedar policy set did not permit the request
+	ReasonPolicyError       Reason = "policy_error"       // a Cedar policy failed to evaluate: denied, never skipped
 
 	// Unavailable (both adapters: an error, which API Gateway answers with 500 and does not cache).
 	ReasonIdPUnavailable       Reason = "idp_unavailable"        // the JWKS (or discovery) could not be fetched
@@ -50,7 +51,7 @@ func Reasons() []Reason {
 	return []Reason{ReasonOK, ReasonMissingToken, ReasonMalformedHeader, ReasonTokenInQuery, ReasonTokenTooLarge,
 		ReasonMalformedToken, ReasonInvalidSignature, ReasonWrongIssuer, ReasonWrongAudience, ReasonTokenExpired,
 		ReasonTokenNotYetValid, ReasonWrongTokenType, ReasonMissingSubject, ReasonInvalidClaim, ReasonUnsafeTenant,
-		ReasonUnknownUser, ReasonTenantMismatch, ReasonNoTenant, ReasonInvalidMapping, ReasonPolicyDenied,
+		ReasonInsufficientScope, ReasonUnknownUser, ReasonTenantMismatch, ReasonNoTenant, ReasonInvalidMapping, ReasonPolicyDenied,
 		ReasonPolicyError, ReasonIdPUnavailable, ReasonRoleStoreUnavailable, ReasonContextProofError}
 }
 

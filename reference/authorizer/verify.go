@@ -61,13 +61,16 @@ type tokenVerifier struct {
 	typ         TokenType
 	tenantClaim string
 	emailClaim  string
-	cache       *tokenCache // nil: verify every time
-	keys        *keySet     // for the cache: a hit counts only while its key is still published
+	// readScopes: the token's granted scopes are read (the authorizer requires some).
+	readScopes bool
+	cache      *tokenCache // nil: verify every time
+	keys       *keySet     // for the cache: a hit counts only while its key is still published
 }
 
 // verifiedToken is what a valid access token says.
 type verifiedToken struct {
 	sub, email, tenant string
+	scopes             []string // read only when some are required
 	agent              *Agent
 	expiry             time.Time
 	kid                string // of the key that verified it
@@ -166,6 +169,11 @@ func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *den
 	out.tenant = tenant
 	if out.agent, err = agentClaims(c); err != nil {
 		return verifiedToken{}, deny(ReasonInvalidClaim, "%v", err)
+	}
+	if v.readScopes {
+		if out.scopes, err = c.scopes(); err != nil {
+			return verifiedToken{}, deny(ReasonInvalidClaim, "%v", err)
+		}
 	}
 	return out, nil
 }

@@ -209,20 +209,23 @@ func fetchPublishedKey(ctx context.Context, mcpURL string, v validToken) (json.R
 	if err != nil {
 		return nil, nil, err
 	}
-	metadataURLs, err := fw.AuthServerMetadataURLs(issuer)
+	metadataURLs, err := fw.AuthorizationServerMetadataURLs(issuer)
 	if err != nil {
 		return nil, nil, err
 	}
-	var meta struct {
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if _, err := getFirstJSON(ctx, metadataURLs, &meta); err != nil {
+	meta, from, err := fw.FetchJSON(ctx, metadataURLs)
+	if err != nil {
 		return nil, nil, fmt.Errorf("the metadata of authorization server %s: %w", issuer, err)
 	}
+	jwksURI, _ := meta["jwks_uri"].(string)
+	if jwksURI == "" {
+		return nil, nil, fmt.Errorf("the authorization server metadata at %s names no jwks_uri", from)
+	}
+	// The keys as served, byte for byte: one attack uses a key's JWK as its HMAC secret.
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := getJSON(ctx, meta.JWKSURI, &set); err != nil {
+	if err := getJSON(ctx, jwksURI, &set); err != nil {
 		return nil, nil, err
 	}
 	kid, hasKid := v.header["kid"]
@@ -231,7 +234,7 @@ func fetchPublishedKey(ctx context.Context, mcpURL string, v validToken) (json.R
 			Kid, Kty, N, E, Crv, X, Y string
 		}
 		if err := json.Unmarshal(raw, &k); err != nil {
-			return nil, nil, fmt.Errorf("a key of %s: %w", meta.JWKSURI, err)
+			return nil, nil, fmt.Errorf("a key of %s: %w", jwksURI, err)
 		}
 		// A token without a kid is verified with the one key, when there is one.
 		if (hasKid && k.Kid != kid) || (!hasKid && len(set.Keys) != 1) {
@@ -246,14 +249,14 @@ func fetchPublishedKey(ctx context.Context, mcpURL string, v validToken) (json.R
 				y, _ := b64.DecodeString(k.Y)
 				pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
 				if err != nil {
-					return nil, nil, fmt.Errorf("key %s of %s: %w", k.Kid, meta.JWKSURI, err)
+					return nil, nil, fmt.Errorf("key %s of %s: %w", k.Kid, jwksURI, err)
 				}
 				return raw, pub, nil
 			}
 		}
-		return nil, nil, fmt.Errorf("key %s of %s is of type %s %s", k.Kid, meta.JWKSURI, k.Kty, k.Crv)
+		return nil, nil, fmt.Errorf("key %s of %s is of type %s %s", k.Kid, jwksURI, k.Kty, k.Crv)
 	}
-	return nil, nil, fmt.Errorf("the JWKS at %s has no key %v (of %d)", meta.JWKSURI, kid, len(set.Keys))
+	return nil, nil, fmt.Errorf("the JWKS at %s has no key %v (of %d)", jwksURI, kid, len(set.Keys))
 }
 
 // authorizationServer is the issuer whose keys verify the token: the one the protected
@@ -265,19 +268,24 @@ func authorizationServer(ctx context.Context, mcpURL string, v validToken) (stri
 	if err != nil {
 		return "", err
 	}
-	var prm struct {
-		AuthorizationServers []string `json:"authorization_servers"`
+	prm, from, err := fw.FetchJSON(ctx, prmURLs)
+	var servers []string
+	if list, ok := prm["authorization_servers"].([]any); ok {
+		for _, x := range list {
+			if s, ok := x.(string); ok && s != "" {
+				servers = append(servers, s)
+			}
+		}
 	}
-	from, err := getFirstJSON(ctx, prmURLs, &prm)
 	switch {
 	case err != nil && iss == "":
 		return "", fmt.Errorf("no protected resource metadata (%v), and the token names no issuer", err)
 	case err != nil:
 		return iss, nil
-	case slices.Contains(prm.AuthorizationServers, iss):
+	case slices.Contains(servers, iss):
 		return iss, nil
-	case len(prm.AuthorizationServers) > 0:
-		return prm.AuthorizationServers[0], nil
+	case len(servers) > 0:
+		return servers[0], nil
 	case iss != "":
 		return iss, nil
 	}
@@ -323,20 +331,6 @@ func getJSON(ctx context.Context, url string, v any) error {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	return nil
-}
-
-// getFirstJSON decodes into v the first of urls that serves a JSON document, as a client walks
-// its discovery list, and returns its URL; the error says what each answered.
-func getFirstJSON(ctx context.Context, urls []string, v any) (string, error) {
-	var tried []string
-	for _, u := range urls {
-		err := getJSON(ctx, u, v)
-		if err == nil {
-			return u, nil
-		}
-		tried = append(tried, err.Error())
-	}
-	return "", fmt.Errorf("no discovery URL served a JSON document: %s", strings.Join(tried, "; "))
 }
 
 // The encodings of the verifier's public key an alg-confusion attack tries as the HMAC key:

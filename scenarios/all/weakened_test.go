@@ -3,11 +3,13 @@ package all_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
 	_ "github.com/mcpsso/mcpsso/scenarios/all"
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 	"github.com/mcpsso/mcpsso/scenarios/targets"
@@ -99,6 +102,37 @@ var variants = map[string]struct {
 			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: unknown-kid$`,
 			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: untrusted-key$`,
 			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: tampered-payload$`,
+		},
+	},
+	// The scopes are advertised (metadata, challenges) but the authorizer requires none: a
+	// token lacking them is served.
+	"unenforced-scopes": {
+		start: func(ctx context.Context, _ string) (fw.Target, error) {
+			f, err := fixture.Default().WithMCPScopes(targets.ConformanceScope)
+			if err != nil {
+				return nil, err
+			}
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithFixture(f),
+				stack.WithAuthorizerOptions(authorizer.WithRequiredScopes()))
+		},
+		fail: []string{
+			`^The 401 bootstrap \[bootstrap\] answers a valid token lacking the scopes it declares with 403 `,
+		},
+	},
+	// The authorizer also accepts tokens for another MCP server (a shared audience): a token the
+	// IdP issued for that server is replayed here.
+	"shared-audience": {
+		start: func(ctx context.Context, _ string) (fw.Target, error) {
+			ports, err := freePorts(2)
+			if err != nil {
+				return nil, err
+			}
+			mcpURL := "http://127.0.0.1:" + strconv.Itoa(ports[0]) + "/mcp"
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithPorts(stack.Ports{Gateway: ports[0], Metrics: ports[1]}),
+				stack.WithAuthorizerOptions(authorizer.WithAudience(mcpURL, authorizer.DefaultAudience, "https://another-mcp.example/mcp")))
+		},
+		fail: []string{
+			`^The 401 bootstrap \[bootstrap\] refuses with 401 and an invalid_token challenge a token its own IdP signed for another resource, .*: another MCP server's URL$`,
 		},
 	},
 	// Each target role's trust takes any tenant's tag.
@@ -223,6 +257,21 @@ func failedSpecs(t *testing.T, path string, out []byte) ([]string, int) {
 		t.Fatalf("no spec ran in the child:\n%s", out)
 	}
 	return failed, ran
+}
+
+// freePorts finds n free loopback ports (for a variant that must know its MCP URL before the
+// stack starts).
+func freePorts(n int) ([]int, error) {
+	var out []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+		defer ln.Close()
+	}
+	return out, nil
 }
 
 func matchesAny(s string, patterns []string) bool {

@@ -4,6 +4,8 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,6 +58,7 @@ func forged(ctx context.Context, name string) string {
 var (
 	conformance = Label(string(fw.Conformance))
 	needsForge  = Label("needs:" + string(fw.CapForge))
+	needsSignIn = Label("needs:" + string(fw.CapSignIn))
 	// auth is the auth-surface tier's label (conform --tier auth).
 	auth = fw.Labels(fw.Auth)
 )
@@ -181,7 +184,8 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 	// api://quilt-mcp alone) lets every spec-following client sign in and then refuses it.
 	fw.ConformanceIt("accepts a token obtained as a spec-following MCP client obtains it: authorization code with PKCE S256 and resource = the metadata's resource (RFC 8707)", fw.Needs(fw.CapSignIn), func() {
 		ctx := context.Background()
-		tok, resource := specClientToken(ctx, acceptedUser().Name)
+		got := signIn(ctx, acceptedUser().Name, "", nil)
+		tok, resource := got.AccessToken, got.Resource
 		c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
 		Expect(err).NotTo(HaveOccurred(), "with a token for resource %s (the deployment must accept its own canonical URI as the audience)", resource)
 		DeferCleanup(c.Close)
@@ -194,6 +198,70 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		r, err := fw.CallProbe(ctx, c, fw.OpWhoami, fw.ProbeVars{})
 		Expect(err).NotTo(HaveOccurred(), "whoami with a token for resource %s", resource)
 		Expect(r.OK()).To(BeTrue(), "with a token for resource %s, %s", resource, r)
+	})
+
+	// RFC 8707 and the MCP authorization spec's "Token Audience Binding and Validation": a token
+	// the deployment's own IdP issued and signed, but for another resource, must be refused
+	// (MUST accept only tokens issued for itself): the confused deputy. Unlike the forged
+	// wrong-audience token, this one is had by signing in, so it needs no key of the IdP.
+	DescribeTable("refuses with 401 and an invalid_token challenge a token its own IdP signed for another resource, had by signing in with that resource (RFC 8707; MCP authorization: token audience binding):",
+		func(ctx SpecContext, other func(mcpURL string) string) {
+			fw.Require(fw.CapSignIn)
+			resource := other(fw.Current().MCPURL())
+			got, err := fw.SignIn(ctx, fw.SignInOptions{User: acceptedUser().Name, Resource: resource})
+			if oe := new(fw.OAuthError); errors.As(err, &oe) && oe.Code == "invalid_target" {
+				Skip(fmt.Sprintf("the IdP issues no token for resource %s (%v), so none for another audience can be had by signing in", resource, err))
+			}
+			Expect(err).NotTo(HaveOccurred(), "signing in for resource %s", resource)
+			expectChallenge(callTool(ctx, fw.Current().MCPURL(), "Bearer "+got.AccessToken, nil), true)
+		}, conformance, auth, needsSignIn,
+		Entry("another MCP server's URL", func(string) string { return "https://another-mcp.example/mcp" }),
+		Entry("a URL that merely begins with the MCP URL", func(mcpURL string) string { return mcpURL + "-other" }),
+	)
+
+	// The MCP authorization spec's "Scope Challenge Handling" (2025-11-25) and RFC 6750 §3.1: a
+	// valid token lacking the scopes the deployment declares (in its 401 challenge, or as
+	// scopes_supported in its metadata) gets 403 with error="insufficient_scope", the scopes to
+	// ask for, and the metadata URL, so that a client can step up; no tool runs.
+	fw.ConformanceIt("answers a valid token lacking the scopes it declares with 403 and an insufficient_scope challenge naming the scopes to ask for and the resource metadata (MCP authorization: scope challenge handling, RFC 6750 §3.1)", fw.Auth, fw.Needs(fw.CapSignIn), func() {
+		ctx := context.Background()
+		mcpURL := fw.Current().MCPURL()
+		d, err := fw.Discover(ctx, mcpURL)
+		declared := d.DeclaredScopes()
+		if len(declared) == 0 {
+			why := "its 401 challenge names no scope and its protected resource metadata lists no scopes_supported"
+			if err != nil {
+				why = fmt.Sprintf("its 401 challenge names no scope, and it has no protected resource metadata to list scopes_supported in (%v)", err)
+			}
+			Skip("the deployment declares no scopes: " + why)
+		}
+		Expect(err).NotTo(HaveOccurred(), "it declares scopes %q; discovering where to sign in for them from %s", declared, mcpURL)
+		// Ask for openid alone (for no scope at all if openid is itself declared): the IdP then
+		// grants none of the declared scopes.
+		asked := []string{"openid"}
+		if slices.Contains(declared, "openid") {
+			asked = []string{}
+		}
+		got := signIn(ctx, acceptedUser().Name, "", asked)
+		r := callTool(ctx, mcpURL, "Bearer "+got.AccessToken, nil)
+		Expect(r.Status).To(Equal(http.StatusForbidden),
+			"a valid token for %s with scopes %q, lacking the declared %q (body %.300s)", got.Resource, asked, declared, r.Body)
+		header := r.Header.Get("WWW-Authenticate")
+		ch, err := r.challenge()
+		Expect(err).NotTo(HaveOccurred(), "WWW-Authenticate: %q", header)
+		Expect(strings.EqualFold(ch.Scheme, "Bearer")).To(BeTrue(), "challenge scheme in %q", header)
+		Expect(ch.Params).To(HaveKeyWithValue("error", "insufficient_scope"), "WWW-Authenticate: %q", header)
+		var more []string
+		for _, s := range strings.Fields(ch.Params["scope"]) {
+			if !slices.Contains(asked, s) {
+				more = append(more, s)
+			}
+		}
+		Expect(more).NotTo(BeEmpty(), "the challenge's scope must name what to ask for beyond the token's %q: WWW-Authenticate: %q", asked, header)
+		Expect(ch.Params).To(HaveKey("resource_metadata"), "WWW-Authenticate: %q", header)
+		doc, from := fetchJSON(ctx, []string{ch.Params["resource_metadata"]})
+		Expect(doc).To(HaveKeyWithValue("resource", mcpURL), "protected resource metadata at %s", from)
+		expectNoToolRun(r)
 	})
 
 	fw.It("reports the tutorial's challenge (realm, authorization_uri, token_service) as non-compliant: it names no resource_metadata", fw.Tutorial, func() {

@@ -2,8 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/oauth2"
 
 	fw "github.com/mcpsso/mcpsso/scenarios/framework"
 )
@@ -51,15 +48,6 @@ func callTool(ctx context.Context, rawURL, authorization string, extra map[strin
 	for k, v := range extra {
 		req.Header.Set(k, v)
 	}
-	return do(req)
-}
-
-// get GETs rawURL without credentials.
-func get(ctx context.Context, rawURL string) reply {
-	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	Expect(err).NotTo(HaveOccurred())
-	req.Header.Set("Accept", "application/json")
 	return do(req)
 }
 
@@ -126,7 +114,7 @@ func validToken(ctx context.Context) string {
 }
 
 // wellKnownPRMURLs are the protected resource metadata URLs an MCP client tries for mcpURL
-// when the challenge names none (fw.ProtectedResourceMetadataURLs).
+// when the challenge names none, in order (RFC 9728 §3.1): path-inserted, then root.
 func wellKnownPRMURLs(mcpURL string) []string {
 	GinkgoHelper()
 	urls, err := fw.ProtectedResourceMetadataURLs(mcpURL)
@@ -152,11 +140,11 @@ func plainHTTPOffLoopback(rawURL string) bool {
 	return ip == nil || !ip.IsLoopback()
 }
 
-// authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata
-// (fw.AuthServerMetadataURLs).
+// authServerMetadataURLs are the URLs an MCP client tries for an issuer's metadata (RFC 8414
+// §3.1, then OpenID Connect discovery, path-inserted and path-appended).
 func authServerMetadataURLs(issuer string) []string {
 	GinkgoHelper()
-	urls, err := fw.AuthServerMetadataURLs(issuer)
+	urls, err := fw.AuthorizationServerMetadataURLs(issuer)
 	Expect(err).NotTo(HaveOccurred())
 	return urls
 }
@@ -165,63 +153,21 @@ func authServerMetadataURLs(issuer string) []string {
 // discovery list, and returns the object and its URL; it fails listing what each URL answered.
 func fetchJSON(ctx context.Context, urls []string) (map[string]any, string) {
 	GinkgoHelper()
-	var tried []string
-	for _, u := range urls {
-		r := get(ctx, u)
-		var doc map[string]any
-		if r.Status == http.StatusOK && json.Unmarshal([]byte(r.Body), &doc) == nil {
-			return doc, u
-		}
-		tried = append(tried, fmt.Sprintf("%s → %d %.120s", u, r.Status, strings.TrimSpace(r.Body)))
+	doc, from, err := fw.FetchJSON(ctx, urls)
+	if err != nil {
+		Fail(err.Error())
 	}
-	Fail("no discovery URL served a JSON document without a token:\n  " + strings.Join(tried, "\n  "))
-	return nil, ""
+	return doc, from
 }
 
-// specClientToken signs user in as an MCP client does from the bare MCP URL: the protected
-// resource metadata (its resource and authorization server), the authorization server's
-// metadata, then authorization code with PKCE S256 as the public client mcpsso-cli on a
-// loopback redirect, with resource = the metadata's resource in both requests (RFC 8707). The
-// mock IdP logs in the user login_hint names, so no browser is needed (CapSignIn). It returns
-// the access token and the resource it was asked for.
-func specClientToken(ctx context.Context, user string) (token, resource string) {
+// signIn signs user in as an MCP client does from the bare MCP URL (fw.SignIn: the metadata,
+// authorization code with PKCE S256 as the public client on a loopback redirect, resource in
+// both requests), asking for resource ("": the metadata's) and scopes (nil: the MCP scope
+// selection strategy). The mock IdP logs in the user login_hint names, so no browser is needed
+// (CapSignIn).
+func signIn(ctx context.Context, user, resource string, scopes []string) fw.SignedIn {
 	GinkgoHelper()
-	prm, from := fetchJSON(ctx, wellKnownPRMURLs(fw.Current().MCPURL()))
-	resource, _ = prm["resource"].(string)
-	Expect(resource).NotTo(BeEmpty(), "resource in the protected resource metadata at %s", from)
-	servers, _ := prm["authorization_servers"].([]any)
-	Expect(servers).NotTo(BeEmpty(), "authorization_servers in %s", from)
-	issuer, _ := servers[0].(string)
-	as, asFrom := fetchJSON(ctx, authServerMetadataURLs(issuer))
-	authURL, _ := as["authorization_endpoint"].(string)
-	tokenURL, _ := as["token_endpoint"].(string)
-	Expect(authURL).NotTo(BeEmpty(), "authorization_endpoint in %s", asFrom)
-	Expect(tokenURL).NotTo(BeEmpty(), "token_endpoint in %s", asFrom)
-
-	conf := &oauth2.Config{ClientID: fw.PublicClientID, RedirectURL: "http://127.0.0.1:8976/callback",
-		Endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	verifier, state := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
-	res := oauth2.SetAuthURLParam("resource", resource)
-	authorize := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), res, oauth2.SetAuthURLParam("login_hint", user))
-
-	// The browser step: the IdP answers with a redirect to the loopback callback, which is not
-	// followed (nothing listens there); its query holds the code.
-	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authorize, nil)
-	Expect(err).NotTo(HaveOccurred())
-	resp, err := noFollow.Do(req)
-	Expect(err).NotTo(HaveOccurred(), "GET %s", authURL)
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	Expect(resp.StatusCode).To(BeElementOf(http.StatusFound, http.StatusSeeOther), "the authorization endpoint did not redirect back: %s", body)
-	back, err := url.Parse(resp.Header.Get("Location"))
-	Expect(err).NotTo(HaveOccurred())
-	Expect(back.Query().Get("error")).To(BeEmpty(), "the authorization endpoint refused: %s", back.RawQuery)
-	Expect(back.Query().Get("state")).To(Equal(state), "state echoed in %s", back)
-	code := back.Query().Get("code")
-	Expect(code).NotTo(BeEmpty(), "no code in %s", back)
-
-	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(verifier), res)
-	Expect(err).NotTo(HaveOccurred(), "the token request for resource %s", resource)
-	return tok.AccessToken, resource
+	got, err := fw.SignIn(ctx, fw.SignInOptions{User: user, Resource: resource, Scopes: scopes})
+	Expect(err).NotTo(HaveOccurred(), "signing %s in for resource %q with scopes %q", user, got.Resource, got.Scopes)
+	return got
 }

@@ -123,8 +123,10 @@ var _ = fw.Describe("Real MCP clients", fw.Clients, func() {
 		p := twoTenants()
 		mcpURL := fw.Current().MCPURL()
 		store := transport.NewMemoryTokenStore()
+		// mcp-go asks for the scopes it is configured with and reads none from the challenge or
+		// the metadata, so its user configures those the deployment declares.
 		c, err := mcpclient.NewOAuthStreamableHttpClient(mcpURL, mcpclient.OAuthConfig{
-			RedirectURI: redirectURL, Scopes: []string{"openid", "offline_access"}, TokenStore: store, PKCEEnabled: true})
+			RedirectURI: redirectURL, Scopes: append([]string{"openid", "offline_access"}, declaredScopes(ctx)...), TokenStore: store, PKCEEnabled: true})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(c.Close)
 		Expect(c.Start(ctx)).To(Succeed())

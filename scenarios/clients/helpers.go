@@ -5,9 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -27,42 +24,20 @@ const redirectURL = "http://127.0.0.1:8977/callback"
 const clientName = "mcpsso clients suite"
 
 // signInAs is the browser step of an authorization code flow for a person who signs in as
-// user: GET the authorization URL (with login_hint, which the capability signin makes the
-// IdP honour), and read code, state and iss from the redirect back to the client.
+// user (fw.Authorize: login_hint, which the capability signin makes the IdP honour), reading
+// code, state and iss from the redirect back to the client.
 func signInAs(ctx context.Context, authURL, user string) (code, state, iss string, err error) {
-	u, err := url.Parse(authURL)
-	if err != nil {
-		return "", "", "", fmt.Errorf("authorization URL %q: %v", authURL, err)
-	}
-	q := u.Query()
-	q.Set("login_hint", user)
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", "", "", err
-	}
-	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Do(req)
-	if err != nil {
-		return "", "", "", fmt.Errorf("GET the authorization endpoint: %v", err)
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
-		return "", "", "", fmt.Errorf("the authorization endpoint answered %d, not a redirect back to the client: %s", resp.StatusCode, body)
-	}
-	back, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		return "", "", "", fmt.Errorf("redirect Location: %v", err)
-	}
-	bq := back.Query()
-	if e := bq.Get("error"); e != "" {
-		return "", "", "", fmt.Errorf("the authorization endpoint refused: %s: %s", e, bq.Get("error_description"))
-	}
-	if !strings.HasPrefix(back.String(), redirectURL) {
-		return "", "", "", fmt.Errorf("redirected to %s, not the client's %s", back, redirectURL)
-	}
-	return bq.Get("code"), bq.Get("state"), bq.Get("iss"), nil
+	r, err := fw.Authorize(ctx, authURL, user, redirectURL)
+	return r.Code, r.State, r.Iss, err
+}
+
+// declaredScopes are the scopes the deployment asks clients to request (its 401 challenge's
+// scope, else its metadata's scopes_supported), for a client that reads neither itself. A
+// deployment whose metadata cannot be found declares what its challenge names; the client
+// then meets the missing metadata itself.
+func declaredScopes(ctx context.Context) []string {
+	d, _ := fw.Discover(ctx, fw.Current().MCPURL())
+	return d.DeclaredScopes()
 }
 
 // pair is a signed-in user and another tenant's user, whose data the first must not reach.

@@ -45,7 +45,7 @@ const (
 	// context with (x-context-proof), so they can send the MCP server, reached directly, a
 	// decided context of their choosing, proven as the gateway would.
 	CapProveContext Capability = "prove-context"
-	// CapSessions: the MCP server can be asked for stateful sessions.
+	// CapSessions: the MCP server issues stateful sessions (protocol 2025-11-25 session ids).
 	CapSessions Capability = "sessions"
 	// CapSignIn: the suites can sign in as a test user the way an MCP client does, through the
 	// authorization endpoint (authorization code + PKCE) with no person at a browser: the kit's
@@ -195,6 +195,9 @@ type Options struct {
 	// MCPImage and AuthorizerImage replace the reference MCP server and authorizer with
 	// images of your own (containers target).
 	MCPImage, AuthorizerImage string
+	// Sessions runs the kit's MCP server with stateful sessions (embedded target): the target
+	// then offers CapSessions.
+	Sessions bool
 }
 
 // Factory builds a target.

@@ -40,6 +40,9 @@ func containersOptions(o framework.Options) ([]containers.Option, error) {
 	if o.BypassEnforce {
 		return nil, errorf("containers: bypassing the enforcing proxy is not supported by this target")
 	}
+	if o.Sessions {
+		return nil, errorf("containers: a stateful MCP server is not supported by this target (its reference MCP server is stateless): use the embedded target")
+	}
 	return opts, nil
 }
 

@@ -28,9 +28,26 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return StartEmbedded(ctx, o.Profile, stack.WithAWSBackend(b))
+		opts := []stack.Option{stack.WithAWSBackend(b)}
+		if o.Profile == "" || o.Profile == stack.ProfileReference {
+			f, err := fixture.Default().WithMCPScopes(ConformanceScope)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, stack.WithFixture(f))
+		}
+		if o.Sessions {
+			opts = append(opts, stack.WithSessions())
+		}
+		return StartEmbedded(ctx, o.Profile, opts...)
 	})
 }
+
+// ConformanceScope is the scope the embedded target's reference stack requires of every token,
+// on top of the default fixture (which declares none), so that the scope challenge is checked:
+// its protected resource metadata lists it, its 401 names it, and a token without it gets 403
+// insufficient_scope. The seed profile, the tutorial as written, declares none.
+const ConformanceScope = "mcp:tools"
 
 // EmbeddedBackend is the stack's AWS backend for a backend name of framework.Options.
 func EmbeddedBackend(name string, bypass bool) (stack.AWSBackend, error) {
@@ -41,7 +58,9 @@ func EmbeddedBackend(name string, bypass bool) (stack.AWSBackend, error) {
 	return b, nil
 }
 
-// Embedded is the kit's stack running in this process: it offers every capability.
+// Embedded is the kit's stack running in this process: it offers every capability, but
+// sessions unless its MCP server runs them (stack.WithSessions) and CloudTrail when the
+// enforcing proxy is bypassed.
 type Embedded struct {
 	s       *stack.Stack
 	clients *clientMetadataHost
@@ -85,21 +104,21 @@ func (e *Embedded) Token(ctx context.Context, user string) (string, error) {
 }
 
 // Capabilities: all of them, but CloudTrail when the enforcing proxy is bypassed (nothing
-// records then).
+// records then) and sessions when the MCP server is stateless (the default).
 func (e *Embedded) Capabilities() []framework.Capability {
-	if e.s.HasCloudTrail() {
-		return framework.AllCapabilities
-	}
-	return slices.DeleteFunc(slices.Clone(framework.AllCapabilities), func(c framework.Capability) bool { return c == framework.CapCloudTrail })
+	return slices.DeleteFunc(slices.Clone(framework.AllCapabilities), func(c framework.Capability) bool {
+		return c == framework.CapCloudTrail && !e.s.HasCloudTrail() || c == framework.CapSessions && !e.s.Sessions()
+	})
 }
 
-// Forge mints a forged token through the mock IdP.
+// Forge mints a forged token through the mock IdP, with the scopes the stack's tokens carry,
+// so that it is refused for what was forged, not for a missing scope.
 func (e *Embedded) Forge(ctx context.Context, forgery, user string) (string, error) {
 	f, err := mockidp.ParseForgery(forgery)
 	if err != nil {
 		return "", err
 	}
-	return e.s.IdP().Forge(ctx, f, user)
+	return e.s.IdP().Forge(ctx, f, user, e.s.TokenScopes())
 }
 
 // AdminAWS is an account's administrator.

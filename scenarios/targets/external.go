@@ -25,6 +25,9 @@ func init() {
 		if o.File == "" {
 			return nil, errorf("the external target needs a target file (--target FILE)")
 		}
+		if o.Sessions {
+			return nil, errorf("the external target is a deployment of yours: whether its MCP server keeps sessions is its own setting, not the kit's")
+		}
 		f, err := target.Load(o.File)
 		if err != nil {
 			return nil, err

@@ -30,6 +30,7 @@ type conformFlags struct {
 	bypass        bool
 	mcpImage      string
 	authzImage    string
+	sessions      bool
 }
 
 func newConformCommand() *cobra.Command {
@@ -68,6 +69,12 @@ such backends serve one account, so the cross-account specs are skipped. --bypas
 the proxy out: the upstream alone decides, and the enforcement specs fail — which shows the
 enforcement comes from the kit, not from moto or LocalStack.
 
+The embedded reference stack requires the scope mcp:tools of every token (the default fixture
+declares none; conformance checks the scope challenge), and its MCP server is stateless, as the
+reference server runs by default: the spec of one user's session id presented with another
+user's token is then skipped. --sessions runs that server with stateful sessions (2025-11-25
+session ids, each bound to its user), and the session specs check them.
+
 Bring your own images (containers target): --mcp-image runs your MCP server image in the
 reference server's place, --authorizer-image your Lambda container image as the gateway's
 authorizer; the suites then judge your code (see "Bring your own" in the README for the
@@ -93,6 +100,9 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   # The tutorial as written: fails, every failure named; with its baseline: passes
   mcpsso conform --profile seed
   mcpsso conform --profile seed --known-failures seed
+
+  # The reference MCP server with stateful sessions: the session specs run too
+  mcpsso conform --sessions
 
   # The same suites on moto_server behind the enforcing proxy, then with the proxy bypassed
   mcpsso conform --aws-backend moto
@@ -121,6 +131,7 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend other than emulator: leave the enforcing proxy out (enforcement specs fail)")
 	cmd.Flags().StringVar(&f.mcpImage, "mcp-image", "", "containers target: run this MCP server image in the reference server's place")
 	cmd.Flags().StringVar(&f.authzImage, "authorizer-image", "", "containers target: run this Lambda container image as the gateway's authorizer")
+	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "embedded target: run the reference MCP server with stateful sessions (2025-11-25 session ids bound to their user)")
 	return cmd
 }
 
@@ -139,7 +150,8 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err != nil {
 		return fmt.Errorf("--known-failures: %w", err)
 	}
-	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage}
+	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage,
+		Sessions: f.sessions}
 	name := f.target
 	if !slices.Contains(framework.Targets(), name) {
 		if _, err := os.Stat(f.target); err != nil {
@@ -233,6 +245,8 @@ func checkKitFlags(target string, f conformFlags) error {
 		return errors.New("--aws-backend, --bypass-enforce, --mcp-image and --authorizer-image apply to kit-made targets (embedded, containers), not to a target file")
 	case target != "containers" && (f.mcpImage != "" || f.authzImage != ""):
 		return fmt.Errorf("--mcp-image and --authorizer-image need --target containers (the %s target runs no images)", target)
+	case f.sessions && target != "embedded":
+		return fmt.Errorf("--sessions needs the embedded target: the %s target's MCP server is not the kit's to configure", target)
 	case f.bypass && f.awsBackend == "emulator":
 		return errors.New("--bypass-enforce needs --aws-backend moto, localstack or a URL: the emulator enforces by itself")
 	}
@@ -252,7 +266,14 @@ func describeTarget(t framework.Target, f conformFlags) string {
 	if t.Name() == "embedded" {
 		d := "profile " + f.profile
 		if e, ok := t.(interface{ Stack() *stack.Stack }); ok {
-			d += ", AWS " + e.Stack().AWSBackend().Name()
+			s := e.Stack()
+			d += ", AWS " + s.AWSBackend().Name()
+			if scopes := s.Scopes(); len(scopes) > 0 {
+				d += ", scopes " + strings.Join(scopes, " ")
+			}
+			if s.Sessions() {
+				d += ", stateful sessions"
+			}
 		}
 		return d
 	}

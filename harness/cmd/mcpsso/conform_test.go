@@ -61,6 +61,23 @@ func TestConformJudgesTheEmbeddedStacks(t *testing.T) {
 	}) {
 		t.Errorf("the JUnit report has no passing suite of the requirement challenge: %+v", j.TestSuites)
 	}
+	// The embedded reference declares mcp:tools, so the scope challenge is checked, not skipped;
+	// its MCP server is stateless, so the spec of a session id presented by another user is
+	// skipped, naming the capability.
+	for _, spec := range []string{
+		"answers a valid token lacking the scopes it declares with 403 and an insufficient_scope challenge",
+		"a token its own IdP signed for another resource, had by signing in with that resource (RFC 8707; MCP authorization: token audience binding): another MCP server's URL",
+	} {
+		if !passedLine(out, spec) {
+			t.Errorf("reference: %q did not pass\n%s", spec, out)
+		}
+	}
+	if !strings.Contains(out, `target embedded does not offer capability "sessions"`) {
+		t.Errorf("reference: the session spec's skip does not name the capability\n%s", out)
+	}
+	if b, err := os.ReadFile(junit); err != nil || !strings.Contains(string(b), "<testsuites") {
+		t.Fatalf("JUnit report: %v\n%s", err, b)
+	}
 	md := readFile(t, summary)
 	for _, want := range []string{"## mcpsso conform: ✅ PASS\n", "Target embedded (profile reference", "\n**PASS: ", "<summary>✅ met · "} {
 		if !strings.Contains(md, want) {
@@ -149,10 +166,31 @@ func TestConformRejectsBadInput(t *testing.T) {
 		{[]string{"conform", "--mcp-image", "example/mcp:1"}, "--target containers"},
 		{[]string{"conform", "--authorizer-image", "example/authz:1"}, "--target containers"},
 		{[]string{"conform", "--target", targetFile, "--aws-backend", "moto"}, "not to a target file"},
+		{[]string{"conform", "--target", "containers", "--sessions"}, "--sessions needs the embedded target"},
+		{[]string{"conform", "--target", targetFile, "--sessions"}, "--sessions needs the embedded target"},
 	} {
 		code, _, stderr := execute(t, "", tc.args...)
 		if code != exitInput || !strings.Contains(stderr, tc.mention) {
 			t.Errorf("%v: exit %d %q", tc.args, code, stderr)
+		}
+	}
+}
+
+// TestConformWithSessions runs the transport suite against the embedded reference with its MCP
+// server stateful: both session specs run (none is skipped for a stateless server) and pass.
+func TestConformWithSessions(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
+	bin := buildBinary(t)
+	code, out := runConformBin(t, bin, nil, "--sessions", "--label-filter", "transport")
+	if code != 0 || !strings.Contains(out, "stateful sessions") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, spec := range []string{
+		"refuses one user's Mcp-Session-Id presented with another user's valid token, calling no tool",
+		"never lets a session id carry one user's identity to another",
+	} {
+		if !passedLine(out, spec) {
+			t.Errorf("%q did not pass with --sessions\n%s", spec, out)
 		}
 	}
 }

@@ -13,7 +13,8 @@ func newFixtureCommand() *cobra.Command {
 	cmd := groupCommand("fixture", "Print or check a fixture (accounts, users, roles, buckets)",
 		`A fixture describes a deployment under test in YAML: accounts, tenants, the IdP's users, the
 mapping from each user's subject to a role, session tags and limits, the IAM roles with their
-trust and inline policies, and the buckets with their policies and seed objects. Unknown fields
+trust and inline policies, the buckets with their policies and seed objects, and the scopes the
+MCP resource requires of every token (mcp: {scopes: [...]}; none by default). Unknown fields
 are errors. Policies are referenced by name (a document of the active profile in
 reference/policies), by file (JSON beside the fixture) or inline.`)
 	cmd.Example = `  mcpsso fixture print > fixture.yaml

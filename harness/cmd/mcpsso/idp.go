@@ -64,7 +64,8 @@ Endpoints under the issuer: /.well-known/openid-configuration (and RFC 8414's
 /userinfo, /device_authorization, /device, /register.
 
 The users are the built-in ones (alice@acme, bob@globex, carol without a tenant, dave@acme whose
-subject is Auth0-style "auth0|..."), or those of a fixture with --config (see "mcpsso fixture").
+subject is Auth0-style "auth0|..."), or those of a fixture with --config (see "mcpsso fixture"),
+whose MCP scopes (its mcp section) the IdP then grants too.
 
 The signing key is generated at start (--alg chooses its type), or read from --signing-key: a
 PEM private key (PKCS #8, PKCS #1 RSA or SEC 1 EC; RSA of at least 2048 bits, or P-256), whose
@@ -118,7 +119,8 @@ func runIdPServe(cmd *cobra.Command, f idpServeFlags) error {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, mockidp.WithUsers(stack.IdPUsers(fx)...))
+		// Its users, and the scopes its MCP resource requires, which clients may then ask for.
+		opts = append(opts, mockidp.WithUsers(stack.IdPUsers(fx)...), mockidp.WithScopes(fx.MCP.Scopes...))
 	}
 	if f.issuerURL != "" {
 		opts = append(opts, mockidp.WithIssuerURL(f.issuerURL))

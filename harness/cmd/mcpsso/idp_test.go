@@ -92,11 +92,13 @@ func TestIdPServeRejectsBadFlags(t *testing.T) {
 	}
 }
 
-// TestIdPServeTakesItsUsersFromAFixture: a user only the fixture declares can log in.
+// TestIdPServeTakesItsUsersFromAFixture: a user only the fixture declares can log in, and a
+// scope its MCP resource requires can be asked for.
 func TestIdPServeTakesItsUsersFromAFixture(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	fx := strings.Replace(string(fixtureDefaultYAML(t)), "  - username: carol", "  - username: zoe\n    sub: zoe-0001\n    email: zoe@acme.example\n    tenant: acme\n  - username: carol", 1)
+	fx = strings.Replace(fx, "# mcp:\n#   scopes: [mcp:tools]", "mcp:\n  scopes: [mcp:tools]", 1)
 	path := filepath.Join(dir, "fixture.yaml")
 	if err := os.WriteFile(path, []byte(fx), 0o644); err != nil {
 		t.Fatal(err)
@@ -105,6 +107,10 @@ func TestIdPServeTakesItsUsersFromAFixture(t *testing.T) {
 	issuer := p.require(t, "ready ")
 	if tok := tokenFromCLI(t, bin, issuer, "zoe"); strings.Count(tok, ".") != 2 {
 		t.Fatalf("token %q", tok)
+	}
+	code, out, errOut := execute(t, "", "token", "--user", "zoe", "--issuer", issuer, "--scope", "openid mcp:tools", "--json")
+	if code != 0 || !strings.Contains(out, `"scope": "openid mcp:tools"`) {
+		t.Fatalf("a token with the fixture's MCP scope: exit %d %s %s", code, out, errOut)
 	}
 }
 

@@ -21,6 +21,9 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
+// defaultTokenScope is what mcpsso token asks for unless told otherwise.
+const defaultTokenScope = "openid profile email offline_access"
+
 type tokenFlags struct {
 	user          string
 	issuer        string
@@ -78,7 +81,7 @@ timeout); 2 on invalid input (bad flags, unknown user or client, a scope the IdP
 	fl.StringVar(&f.issuer, "issuer", "", "issuer URL of the IdP (default $MCPSSO_ISSUER; empty: an embedded mock IdP)")
 	fl.StringVar(&f.clientID, "client-id", mockidp.PublicClientID, "OAuth client ID")
 	fl.StringVar(&f.clientSecret, "client-secret", "", "client secret, for a confidential client")
-	fl.StringVar(&f.scope, "scope", "openid profile email offline_access", "space-separated scopes")
+	fl.StringVar(&f.scope, "scope", defaultTokenScope, "space-separated scopes")
 	fl.StringVar(&f.resource, "resource", "", "RFC 8707 resource (the token's audience); default: the IdP's default audience")
 	fl.BoolVar(&f.json, "json", false, "print the whole token response as JSON")
 	fl.BoolVar(&f.noAutoApprove, "no-auto-approve", false, "even on the mock IdP, print the code and wait for approval in a browser")

@@ -25,6 +25,7 @@ type upFlags struct {
 	backend   string
 	bypass    bool
 	origins   []string
+	sessions  bool
 }
 
 // upOriginFlag is up's flag for browser origins, named by the 403 an unlisted origin gets.
@@ -64,7 +65,13 @@ moves them to N (gateway), N+1 (IdP), N+2 (AWS), N+3, N+4, N+5.
 AWS-compatible service you run (LocalStack, moto; admin key test/test): either behind the kit's
 enforcing proxy, on the AWS port, which enforces the policies they ignore. Such a backend serves
 one account: the fixture's other accounts are not deployed. --bypass-enforce leaves the proxy
-out, to see what the upstream alone lets through.`,
+out, to see what the upstream alone lets through.
+
+--sessions runs the MCP server stateful: an initialize of protocol 2025-11-25 gets an
+Mcp-Session-Id, bound to the user who opened it (by default it is stateless, as protocol
+2026-07-28 is). A fixture whose mcp section declares scopes gets them required of every token,
+listed in the protected resource metadata and the 401 challenge, and the printed token command
+asks for them.`,
 		Example: `  mcpsso up
   # in another terminal, what it prints:
 ` + indent(upSnippets(defaultUpURLs()).script(), "  ") + `
@@ -86,6 +93,7 @@ out, to see what the upstream alone lets through.`,
 	cmd.Flags().StringVar(&f.backend, "aws-backend", "emulator", "emulator, moto (moto_server from PATH), or the URL of an AWS-compatible service")
 	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend moto or a URL: leave the enforcing proxy out")
 	cmd.Flags().StringSliceVar(&f.origins, "allowed-origin", nil, "a browser `ORIGIN` (scheme://host[:port]) allowed to call, beside the gateway's own; repeatable or comma-separated")
+	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "run the MCP server with stateful sessions (2025-11-25 session ids, each bound to its user)")
 	return cmd
 }
 
@@ -128,9 +136,13 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	}
 	ctx := cmd.Context()
 	t0 := time.Now()
-	s, err := stack.Start(ctx, stack.WithFixture(fx), stack.WithProfile(f.profile), stack.WithPorts(ports),
+	opts := []stack.Option{stack.WithFixture(fx), stack.WithProfile(f.profile), stack.WithPorts(ports),
 		stack.WithLogOutput(logOut, slog.LevelInfo), stack.WithAWSBackend(backend),
-		stack.WithAllowedOrigins(f.origins...), stack.WithOriginHint(upOriginFlag))
+		stack.WithAllowedOrigins(f.origins...), stack.WithOriginHint(upOriginFlag)}
+	if f.sessions {
+		opts = append(opts, stack.WithSessions())
+	}
+	s, err := stack.Start(ctx, opts...)
 	if err != nil {
 		return failure{err}
 	}
@@ -180,12 +192,26 @@ func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
 		user = fx.Mappings[0].User
 	}
 	fmt.Fprintf(w, "\n%s\n", upSnippets(upURLs{user: user, issuer: s.IssuerURL(), mcp: s.MCPURL(), aws: s.AWSEndpoint(),
-		taskEnv: strings.Join(s.TaskRoleEnv(), " ")}).text())
+		taskEnv: strings.Join(s.TaskRoleEnv(), " "), scopes: s.Scopes()}).text())
 	fmt.Fprintf(w, "ready %s\n", s.MCPURL())
 }
 
 // upURLs are what up's commands are made of.
-type upURLs struct{ user, issuer, mcp, aws, taskEnv string }
+type upURLs struct {
+	user, issuer, mcp, aws, taskEnv string
+	// scopes are those the fixture's MCP resource requires, which the token command asks for.
+	scopes []string
+}
+
+// tokenCommand is the command that gets a token of u.user the MCP server accepts.
+func (u upURLs) tokenCommand() string {
+	cmd := fmt.Sprintf("mcpsso token --user %s --issuer %s", u.user, u.issuer)
+	if len(u.scopes) > 0 {
+		// mcpsso token's default scopes, and those the MCP resource requires.
+		cmd += fmt.Sprintf(" --scope '%s %s'", defaultTokenScope, strings.Join(u.scopes, " "))
+	}
+	return cmd
+}
 
 // defaultUpURLs are those of `mcpsso up` on its default ports, as --help and the README show them.
 func defaultUpURLs() upURLs {
@@ -209,7 +235,7 @@ type snippets []snippet
 func upSnippets(u upURLs) snippets {
 	return snippets{
 		{"Get a token (device grant, approved by the mock IdP)", []string{
-			fmt.Sprintf("TOKEN=$(mcpsso token --user %s --issuer %s)", u.user, u.issuer)}},
+			"TOKEN=$(" + u.tokenCommand() + ")"}},
 		{"Call a tool", []string{
 			fmt.Sprintf(`curl -s %s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \`, u.mcp),
 			`  -H 'Accept: application/json, text/event-stream' \`,

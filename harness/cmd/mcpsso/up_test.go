@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcpsso/mcpsso/harness/fixture"
 	"github.com/mcpsso/mcpsso/internal/mcpcall"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
 )
@@ -156,3 +158,60 @@ func TestUpOnMoto(t *testing.T) {
 
 // envRequireNode, set to 1 (CI sets it), makes the tests that need Node.js fail without it.
 const envRequireNode = "MCPSSO_REQUIRE_NODE"
+
+// TestUpWithAScopedFixtureAndSessions runs `mcpsso up` on a fixture whose MCP resource requires a
+// scope, with --sessions: the printed token command asks for the scope and its token is served,
+// `mcpsso token` without it gets a token refused with 403 insufficient_scope, and an initialize
+// of protocol 2025-11-25 with the printed command's token gets a session id.
+func TestUpWithAScopedFixtureAndSessions(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
+	bin := buildBinary(t)
+	fixturePath := filepath.Join(t.TempDir(), "fixture.yaml")
+	scoped := strings.Replace(string(fixture.DefaultYAML()), "# mcp:\n#   scopes: [mcp:tools]", "mcp:\n  scopes: [mcp:tools]", 1)
+	if !strings.Contains(scoped, "\nmcp:\n") {
+		t.Fatal("the default fixture no longer shows the mcp section commented out")
+	}
+	if err := os.WriteFile(fixturePath, []byte(scoped), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startUp(t, bin, "--port-base", fmt.Sprint(freePortBase(t)), "--config", fixturePath, "--sessions")
+	var printed string
+	for _, s := range printedSnippets(p.lines) {
+		if text := s.text(); strings.HasPrefix(text, "TOKEN=$(") {
+			printed = text
+		}
+	}
+	if !strings.Contains(printed, "--scope 'openid profile email offline_access mcp:tools')") {
+		t.Fatalf("the printed token command does not ask for the scope: %q", printed)
+	}
+	// Run as printed, in the shell a user pastes into (mcpsso on PATH).
+	cmd := exec.CommandContext(t.Context(), "bash", "-c", "set -euo pipefail\n"+printed+"\nprintf '%s' \"$TOKEN\"")
+	cmd.Env = userEnv(filepath.Dir(bin))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", printed, err)
+	}
+	// A stateful server serves no request of 2025-11-25 but initialize without a session id.
+	if got := postWhoami(t, p.mcpURL, tokenFromCLI(t, bin, p.issuer, "alice")); got != http.StatusForbidden {
+		t.Errorf("a token without mcp:tools: HTTP %d, want 403", got)
+	}
+	req, err := http.NewRequest(http.MethodPost, p.mcpURL, strings.NewReader(
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"up-test","version":"1"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-11-25")
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(out)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Mcp-Session-Id") == "" {
+		t.Errorf("initialize with the printed command's token and --sessions: HTTP %d, Mcp-Session-Id %q\n%s",
+			resp.StatusCode, resp.Header.Get("Mcp-Session-Id"), p.stderr.String())
+	}
+	p.interrupt(t)
+}
