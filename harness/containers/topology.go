@@ -12,6 +12,9 @@
 //     containers of a Fargate awsvpc task share one. The ECS agent's address 169.254.170.2 is
 //     in that namespace only, where the task-endpoint serves the task role.
 //
+// The IdP container signs with a key the topology generates and hands it (--signing-key), so
+// that Topology.Forge mints the mock IdP's forged tokens for it from this process.
+//
 // The MCP server publishes no port and is in the MCP task only: nothing but the gateway (and
 // the harness's probes) can reach it. It gets its credentials from the default chain exactly as
 // on Fargate (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, fetched from 169.254.170.2 without a
@@ -170,6 +173,9 @@ type Topology struct {
 	logSeen                         map[string]int // bytes of each component's output read
 	logLines                        []string
 
+	// The IdP in this process that signs with the IdP container's key (forge.go).
+	forger *mockidp.IdP
+
 	// A WithAuthorizerImage authorizer (authorizerimage.go).
 	authorizerImage, authorizerURL string
 
@@ -258,6 +264,10 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	t.taskToken = taskToken
 	t.proofSecret = contextproof.NewSecret()
 	t.startup = cfg.timeout
+	idpKey, err := t.newIdPKey() // forge.go
+	if err != nil {
+		return nil, err
+	}
 
 	// The AWS emulator and the IdP do not depend on each other.
 	var wg sync.WaitGroup
@@ -270,9 +280,10 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	go func() {
 		defer wg.Done()
 		_, idpErr = t.start(ctx, cfg, AliasIdP,
-			append(idpArgs, "--issuer-url", t.issuerURL),
+			append(idpArgs, "--issuer-url", t.issuerURL, "--signing-key", idpKeyPath),
 			readyLine(),
 			network.WithNetwork([]string{AliasIdP}, t.public),
+			testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(idpKey), ContainerFilePath: idpKeyPath, FileMode: 0o600}),
 			testcontainers.WithExposedPorts(idpPort), publishOn(idpPort, idpHost))
 	}()
 	wg.Wait()

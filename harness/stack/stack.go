@@ -128,6 +128,14 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	s.backend = cfg.backend
 
+	// WithoutSignatureVerification: every token is re-signed with the IdP's key (unverified.go).
+	var weak *resigner
+	if cfg.unverified {
+		if weak, err = newResigner(); err != nil {
+			return nil, err
+		}
+	}
+
 	// AWS and the IdP do not depend on each other: start them together.
 	var wg sync.WaitGroup
 	var awsErr, idpErr error
@@ -147,7 +155,12 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 			// The fixture's profile; a WithIdPOptions profile (--idp-profile) comes later and wins.
 			idpOpts = append(idpOpts, mockidp.WithProfile(f.IdP.Profile))
 		}
-		s.idp, idpErr = mockidp.Start(life, append(idpOpts, cfg.idpOpts...)...)
+		idpOpts = append(idpOpts, cfg.idpOpts...)
+		if weak != nil {
+			// The key to re-sign with; last, so that no option replaces it.
+			idpOpts = append(idpOpts, mockidp.WithSigningKey(weak.key))
+		}
+		s.idp, idpErr = mockidp.Start(life, idpOpts...)
 	}()
 	wg.Wait()
 	if s.idp != nil {
@@ -199,16 +212,23 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	// once the gateway listens: the gateway starts with an authorizer that asks the real one,
 	// which is in place before Start returns (until then every request is refused).
 	var authz atomic.Pointer[authorizer.Authorizer]
+	if weak != nil {
+		for _, k := range s.idp.Keys() {
+			if k.Active {
+				weak.kid = k.ID
+			}
+		}
+	}
 	var gwAuthz gateway.Authorizer = gateway.RESTAuthorizer(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 		if a := authz.Load(); a != nil {
-			return a.REST(ctx, ev)
+			return a.REST(ctx, weak.rest(ev))
 		}
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	})
 	if gwConfig.Type == "http-api" {
 		gwAuthz = gateway.HTTPAPIAuthorizer(func(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 			if a := authz.Load(); a != nil {
-				return a.HTTPAPI(ctx, ev)
+				return a.HTTPAPI(ctx, weak.httpAPI(ev))
 			}
 			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, nil
 		})

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,12 +40,13 @@ type idpServeFlags struct {
 	logLevel    string
 	config      string
 	profile     string
+	signingKey  string
 }
 
 func newIdPServeCommand() *cobra.Command {
 	var f idpServeFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--config F|default] [--idp-profile NAME] [--audience URI] [--alg RS256|ES256]",
+		Use:   "serve [--addr HOST:PORT] [--config F|default] [--idp-profile NAME] [--audience URI] [--alg RS256|ES256 | --signing-key F]",
 		Short: "Serve the mock IdP until interrupted",
 		Long: `Serve the mock OpenID Connect IdP until Ctrl-C.
 
@@ -67,7 +72,12 @@ The endpoints above are the generic profile's; another profile moves them.
 
 ` + idpProfileHelp() + `
 A profile sets the defaults of --audience and --tenant-claim (and the issuer's path, unless
---issuer-url or --issuer-path gives one); those flags, when given, override it.`,
+--issuer-url or --issuer-path gives one); those flags, when given, override it.
+
+The signing key is generated at start (--alg chooses its type), or read from --signing-key: a
+PEM private key (PKCS #8, PKCS #1 RSA or SEC 1 EC; RSA of at least 2048 bits, or P-256), whose
+type sets the algorithm. A test that holds the key can then sign tokens this IdP's JWKS
+verifies, as the containers topology does to forge tokens for its IdP container.`,
 		Example: `  mcpsso idp serve > idp.out &
   until grep -q '^ready ' idp.out; do sleep 0.1; done
   export MCPSSO_ISSUER=$(sed -n 's/^ready //p' idp.out)
@@ -91,6 +101,8 @@ A profile sets the defaults of --audience and --tenant-claim (and the issuer's p
 	addIdPProfileFlag(cmd, &f.profile)
 	fl.StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
 	fl.StringVar(&f.config, "config", "", `take the users from this fixture (YAML), or "default" for the embedded one`)
+	fl.StringVar(&f.signingKey, "signing-key", "", "sign with this PEM private key (RSA ≥ 2048 bits or P-256) instead of a generated one")
+	cmd.MarkFlagsMutuallyExclusive("alg", "signing-key")
 	return cmd
 }
 
@@ -114,6 +126,13 @@ func runIdPServe(cmd *cobra.Command, f idpServeFlags) error {
 	}
 	if cmd.Flags().Changed("tenant-claim") {
 		opts = append(opts, mockidp.WithTenantClaim(f.tenantClaim))
+	}
+	if f.signingKey != "" {
+		key, err := loadSigningKey(f.signingKey)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, mockidp.WithSigningKey(key)) // after WithSigningAlgorithm: the key's type wins
 	}
 	if f.config != "" {
 		fx, err := loadFixture(f.config)
@@ -176,4 +195,37 @@ func printIdPReady(w io.Writer, s *mockidp.Server) {
 		fmt.Fprintf(w, "device verification %s\n", u)
 	}
 	fmt.Fprintf(w, "export MCPSSO_ISSUER=%s\n", s.IssuerURL())
+}
+
+// loadSigningKey reads the IdP's private key from a PEM file: PKCS #8 ("PRIVATE KEY", what
+// openssl genpkey writes), PKCS #1 ("RSA PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY"). Whether the
+// key is one the IdP signs with (RSA ≥ 2048 bits, P-256) is mockidp.WithSigningKey's to say.
+func loadSigningKey(path string) (crypto.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--signing-key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("--signing-key %s: no PEM block in the file (want a PEM private key)", path)
+	}
+	var key any
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf(`--signing-key %s: a PEM block of type %q; want "PRIVATE KEY" (PKCS #8), "RSA PRIVATE KEY" or "EC PRIVATE KEY"`, path, block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--signing-key %s: the %s block does not parse: %v", path, block.Type, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("--signing-key %s: a %T cannot sign", path, key)
+	}
+	return signer, nil
 }
