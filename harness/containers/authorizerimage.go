@@ -16,6 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 
@@ -95,13 +96,17 @@ func (t *Topology) authorizerEnv(mode string) map[string]string {
 	env := map[string]string{
 		authorizer.EnvPrefix + "MODE":       mode,
 		authorizer.EnvPrefix + "ISSUER":     t.issuerURL,
-		authorizer.EnvPrefix + "JWKS_URL":   "http://" + AliasIdP + ":8400/.well-known/jwks.json",
+		authorizer.EnvPrefix + "JWKS_URL":   "http://" + AliasIdP + ":8400" + t.idpProfile.JWKSPath(),
 		authorizer.EnvPrefix + "ROLE_STORE": "file:" + rolesPath,
 		// The MCP URL the gateway's metadata advertises (as the host calls it), and the alias.
 		authorizer.EnvPrefix + "AUDIENCE": strings.Join(stack.Audiences(t.profile, t.MCPURL(), authorizer.DefaultAudience), ","),
 	}
 	if t.profile == stack.ProfileReference {
 		env[authorizer.EnvPrefix+"CONTEXT_PROOF_SECRET"] = t.proofSecret
+	}
+	if t.idpProfile.Name != mockidp.ProfileGeneric {
+		// Where the IdP profile puts the tenant, as the embedded stack tells its authorizer.
+		env[authorizer.EnvPrefix+"TENANT_CLAIM"] = t.idpProfile.TenantClaim
 	}
 	return env
 }

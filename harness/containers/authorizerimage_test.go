@@ -95,6 +95,10 @@ func TestAuthorizerImageBehindTheGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("a forged token is signed as the IdP container signs, and the authorizer container refuses it", func(t *testing.T) {
+		checkForgeries(t, topo)
+	})
+
 	t.Run("the decisions were made in the authorizer container", func(t *testing.T) {
 		// alice's initialize and whoami (the gateway may cache), then the garbage token's
 		// Unauthorized: at least one of each. The emulator logs an invocation once it has

@@ -94,6 +94,10 @@ func TestTaskRoleSampleBehindTheGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("a forged token is signed as the IdP container signs, and refused before the image", func(t *testing.T) {
+		checkForgeries(t, topo)
+	})
+
 	t.Run("the task role is fetched inside the MCP task and works at the published endpoint", func(t *testing.T) {
 		cfg, err := topo.TaskRoleAWSConfig(ctx)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
 // TokenFor gets a user's access token from the IdP container the way `mcpsso token` does: the
@@ -45,13 +47,26 @@ func (t *Topology) TokenForResource(ctx context.Context, user, resource string) 
 }
 
 // deviceGrant runs the device grant as user (for resource, when given), approving the code on
-// the IdP's device page.
+// the IdP's device page, at the endpoints the IdP's discovery names (an IdP profile moves
+// them). An IdP profile without the device grant (Cognito's) signs the user in through the
+// authorization endpoint instead, with login_hint.
 func (t *Topology) deviceGrant(ctx context.Context, user, resource string) (*oauth2.Token, error) {
-	conf := &oauth2.Config{ClientID: "mcpsso-cli", Endpoint: oauth2.Endpoint{
-		DeviceAuthURL: t.issuerURL + "/device_authorization", TokenURL: t.issuerURL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	endpoint, err := t.idpEndpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conf := &oauth2.Config{ClientID: mockidp.PublicClientID, Endpoint: endpoint}
 	var params []oauth2.AuthCodeOption
 	if resource != "" {
 		params = append(params, oauth2.SetAuthURLParam("resource", resource))
+	}
+	if endpoint.DeviceAuthURL == "" {
+		conf.RedirectURL = "http://127.0.0.1/callback"
+		tok, err := mockidp.SignInWithLoginHint(ctx, conf, user, params...)
+		if err != nil {
+			return nil, fmt.Errorf("containers: signing in as %s: %w", user, err)
+		}
+		return tok, nil
 	}
 	da, err := conf.DeviceAuth(ctx, params...)
 	if err != nil {
@@ -82,4 +97,27 @@ func (t *Topology) deviceGrant(ctx context.Context, user, resource string) (*oau
 		return nil, fmt.Errorf("containers: device token: %w", err)
 	}
 	return tok, nil
+}
+
+// idpEndpoint reads the IdP container's endpoints from its discovery document.
+func (t *Topology) idpEndpoint(ctx context.Context) (oauth2.Endpoint, error) {
+	u := strings.TrimSuffix(t.issuerURL, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return oauth2.Endpoint{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return oauth2.Endpoint{}, fmt.Errorf("containers: IdP discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	var md struct {
+		Authorization string `json:"authorization_endpoint"`
+		Token         string `json:"token_endpoint"`
+		Device        string `json:"device_authorization_endpoint"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&md); err != nil || resp.StatusCode != http.StatusOK || md.Token == "" {
+		return oauth2.Endpoint{}, fmt.Errorf("containers: IdP discovery at %s: HTTP %d without a token_endpoint (%v)", u, resp.StatusCode, err)
+	}
+	return oauth2.Endpoint{AuthURL: md.Authorization, TokenURL: md.Token, DeviceAuthURL: md.Device, AuthStyle: oauth2.AuthStyleInParams}, nil
 }

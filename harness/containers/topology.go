@@ -12,6 +12,9 @@
 //     containers of a Fargate awsvpc task share one. The ECS agent's address 169.254.170.2 is
 //     in that namespace only, where the task-endpoint serves the task role.
 //
+// The IdP container signs with a key the topology generates and hands it (--signing-key), so
+// that Topology.Forge mints the mock IdP's forged tokens for it from this process.
+//
 // The MCP server publishes no port and is in the MCP task only: nothing but the gateway (and
 // the harness's probes) can reach it. It gets its credentials from the default chain exactly as
 // on Fargate (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, fetched from 169.254.170.2 without a
@@ -53,6 +56,7 @@ import (
 	"github.com/mcpsso/mcpsso/harness/stack"
 	"github.com/mcpsso/mcpsso/mocks/awsemu"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 )
@@ -93,6 +97,8 @@ type settings struct {
 	mcpImage        string
 	authorizerImage string
 	awsBackend      string
+
+	idpProfile string // WithIdPProfile
 }
 
 // WithImage runs the components from this kit image (default: KitImage).
@@ -113,6 +119,18 @@ func WithProfile(p string) Option {
 			return fmt.Errorf("containers: profile %q: must be %s or %s", p, stack.ProfileReference, stack.ProfileSeed)
 		}
 		s.profile = p
+		return nil
+	}
+}
+
+// WithIdPProfile makes the IdP container issue tokens as the named provider does
+// (mockidp.ProfileNames; default generic): `mcpsso idp serve --idp-profile`.
+func WithIdPProfile(name string) Option {
+	return func(s *settings) error {
+		if _, err := mockidp.LookupProfile(name); err != nil {
+			return fmt.Errorf("containers: %w", err)
+		}
+		s.idpProfile = name
 		return nil
 	}
 }
@@ -155,8 +173,14 @@ type Topology struct {
 	logSeen                         map[string]int // bytes of each component's output read
 	logLines                        []string
 
+	// The IdP in this process that signs with the IdP container's key (forge.go).
+	forger *mockidp.IdP
+
 	// A WithAuthorizerImage authorizer (authorizerimage.go).
 	authorizerImage, authorizerURL string
+
+	// The IdP container's profile (WithIdPProfile; generic by default).
+	idpProfile mockidp.Profile
 
 	// The MCP task's credentials path, its AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (tasknet.go).
 	taskRelativeURI string
@@ -227,11 +251,23 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	}
 	t.gatewayURL = "http://127.0.0.1:" + strconv.Itoa(gwHost)
 	t.issuerURL = "http://127.0.0.1:" + strconv.Itoa(idpHost)
+	idpArgs := []string{"idp", "serve", "--addr", "0.0.0.0:8400"}
+	t.idpProfile, _ = mockidp.LookupProfile(mockidp.ProfileGeneric)
+	if cfg.idpProfile != "" {
+		// The issuer in the profile's form (path, trailing slash) on the published port.
+		t.idpProfile, _ = mockidp.LookupProfile(cfg.idpProfile) // checked by WithIdPProfile
+		t.issuerURL = t.idpProfile.Issuer(t.issuerURL)
+		idpArgs = append(idpArgs, "--idp-profile", cfg.idpProfile)
+	}
 	t.awsEndpoint = "http://127.0.0.1:" + strconv.Itoa(awsHost)
 	taskToken := randomHex(24)
 	t.taskToken = taskToken
 	t.proofSecret = contextproof.NewSecret()
 	t.startup = cfg.timeout
+	idpKey, err := t.newIdPKey() // forge.go
+	if err != nil {
+		return nil, err
+	}
 
 	// The AWS emulator and the IdP do not depend on each other.
 	var wg sync.WaitGroup
@@ -244,9 +280,10 @@ func Run(ctx context.Context, opts ...Option) (_ *Topology, err error) {
 	go func() {
 		defer wg.Done()
 		_, idpErr = t.start(ctx, cfg, AliasIdP,
-			[]string{"idp", "serve", "--addr", "0.0.0.0:8400", "--issuer-url", t.issuerURL},
+			append(idpArgs, "--issuer-url", t.issuerURL, "--signing-key", idpKeyPath),
 			readyLine(),
 			network.WithNetwork([]string{AliasIdP}, t.public),
+			testcontainers.WithFiles(testcontainers.ContainerFile{Reader: bytes.NewReader(idpKey), ContainerFilePath: idpKeyPath, FileMode: 0o600}),
 			testcontainers.WithExposedPorts(idpPort), publishOn(idpPort, idpHost))
 	}()
 	wg.Wait()

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
 // TestTopology starts the reference topology once and checks, from the host and from the
@@ -64,6 +66,10 @@ func TestTopology(t *testing.T) {
 				t.Errorf("resource %s: HTTP %d, want %d: %s", resource, resp.status, want, resp.body)
 			}
 		}
+	})
+
+	t.Run("a forged token is signed as the IdP container signs, and refused", func(t *testing.T) {
+		checkForgeries(t, topo)
 	})
 
 	t.Run("a browser-based client on the gateway's origin is served, another origin's preflight is refused", func(t *testing.T) {
@@ -254,6 +260,30 @@ func callMCP(t *testing.T, url, token string) mcpResponse {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return mcpResponse{resp.StatusCode, resp.Header, string(b)}
+}
+
+// checkForgeries: a signature-valid forgery verifies with the IdP container's own JWKS (the
+// topology forges with the container's key), and the deployment answers it and an expired one
+// with 401.
+func checkForgeries(t *testing.T, topo *containers.Topology) {
+	t.Helper()
+	ctx := context.Background()
+	provider, err := oidc.NewProvider(ctx, topo.IssuerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []mockidp.Forgery{mockidp.ForgeWrongAudience, mockidp.ForgeExpired} {
+		tok, err := topo.Forge(ctx, f, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := provider.Verifier(&oidc.Config{SkipClientIDCheck: true, SkipExpiryCheck: true}).Verify(ctx, tok); err != nil {
+			t.Errorf("%s: the forged token does not verify with the IdP container's JWKS: %v", f, err)
+		}
+		if resp := callMCP(t, topo.MCPURL(), tok); resp.status != http.StatusUnauthorized {
+			t.Errorf("%s: HTTP %d %s; want 401", f, resp.status, resp.body)
+		}
+	}
 }
 
 func logsOf(topo *containers.Topology, name string) string {

@@ -54,7 +54,10 @@ type settings struct {
 	hint      string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
 	unproven bool
-	sessions bool // the MCP server issues session ids (WithSessions)
+	// unverified: the authorizer in effect never checks a token's signature
+	// (WithoutSignatureVerification).
+	unverified bool
+	sessions   bool // the MCP server issues session ids (WithSessions)
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -168,6 +171,18 @@ func WithPorts(p Ports) Option {
 	}
 }
 
+// WithIdPProfile makes the mock IdP issue tokens as the named provider does
+// (mockidp.ProfileNames), over the fixture's idp.profile.
+func WithIdPProfile(name string) Option {
+	return func(s *settings) error {
+		if _, err := mockidp.LookupProfile(name); err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		s.idpOpts = append(s.idpOpts, mockidp.WithProfile(name))
+		return nil
+	}
+}
+
 // WithIdPOptions passes further options to the mock IdP, after the stack's own (users, address,
 // logger), such as mockidp.WithLoopbackClientIDMetadataDocuments for a test that serves Client
 // ID Metadata Documents itself.
@@ -218,6 +233,16 @@ func WithOriginHint(hint string) Option {
 // direct-mcp specs catch that weakness; never run a deployment this way.
 func WithoutContextProof() Option {
 	return func(s *settings) error { s.unproven = true; return nil }
+}
+
+// WithoutSignatureVerification deploys an authorizer that reads tokens without verifying
+// their signature, the weakness of a verifier that decodes a JWT instead of verifying it: every
+// bearer token whose header and payload are JSON is signed again with the IdP's key before the
+// reference authorizer sees it, so its claims are checked and its signature never is. It
+// exists to show that the suites' forged-token specs catch that weakness; never run a
+// deployment this way.
+func WithoutSignatureVerification() Option {
+	return func(s *settings) error { s.unverified = true; return nil }
 }
 
 // WithSessions runs the MCP server with stateful sessions (mcpserver.WithSessions): protocol

@@ -128,6 +128,14 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	s.backend = cfg.backend
 
+	// WithoutSignatureVerification: every token is re-signed with the IdP's key (unverified.go).
+	var weak *resigner
+	if cfg.unverified {
+		if weak, err = newResigner(); err != nil {
+			return nil, err
+		}
+	}
+
 	// AWS and the IdP do not depend on each other: start them together.
 	var wg sync.WaitGroup
 	var awsErr, idpErr error
@@ -141,8 +149,18 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	go func() {
 		defer wg.Done()
 		// The IdP grants the MCP resource's scopes to clients that ask for them.
-		s.idp, idpErr = mockidp.Start(life, append([]mockidp.Option{mockidp.WithAddr(addr(cfg.ports.IdP)),
-			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithScopes(s.scopes...), mockidp.WithLogger(log.With("component", "idp"))}, cfg.idpOpts...)...)
+		idpOpts := []mockidp.Option{mockidp.WithAddr(addr(cfg.ports.IdP)),
+			mockidp.WithUsers(IdPUsers(f)...), mockidp.WithScopes(s.scopes...), mockidp.WithLogger(log.With("component", "idp"))}
+		if f.IdP.Profile != "" {
+			// The fixture's profile; a WithIdPOptions profile (--idp-profile) comes later and wins.
+			idpOpts = append(idpOpts, mockidp.WithProfile(f.IdP.Profile))
+		}
+		idpOpts = append(idpOpts, cfg.idpOpts...)
+		if weak != nil {
+			// The key to re-sign with; last, so that no option replaces it.
+			idpOpts = append(idpOpts, mockidp.WithSigningKey(weak.key))
+		}
+		s.idp, idpErr = mockidp.Start(life, idpOpts...)
 	}()
 	wg.Wait()
 	if s.idp != nil {
@@ -194,16 +212,23 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	// once the gateway listens: the gateway starts with an authorizer that asks the real one,
 	// which is in place before Start returns (until then every request is refused).
 	var authz atomic.Pointer[authorizer.Authorizer]
+	if weak != nil {
+		for _, k := range s.idp.Keys() {
+			if k.Active {
+				weak.kid = k.ID
+			}
+		}
+	}
 	var gwAuthz gateway.Authorizer = gateway.RESTAuthorizer(func(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 		if a := authz.Load(); a != nil {
-			return a.REST(ctx, ev)
+			return a.REST(ctx, weak.rest(ev))
 		}
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	})
 	if gwConfig.Type == "http-api" {
 		gwAuthz = gateway.HTTPAPIAuthorizer(func(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 			if a := authz.Load(); a != nil {
-				return a.HTTPAPI(ctx, ev)
+				return a.HTTPAPI(ctx, weak.httpAPI(ev))
 			}
 			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, nil
 		})
@@ -219,8 +244,14 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	s.closers = append(s.closers, s.gw.Close)
 
+	alias := s.idp.Audience()
+	if alias == "" {
+		// An IdP profile whose tokens have no default audience (Cognito's): the tutorial's
+		// alias stands in until the authorizer is configured per IdP profile.
+		alias = mockidp.DefaultAudience
+	}
 	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
-		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), s.idp.Audience())...),
+		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), alias)...),
 		authorizer.WithRequiredScopes(s.scopes...), authorizer.WithLogger(log.With("component", "authorizer"))}
 	if s.proven {
 		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))

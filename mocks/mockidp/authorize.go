@@ -75,7 +75,7 @@ func (p *IdP) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		renderPage(w, status, "authorize", pageData{Title: "Sign in", Error: pageErr, Users: p.users,
 			ClientID: req.client.ID, ClientName: clientName(req.client), Scopes: strings.Join(req.scopes, " "),
-			Audience: strings.Join(req.audience, " "), Action: p.issuer + pathAuthorize, Hidden: hiddenFields(params)})
+			Audience: strings.Join(req.audience, " "), Action: p.endpoint(p.profile.Endpoints.Authorize), Hidden: hiddenFields(params)})
 	}
 }
 
@@ -166,7 +166,7 @@ func (p *IdP) parseAuthorize(ctx context.Context, params url.Values) (authzReque
 	if req.scopes, err = p.parseScopes(params.Get("scope")); err != nil {
 		return req, &authzError{oauthError: err, redirectable: true}
 	}
-	if req.audience, err = p.parseResources(params["resource"]); err != nil {
+	if req.audience, err = p.requestedAudience(params["resource"], params["audience"]); err != nil {
 		return req, &authzError{oauthError: err, redirectable: true}
 	}
 	req.challenge, req.method = params.Get("code_challenge"), params.Get("code_challenge_method")
@@ -226,12 +226,51 @@ func (p *IdP) parseScopes(raw string) ([]string, *oauthError) {
 	return out, nil
 }
 
-// parseResources turns RFC 8707 resource parameters into the audience; none gives the
-// default audience.
-func (p *IdP) parseResources(resources []string) ([]string, *oauthError) {
-	if len(resources) == 0 {
-		return []string{p.cfg.audience}, nil
+// requestedAudience turns a request's RFC 8707 resource parameters (and, for a profile that
+// takes it, Auth0's audience parameter) into the token's audience, as the profile does: the
+// resources themselves, or the default audience, or an error in the provider's own words.
+func (p *IdP) requestedAudience(resources, audience []string) ([]string, *oauthError) {
+	if p.profile.AudienceParameter {
+		// Auth0: audience names the API; resource is ignored [A2][A11]; no audience, no API
+		// (the token is then opaque [A8]).
+		if len(audience) == 0 || audience[0] == "" {
+			return nil, nil
+		}
+		if err := checkResource(audience[0]); err != nil {
+			return nil, &oauthError{Code: "invalid_request", Description: "audience " + err.Error(), Status: 400}
+		}
+		return []string{audience[0]}, nil
 	}
+	switch p.profile.Resource {
+	case ResourceRefused:
+		if len(resources) > 0 {
+			return nil, entraResourceUnsupported()
+		}
+	case ResourceMustBeAudience:
+		for _, r := range resources {
+			if r != p.cfg.audience {
+				return nil, entraResourceNotFound(r)
+			}
+		}
+	case ResourceAudience, ResourceAudienceOnly:
+		if len(resources) > 0 {
+			return p.parseResources(resources)
+		}
+	}
+	return p.defaultAudience(), nil
+}
+
+// defaultAudience is the audience of a token whose client named no resource: none where the
+// profile has none (Cognito) and no WithAudience gave one.
+func (p *IdP) defaultAudience() []string {
+	if p.cfg.audience == "" {
+		return nil
+	}
+	return []string{p.cfg.audience}
+}
+
+// parseResources checks RFC 8707 resource parameters and returns them as the audience.
+func (p *IdP) parseResources(resources []string) ([]string, *oauthError) {
 	var out []string
 	for _, r := range resources {
 		if err := checkResource(r); err != nil {
@@ -245,6 +284,19 @@ func (p *IdP) parseResources(resources []string) ([]string, *oauthError) {
 		}
 	}
 	return out, nil
+}
+
+// entraResourceUnsupported is Entra's answer to a resource parameter at its v2 endpoints
+// [E7][E8]; the error code is the one its request validation uses (n/f in the sources).
+func entraResourceUnsupported() *oauthError {
+	return &oauthError{Code: "invalid_request", Description: "AADSTS901002: The 'resource' request parameter is not supported.", Status: 400}
+}
+
+// entraResourceNotFound is Entra's answer to a resource that names no app registration of the
+// tenant [E9][E12].
+func entraResourceNotFound(resource string) *oauthError {
+	return &oauthError{Code: "invalid_resource", Status: 400, Description: fmt.Sprintf(
+		"AADSTS500011: The resource principal named %s was not found in the tenant named %s.", resource, entraTenantID)}
 }
 
 // completeAuthorize creates the session in mockoidc and sends the code to the client.

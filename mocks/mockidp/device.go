@@ -91,7 +91,7 @@ func (p *IdP) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.decision(r, "device_authorization", "allow", "device code issued", slog.String("client_id", client.ID))
-	verify := p.issuer + pathDeviceVerify
+	verify := p.DeviceVerificationURL()
 	writeJSON(w, http.StatusOK, deviceAuthResponse{DeviceCode: d.deviceCode, UserCode: displayUserCode(d.userCode),
 		VerificationURI: verify, VerificationURIComplete: verify + "?" + url.Values{"user_code": {displayUserCode(d.userCode)}}.Encode(),
 		ExpiresIn: int64(p.cfg.deviceTTL / time.Second), Interval: int64(p.cfg.deviceInterval / time.Second)})
@@ -102,7 +102,7 @@ func (p *IdP) newDeviceAuth(client Client, form url.Values) (*deviceAuth, error)
 	if serr != nil {
 		return nil, serr
 	}
-	audience, rerr := p.parseResources(form["resource"])
+	audience, rerr := p.requestedAudience(form["resource"], form["audience"])
 	if rerr != nil {
 		return nil, rerr
 	}
@@ -143,7 +143,7 @@ func (p *IdP) deviceGrant(client Client, form url.Values) (tokenResponse, string
 		p.mu.Unlock()
 		return pending("expired_token", "device_code: expired before it was approved")
 	}
-	audience, aerr := narrowAudience(d.audience, form["resource"])
+	audience, aerr := p.narrowAudience(d.audience, form["resource"])
 	if aerr != nil {
 		p.mu.Unlock()
 		return tokenResponse{}, "", aerr
@@ -254,7 +254,7 @@ func (p *IdP) pendingDevice(userCode string) (*deviceAuth, Client, error) {
 // picks a user. A POST asking for JSON (Accept: application/json) gets a JSON answer:
 // that is how `mcpsso token` approves on a mock IdP.
 func (p *IdP) handleDeviceVerification(w http.ResponseWriter, r *http.Request) {
-	action := p.issuer + pathDeviceVerify
+	action := p.DeviceVerificationURL()
 	wantsJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
 	switch r.Method {
 	case http.MethodGet:

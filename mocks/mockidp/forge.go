@@ -21,14 +21,14 @@ const (
 	ForgeExpired             Forgery = iota + 1 // exp an hour ago
 	ForgeNotYetValid                            // nbf and iat an hour ahead, beyond any leeway
 	ForgeWrongIssuer                            // iss is the issuer plus "/evil" (catches prefix matching)
-	ForgeWrongAudience                          // aud is api://another-service
+	ForgeWrongAudience                          // aud is api://another-service (client_id another-app-client where client_id proves the audience)
 	ForgeAlgNone                                // alg none, empty signature
 	ForgeHS256WithPublicKey                     // HMAC-SHA256 keyed with the public key's PEM
 	ForgeUnknownKeyID                           // signed by a fresh key, with a kid not in the JWKS
 	ForgeUntrustedKey                           // signed by a fresh key under the active key's kid
 	ForgeTamperedPayload                        // payload edited (tenant globex) after signing
 	ForgeMissingSubject                         // signature-valid; no sub claim
-	ForgeIDToken                                // signature-valid ID token (token_use id) whose aud includes the API audience
+	ForgeIDToken                                // signature-valid ID token (token_use id where the profile has it) whose aud includes the API audience, if any
 	ForgeRefreshToken                           // signature-valid refresh token (token_use refresh) with the API audience
 	ForgeTenantWildcard                         // signature-valid; tenant "*"
 	ForgeTenantPathTraversal                    // signature-valid; tenant "../globex"
@@ -120,7 +120,8 @@ func (p *IdP) Forge(ctx context.Context, f Forgery, user string, opts ...TokenOp
 	now := p.cfg.now()
 	claims := p.accessClaims(s, now)
 	active := p.keys.active()
-	header := jwsHeader{Alg: active.alg, Kid: active.kid, Typ: typAccessToken}
+	header := jwsHeader{Alg: active.alg, Kid: active.kid}
+	p.accessHeader(&header)
 	tenant := func(v string) { claims[p.cfg.tenantClaim] = v }
 
 	switch f {
@@ -129,19 +130,28 @@ func (p *IdP) Forge(ctx context.Context, f Forgery, user string, opts ...TokenOp
 	case ForgeNotYetValid:
 		claims["iat"], claims["nbf"], claims["exp"] = now.Add(time.Hour).Unix(), now.Add(time.Hour).Unix(), now.Add(2*time.Hour).Unix()
 	case ForgeWrongIssuer:
-		claims["iss"] = p.issuer + "/evil"
+		claims["iss"] = strings.TrimSuffix(p.issuer, "/") + "/evil"
 	case ForgeWrongAudience:
-		claims["aud"] = "api://another-service"
+		if p.profile.AudienceClaim == "aud" {
+			claims["aud"] = "api://another-service"
+		} else {
+			// Where the client proves the audience (Cognito's client_id), another app client's.
+			claims[p.profile.AudienceClaim] = "another-app-client"
+		}
 	case ForgeMissingSubject:
 		delete(claims, "sub")
 	case ForgeIDToken:
 		claims = p.idClaims(s, nil, now)
-		claims["aud"] = []string{s.clientID, p.cfg.audience}
-		header.Typ = typJWT
+		if p.cfg.audience != "" {
+			claims["aud"] = []string{s.clientID, p.cfg.audience}
+		}
+		header.Typ, header.X5t = p.profile.IDTokenTyp, ""
 	case ForgeRefreshToken:
 		claims = p.refreshClaims(s, randomToken(), now.Add(p.cfg.refreshTTL), now)
-		claims["aud"] = p.cfg.audience
-		header.Typ = typJWT
+		if p.cfg.audience != "" {
+			claims["aud"] = p.cfg.audience
+		}
+		header.Typ, header.X5t = typJWT, ""
 	case ForgeTenantWildcard:
 		tenant("*")
 	case ForgeTenantPathTraversal:
@@ -163,14 +173,14 @@ func (p *IdP) Forge(ctx context.Context, f Forgery, user string, opts ...TokenOp
 	}
 	switch f {
 	case ForgeAlgNone:
-		h, _ := json.Marshal(jwsHeader{Alg: "none", Typ: typAccessToken})
+		h, _ := json.Marshal(jwsHeader{Alg: "none", Typ: header.Typ})
 		return b64.EncodeToString(h) + "." + b64.EncodeToString(payload) + ".", nil
 	case ForgeHS256WithPublicKey:
 		secret, err := publicKeyPEM(active.priv.Public())
 		if err != nil {
 			return "", err
 		}
-		return signHS256(jwsHeader{Alg: "HS256", Kid: active.kid, Typ: typAccessToken}, payload, secret)
+		return signHS256(jwsHeader{Alg: "HS256", Kid: active.kid, Typ: header.Typ}, payload, secret)
 	case ForgeUnknownKeyID, ForgeUntrustedKey:
 		stranger, err := generateKey(active.alg)
 		if err != nil {

@@ -7,6 +7,8 @@
 // resource indicators, Dynamic Client Registration (RFC 7591), RFC 9068 access tokens
 // (typ at+jwt) with the claims an authorizer maps users by, RS256 and ES256 keys with
 // rotation, a per-instance clock, and an API that forges each bad token negative tests need.
+// That is the generic profile; WithProfile makes it issue tokens as Cognito, Entra ID, Okta,
+// Auth0, Keycloak or Google do instead (profiles.go: one table of data per provider).
 // mockoidc keeps the sessions: its authorize handler creates them and its token handler
 // redeems codes and refresh tokens; the IdP serialises every call into it, because mockoidc's
 // session map has no lock.
@@ -37,29 +39,26 @@ import (
 	"github.com/mcpsso/mcpsso/internal/serve"
 )
 
-// Endpoint paths, relative to the issuer.
+// Discovery paths (RFC 8414 §3, OpenID Connect Discovery §4). The other endpoints are the
+// profile's (Profile.Endpoints).
 const (
-	pathDiscovery    = "/.well-known/openid-configuration"
-	pathASMetadata   = "/.well-known/oauth-authorization-server"
-	pathJWKS         = "/.well-known/jwks.json"
-	pathAuthorize    = "/authorize"
-	pathToken        = "/token"
-	pathUserinfo     = "/userinfo"
-	pathDeviceAuth   = "/device_authorization"
-	pathDeviceVerify = "/device"
-	pathRegister     = "/register"
+	pathDiscovery  = "/.well-known/openid-configuration"
+	pathASMetadata = "/.well-known/oauth-authorization-server"
+	pathJWKS       = "/.well-known/jwks.json"
 )
 
 // IdP is the mock identity provider: an http.Handler with typed getters. Its methods are
 // safe for concurrent use.
 type IdP struct {
-	cfg    config
-	issuer string
-	prefix string // the issuer's path, under which every endpoint is served
-	keys   *keySet
-	log    *slog.Logger
-	mux    *http.ServeMux
-	users  []User
+	cfg     config
+	profile *Profile
+	issuer  string // exactly as in iss and the discovery document (a profile's may end in "/")
+	origin  string // scheme://host[:port] of the issuer, where every endpoint is served
+	prefix  string // the issuer's path without a trailing slash: "{issuer}" in endpoint paths
+	keys    *keySet
+	log     *slog.Logger
+	mux     *http.ServeMux
+	users   []User
 
 	// mu serialises every call into mockoidc (its session map has no lock) and guards the
 	// state below.
@@ -72,9 +71,10 @@ type IdP struct {
 	logins          []*User
 	codes           map[string]*pendingCode
 	grants          map[string]*grant
-	devices         map[string]*deviceAuth // by device code
-	userCodes       map[string]*deviceAuth // by normalised user code
-	pruneAt         int                    // state size that triggers the next sweep
+	devices         map[string]*deviceAuth  // by device code
+	userCodes       map[string]*deviceAuth  // by normalised user code
+	opaque          map[string]*opaqueToken // opaque access tokens, by token
+	pruneAt         int                     // state size that triggers the next sweep
 }
 
 // New builds an IdP without listening; WithIssuerURL is required (Start derives it).
@@ -91,13 +91,27 @@ func New(opts ...Option) (*IdP, error) {
 	if cfg.issuerPath != "" {
 		return nil, errors.New("mockidp: give the issuer's path in WithIssuerURL, not WithIssuerPath, when calling New")
 	}
+	cfg.resolve()
 	return newIdP(cfg)
 }
 
+// newIdP builds the IdP of a resolved config. An issuer URL without a path takes the profile's
+// path (an explicit one keeps its own), and the profile's trailing slash.
 func newIdP(cfg config) (*IdP, error) {
 	issuer, err := url.Parse(cfg.issuerURL)
 	if err != nil {
 		return nil, fmt.Errorf("mockidp: issuer URL %q: %v", cfg.issuerURL, err)
+	}
+	base := cfg.issuerURL
+	if issuer.Path == "" {
+		base += cfg.profile.IssuerPath
+		if issuer, err = url.Parse(base); err != nil {
+			return nil, fmt.Errorf("mockidp: issuer URL %q: %v", base, err)
+		}
+	}
+	iss := base
+	if cfg.profile.IssuerTrailingSlash {
+		iss += "/"
 	}
 	key := cfg.key
 	if key == nil {
@@ -105,7 +119,7 @@ func newIdP(cfg config) (*IdP, error) {
 			return nil, fmt.Errorf("mockidp: %w", err)
 		}
 	}
-	keys, err := newKeySet(key, cfg.overlap, cfg.now)
+	keys, err := newKeySet(key, cfg.overlap, cfg.now, kidFunc(cfg.profile.KeyID))
 	if err != nil {
 		return nil, fmt.Errorf("mockidp: signing key: %w", err)
 	}
@@ -113,9 +127,9 @@ func newIdP(cfg config) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &IdP{cfg: cfg, issuer: cfg.issuerURL, prefix: issuer.EscapedPath(), keys: keys, log: cfg.logger,
+	p := &IdP{cfg: cfg, profile: cfg.profile, issuer: iss, origin: issuer.Scheme + "://" + issuer.Host, prefix: issuer.EscapedPath(), keys: keys, log: cfg.logger,
 		users: cfg.users, mock: mock, clients: map[string]Client{}, metadataClients: map[string]cachedMetadataClient{}, codes: map[string]*pendingCode{},
-		grants: map[string]*grant{}, devices: map[string]*deviceAuth{}, userCodes: map[string]*deviceAuth{}}
+		grants: map[string]*grant{}, devices: map[string]*deviceAuth{}, userCodes: map[string]*deviceAuth{}, opaque: map[string]*opaqueToken{}}
 	for _, c := range cfg.clients {
 		p.clients[c.ID] = c
 	}
@@ -146,29 +160,55 @@ func newMock() (*mockoidc.MockOIDC, error) {
 
 func (p *IdP) routes() {
 	p.mux = http.NewServeMux()
+	seen := map[string]bool{}
 	handle := func(path string, h http.HandlerFunc, cors bool) {
+		if path == "" || seen[path] { // no such endpoint, or two forms that are one URL
+			return
+		}
+		seen[path] = true
 		if cors {
 			h = withCORS(h)
 		}
 		p.mux.Handle(path, h)
 	}
+	d := p.profile.Discovery
 	handle(p.prefix+pathDiscovery, p.handleMetadata, true)
-	handle(pathASMetadata+p.prefix, p.handleMetadata, true)
-	if p.prefix != "" {
-		// Both insertion forms a client may try for an issuer with a path (RFC 8414 §3.1,
-		// and the OIDC form MCP clients also try).
+	if p.prefix != "" && d.OIDCPathInsertion {
+		// The OIDC path-insertion form MCP clients also try for an issuer with a path.
 		handle(pathDiscovery+p.prefix, p.handleMetadata, true)
+	}
+	if d.RFC8414Inserted {
+		handle(pathASMetadata+p.prefix, p.handleMetadata, true) // RFC 8414 §3.1
+	}
+	if d.RFC8414Appended {
 		handle(p.prefix+pathASMetadata, p.handleMetadata, true)
 	}
-	handle(p.prefix+pathJWKS, p.handleJWKS, true)
-	handle(p.prefix+pathAuthorize, p.handleAuthorize, false)
-	handle(p.prefix+pathToken, p.handleToken, true)
-	handle(p.prefix+pathUserinfo, p.handleUserinfo, true)
-	handle(p.prefix+pathDeviceAuth, p.handleDeviceAuthorization, true)
-	handle(p.prefix+pathDeviceVerify, p.handleDeviceVerification, false)
-	if p.cfg.registration {
-		handle(p.prefix+pathRegister, p.handleRegister, true)
+	e := p.profile.Endpoints
+	handle(p.path(e.JWKS), p.handleJWKS, true)
+	handle(p.path(e.Authorize), p.handleAuthorize, false)
+	handle(p.path(e.Token), p.handleToken, true)
+	handle(p.path(e.Userinfo), p.handleUserinfo, true)
+	if p.profile.DeviceGrant {
+		handle(p.path(e.DeviceAuthorization), p.handleDeviceAuthorization, true)
+		handle(p.path(e.DeviceVerification), p.handleDeviceVerification, false)
 	}
+	if p.cfg.registration {
+		handle(p.path(e.Registration), p.handleRegister, true)
+	}
+	handle(p.path(e.Tokeninfo), p.handleTokeninfo, true)
+}
+
+// path is an endpoint path of the profile on this IdP ("" when it has none).
+func (p *IdP) path(template string) string {
+	return strings.ReplaceAll(template, "{issuer}", p.prefix)
+}
+
+// endpoint is an endpoint's URL ("" when the profile has none).
+func (p *IdP) endpoint(template string) string {
+	if template == "" {
+		return ""
+	}
+	return p.origin + p.path(template)
 }
 
 type ctxKey struct{}
@@ -228,30 +268,48 @@ func randomToken() string {
 func (p *IdP) IssuerURL() string { return p.issuer }
 
 // DiscoveryURL is the OpenID Connect discovery document's URL.
-func (p *IdP) DiscoveryURL() string { return p.issuer + pathDiscovery }
+func (p *IdP) DiscoveryURL() string { return p.origin + p.prefix + pathDiscovery }
 
 // JWKSURL is the URL of the published keys.
-func (p *IdP) JWKSURL() string { return p.issuer + pathJWKS }
+func (p *IdP) JWKSURL() string { return p.endpoint(p.profile.Endpoints.JWKS) }
 
 // UserinfoURL is the OIDC userinfo endpoint.
-func (p *IdP) UserinfoURL() string { return p.issuer + pathUserinfo }
+func (p *IdP) UserinfoURL() string { return p.endpoint(p.profile.Endpoints.Userinfo) }
 
-// DeviceVerificationURL is the page where a person approves a device code.
-func (p *IdP) DeviceVerificationURL() string { return p.issuer + pathDeviceVerify }
+// DeviceVerificationURL is the page where a person approves a device code ("" when the
+// profile offers no device grant).
+func (p *IdP) DeviceVerificationURL() string {
+	if !p.profile.DeviceGrant {
+		return ""
+	}
+	return p.endpoint(p.profile.Endpoints.DeviceVerification)
+}
 
-// RegistrationURL is the RFC 7591 registration endpoint ("" when turned off).
+// RegistrationURL is the RFC 7591 registration endpoint ("" when turned off or the profile
+// has none; an endpoint that wants an administrator's token, as Okta's, counts).
 func (p *IdP) RegistrationURL() string {
 	if !p.cfg.registration {
 		return ""
 	}
-	return p.issuer + pathRegister
+	return p.endpoint(p.profile.Endpoints.Registration)
 }
 
-// Endpoint is the IdP's endpoint for golang.org/x/oauth2.
+// TokeninfoURL is the introspection endpoint of a profile with opaque access tokens
+// (Google's tokeninfo; "" for the others).
+func (p *IdP) TokeninfoURL() string { return p.endpoint(p.profile.Endpoints.Tokeninfo) }
+
+// Endpoint is the IdP's endpoint for golang.org/x/oauth2 (DeviceAuthURL is empty when the
+// profile offers no device grant).
 func (p *IdP) Endpoint() oauth2.Endpoint {
-	return oauth2.Endpoint{AuthURL: p.issuer + pathAuthorize, TokenURL: p.issuer + pathToken,
-		DeviceAuthURL: p.issuer + pathDeviceAuth}
+	e := oauth2.Endpoint{AuthURL: p.endpoint(p.profile.Endpoints.Authorize), TokenURL: p.endpoint(p.profile.Endpoints.Token)}
+	if p.profile.DeviceGrant {
+		e.DeviceAuthURL = p.endpoint(p.profile.Endpoints.DeviceAuthorization)
+	}
+	return e
 }
+
+// Profile is the provider the IdP imitates (see WithProfile).
+func (p *IdP) Profile() Profile { return p.profile.clone() }
 
 // ClientID is the public client (mcpsso-cli unless WithClients replaced it).
 func (p *IdP) ClientID() string {
@@ -282,7 +340,8 @@ func (p *IdP) OAuth2Config(clientID, redirectURL string, scopes ...string) (*oau
 		RedirectURL: redirectURL, Scopes: scopes}, nil
 }
 
-// Audience is the default access-token audience.
+// Audience is the default access-token audience: the aud of a token whose client named no
+// resource ("" when such tokens have no aud, as Cognito's).
 func (p *IdP) Audience() string { return p.cfg.audience }
 
 // TenantClaim names the claim that carries the tenant.
@@ -371,7 +430,8 @@ type Server struct {
 }
 
 // Start builds an IdP and serves it until ctx ends or Close is called. The issuer is
-// http://<listen address><WithIssuerPath> unless WithIssuerURL says otherwise.
+// http://<listen address><WithIssuerPath> unless WithIssuerURL says otherwise; without either
+// path, the profile's (see Profile.Issuer).
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -382,6 +442,7 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	if cfg.issuerURL != "" && cfg.issuerPath != "" {
 		return nil, errors.New("mockidp: give WithIssuerURL or WithIssuerPath, not both")
 	}
+	cfg.resolve()
 	ln, err := serve.Listen("mockidp", cfg.addr)
 	if err != nil {
 		return nil, err

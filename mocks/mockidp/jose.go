@@ -7,9 +7,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -42,6 +44,7 @@ type jwsHeader struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid,omitempty"`
 	Typ string `json:"typ,omitempty"`
+	X5t string `json:"x5t,omitempty"` // Entra's v1 tokens repeat the kid here
 }
 
 // jwk is one public key of a JWK Set (RFC 7517), RSA or P-256.
@@ -50,11 +53,14 @@ type jwk struct {
 	Use string `json:"use,omitempty"`
 	Alg string `json:"alg,omitempty"`
 	Kid string `json:"kid,omitempty"`
+	X5t string `json:"x5t,omitempty"`
 	N   string `json:"n,omitempty"`
 	E   string `json:"e,omitempty"`
 	Crv string `json:"crv,omitempty"`
 	X   string `json:"x,omitempty"`
 	Y   string `json:"y,omitempty"`
+	// Issuer is Entra's issuer member on each key.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // publicJWK describes pub as a JWK without kid, use or alg.
@@ -76,21 +82,48 @@ func publicJWK(pub crypto.PublicKey) (jwk, error) {
 	}
 }
 
-// thumbprint is the RFC 7638 JWK thumbprint of pub, used as its kid.
-func thumbprint(pub crypto.PublicKey) (string, error) {
+// canonicalJWK is RFC 7638's canonical form of pub, what its thumbprints hash.
+func canonicalJWK(pub crypto.PublicKey) ([]byte, error) {
 	k, err := publicJWK(pub)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var canonical string
-	switch k.Kty {
-	case "RSA":
-		canonical = fmt.Sprintf(`{"e":%q,"kty":"RSA","n":%q}`, k.E, k.N)
-	default:
-		canonical = fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":%q,"y":%q}`, k.X, k.Y)
+	if k.Kty == "RSA" {
+		return fmt.Appendf(nil, `{"e":%q,"kty":"RSA","n":%q}`, k.E, k.N), nil
 	}
-	sum := sha256.Sum256([]byte(canonical))
-	return b64.EncodeToString(sum[:]), nil
+	return fmt.Appendf(nil, `{"crv":"P-256","kty":"EC","x":%q,"y":%q}`, k.X, k.Y), nil
+}
+
+// kidFunc names keys in a provider's form. Every form is a hash of the public key (the
+// default, the RFC 7638 thumbprint itself), so a kid is stable for a key and differs between
+// keys.
+func kidFunc(form KeyIDForm) func(crypto.PublicKey) (string, error) {
+	return func(pub crypto.PublicKey) (string, error) {
+		canonical, err := canonicalJWK(pub)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(canonical)
+		sum1 := sha1.Sum(canonical)
+		switch form {
+		case KidBase64Padded:
+			return base64.StdEncoding.EncodeToString(sum[:]), nil
+		case KidSHA1Thumbprint:
+			return b64.EncodeToString(sum1[:]), nil
+		case KidHex40:
+			return hex.EncodeToString(sum1[:]), nil
+		case KidShortAlphanumeric:
+			var out []byte
+			for _, c := range []byte(base64.StdEncoding.EncodeToString(sum[:])) {
+				if len(out) < 21 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+					out = append(out, c)
+				}
+			}
+			return string(out), nil
+		default:
+			return b64.EncodeToString(sum[:]), nil
+		}
+	}
 }
 
 // algFor names the JWS algorithm a private key signs with.

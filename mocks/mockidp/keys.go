@@ -12,7 +12,7 @@ import (
 
 // KeyInfo describes one signing key the IdP holds.
 type KeyInfo struct {
-	ID        string // the kid (RFC 7638 thumbprint)
+	ID        string // the kid (RFC 7638 thumbprint, or the profile's form of it)
 	Algorithm string // RS256 or ES256
 	Active    bool   // new tokens are signed with it
 	// PublishedUntil is when a rotated-out key leaves the JWKS (the end of its overlap
@@ -34,26 +34,27 @@ type keySet struct {
 	keys    []*signingKey // oldest first; the last one is active
 	overlap time.Duration
 	now     func() time.Time
+	kidOf   func(crypto.PublicKey) (string, error)
 }
 
-func newSigningKey(priv crypto.Signer) (*signingKey, error) {
+func newSigningKey(priv crypto.Signer, kidOf func(crypto.PublicKey) (string, error)) (*signingKey, error) {
 	alg, err := algFor(priv)
 	if err != nil {
 		return nil, err
 	}
-	kid, err := thumbprint(priv.Public())
+	kid, err := kidOf(priv.Public())
 	if err != nil {
 		return nil, err
 	}
 	return &signingKey{kid: kid, alg: alg, priv: priv}, nil
 }
 
-func newKeySet(first crypto.Signer, overlap time.Duration, now func() time.Time) (*keySet, error) {
-	k, err := newSigningKey(first)
+func newKeySet(first crypto.Signer, overlap time.Duration, now func() time.Time, kidOf func(crypto.PublicKey) (string, error)) (*keySet, error) {
+	k, err := newSigningKey(first, kidOf)
 	if err != nil {
 		return nil, err
 	}
-	return &keySet{keys: []*signingKey{k}, overlap: overlap, now: now}, nil
+	return &keySet{keys: []*signingKey{k}, overlap: overlap, now: now, kidOf: kidOf}, nil
 }
 
 func (ks *keySet) activeLocked() *signingKey { return ks.keys[len(ks.keys)-1] }
@@ -72,7 +73,7 @@ func publishedAt(k *signingKey, now time.Time) bool {
 
 // rotate makes priv the active key; the previous active key stays published for the overlap.
 func (ks *keySet) rotate(priv crypto.Signer) (*signingKey, error) {
-	k, err := newSigningKey(priv)
+	k, err := newSigningKey(priv, ks.kidOf)
 	if err != nil {
 		return nil, err
 	}
@@ -133,14 +134,12 @@ func (ks *keySet) info() []KeyInfo {
 	return out
 }
 
-// jwks renders the published keys as a JWK Set.
-func (ks *keySet) jwks() ([]byte, error) {
+// jwks lists the published keys as JWKs, oldest first.
+func (ks *keySet) jwks() ([]jwk, error) {
 	ks.mu.RLock()
 	defer ks.mu.RUnlock()
 	now := ks.now()
-	set := struct {
-		Keys []jwk `json:"keys"`
-	}{Keys: []jwk{}}
+	keys := []jwk{}
 	for _, k := range ks.keys {
 		if !publishedAt(k, now) {
 			continue
@@ -150,19 +149,26 @@ func (ks *keySet) jwks() ([]byte, error) {
 			return nil, err
 		}
 		pub.Kid, pub.Alg, pub.Use = k.kid, k.alg, "sig"
-		set.Keys = append(set.Keys, pub)
+		keys = append(keys, pub)
 	}
-	return json.Marshal(set)
+	return keys, nil
 }
 
 // sign signs claims with the active key.
 func (ks *keySet) sign(typ string, claims map[string]any) (string, error) {
+	return ks.signWith(func(h *jwsHeader) { h.Typ = typ }, claims)
+}
+
+// signWith signs claims with the active key under the header shape gives.
+func (ks *keySet) signWith(shape func(*jwsHeader), claims map[string]any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
 	k := ks.active()
-	return signJWS(jwsHeader{Alg: k.alg, Kid: k.kid, Typ: typ}, payload, k.priv)
+	h := jwsHeader{Alg: k.alg, Kid: k.kid}
+	shape(&h)
+	return signJWS(h, payload, k.priv)
 }
 
 // verify checks a token the IdP issued: a published key must have signed it, or, with

@@ -52,6 +52,35 @@ type config struct {
 	cimd           bool
 	loopbackCIMD   bool
 	cimdHTTP       *http.Client
+
+	// profile is the provider the IdP imitates (WithProfile; nil until resolve: generic). The
+	// *Set fields record the options given explicitly, which a profile does not override.
+	profile        *Profile
+	audienceSet    bool
+	tenantClaimSet bool
+	accessTTLSet   bool
+}
+
+// resolve applies the profile (generic when none was chosen) under the options given
+// explicitly, once every option has run.
+func (c *config) resolve() {
+	if c.profile == nil {
+		p, _ := LookupProfile(ProfileGeneric)
+		c.profile = &p
+	}
+	p := c.profile
+	if !c.audienceSet {
+		c.audience = p.Audience
+	}
+	if !c.tenantClaimSet {
+		c.tenantClaim = p.TenantClaim
+	}
+	if !c.accessTTLSet {
+		c.accessTTL = p.AccessTTL
+	}
+	c.registration = c.registration && p.DCR != DCRNone
+	c.cimd = c.cimd && p.CIMD
+	c.plainPKCE = c.plainPKCE || p.PlainPKCE
 }
 
 func defaultConfig() config {
@@ -144,13 +173,13 @@ func WithClients(clients ...Client) Option {
 }
 
 // WithAudience sets the access-token audience used when a request names no resource
-// (default api://quilt-mcp).
+// (default: the profile's; generic api://quilt-mcp).
 func WithAudience(aud string) Option {
 	return func(c *config) error {
 		if err := checkResource(aud); err != nil {
 			return fmt.Errorf("mockidp: audience: %w", err)
 		}
-		c.audience = aud
+		c.audience, c.audienceSet = aud, true
 		return nil
 	}
 }
@@ -169,7 +198,8 @@ func WithAllowedResources(resources ...string) Option {
 	}
 }
 
-// WithTenantClaim names the claim that carries the user's tenant (default "tenant").
+// WithTenantClaim names the claim that carries the user's tenant (default: the profile's;
+// generic "tenant").
 func WithTenantClaim(name string) Option {
 	return func(c *config) error {
 		if name == "" || strings.ContainsFunc(name, isControlOrSpace) {
@@ -178,7 +208,7 @@ func WithTenantClaim(name string) Option {
 		if slices.Contains(reservedClaims, name) {
 			return fmt.Errorf("mockidp: tenant claim %q: the IdP sets this claim itself; choose another name", name)
 		}
-		c.tenantClaim = name
+		c.tenantClaim, c.tenantClaimSet = name, true
 		return nil
 	}
 }
@@ -247,14 +277,14 @@ func WithRotationOverlap(d time.Duration) Option {
 	}
 }
 
-// WithTokenTTLs sets the lifetimes of access tokens (default 1h) and refresh tokens
-// (default 24h).
+// WithTokenTTLs sets the lifetimes of access tokens (default: the profile's; generic 1h) and
+// refresh tokens (default 24h).
 func WithTokenTTLs(access, refresh time.Duration) Option {
 	return func(c *config) error {
 		if access < time.Second || refresh < time.Second {
 			return fmt.Errorf("mockidp: token TTLs %v and %v: each must be at least 1s (expires_in is in whole seconds)", access, refresh)
 		}
-		c.accessTTL, c.refreshTTL = access, refresh
+		c.accessTTL, c.refreshTTL, c.accessTTLSet = access, refresh, true
 		return nil
 	}
 }

@@ -58,6 +58,18 @@ type registrationResponse struct {
 	Scope                   string   `json:"scope,omitempty"`
 }
 
+// keycloakClientFields are members Keycloak's client representation knows beyond those of
+// registrationRequest (so a strict registration does not refuse them): RFC 7591's response
+// members and OpenID Connect registration's logout, request-object and encryption settings.
+var keycloakClientFields = []string{"client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at",
+	"registration_client_uri", "registration_access_token", "sector_identifier_uri", "request_uris",
+	"request_object_signing_alg", "request_object_encryption_alg", "request_object_encryption_enc",
+	"userinfo_signed_response_alg", "userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc",
+	"id_token_encrypted_response_alg", "id_token_encrypted_response_enc", "token_endpoint_auth_signing_alg",
+	"frontchannel_logout_uri", "frontchannel_logout_session_required", "backchannel_logout_uri",
+	"backchannel_logout_session_required", "backchannel_logout_revoke_offline_tokens", "tls_client_certificate_bound_access_tokens",
+	"require_pushed_authorization_requests", "authorization_signed_response_alg", "initiate_login_uri"}
+
 // regError is an RFC 7591 §3.2.2 error.
 func regError(code, format string, args ...any) *oauthError {
 	return &oauthError{Code: code, Description: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
@@ -182,6 +194,14 @@ func (p *IdP) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{Code: "invalid_request", Description: "method " + r.Method + ": register with POST", Status: http.StatusMethodNotAllowed})
 		return
 	}
+	if p.profile.DCR == DCRAdminToken {
+		// Okta's endpoint wants an administrator's SSWS or OAuth token [O6][O7], which no MCP
+		// client has, so the mock accepts none; the body is Okta's API error format.
+		p.decision(r, "register", "deny", "registration needs an administrator's token (Okta)")
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"errorCode": "E0000011", "errorSummary": "Invalid token provided",
+			"errorLink": "E0000011", "errorId": "oae" + randomHex(11), "errorCauses": []any{}})
+		return
+	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeOAuthError(w, regError("invalid_client_metadata", "Content-Type %q: must be application/json", r.Header.Get("Content-Type")))
 		return
@@ -192,6 +212,16 @@ func (p *IdP) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, ignored, err := decodeRegistration(body)
+	if err == nil && p.profile.DCR == DCRStrict {
+		if unknown := slices.DeleteFunc(ignored, func(f string) bool { return slices.Contains(keycloakClientFields, f) }); len(unknown) > 0 {
+			// Keycloak decodes the body into its client representation, which refuses any
+			// member it does not know — "resource" included [K11][K12] — in Jackson's words.
+			p.decision(r, "register", "deny", "unrecognized field "+unknown[0]+" (Keycloak)")
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf(
+				"Unrecognized field %q (class org.keycloak.representations.oidc.OIDCClientRepresentation), not marked as ignorable", unknown[0])})
+			return
+		}
+	}
 	var c Client
 	var resp registrationResponse
 	if err == nil {

@@ -188,7 +188,7 @@ func (p *IdP) codeGrant(client Client, form url.Values) (tokenResponse, string, 
 		p.mu.Unlock()
 		return tokenResponse{}, "", invalidGrant("redirect_uri: must be the one of the authorization request (RFC 6749 §4.1.3)")
 	}
-	audience, aerr := narrowAudience(pc.audience, form["resource"])
+	audience, aerr := p.narrowAudience(pc.audience, form["resource"])
 	if aerr != nil {
 		p.mu.Unlock()
 		return tokenResponse{}, pc.user.Subject, aerr
@@ -296,7 +296,7 @@ func (p *IdP) refreshGrant(client Client, form url.Values) (tokenResponse, strin
 	case g.revoked:
 		p.mu.Unlock()
 		return tokenResponse{}, g.spec.user.Subject, invalidGrant("refresh_token: its grant was revoked")
-	case jti != g.refreshJTI:
+	case jti != g.refreshJTI && p.profile.RefreshRotation:
 		g.revoked = true
 		p.mu.Unlock()
 		return tokenResponse{}, g.spec.user.Subject, invalidGrant("refresh_token: already used (refresh tokens rotate); the grant is now revoked")
@@ -313,7 +313,7 @@ func (p *IdP) refreshGrant(client Client, form url.Values) (tokenResponse, strin
 		spec.scopes = narrowed
 	}
 	var aerr *oauthError
-	if spec.audience, aerr = narrowAudience(spec.audience, form["resource"]); aerr != nil {
+	if spec.audience, aerr = p.narrowAudience(spec.audience, form["resource"]); aerr != nil {
 		p.mu.Unlock()
 		return tokenResponse{}, spec.user.Subject, aerr
 	}
@@ -330,9 +330,23 @@ func (p *IdP) refreshGrant(client Client, form url.Values) (tokenResponse, strin
 }
 
 // narrowAudience applies RFC 8707 §2.2 at the token endpoint: the resources asked for must
-// have been granted, and the token is then for them alone.
-func narrowAudience(granted, requested []string) ([]string, *oauthError) {
+// have been granted, and the token is then for them alone. A profile that refuses or ignores
+// resource does so here too.
+func (p *IdP) narrowAudience(granted, requested []string) ([]string, *oauthError) {
 	if len(requested) == 0 {
+		return granted, nil
+	}
+	switch {
+	case p.profile.AudienceParameter:
+		return granted, nil // Auth0 ignores resource [A11]
+	case p.profile.Resource == ResourceRefused:
+		return nil, entraResourceUnsupported()
+	case p.profile.Resource == ResourceMustBeAudience:
+		if _, err := p.requestedAudience(requested, nil); err != nil {
+			return nil, err
+		}
+		return granted, nil
+	case p.profile.Resource == ResourceIgnored:
 		return granted, nil
 	}
 	for _, r := range requested {

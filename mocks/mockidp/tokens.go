@@ -37,36 +37,70 @@ func audienceClaim(aud []string) any {
 	return slices.Clone(aud)
 }
 
-// accessClaims are an RFC 9068 access token's claims, plus what the authorizer maps users by.
+// accessClaims are an access token's claims as the profile issues them (for the generic
+// profile, RFC 9068's), plus what the authorizer maps users by: the tenant, agent and extra
+// claims.
 func (p *IdP) accessClaims(s tokenSpec, now time.Time) map[string]any {
 	ttl := s.ttl
 	if ttl == 0 {
 		ttl = p.cfg.accessTTL
 	}
-	c := map[string]any{
-		"iss":       p.issuer,
-		"sub":       s.user.Subject,
-		"aud":       audienceClaim(s.audience),
-		"exp":       now.Add(ttl).Unix(),
-		"iat":       now.Unix(),
-		"nbf":       now.Unix(),
-		"jti":       randomToken(),
-		"client_id": s.clientID,
-		"auth_time": s.authTime.Unix(),
-		"token_use": TokenUseAccess,
-	}
-	if len(s.scopes) > 0 {
-		c["scope"] = strings.Join(s.scopes, " ")
-	}
-	if s.user.Email != "" {
-		c["email"] = s.user.Email
-	}
-	if len(s.user.Groups) > 0 {
-		c["groups"] = slices.Clone(s.user.Groups)
-	}
+	c := map[string]any{}
+	claimContext{p: p, spec: s, audience: p.tokenAudience(s), now: now, ttl: ttl}.apply(c, p.profile.access)
 	s.user.addIdentityClaims(c, p.cfg.tenantClaim)
 	maps.Copy(c, s.extra)
 	return c
+}
+
+// tokenAudience is the aud of an access token: the spec's, with Auth0's {issuer}userinfo
+// added when openid was granted [A13].
+func (p *IdP) tokenAudience(s tokenSpec) []string {
+	if p.profile.UserinfoAudience && len(s.audience) > 0 && slices.Contains(s.scopes, "openid") {
+		return append(slices.Clone(s.audience), p.issuer+"userinfo")
+	}
+	return s.audience
+}
+
+// opaqueAccess reports whether the access token for s is opaque: always (Google), or when no
+// API was named (Auth0 without an audience).
+func (p *IdP) opaqueAccess(s tokenSpec) bool {
+	switch p.profile.AccessToken {
+	case AccessOpaque:
+		return true
+	case AccessOpaqueWithoutAudience:
+		return len(s.audience) == 0
+	}
+	return false
+}
+
+// accessToken mints the access token for s: signed under the profile's header, or opaque.
+func (p *IdP) accessToken(s tokenSpec, now time.Time) (string, error) {
+	claims := p.accessClaims(s, now)
+	if p.opaqueAccess(s) {
+		exp, _ := claims["exp"].(int64)
+		return p.mintOpaque(claims, time.Unix(exp, 0)), nil
+	}
+	return p.keys.signWith(p.accessHeader, claims)
+}
+
+// accessHeader shapes an access token's JOSE header as the profile does: its typ (or none),
+// and x5t beside the kid for Entra's v1 tokens.
+func (p *IdP) accessHeader(h *jwsHeader) {
+	h.Typ = p.profile.AccessTokenTyp
+	if p.profile.X5T {
+		h.X5t = h.Kid
+	}
+}
+
+// lifetime is the lifetime of one access token: the configured one, or for a profile with a
+// range (Entra's 60 to 90 minutes [E2]) a random whole number of seconds in it.
+func (p *IdP) lifetime() time.Duration {
+	lo, hi := p.cfg.accessTTL, p.profile.AccessTTLMax
+	if p.cfg.accessTTLSet || hi <= lo {
+		return lo
+	}
+	span := int64((hi - lo) / time.Second)
+	return lo + time.Duration(randomInt(span+1))*time.Second
 }
 
 // idClaims re-issues the claims mockoidc built for the ID token (nonce and the user's
@@ -91,6 +125,10 @@ func (p *IdP) idClaims(s tokenSpec, fromMock map[string]any, now time.Time) map[
 	if c["nonce"] == "" {
 		delete(c, "nonce")
 	}
+	if !p.profile.TokenUse {
+		delete(c, "token_use")
+	}
+	claimContext{p: p, spec: s, now: now, ttl: p.cfg.accessTTL}.apply(c, p.profile.idExtra)
 	return c
 }
 
@@ -160,7 +198,8 @@ func WithTokenClaims(claims map[string]any) TokenOption {
 
 // TokenFor mints a valid access token for a user (by username, email or subject) directly,
 // without an OAuth flow: the fast path for scenarios. The token is exactly what the token
-// endpoint would issue.
+// endpoint would issue to a client that named no resource (Auth0: the default audience, as
+// if the client had named it; Google: opaque).
 func (p *IdP) TokenFor(ctx context.Context, user string, opts ...TokenOption) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -169,7 +208,7 @@ func (p *IdP) TokenFor(ctx context.Context, user string, opts ...TokenOption) (s
 	if err != nil {
 		return "", err
 	}
-	return p.keys.sign(typAccessToken, p.accessClaims(s, p.cfg.now()))
+	return p.accessToken(s, p.cfg.now())
 }
 
 func (p *IdP) specFor(user string, opts []TokenOption) (tokenSpec, error) {
@@ -178,7 +217,7 @@ func (p *IdP) specFor(user string, opts []TokenOption) (tokenSpec, error) {
 		return tokenSpec{}, fmt.Errorf("mockidp: %w", err)
 	}
 	s := tokenSpec{user: u, clientID: p.ClientID(), scopes: []string{"openid", "profile", "email"},
-		audience: []string{p.cfg.audience}, authTime: p.cfg.now()}
+		audience: p.defaultAudience(), authTime: p.cfg.now(), ttl: p.lifetime()}
 	for _, o := range opts {
 		if err := o(&s); err != nil {
 			return tokenSpec{}, fmt.Errorf("mockidp: %w", err)
@@ -201,11 +240,12 @@ type tokenResponse struct {
 // set, and an ID token when openid was granted.
 func (p *IdP) issue(s tokenSpec, fromMock map[string]any, refreshJTI string, refreshExpires time.Time) (tokenResponse, error) {
 	now := p.cfg.now()
-	access, err := p.keys.sign(typAccessToken, p.accessClaims(s, now))
+	s.ttl = p.lifetime()
+	access, err := p.accessToken(s, now)
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	tr := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(p.cfg.accessTTL / time.Second),
+	tr := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second),
 		Scope: strings.Join(s.scopes, " ")}
 	if refreshJTI != "" {
 		if tr.RefreshToken, err = p.keys.sign(typJWT, p.refreshClaims(s, refreshJTI, refreshExpires, now)); err != nil {
@@ -213,7 +253,7 @@ func (p *IdP) issue(s tokenSpec, fromMock map[string]any, refreshJTI string, ref
 		}
 	}
 	if slices.Contains(s.scopes, "openid") {
-		if tr.IDToken, err = p.keys.sign(typJWT, p.idClaims(s, fromMock, now)); err != nil {
+		if tr.IDToken, err = p.keys.sign(p.profile.IDTokenTyp, p.idClaims(s, fromMock, now)); err != nil {
 			return tokenResponse{}, err
 		}
 	}

@@ -2,12 +2,18 @@
 // change reopens one: an HMAC token keyed with the IdP's public key (alg confusion) in four
 // encodings of the key, kid injection, keys the token names itself (jku, x5u, jwk, x5c: never
 // fetched, never trusted), two Authorization headers, and requests over the size limits, each
-// with the status that says why. Every attack starts from a valid token of a mapped user and
-// changes one thing, so a refusal can only be for that thing; none needs a mock IdP.
+// with the status that says why; and the keyless forgeries, answered as a bad token must be
+// (401, an invalid_token challenge naming the resource metadata): alg none, a key that is not
+// the IdP's (under its kid, under an unknown kid, another issuer's), claims changed under the
+// IdP's signature (sub, tenant, aud, exp) and the signature stripped. Every attack starts from
+// a valid token of a mapped user and changes one thing, so a refusal can only be for that
+// thing; none needs the IdP's private key, so they run against any target.
 package adversarial
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -53,6 +59,40 @@ var _ = fw.Describe("Attacks refused", fw.Adversarial, func() {
 
 	DescribeTable("never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its",
 		refusesToken, conformance, auth, tokenEntries(namedKeys))
+
+	// forgeryEntries are the keyless forgeries' entries, named by what each changes.
+	forgeryEntries := func(forgeries []keylessForgery) []TableEntry {
+		var out []TableEntry
+		for _, kf := range forgeries {
+			out = append(out, Entry(kf.name, kf))
+		}
+		return out
+	}
+	// answersInvalidToken presents the forgery and checks the answer to a bad token, and that
+	// nothing the token names (the attacker's issuer) was fetched.
+	answersInvalidToken := func(ctx SpecContext, kf keylessForgery) {
+		f := forgerOf(ctx)
+		before := f.a.hits.Load()
+		tok, err := kf.make(f)
+		if errors.Is(err, errNoTenantClaim) {
+			Skip(fmt.Sprintf("the token of %s carries their tenant %q in no claim: no tenant claim to change", mappedUser().Name, f.tenant))
+		}
+		Expect(err).NotTo(HaveOccurred())
+		expectInvalidToken(callWhoami(ctx, []string{"Bearer " + tok}, "", nil), "a token made with "+kf.name)
+		Expect(f.a.hits.Load()-before).To(BeZero(), "the deployment made %d requests to the attacker's server at %s, whose URL the token named", f.a.hits.Load()-before, f.a.srv.URL)
+	}
+
+	DescribeTable("answer an unsigned token with 401 and an invalid_token challenge naming the resource metadata, running no tool:",
+		answersInvalidToken, conformance, auth, forgeryEntries(unsigned))
+
+	DescribeTable("answer a token signed with a key that is not the IdP's with 401 and an invalid_token challenge naming the resource metadata, running no tool:",
+		answersInvalidToken, conformance, auth, forgeryEntries(otherKeys))
+
+	DescribeTable("answer a token whose claims were changed under the IdP's signature with 401 and an invalid_token challenge naming the resource metadata, running no tool; the claim changed:",
+		answersInvalidToken, conformance, auth, forgeryEntries(changedClaims))
+
+	DescribeTable("answer a valid token with its signature stripped with 401 and an invalid_token challenge naming the resource metadata, running no tool:",
+		answersInvalidToken, conformance, auth, forgeryEntries(stripped))
 
 	// Authorization is not a list header: two of them are read one way by one component and
 	// another way by the next, so the request is refused whatever they hold.

@@ -1,6 +1,7 @@
 package adversarial
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -16,9 +17,12 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +67,27 @@ func tokenOf(ctx context.Context) validToken {
 	return v
 }
 
+// forgerOf is what the keyless forgeries start from on the current target: the mapped user's
+// token and tenant, the attacker, and another user to put in the changed claims.
+func forgerOf(ctx context.Context) forger {
+	GinkgoHelper()
+	me := mappedUser()
+	v := tokenOf(ctx)
+	sub, tenant, err := victim(fw.Current().Users(), me, func(name string) (string, error) {
+		raw, err := fw.Current().Token(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		other, err := parseToken(raw)
+		if err != nil {
+			return "", err
+		}
+		return other.subject()
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return forger{v: v, a: newAttacker(), tenant: me.Tenant, victimSub: sub, victimTenant: tenant}
+}
+
 // parseToken splits a JWS compact token into its header and claims.
 func parseToken(raw string) (validToken, error) {
 	parts := strings.Split(raw, ".")
@@ -94,6 +119,17 @@ func (v validToken) issuer() (string, error) {
 	return c.Iss, nil
 }
 
+// subject is the token's sub.
+func (v validToken) subject() (string, error) {
+	var c struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(v.claims, &c); err != nil || c.Sub == "" {
+		return "", fmt.Errorf("the token has no sub (%v)", err)
+	}
+	return c.Sub, nil
+}
+
 // header is the token's header with changes: a nil value drops a member.
 func (v validToken) headerWith(changes map[string]any) []byte {
 	h := map[string]any{}
@@ -121,46 +157,87 @@ func (v validToken) hmacToken(header []byte, key []byte) string {
 
 // rsaToken signs the token's claims under header with RS256 and key.
 func (v validToken) rsaToken(header []byte, key *rsa.PrivateKey) string {
-	in := b64.EncodeToString(header) + "." + b64.EncodeToString(v.claims)
+	return signRS256(header, v.claims, key)
+}
+
+// signRS256 is the JWS compact serialization of claims under header, signed with RS256 and key.
+func signRS256(header, claims []byte, key *rsa.PrivateKey) string {
+	in := b64.EncodeToString(header) + "." + b64.EncodeToString(claims)
 	sum := sha256.Sum256([]byte(in))
 	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:]) // a valid RSA key cannot fail
 	return in + "." + b64.EncodeToString(sig)
 }
 
-// publishedKey is the deployment's verification key for the token's kid, from the issuer's
-// JWKS: the JWK as served and the parsed public key.
+// claimsWith is the token's claims with changes, the others as they were written.
+func (v validToken) claimsWith(changes map[string]any) ([]byte, error) {
+	c, err := v.claimMap()
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(c, changes)
+	return json.Marshal(c)
+}
+
+// claimMap is the token's claims decoded, numbers as json.Number so that they re-encode as
+// they were.
+func (v validToken) claimMap() (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(v.claims))
+	d.UseNumber()
+	var c map[string]any
+	if err := d.Decode(&c); err != nil || c == nil {
+		return nil, fmt.Errorf("the token's claims are not a JSON object: %v", err)
+	}
+	return c, nil
+}
+
+// publishedKey is the deployment's verification key for the token's kid, from the JWKS its
+// authorization server publishes: the JWK as served and the parsed public key.
 func publishedKey(ctx context.Context, v validToken) (json.RawMessage, crypto.PublicKey) {
 	GinkgoHelper()
-	jwk, pub, err := fetchPublishedKey(ctx, v)
+	jwk, pub, err := fetchPublishedKey(ctx, fw.Current().MCPURL(), v)
 	Expect(err).NotTo(HaveOccurred())
 	return jwk, pub
 }
 
-func fetchPublishedKey(ctx context.Context, v validToken) (json.RawMessage, crypto.PublicKey, error) {
-	iss, err := v.issuer()
+// fetchPublishedKey finds the key as an MCP client finds the authorization server of mcpURL:
+// the protected resource metadata names the authorization servers (RFC 9728), of which the
+// token's issuer is taken when listed, else the first; that server's metadata (RFC 8414, or
+// OpenID discovery) names its jwks_uri. A deployment that serves no protected resource
+// metadata (the seed profile) is taken at its token's word: the issuer is the token's iss.
+func fetchPublishedKey(ctx context.Context, mcpURL string, v validToken) (json.RawMessage, crypto.PublicKey, error) {
+	issuer, err := authorizationServer(ctx, mcpURL, v)
 	if err != nil {
 		return nil, nil, err
 	}
-	var disc struct {
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := getJSON(ctx, strings.TrimSuffix(iss, "/")+"/.well-known/openid-configuration", &disc); err != nil {
+	metadataURLs, err := fw.AuthorizationServerMetadataURLs(issuer)
+	if err != nil {
 		return nil, nil, err
 	}
+	meta, from, err := fw.FetchJSON(ctx, metadataURLs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the metadata of authorization server %s: %w", issuer, err)
+	}
+	jwksURI, _ := meta["jwks_uri"].(string)
+	if jwksURI == "" {
+		return nil, nil, fmt.Errorf("the authorization server metadata at %s names no jwks_uri", from)
+	}
+	// The keys as served, byte for byte: one attack uses a key's JWK as its HMAC secret.
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := getJSON(ctx, disc.JWKSURI, &set); err != nil {
+	if err := getJSON(ctx, jwksURI, &set); err != nil {
 		return nil, nil, err
 	}
+	kid, hasKid := v.header["kid"]
 	for _, raw := range set.Keys {
 		var k struct {
 			Kid, Kty, N, E, Crv, X, Y string
 		}
 		if err := json.Unmarshal(raw, &k); err != nil {
-			return nil, nil, fmt.Errorf("a key of %s: %w", disc.JWKSURI, err)
+			return nil, nil, fmt.Errorf("a key of %s: %w", jwksURI, err)
 		}
-		if k.Kid != v.header["kid"] {
+		// A token without a kid is verified with the one key, when there is one.
+		if (hasKid && k.Kid != kid) || (!hasKid && len(set.Keys) != 1) {
 			continue
 		}
 		switch k.Kty {
@@ -172,14 +249,47 @@ func fetchPublishedKey(ctx context.Context, v validToken) (json.RawMessage, cryp
 				y, _ := b64.DecodeString(k.Y)
 				pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
 				if err != nil {
-					return nil, nil, fmt.Errorf("key %s of %s: %w", k.Kid, disc.JWKSURI, err)
+					return nil, nil, fmt.Errorf("key %s of %s: %w", k.Kid, jwksURI, err)
 				}
 				return raw, pub, nil
 			}
 		}
-		return nil, nil, fmt.Errorf("key %s of %s is of type %s %s", k.Kid, disc.JWKSURI, k.Kty, k.Crv)
+		return nil, nil, fmt.Errorf("key %s of %s is of type %s %s", k.Kid, jwksURI, k.Kty, k.Crv)
 	}
-	return nil, nil, fmt.Errorf("the JWKS at %s has no key %v", disc.JWKSURI, v.header["kid"])
+	return nil, nil, fmt.Errorf("the JWKS at %s has no key %v (of %d)", jwksURI, kid, len(set.Keys))
+}
+
+// authorizationServer is the issuer whose keys verify the token: the one the protected
+// resource metadata of mcpURL lists that is the token's iss, else the first it lists; the
+// token's iss when no metadata is served.
+func authorizationServer(ctx context.Context, mcpURL string, v validToken) (string, error) {
+	iss, _ := v.issuer()
+	prmURLs, err := fw.ProtectedResourceMetadataURLs(mcpURL)
+	if err != nil {
+		return "", err
+	}
+	prm, from, err := fw.FetchJSON(ctx, prmURLs)
+	var servers []string
+	if list, ok := prm["authorization_servers"].([]any); ok {
+		for _, x := range list {
+			if s, ok := x.(string); ok && s != "" {
+				servers = append(servers, s)
+			}
+		}
+	}
+	switch {
+	case err != nil && iss == "":
+		return "", fmt.Errorf("no protected resource metadata (%v), and the token names no issuer", err)
+	case err != nil:
+		return iss, nil
+	case slices.Contains(servers, iss):
+		return iss, nil
+	case len(servers) > 0:
+		return servers[0], nil
+	case iss != "":
+		return iss, nil
+	}
+	return "", fmt.Errorf("the protected resource metadata at %s lists no authorization server, and the token names no issuer", from)
 }
 
 func ecCurve(name string) elliptic.Curve {
@@ -208,6 +318,7 @@ func getJSON(ctx context.Context, url string, v any) error {
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Accept", "application/json")
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return err
@@ -258,8 +369,10 @@ func keyEncoding(enc string, jwk json.RawMessage, pub crypto.PublicKey) ([]byte,
 }
 
 // attacker is a key pair of the attacker's own, with a self-signed certificate, and the
-// server that publishes them (a JWKS, the certificate) and counts every request it gets: a
-// verifier that follows jku or x5u shows up here.
+// server that publishes them and counts every request it gets: a verifier that follows jku or
+// x5u, or fetches the keys of whatever issuer a token names, shows up here. The server is an
+// OpenID provider of its own as far as verifiers can tell (discovery naming itself as issuer,
+// and a JWKS), so a token it "issues" is valid for it: signed by its key, iss its URL.
 type attacker struct {
 	key     *rsa.PrivateKey
 	certDER []byte
@@ -300,6 +413,12 @@ func startAttacker() (*attacker, error) {
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.hits.Add(1)
 		switch r.URL.Path {
+		case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": a.srv.URL, "jwks_uri": a.srv.URL + "/jwks.json",
+				"authorization_endpoint": a.srv.URL + "/authorize", "token_endpoint": a.srv.URL + "/token",
+				"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+				"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"}})
 		case "/jwks.json":
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{a.jwk()}})
@@ -320,6 +439,7 @@ func (a *attacker) jwk() map[string]any {
 // reply is an HTTP answer, body read.
 type reply struct {
 	status int
+	header http.Header
 	body   string
 }
 
@@ -345,7 +465,7 @@ func callWhoami(ctx context.Context, authorization []string, body string, extra 
 	Expect(err).NotTo(HaveOccurred(), "POST %s", fw.Current().MCPURL())
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return reply{status: resp.StatusCode, body: string(b)}
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
 // expectRefused asserts a 401 or 403 and no tool run.
@@ -353,6 +473,24 @@ func expectRefused(r reply, attack string) {
 	GinkgoHelper()
 	Expect(r.status).To(BeElementOf(http.StatusUnauthorized, http.StatusForbidden), "%s got HTTP %d (body %.300s)", attack, r.status, r.body)
 	expectNoToolRun(r, attack)
+}
+
+// expectInvalidToken asserts what a correct deployment answers a bad token with: no tool run,
+// and 401 with a Bearer challenge that says invalid_token (RFC 6750 §3.1) and names the
+// protected resource metadata (RFC 9728 §5.1, MCP authorization), so that a client knows to
+// sign in again and where.
+func expectInvalidToken(r reply, attack string) {
+	GinkgoHelper()
+	expectNoToolRun(r, attack)
+	Expect(r.status).To(Equal(http.StatusUnauthorized), "%s got HTTP %d (body %.300s)", attack, r.status, r.body)
+	header := r.header.Get("WWW-Authenticate")
+	Expect(header).NotTo(BeEmpty(), "%s got a 401 without WWW-Authenticate: an MCP client has nothing to bootstrap from", attack)
+	ch, err := fw.ParseChallenge(header)
+	Expect(err).NotTo(HaveOccurred(), "%s: WWW-Authenticate: %s", attack, header)
+	Expect(strings.EqualFold(ch.Scheme, "Bearer")).To(BeTrue(), "%s: the challenge's scheme in WWW-Authenticate: %s", attack, header)
+	u, err := url.Parse(ch.Params["resource_metadata"])
+	Expect(err == nil && u.IsAbs()).To(BeTrue(), "%s: the challenge names no absolute resource_metadata URL: %s", attack, header)
+	Expect(ch.Params).To(HaveKeyWithValue("error", "invalid_token"), "%s: WWW-Authenticate: %s", attack, header)
 }
 
 func expectNoToolRun(r reply, attack string) {

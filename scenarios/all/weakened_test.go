@@ -58,6 +58,52 @@ var variants = map[string]struct {
 			`^Observability \[observability\] counts a request that reaches the MCP server directly without a context proof `,
 		},
 	},
+	// The authorizer reads tokens without verifying their signature: every forgery that keeps
+	// acceptable claims is taken (the claims are still checked: another issuer's token is
+	// refused for its iss, a changed tenant for its mapping).
+	"unverified-signature": {
+		start: func(ctx context.Context, _ string) (fw.Target, error) {
+			// Each forgery it takes runs a tool as the user, spending her per-minute budget: a
+			// larger one keeps later specs from failing for rate_limited instead of the weakness.
+			f := fixture.Default()
+			for i := range f.Mappings {
+				f.Mappings[i].Limits.RequestsPerMinute *= 10
+			}
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithFixture(f), stack.WithoutSignatureVerification())
+		},
+		fail: []string{
+			`^Attacks refused \[adversarial\] refuse a token HMAC-signed \(HS256\) with the IdP's public key as the secret \(alg confusion\), the key as PEM \(SubjectPublicKeyInfo\)$`,
+			`^Attacks refused \[adversarial\] refuse a token HMAC-signed \(HS256\) with the IdP's public key as the secret \(alg confusion\), the key as PEM \(PKCS #1; for an EC key its SEC 1 point\)$`,
+			`^Attacks refused \[adversarial\] refuse a token HMAC-signed \(HS256\) with the IdP's public key as the secret \(alg confusion\), the key as DER \(SubjectPublicKeyInfo\)$`,
+			`^Attacks refused \[adversarial\] refuse a token HMAC-signed \(HS256\) with the IdP's public key as the secret \(alg confusion\), the key as JWK, as the JWKS serves it$`,
+			`^Attacks refused \[adversarial\] refuse a token whose kid is an injection: a path to /dev/null`,
+			`^Attacks refused \[adversarial\] refuse a token whose kid is an injection: SQL that selects a known secret`,
+			`^Attacks refused \[adversarial\] refuse a token whose kid is an injection: a shell command`,
+			`^Attacks refused \[adversarial\] refuse a token whose kid is an injection: the URL of the attacker's JWKS`,
+			`^Attacks refused \[adversarial\] never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its jku \(a JWKS URL\)$`,
+			`^Attacks refused \[adversarial\] never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its x5u \(a certificate URL\)$`,
+			`^Attacks refused \[adversarial\] never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its jwk \(the key itself\)$`,
+			`^Attacks refused \[adversarial\] never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its x5c \(a certificate chain\)$`,
+			`^Attacks refused \[adversarial\] answer an unsigned token with 401 .*: alg "none" with an empty signature part`,
+			`^Attacks refused \[adversarial\] answer an unsigned token with 401 .*: alg "none" without a signature part`,
+			`^Attacks refused \[adversarial\] answer an unsigned token with 401 .*: alg "none" with the original signature left in place`,
+			`^Attacks refused \[adversarial\] answer an unsigned token with 401 .*: alg "None"$`,
+			`^Attacks refused \[adversarial\] answer an unsigned token with 401 .*: alg "NONE"$`,
+			`^Attacks refused \[adversarial\] answer a token signed with a key that is not the IdP's with 401 .*: a fresh key, under the IdP's own kid`,
+			`^Attacks refused \[adversarial\] answer a token signed with a key that is not the IdP's with 401 .*: a fresh key, under a kid the IdP never published`,
+			`^Attacks refused \[adversarial\] answer a token whose claims were changed under the IdP's signature with 401 .*: sub \(`,
+			`^Attacks refused \[adversarial\] answer a token whose claims were changed under the IdP's signature with 401 .*: the tenant claim \(`,
+			`^Attacks refused \[adversarial\] answer a token whose claims were changed under the IdP's signature with 401 .*: aud \(`,
+			`^Attacks refused \[adversarial\] answer a token whose claims were changed under the IdP's signature with 401 .*: exp \(`,
+			`^Attacks refused \[adversarial\] answer a valid token with its signature stripped with 401 .*: header\.payload\. `,
+			`^Attacks refused \[adversarial\] answer a valid token with its signature stripped with 401 .*: header\.payload \(`,
+			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: alg-none$`,
+			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: hs256-with-public-key$`,
+			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: unknown-kid$`,
+			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: untrusted-key$`,
+			`^The 401 bootstrap \[bootstrap\] answers a forged token with 401 and an invalid_token challenge naming the resource metadata: tampered-payload$`,
+		},
+	},
 	// The scopes are advertised (metadata, challenges) but the authorizer requires none: a
 	// token lacking them is served.
 	"unenforced-scopes": {

@@ -50,6 +50,9 @@ func ParseChallenge(s string) (Challenge, error) {
 			return ch, nil // a new challenge: "Scheme param=…"
 		}
 		rest = strings.TrimLeft(rest[eq+1:], " \t")
+		if rest == "" || rest[0] == '=' || rest[0] == ',' {
+			return ch, nil // a token68 ending in "=" padding: an auth-param's value is never empty
+		}
 		var value string
 		if strings.HasPrefix(rest, `"`) {
 			var b strings.Builder

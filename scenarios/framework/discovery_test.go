@@ -19,6 +19,7 @@ func TestParseChallengeReadsTheFirstBearerChallenge(t *testing.T) {
 			"Bearer", map[string]string{"error_description": `a "quoted" word`}},
 		{"a second challenge ends the first", `Bearer realm="a", Basic realm="b"`, "Bearer", map[string]string{"realm": "a"}},
 		{"a scheme alone", "Bearer", "Bearer", map[string]string{}},
+		{"a token68 with = padding ends it, read as no param", `Negotiate abc123==`, "Negotiate", map[string]string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ch, err := ParseChallenge(tc.in)

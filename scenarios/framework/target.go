@@ -198,6 +198,9 @@ type Options struct {
 	// Sessions runs the kit's MCP server with stateful sessions (embedded target): the target
 	// then offers CapSessions.
 	Sessions bool
+	// IdPProfile is the provider whose tokens the mock IdP of a kit-made stack issues
+	// ("": the fixture's, else generic; the names are the mock IdP's profiles).
+	IdPProfile string
 }
 
 // Factory builds a target.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/containers"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
@@ -36,6 +37,9 @@ func containersOptions(o framework.Options) ([]containers.Option, error) {
 	if o.AWSBackend != "" {
 		opts = append(opts, containers.WithAWSBackend(o.AWSBackend))
 	}
+	if o.IdPProfile != "" {
+		opts = append(opts, containers.WithIdPProfile(o.IdPProfile))
+	}
 	if o.BypassEnforce {
 		return nil, errorf("containers: bypassing the enforcing proxy is not supported by this target")
 	}
@@ -52,7 +56,8 @@ func containersOptions(o framework.Options) ([]containers.Option, error) {
 // the internal network; the MCP server's metrics through the metrics relay. The MCP server has
 // no port of its own on the host: direct-mcp reaches it through a relay on the internal
 // network that stands for another service in the VPC (an SSRF), which is what a correct
-// deployment must hold against; prove-context signs with the topology's secret.
+// deployment must hold against; prove-context signs with the topology's secret, and forge
+// with the IdP container's signing key, which the topology made.
 type Containers struct {
 	framework.NullTarget
 	t *containers.Topology
@@ -97,17 +102,27 @@ func (c *Containers) Token(ctx context.Context, user string) (string, error) {
 }
 
 // Capabilities: administrator AWS access and CloudTrail through the emulator's published port,
-// the task role, the components' logs, signing in at the IdP container (the mock IdP), the MCP
-// server reached from inside the VPC and context proofs signed with the topology's secret, and
-// the MCP server's metrics unless the server is a WithMCPImage image (whose metrics endpoint, if
-// any, the kit does not know).
+// the task role, the components' logs, signing in at the IdP container (the mock IdP) and
+// forging its tokens (the topology made its signing key), the MCP server reached from inside
+// the VPC and context proofs signed with the topology's secret, and the MCP server's metrics
+// unless the server is a WithMCPImage image (whose metrics endpoint, if any, the kit does not
+// know).
 func (c *Containers) Capabilities() []framework.Capability {
 	caps := []framework.Capability{framework.CapAWSAdmin, framework.CapCloudTrail, framework.CapTaskRole, framework.CapLogs, framework.CapSignIn,
-		framework.CapDirectMCP, framework.CapProveContext}
+		framework.CapForge, framework.CapDirectMCP, framework.CapProveContext}
 	if _, err := c.t.MetricsURL(); err == nil {
 		caps = append(caps, framework.CapMetrics)
 	}
 	return caps
+}
+
+// Forge mints a forged token signed as the IdP container signs (with the key the topology made).
+func (c *Containers) Forge(ctx context.Context, forgery, user string) (string, error) {
+	f, err := mockidp.ParseForgery(forgery)
+	if err != nil {
+		return "", err
+	}
+	return c.t.Forge(ctx, f, user)
 }
 
 // TaskRoleAWS is the MCP server's task role, fetched inside the internal network and used

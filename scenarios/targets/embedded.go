@@ -39,6 +39,9 @@ func init() {
 		if o.Sessions {
 			opts = append(opts, stack.WithSessions())
 		}
+		if o.IdPProfile != "" {
+			opts = append(opts, stack.WithIdPProfile(o.IdPProfile))
+		}
 		return StartEmbedded(ctx, o.Profile, opts...)
 	})
 }

@@ -3,12 +3,15 @@ package targets
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -28,6 +31,9 @@ func init() {
 		if o.Sessions {
 			return nil, errorf("the external target is a deployment of yours: whether its MCP server keeps sessions is its own setting, not the kit's")
 		}
+		if o.IdPProfile != "" {
+			return nil, errorf("the external target's IdP is the deployment's own: an IdP profile applies to kit-made targets")
+		}
 		f, err := target.Load(o.File)
 		if err != nil {
 			return nil, err
@@ -40,11 +46,51 @@ func init() {
 // MCP URL, its tokens and the capabilities it declares.
 type External struct {
 	framework.NullTarget
-	f *target.File
+	f   *target.File
+	now func() time.Time
+
+	mu     sync.Mutex
+	tokens map[string]cachedToken // by user, from the token command
+}
+
+// cachedToken is a token the command printed and until when it may be handed out again.
+type cachedToken struct {
+	token string
+	until time.Time
 }
 
 // NewExternal wraps a validated target file.
-func NewExternal(f *target.File) *External { return &External{f: f} }
+func NewExternal(f *target.File) *External {
+	return &External{f: f, now: time.Now, tokens: map[string]cachedToken{}}
+}
+
+// tokenReuseMargin is how long before its exp a command's token is no longer handed out: a
+// spec must not start with a token that expires during it.
+const tokenReuseMargin = 2 * time.Minute
+
+// reuseUntil is until when a token may be handed out again: a JWT until tokenReuseMargin
+// before its exp (read, not verified: the deployment verifies it), anything else not at all.
+func reuseUntil(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return time.Time{}
+	}
+	exp, err := claims.Exp.Int64()
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(exp, 0).Add(-tokenReuseMargin)
+}
 
 // Name is "external".
 func (e *External) Name() string { return "external" }
@@ -71,6 +117,14 @@ func (e *External) Token(ctx context.Context, user string) (string, error) {
 	if e.f.Tokens.Source == "preissued" {
 		return u.PreissuedToken()
 	}
+	// A command may take seconds (a device grant polls): a user's JWT is fetched once and
+	// handed out again until shortly before it expires.
+	e.mu.Lock()
+	c, ok := e.tokens[user]
+	e.mu.Unlock()
+	if ok && e.now().Before(c.until) {
+		return c.token, nil
+	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", strings.ReplaceAll(e.f.Tokens.Command, "{user}", user))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -83,6 +137,9 @@ func (e *External) Token(ctx context.Context, user string) (string, error) {
 	if tok == "" || strings.ContainsAny(tok, " \n") {
 		return "", errorf("token command for %s printed %d bytes that are not one token", user, len(out))
 	}
+	e.mu.Lock()
+	e.tokens[user] = cachedToken{token: tok, until: reuseUntil(tok)}
+	e.mu.Unlock()
 	return tok, nil
 }
 

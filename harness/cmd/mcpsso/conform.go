@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	_ "github.com/mcpsso/mcpsso/scenarios/all" // every suite and target
 	"github.com/mcpsso/mcpsso/scenarios/baselines"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
@@ -31,12 +32,13 @@ type conformFlags struct {
 	mcpImage      string
 	authzImage    string
 	sessions      bool
+	idpProfile    string
 }
 
 func newConformCommand() *cobra.Command {
 	var f conformFlags
 	cmd := &cobra.Command{
-		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--tier auth] [--label-filter E] [--junit F] [--summary F] [--known-failures F|seed]",
+		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--idp-profile NAME] [--tier auth] [--label-filter E] [--junit F] [--summary F] [--known-failures F|seed]",
 		Short: "Run the scenario suites against a deployment and judge it",
 		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, clients, adversarial)
 against a deployment and judge it, requirement by requirement: every conformance spec checks one
@@ -80,6 +82,11 @@ reference server's place, --authorizer-image your Lambda container image as the 
 authorizer; the suites then judge your code (see "Bring your own" in the README for the
 environment each image gets).
 
+IdP profiles (kit-made targets).
+` + idpProfileHelp() + `
+Until the reference authorizer is configured per IdP profile, specs may fail under a profile
+other than generic; the failures name what the authorizer refused.
+
 --known-failures names a baseline of expected failures (a file, or "seed" for the shipped
 baseline of the tutorial's mistakes): a listed spec that fails is a known failure, a listed spec
 that passes fails the run, so a baseline never goes stale. --label-filter selects specs by label
@@ -111,6 +118,9 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   # Your MCP server image in the containers topology
   mcpsso conform --target containers --mcp-image registry.example/my-mcp:1.2
 
+  # The reference stack with an IdP that issues tokens as Amazon Cognito does
+  mcpsso conform --idp-profile cognito
+
   # Only the auth surface of your deployment (no tool of it needed)
   mcpsso conform --target target.yaml --tier auth
 
@@ -130,6 +140,7 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.awsBackend, "aws-backend", "emulator", "kit-made targets: emulator, moto, localstack (containers), or an upstream URL")
 	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend other than emulator: leave the enforcing proxy out (enforcement specs fail)")
 	cmd.Flags().StringVar(&f.mcpImage, "mcp-image", "", "containers target: run this MCP server image in the reference server's place")
+	addIdPProfileFlag(cmd, &f.idpProfile)
 	cmd.Flags().StringVar(&f.authzImage, "authorizer-image", "", "containers target: run this Lambda container image as the gateway's authorizer")
 	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "embedded target: run the reference MCP server with stateful sessions (2025-11-25 session ids bound to their user)")
 	return cmd
@@ -137,6 +148,9 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 
 func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err := checkProfile(f.profile); err != nil {
+		return err
+	}
+	if err := checkIdPProfile(f.idpProfile); err != nil {
 		return err
 	}
 	if err := framework.CheckLabelFilter(f.labelFilter); err != nil {
@@ -152,6 +166,9 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	}
 	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage,
 		Sessions: f.sessions}
+	if cmd.Flags().Changed(idpProfileFlag) {
+		opts.IdPProfile = f.idpProfile
+	}
 	name := f.target
 	if !slices.Contains(framework.Targets(), name) {
 		if _, err := os.Stat(f.target); err != nil {
@@ -159,7 +176,7 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 		}
 		name, opts.File = "external", f.target
 	}
-	if err := checkKitFlags(name, f); err != nil {
+	if err := checkKitFlags(name, f, cmd.Flags().Changed(idpProfileFlag)); err != nil {
 		return err
 	}
 	var summary *os.File
@@ -239,8 +256,10 @@ func tierFilter(tier, labelFilter string) (string, error) {
 }
 
 // checkKitFlags refuses flags that do not apply to the target, rather than ignoring them.
-func checkKitFlags(target string, f conformFlags) error {
+func checkKitFlags(target string, f conformFlags, idpProfile bool) error {
 	switch {
+	case target == "external" && idpProfile:
+		return errors.New("--idp-profile applies to kit-made targets (embedded, containers), whose IdP is the kit's mock; a target file's deployment has its own IdP")
 	case target == "external" && (f.awsBackend != "emulator" || f.bypass || f.mcpImage != "" || f.authzImage != ""):
 		return errors.New("--aws-backend, --bypass-enforce, --mcp-image and --authorizer-image apply to kit-made targets (embedded, containers), not to a target file")
 	case target != "containers" && (f.mcpImage != "" || f.authzImage != ""):
@@ -268,6 +287,9 @@ func describeTarget(t framework.Target, f conformFlags) string {
 		if e, ok := t.(interface{ Stack() *stack.Stack }); ok {
 			s := e.Stack()
 			d += ", AWS " + s.AWSBackend().Name()
+			if p := s.IdP().Profile().Name; p != mockidp.ProfileGeneric {
+				d += ", IdP profile " + p
+			}
 			if scopes := s.Scopes(); len(scopes) > 0 {
 				d += ", scopes " + strings.Join(scopes, " ")
 			}

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,6 +82,8 @@ func TestIdPServeRejectsBadFlags(t *testing.T) {
 		{[]string{"--issuer-url", "ftp://idp"}, "http or https"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--issuer-path", "realms"}, "start with /"},
+		{[]string{"--signing-key", "/nonexistent/key.pem"}, "--signing-key"},
+		{[]string{"--alg", "ES256", "--signing-key", "/nonexistent/key.pem"}, "[alg signing-key]"},
 	} {
 		code, stdout, stderr := execute(t, "", append([]string{"idp", "serve"}, tc.args...)...)
 		if code != exitInput || stdout != "" || !strings.Contains(stderr, tc.mention) {
@@ -112,4 +121,86 @@ func fixtureDefaultYAML(t *testing.T) []byte {
 		t.Fatalf("fixture print: %d %s", code, stderr)
 	}
 	return []byte(stdout)
+}
+
+// TestIdPServeSignsWithTheGivenKey: with --signing-key, the served IdP's tokens verify with
+// that key (so whoever holds it can sign tokens the IdP's JWKS verifies).
+func TestIdPServeSignsWithTheGivenKey(t *testing.T) {
+	bin := buildBinary(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "idp-key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, bin, nil, "ready ", "idp", "serve", "--addr", "127.0.0.1:0", "--signing-key", path)
+	issuer := p.require(t, "ready ")
+	code, token, errOut := execute(t, "", "token", "--user", "alice", "--issuer", issuer)
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, errOut)
+	}
+	verifier := oidc.NewVerifier(issuer, &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{&key.PublicKey}},
+		&oidc.Config{ClientID: mockidp.DefaultAudience, SupportedSigningAlgs: []string{oidc.RS256}})
+	if _, err := verifier.Verify(t.Context(), strings.TrimSpace(token)); err != nil {
+		t.Errorf("the token does not verify with the key given: %v", err)
+	}
+}
+
+func TestLoadSigningKeyReadsThePEMFormsOfOpenSSL(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(ecKey)
+	sec1, _ := x509.MarshalECPrivateKey(ecKey)
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for name, tc := range map[string]struct {
+		pem  []byte
+		want crypto.PublicKey
+	}{
+		"PKCS #8":          {pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), &ecKey.PublicKey},
+		"PKCS #1 RSA":      {pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}), &rsaKey.PublicKey},
+		"SEC 1 EC":         {pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}), &ecKey.PublicKey},
+		"after other text": {append([]byte("a comment\n"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})...), &ecKey.PublicKey},
+	} {
+		key, err := loadSigningKey(write(strings.ReplaceAll(name, " ", "-")+".pem", tc.pem))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(tc.want) {
+			t.Errorf("%s: read a key whose public key is not the one written", name)
+		}
+	}
+	for name, tc := range map[string]struct {
+		content []byte
+		mention string
+	}{
+		"no PEM":            {[]byte("not a key"), "no PEM block"},
+		"a certificate":     {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}}), `"CERTIFICATE"`},
+		"a broken key":      {pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2}}), "does not parse"},
+		"a public key only": {pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte{1}}), `"PUBLIC KEY"`},
+	} {
+		path := write(strings.ReplaceAll(name, " ", "-")+".pem", tc.content)
+		if _, err := loadSigningKey(path); err == nil || !strings.Contains(err.Error(), tc.mention) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v; want an error naming the file and %s", name, err, tc.mention)
+		}
+	}
 }

@@ -66,6 +66,13 @@ func TestConformJudgesTheGoSDKSample(t *testing.T) {
 			// signature. (HS256 forgeries are still refused: go-oidc parses only RS256 and none.)
 			`^Attacks refused \[adversarial\] never fetch or trust a key the token names itself, refusing a token signed with the attacker's key and its (jku|x5u|jwk|x5c) `,
 			`^Attacks refused \[adversarial\] refuse a token whose kid is an injection: the URL of the attacker's JWKS, signed with the attacker's key$`,
+			`^Attacks refused \[adversarial\] answer a token signed with a key that is not the IdP's .*: a fresh key, under (a kid the IdP never published|the IdP's own kid)$`,
+			// The signature is what binds the claims: any change under it is accepted.
+			`^Attacks refused \[adversarial\] answer a token whose claims were changed under the IdP's signature `,
+			// go-oidc still refuses a token with no signature part at all, and "None"/"NONE",
+			// but with the check skipped an empty or left-over signature passes.
+			`^Attacks refused \[adversarial\] answer a valid token with its signature stripped .*: header\.payload\. \(the signature part empty\)$`,
+			`^Attacks refused \[adversarial\] answer an unsigned token .*: alg "none" with (an empty signature part|the original signature left in place)`,
 		}},
 		{defect: gosdkserver.SkipsSourceIdentity, fails: []string{
 			`^Trust policies \[trust\] through the MCP server gives every mapped user an assumed-role session of their target role with their source identity `,

@@ -46,7 +46,9 @@ only the access token on stdout, so $(mcpsso token --user alice) works. --json p
 token response instead (access, ID and refresh tokens, expires_in in seconds, scope).
 
 --issuer (default: $MCPSSO_ISSUER) names the IdP. When it is the mock IdP ("mcpsso idp serve",
-"mcpsso up"), the code is approved at once as --user, through the IdP's device page. Against
+"mcpsso up"), the code is approved at once as --user, through the IdP's device page; a mock IdP
+whose --idp-profile has no device grant (cognito) signs --user in through its authorization
+endpoint instead (auth code with PKCE and login_hint). Against
 any other IdP the command prints the verification URL and code on stderr and waits until you
 approve it in a browser (--user is then only a reminder of whom to sign in as).
 
@@ -140,9 +142,6 @@ func runToken(cmd *cobra.Command, f tokenFlags) error {
 		return failure{fmt.Errorf("--issuer %s: metadata: %w", issuer, err)}
 	}
 	endpoint := provider.Endpoint()
-	if endpoint.DeviceAuthURL == "" {
-		return failure{fmt.Errorf("--issuer %s: the IdP advertises no device_authorization_endpoint: it does not offer the device grant", issuer)}
-	}
 	if f.clientSecret == "" {
 		endpoint.AuthStyle = oauth2.AuthStyleInParams // a public client has nothing to put in HTTP Basic
 	}
@@ -150,6 +149,22 @@ func runToken(cmd *cobra.Command, f tokenFlags) error {
 	var opts []oauth2.AuthCodeOption
 	if f.resource != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("resource", f.resource))
+	}
+	if endpoint.DeviceAuthURL == "" {
+		if !md.TestIdP || f.noAutoApprove {
+			return failure{fmt.Errorf("--issuer %s: the IdP advertises no device_authorization_endpoint: it does not offer the device grant", issuer)}
+		}
+		// A mock IdP whose profile has no device grant (Cognito's): sign in through its
+		// authorization endpoint, which logs in the user login_hint names at once.
+		conf.RedirectURL = "http://127.0.0.1/callback"
+		tok, err := mockidp.SignInWithLoginHint(ctx, conf, f.user, opts...)
+		if err != nil {
+			if errors.Is(err, mockidp.ErrUnknownUser) {
+				return fmt.Errorf("--user %q: not a user of the IdP at %s", f.user, issuer)
+			}
+			return oauthFailure("sign-in", err)
+		}
+		return printToken(cmd.OutOrStdout(), tok, f.json)
 	}
 
 	deviceOpts := opts
@@ -181,8 +196,12 @@ func runToken(cmd *cobra.Command, f tokenFlags) error {
 		}
 		return oauthFailure("token", err)
 	}
-	out := cmd.OutOrStdout()
-	if !f.json {
+	return printToken(cmd.OutOrStdout(), tok, f.json)
+}
+
+// printToken prints the access token alone, or with --json the whole response.
+func printToken(out io.Writer, tok *oauth2.Token, asJSON bool) error {
+	if !asJSON {
 		fmt.Fprintln(out, tok.AccessToken)
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )
 
@@ -26,6 +27,7 @@ type upFlags struct {
 	bypass    bool
 	origins   []string
 	sessions  bool
+	idp       string
 }
 
 // upOriginFlag is up's flag for browser origins, named by the 403 an unlisted origin gets.
@@ -34,7 +36,7 @@ const upOriginFlag = "mcpsso up --allowed-origin"
 func newUpCommand() *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
-		Use:   "up [--config F] [--profile reference|seed] [--port-base N] [--allowed-origin ORIGIN] [--aws-backend emulator|moto|URL]",
+		Use:   "up [--config F] [--profile reference|seed] [--idp-profile NAME] [--port-base N] [--allowed-origin ORIGIN] [--aws-backend emulator|moto|URL]",
 		Short: "Run the whole stack locally: IdP, AWS, authorizer, gateway, MCP server",
 		Long: `Start the whole deployment on this machine, with no AWS account: the mock IdP with the
 fixture's users, the AWS emulator (STS, IAM, S3, CloudTrail) seeded with the fixture's roles,
@@ -56,6 +58,9 @@ are different origins). Only the reference profile answers preflights.
 
 Profiles: "reference" deploys the corrected policies behind a REST API whose 401 carries the MCP
 challenge; "seed" deploys the tutorial's policies and HTTP API verbatim, to watch it fail.
+
+` + idpProfileHelp() + `
+Without the flag, the fixture's idp.profile decides (generic when it has none).
 
 Ports are stable so a client configuration keeps working: gateway 8480, IdP 8400, AWS 4566,
 MCP server 8481 (behind the gateway), task-role credentials 8482, metrics 8483. --port-base N
@@ -82,7 +87,10 @@ asks for them.`,
   mcpsso up --profile seed --port-base 9480
 
   # moto_server as the AWS, behind the enforcing proxy
-  mcpsso up --aws-backend moto`,
+  mcpsso up --aws-backend moto
+
+  # The IdP issues tokens as Amazon Cognito does (no aud; client_id and token_use instead)
+  mcpsso up --idp-profile cognito`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd, f) },
 	}
@@ -92,6 +100,7 @@ asks for them.`,
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "decision log: text (one readable line per decision) or json (every component's JSON lines)")
 	cmd.Flags().StringVar(&f.backend, "aws-backend", "emulator", "emulator, moto (moto_server from PATH), or the URL of an AWS-compatible service")
 	cmd.Flags().BoolVar(&f.bypass, "bypass-enforce", false, "with --aws-backend moto or a URL: leave the enforcing proxy out")
+	addIdPProfileFlag(cmd, &f.idp)
 	cmd.Flags().StringSliceVar(&f.origins, "allowed-origin", nil, "a browser `ORIGIN` (scheme://host[:port]) allowed to call, beside the gateway's own; repeatable or comma-separated")
 	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "run the MCP server with stateful sessions (2025-11-25 session ids, each bound to its user)")
 	return cmd
@@ -103,6 +112,9 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		return err
 	}
 	if err := checkProfile(f.profile); err != nil {
+		return err
+	}
+	if err := checkIdPProfile(f.idp); err != nil {
 		return err
 	}
 	ports := stack.DefaultPorts
@@ -142,6 +154,9 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 	if f.sessions {
 		opts = append(opts, stack.WithSessions())
 	}
+	if cmd.Flags().Changed(idpProfileFlag) {
+		opts = append(opts, stack.WithIdPProfile(f.idp))
+	}
 	s, err := stack.Start(ctx, opts...)
 	if err != nil {
 		return failure{err}
@@ -155,7 +170,11 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 
 func printUp(w io.Writer, s *stack.Stack, took time.Duration) {
 	fx := s.Fixture()
-	fmt.Fprintf(w, "mcpsso up: profile %s, AWS %s, started in %s\n\n", s.Profile(), s.AWSBackend().Name(), took.Round(time.Millisecond))
+	fmt.Fprintf(w, "mcpsso up: profile %s, AWS %s, started in %s\n", s.Profile(), s.AWSBackend().Name(), took.Round(time.Millisecond))
+	if p := s.IdP().Profile(); p.Name != mockidp.ProfileGeneric {
+		fmt.Fprintf(w, "The IdP issues tokens as %s does (--idp-profile %s).\n", p.Provider, p.Name)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "component\tURL")
 	fmt.Fprintf(tw, "MCP (through the gateway)\t%s\n", s.MCPURL())

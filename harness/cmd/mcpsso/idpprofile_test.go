@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
+)
+
+// TestEveryCommandThatRunsTheIdPTakesAProfile: --idp-profile is on idp serve, up and conform,
+// each --help says what a profile is and lists them, and an unknown one is an input error
+// naming them all.
+func TestEveryCommandThatRunsTheIdPTakesAProfile(t *testing.T) {
+	all := "generic, cognito, entra-v2, entra-v1, okta, auth0, keycloak, google"
+	for _, cmd := range [][]string{{"idp", "serve"}, {"up"}, {"conform"}} {
+		code, help, _ := execute(t, "", append(cmd, "--help")...)
+		if code != 0 || !strings.Contains(help, "--idp-profile makes the mock IdP issue tokens as a real provider does") ||
+			!strings.Contains(help, "Amazon Cognito user pools") || !strings.Contains(help, all) {
+			t.Errorf("%v --help: exit %d, does not explain --idp-profile:\n%s", cmd, code, help)
+		}
+		code, stdout, stderr := execute(t, "", append(cmd, "--idp-profile", "ping")...)
+		if code != exitInput || stdout != "" || !strings.Contains(stderr, `--idp-profile: IdP profile "ping": unknown (profiles: `+all+")") {
+			t.Errorf("%v --idp-profile ping: exit %d, stdout %q, stderr %q", cmd, code, stdout, stderr)
+		}
+	}
+	targetFile := filepath.Join(t.TempDir(), "target.yaml")
+	if err := os.WriteFile(targetFile, []byte("name: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := execute(t, "", "conform", "--target", targetFile, "--idp-profile", "okta")
+	if code != exitInput || !strings.Contains(stderr, "--idp-profile applies to kit-made targets") {
+		t.Errorf("conform --target FILE --idp-profile okta: exit %d %q", code, stderr)
+	}
+}
+
+// TestTokenSignsInWhereTheProfileHasNoDeviceGrant: against a mock IdP with Cognito's profile,
+// which has no device grant, `mcpsso token` signs the user in through the authorization
+// endpoint, and prints Cognito's access token: no aud, client_id, token_use access [C1].
+func TestTokenSignsInWhereTheProfileHasNoDeviceGrant(t *testing.T) {
+	idp, err := mockidp.Start(context.Background(), mockidp.WithProfile("cognito"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	code, out, errOut := execute(t, "", "token", "--user", "alice", "--issuer", idp.IssuerURL())
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, errOut)
+	}
+	parts := strings.Split(strings.TrimSpace(out), ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", out)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	if _, has := c["aud"]; has || c["client_id"] != mockidp.PublicClientID || c["token_use"] != "access" || c["custom:tenant"] != "acme" {
+		t.Errorf("claims %v", c)
+	}
+	code, _, errOut = execute(t, "", "token", "--user", "zed", "--issuer", idp.IssuerURL())
+	if code != exitInput || !strings.Contains(errOut, `--user "zed"`) {
+		t.Errorf("an unknown user: exit %d %q", code, errOut)
+	}
+	code, _, errOut = execute(t, "", "token", "--user", "alice", "--issuer", idp.IssuerURL(), "--no-auto-approve")
+	if code != exitFailure || !strings.Contains(errOut, "no device_authorization_endpoint") {
+		t.Errorf("--no-auto-approve without a device grant: exit %d %q", code, errOut)
+	}
+}
+
+// TestIdPServeWithAProfile runs `mcpsso idp serve --idp-profile auth0`: the issuer ends in a
+// slash [A1], the ready output names the profile, and a token from it without an audience is
+// opaque [A8]; an explicit --tenant-claim overrides the profile's.
+func TestIdPServeWithAProfile(t *testing.T) {
+	bin := buildBinary(t)
+	p := startServe(t, bin, nil, "export ", "idp", "serve", "--addr", "127.0.0.1:0", "--idp-profile", "auth0", "--tenant-claim", "org")
+	issuer := p.require(t, "ready ")
+	out := strings.Join(p.lines, "\n")
+	if !strings.HasSuffix(issuer, "/") || !strings.Contains(out, "profile auth0 (Auth0)") || !strings.Contains(out, `(tenant claim "org")`) {
+		t.Errorf("ready output:\n%s", out)
+	}
+	if tok := tokenFromCLI(t, bin, issuer, "alice"); strings.Count(tok, ".") == 2 || tok == "" {
+		t.Errorf("an Auth0 token without an audience should be opaque: %q", tok)
+	}
+	p.interrupt(t)
+}
