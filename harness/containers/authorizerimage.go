@@ -105,8 +105,21 @@ func (t *Topology) authorizerEnv(mode string) map[string]string {
 		env[authorizer.EnvPrefix+"CONTEXT_PROOF_SECRET"] = t.proofSecret
 	}
 	if t.idpProfile.Name != mockidp.ProfileGeneric {
-		// Where the IdP profile puts the tenant, as the embedded stack tells its authorizer.
+		// Where the IdP profile puts the tenant, and the authorizer preset of the IdP, as the
+		// embedded stack tells its authorizer (stack.IdPPresetOptions).
 		env[authorizer.EnvPrefix+"TENANT_CLAIM"] = t.idpProfile.TenantClaim
+		env[authorizer.EnvPrefix+"IDP_PRESET"] = t.idpProfile.Name
+		if t.idpProfile.AudienceClaim == authorizer.AudienceFromClientID {
+			var ids []string
+			for _, c := range mockidp.DefaultClients() {
+				ids = append(ids, c.ID)
+			}
+			env[authorizer.EnvPrefix+"CLIENT_IDS"] = strings.Join(ids, ",")
+		}
+		if aud := t.idpProfile.Audience; aud != "" {
+			// The audience the IdP gives tokens for no resource (Okta's api://default, …).
+			env[authorizer.EnvPrefix+"AUDIENCE"] = strings.Join(stack.Audiences(t.profile, t.MCPURL(), aud), ",")
+		}
 	}
 	return env
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mcpsso/mcpsso/harness/containers"
+	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
 
 // TestTopologyWithAnIdPProfile runs the IdP container with Cognito's profile: the issuer the
@@ -53,6 +54,28 @@ func TestTopologyWithAnIdPProfile(t *testing.T) {
 	}
 	if c := payload(t, tok); c["aud"] != topo.MCPURL() {
 		t.Errorf("with a resource: aud %v", c["aud"])
+	}
+	// The gateway's authorizer is configured for Cognito (IDP_PRESET, CLIENT_IDS): the access
+	// token passes, bound to the resource or not; the ID token does not.
+	for name, user := range map[string]string{"the access token": "", "the ID token": "id"} {
+		bearer := tok
+		if user == "id" {
+			if bearer, err = topo.Forge(ctx, mockidp.ForgeIDToken, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, topo.MCPURL(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[string]int{"": http.StatusOK, "id": http.StatusUnauthorized}[user]; resp.StatusCode != want {
+			t.Errorf("%s through the gateway: HTTP %d, want %d", name, resp.StatusCode, want)
+		}
 	}
 	if _, err := containers.Run(ctx, containers.WithIdPProfile("ping")); err == nil || !strings.Contains(err.Error(), "generic, cognito") {
 		t.Errorf("an unknown profile: %v", err)

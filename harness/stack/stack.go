@@ -246,13 +246,15 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 
 	alias := s.idp.Audience()
 	if alias == "" {
-		// An IdP profile whose tokens have no default audience (Cognito's): the tutorial's
-		// alias stands in until the authorizer is configured per IdP profile.
+		// An IdP profile whose tokens have no default audience (Cognito's, where client_id
+		// proves it): a token bound to a resource still names the MCP URL, and the tutorial's
+		// alias stays accepted.
 		alias = mockidp.DefaultAudience
 	}
 	authzOpts := []authorizer.Option{authorizer.WithIssuer(s.idp.IssuerURL()), authorizer.WithRoleStore(store),
 		authorizer.WithTenantClaim(s.idp.TenantClaim()), authorizer.WithAudience(Audiences(cfg.profile, s.gw.MCPURL(), alias)...),
 		authorizer.WithRequiredScopes(s.scopes...), authorizer.WithLogger(log.With("component", "authorizer"))}
+	authzOpts = append(authzOpts, IdPPresetOptions(s.idp.Profile(), clientIDs(s.idp.Clients()))...)
 	if s.proven {
 		authzOpts = append(authzOpts, authorizer.WithContextProofSecret(s.proofSecret))
 	}
@@ -261,6 +263,30 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	authz.Store(s.authz)
 	return s, nil
+}
+
+// IdPPresetOptions configure the reference authorizer for the tokens of the mock IdP's profile:
+// the authorizer preset of the same name (authorizer.WithIdPPreset), and, where the client
+// proves the audience (Cognito's client_id), the app clients the IdP issues tokens to. The
+// generic profile keeps the authorizer's defaults. Google's preset is refused, so a stack under
+// Google's profile does not start, and says why.
+func IdPPresetOptions(p mockidp.Profile, clients []string) []authorizer.Option {
+	if p.Name == mockidp.ProfileGeneric {
+		return nil
+	}
+	opts := []authorizer.Option{authorizer.WithIdPPreset(p.Name)}
+	if p.AudienceClaim == authorizer.AudienceFromClientID {
+		opts = append(opts, authorizer.WithClientIDs(clients...))
+	}
+	return opts
+}
+
+func clientIDs(clients []mockidp.Client) []string {
+	ids := make([]string, len(clients))
+	for i, c := range clients {
+		ids[i] = c.ID
+	}
+	return ids
 }
 
 // Audiences are the token audiences a deployment of profile accepts. The reference profile

@@ -122,7 +122,7 @@ func idpCases() []idpCase {
 				return map[string]any{"iss": auth0Issuer, "sub": auth0Sub, "aud": auth0Client, "iat": iat, "exp": exp, "nickname": "alice",
 					"email": "alice@example.com", "sid": "Ghk8f0a1-sid", "nonce": "n-0S6_WzA2Mj"}
 			},
-			idMarker: `"scope"`,
+			idMarker: `"azp"`,
 		},
 		{
 			preset: authorizer.PresetKeycloak, issuer: keycloakIssuer,

@@ -26,6 +26,10 @@ type Preset struct {
 	ClientClaim string
 	// TokenType tells access tokens from the ID tokens the same IdP signs with the same keys.
 	TokenType TokenType
+	// ScopeMarks requires the scope claim (ScopeClaim) too, whatever TokenType says: where the
+	// marker claim alone does not tell the tokens apart (Auth0's ID tokens may carry azp), the
+	// granted scopes do, since ID tokens carry none.
+	ScopeMarks bool
 	// Version is the value the ver claim must have ("" checks none): Entra ID issues v1 and v2
 	// tokens with different issuers and audiences, per API, whatever endpoint was used.
 	Version string
@@ -140,10 +144,11 @@ var presets = []Preset{
 		opaqueHint: "Okta's org authorization server issues access tokens for Okta's own APIs only: use a custom authorization server",
 	},
 	{
-		// Auth0 token profile: typ JWT (at+jwt on the RFC 9068 profile), scope a string, aud
-		// the API identifier, or a list with /userinfo when openid was asked too.
+		// Auth0 token profile: typ JWT (at+jwt on the RFC 9068 profile) like the ID token, azp
+		// (the RFC 9068 profile has client_id instead) and scope, which ID tokens never have, a
+		// string; aud the API identifier, or a list with /userinfo when openid was asked too.
 		Name: PresetAuth0, AudienceClaim: AudienceFromAud, ClientClaim: "azp",
-		TokenType: TokenType{Claim: "scope"}, ScopeClaim: "scope", TenantClaim: DefaultTenantClaim,
+		TokenType: TokenType{Claim: "azp"}, ScopeMarks: true, ScopeClaim: "scope", TenantClaim: DefaultTenantClaim,
 		IssuerForm: "https://{tenant}.auth0.com/ or your custom domain, with the trailing slash",
 		issuerRule: slashRule("Auth0", true),
 		opaqueHint: "Auth0 issues an opaque access token when no audience is requested: have the client send audience={your API identifier} (or turn on the tenant's Resource Parameter Compatibility Profile so that resource works)",

@@ -176,7 +176,7 @@ func TestExplicitSettingsOverrideThePresetWhateverTheOrder(t *testing.T) {
 	h := newHandIdP(t)
 	iat, exp := h.times()
 	rfc9068 := authorizer.TokenType{Header: "at+jwt"}
-	tok := h.sign(t, "at+jwt", with(auth0Access(iat, exp), map[string]any{"scope": nil, "azp": nil, "client_id": auth0Client}))
+	tok := h.sign(t, "at+jwt", with(auth0Access(iat, exp), map[string]any{"azp": nil, "client_id": auth0Client}))
 	for name, opts := range map[string][]authorizer.Option{
 		"before": {authorizer.WithTokenType(rfc9068), authorizer.WithTenantClaim(auth0TenantClaim), authorizer.WithIdPPreset(authorizer.PresetAuth0)},
 		"after":  {authorizer.WithIdPPreset(authorizer.PresetAuth0), authorizer.WithTokenType(rfc9068), authorizer.WithTenantClaim(auth0TenantClaim)},
@@ -308,5 +308,18 @@ func TestEachPresetReadsScopesFromItsClaim(t *testing.T) {
 				t.Fatalf("scope %s required: allow %v, %s %q, %v; want allow %v", tc.scope, d.Allow, d.Reason, d.Detail, err, tc.allow)
 			}
 		})
+	}
+}
+
+// TestAuth0TokensWithoutScopeAreNotAccessTokens: an Auth0 ID token may carry azp, the marker
+// of its access tokens; it never carries the granted scopes, so the auth0 preset wants those too.
+func TestAuth0TokensWithoutScopeAreNotAccessTokens(t *testing.T) {
+	h := newHandIdP(t)
+	iat, exp := h.times()
+	c := caseOf(t, authorizer.PresetAuth0)
+	id := with(c.id(iat, exp), map[string]any{"azp": auth0Client, "aud": []string{auth0Client, mcpURI}})
+	d, err := h.presetAuthorizer(t, c).Decide(t.Context(), bearer(h.sign(t, "JWT", id)))
+	if err != nil || d.Allow || d.Reason != authorizer.ReasonWrongTokenType || !strings.Contains(d.Detail, `no "scope" claim`) {
+		t.Fatalf("an Auth0 ID token with azp, for the API too: allow %v, %s %q, %v; want %s naming scope", d.Allow, d.Reason, d.Detail, err, authorizer.ReasonWrongTokenType)
 	}
 }

@@ -262,12 +262,29 @@ func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *den
 	return out, nil
 }
 
-// checkType applies the token-type marker.
+// checkType applies the token-type marker: the typ header, the marker claim, and the scope
+// claim where the preset needs it too.
 func (v *tokenVerifier) checkType(typ string, c claimSet) *denial {
 	if want := v.typ.Header; want != "" && !sameMediaType(typ, want) {
 		return deny(ReasonWrongTokenType, "the token's typ header is %s, not %s: it is not an access token (RFC 9068 §2.1)", quote(typ), quote(want))
 	}
-	if v.typ.Claim == "" || v.skipped.has(checkTypeClaim) {
+	if v.skipped.has(checkTypeClaim) {
+		return nil
+	}
+	if dn := v.checkMarkerClaim(c); dn != nil {
+		return dn
+	}
+	if v.preset.ScopeMarks {
+		if raw, ok := c[v.preset.ScopeClaim]; !ok || string(raw) == "null" {
+			return deny(ReasonWrongTokenType, "the token has no %s claim, which %s access tokens carry and ID tokens do not", quote(v.preset.ScopeClaim), v.preset.Name)
+		}
+	}
+	return nil
+}
+
+// checkMarkerClaim applies TokenType's marker claim.
+func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
+	if v.typ.Claim == "" {
 		return nil
 	}
 	raw, ok := c[v.typ.Claim]
