@@ -146,6 +146,49 @@ func TestConformJudgesTheGoSDKSample(t *testing.T) {
 	}
 }
 
+// TestConformTierAuthOnTheGoSDKSample is the auth tier against a deployment whose tools the kit
+// does not know (the sample's target file without its probes: the reference tool names it
+// falls back to are not the sample's): the correct server passes, and one whose 401 names no
+// resource_metadata fails under the requirement it breaks, named in the report.
+func TestConformTierAuthOnTheGoSDKSample(t *testing.T) {
+	t.Parallel() // subprocesses of their own, on free ports
+	bin := buildBinary(t)
+	for _, defect := range []gosdkserver.Defect{gosdkserver.NoDefect, gosdkserver.OmitsResourceMetadata} {
+		t.Run(defect.String(), func(t *testing.T) {
+			t.Parallel()
+			d, err := sample.Start(t.Context(), sample.WithDefect(defect))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = d.Close() })
+			withProbes := string(d.TargetFile(bin, true))
+			i := strings.Index(withProbes, "\nprobes:")
+			if i < 0 {
+				t.Fatalf("the sample's target file has no probes: section:\n%s", withProbes)
+			}
+			file := filepath.Join(t.TempDir(), "target.yaml")
+			if err := os.WriteFile(file, []byte(withProbes[:i+1]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tokens, err := d.TokenEnv(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out := runConformBin(t, bin, tokens, "--target", file, "--tier", "auth")
+			if defect == gosdkserver.NoDefect {
+				if code != 0 || strings.Contains(out, "FAILED") || !passedLine(out, "answers a request without a token with 401 and a WWW-Authenticate challenge naming the resource metadata") {
+					t.Fatalf("the correct sample in the auth tier: exit %d\n%s", code, out)
+				}
+				return
+			}
+			const group = "== FAILED · A request without a token is answered 401 with a Bearer challenge whose resource_metadata serves the MCP URL's metadata [challenge]"
+			if code != exitFailure || !strings.Contains(out, group) {
+				t.Fatalf("a sample whose 401 names no resource_metadata: exit %d, want %d and the report to name the requirement %q\n%s", code, exitFailure, group, out)
+			}
+		})
+	}
+}
+
 // TestSampleServeAsTheDocsShow runs `mcpsso sample serve --target-out` as docs/targets.md
 // does: the target file it writes loads, its token command gets a token from the sample's IdP
 // that the sample accepts (alice acts as her tenant's role under her own source identity), a

@@ -103,7 +103,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		var verified *http.Request
 		requireToken(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { verified = r })).
-			ServeHTTP(&challengeWriter{ResponseWriter: w, bearer: bearerSent(r)}, r)
+			ServeHTTP(&challengeWriter{ResponseWriter: w, bearer: bearerSent(r), bare: s.cfg.defect == OmitsResourceMetadata}, r)
 		if verified == nil {
 			log.Info("request refused", "decision", "deny", "reason", "no valid bearer token")
 			return
@@ -130,9 +130,14 @@ func bearerSent(r *http.Request) bool {
 type challengeWriter struct {
 	http.ResponseWriter
 	bearer bool
+	// bare: the OmitsResourceMetadata defect's challenge, a realm and no resource_metadata.
+	bare bool
 }
 
 func (w *challengeWriter) WriteHeader(code int) {
+	if code == http.StatusUnauthorized && w.bare {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mcp"`)
+	}
 	if code == http.StatusUnauthorized && w.bearer {
 		if ch := w.Header().Get("WWW-Authenticate"); ch != "" && !strings.Contains(ch, "error=") {
 			w.Header().Set("WWW-Authenticate", ch+`, error="invalid_token"`)

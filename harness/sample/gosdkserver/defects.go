@@ -32,10 +32,14 @@ const (
 	// cannot tell which user a session acted for. The deployment that runs it needs a trust
 	// policy that does not require one (harness/sample deploys such a policy for it).
 	SkipsSourceIdentity Defect = "skips-source-identity"
+	// OmitsResourceMetadata answers 401 with a bare Bearer challenge (a realm, as the tutorial
+	// does) that names no resource_metadata, so an MCP client has nowhere to start signing in.
+	// The auth tier (conform --tier auth) catches it without a tool.
+	OmitsResourceMetadata Defect = "omits-resource-metadata"
 )
 
 // Defects lists every defect, in the order the docs give them.
-var Defects = []Defect{TenantFromURI, TrustsForwardedIdentity, SkipsSignatureCheck, SkipsSourceIdentity}
+var Defects = []Defect{TenantFromURI, TrustsForwardedIdentity, SkipsSignatureCheck, SkipsSourceIdentity, OmitsResourceMetadata}
 
 // ParseDefect reads a defect by name; "" and "none" are the correct server.
 func ParseDefect(name string) (Defect, error) {
