@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
 )
@@ -88,4 +91,39 @@ func TestIdPServeWithAProfile(t *testing.T) {
 		t.Errorf("an Auth0 token without an audience should be opaque: %q", tok)
 	}
 	p.interrupt(t)
+}
+
+// TestUpWithTheCognitoProfileAsTheIssueShows is issue 23's acceptance as a user types it:
+// `mcpsso up --idp-profile cognito`, then `mcpsso token --user alice`. The access token has no
+// aud, has client_id and token_use access, and the gateway serves it; alice's ID token is
+// refused, the decision log naming token_use.
+func TestUpWithTheCognitoProfileAsTheIssueShows(t *testing.T) {
+	t.Parallel() // a subprocess of its own, on free ports
+	bin := buildBinary(t)
+	p := startUp(t, bin, "--idp-profile", "cognito", "--port-base", fmt.Sprint(freePortBase(t)))
+	defer p.interrupt(t)
+	access := tokenFromCLI(t, bin, p.issuer, "alice")
+	claims := jwtClaims(t, access)
+	if _, has := claims["aud"]; has || claims["client_id"] != "mcpsso-cli" || claims["token_use"] != "access" {
+		t.Fatalf("a Cognito access token: aud %v, client_id %v, token_use %v; want no aud, client_id mcpsso-cli, token_use access", claims["aud"], claims["client_id"], claims["token_use"])
+	}
+	if status := postWhoami(t, p.mcpURL, access); status != http.StatusOK {
+		t.Fatalf("the gateway answered alice's Cognito access token with %d", status)
+	}
+	var resp struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.Unmarshal([]byte(tokenFromCLI(t, bin, p.issuer, "alice", "--json")), &resp); err != nil || resp.IDToken == "" {
+		t.Fatalf("mcpsso token --json gave no ID token: %v", err)
+	}
+	if status := postWhoami(t, p.mcpURL, resp.IDToken); status != http.StatusUnauthorized {
+		t.Fatalf("the gateway answered alice's ID token with %d, want 401", status)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), `reason=wrong_token_type detail="claim \"token_use\" is \"id\"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the decision log does not name token_use for the refused ID token:\n%s", p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

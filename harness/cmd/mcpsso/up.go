@@ -371,5 +371,9 @@ func readable(line []byte) string {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
 	}
+	if d, ok := rec["detail"].(string); ok && d != "" {
+		// Why, in words: the reason code alone does not say which claim or value was wrong.
+		parts = append(parts, fmt.Sprintf("detail=%q", d))
+	}
 	return fmt.Sprintf("%s %-14s %-5s %s", ts, component, strings.ToUpper(decision), strings.Join(parts, " "))
 }

@@ -215,3 +215,16 @@ func TestUpWithAScopedFixtureAndSessions(t *testing.T) {
 	}
 	p.interrupt(t)
 }
+
+// TestTheTextLogSaysWhyInWords: a deny's detail (which claim, which value) follows its reason
+// code in up's text log, as in the JSON one.
+func TestTheTextLogSaysWhyInWords(t *testing.T) {
+	line := readable([]byte(`{"time":"2026-12-07T03:25:14Z","component":"authorizer","decision":"deny","reason":"wrong_token_type","detail":"claim \"token_use\" is \"id\", not \"access\": it is not an access token","sub":""}`))
+	want := `authorizer     DENY  reason=wrong_token_type detail="claim \"token_use\" is \"id\", not \"access\": it is not an access token"`
+	if !strings.HasSuffix(line, want) {
+		t.Fatalf("readable = %q\nwant it to end %q", line, want)
+	}
+	if line := readable([]byte(`{"component":"authorizer","decision":"allow","sub":"alice"}`)); strings.Contains(line, "detail") {
+		t.Fatalf("an allow without detail shows one: %q", line)
+	}
+}
