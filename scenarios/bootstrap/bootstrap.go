@@ -149,7 +149,11 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		Expect(as).To(HaveKeyWithValue("authorization_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
 		Expect(as).To(HaveKeyWithValue("token_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
 		Expect(as).To(HaveKeyWithValue("code_challenge_methods_supported", ContainElement("S256")),
-			"MCP clients refuse an authorization server that does not advertise PKCE S256 (%s)", asFrom)
+			"MCP clients (the go-sdk, mcp-go) refuse an authorization server that does not advertise PKCE S256 (%s). "+
+				"The fix, where the IdP offers no setting for it (Cognito, Entra ID leave code_challenge_methods_supported out): "+
+				"serve the deployment's own RFC 8414 metadata, a copy of the IdP's with code_challenge_methods_supported [\"S256\"] "+
+				"and the deployment as issuer, and list the deployment in the protected resource metadata's authorization_servers "+
+				"(docs/idps.md, \"What breaks and the fix\"; the reference gateway: gateway.ServeAuthorizationServerMetadata)", asFrom)
 	})
 
 	// RFC 9728 §2: authorization_servers lists the issuers a client may use; a client picks any
