@@ -57,7 +57,7 @@ type settings struct {
 	// unverified: the authorizer in effect never checks a token's signature
 	// (WithoutSignatureVerification).
 	unverified bool
-	sessions   bool // the MCP server issues session ids (WithSessions)
+	sessions   bool   // the MCP server issues session ids (WithSessions)
 	idpProfile string // WithIdPProfile, over the fixture's
 	// noASMetadata leaves out the deployment's own authorization server metadata
 	// (WithoutAuthorizationServerMetadata).
