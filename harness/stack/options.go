@@ -57,7 +57,11 @@ type settings struct {
 	// unverified: the authorizer in effect never checks a token's signature
 	// (WithoutSignatureVerification).
 	unverified bool
-	sessions   bool // the MCP server issues session ids (WithSessions)
+	sessions   bool   // the MCP server issues session ids (WithSessions)
+	idpProfile string // WithIdPProfile, over the fixture's
+	// noASMetadata leaves out the deployment's own authorization server metadata
+	// (WithoutAuthorizationServerMetadata).
+	noASMetadata bool
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an
@@ -179,6 +183,7 @@ func WithIdPProfile(name string) Option {
 			return fmt.Errorf("stack: %w", err)
 		}
 		s.idpOpts = append(s.idpOpts, mockidp.WithProfile(name))
+		s.idpProfile = name
 		return nil
 	}
 }
@@ -243,6 +248,15 @@ func WithoutContextProof() Option {
 // deployment this way.
 func WithoutSignatureVerification() Option {
 	return func(s *settings) error { s.unverified = true; return nil }
+}
+
+// WithoutAuthorizationServerMetadata deploys the reference profile without the workaround
+// the stack applies for an IdP profile whose metadata lacks code_challenge_methods_supported
+// (Cognito, Entra ID): the gateway then serves no authorization server metadata of its own
+// and the protected resource metadata lists the IdP, whose metadata strict MCP clients
+// refuse. It exists to show that the suites catch that and name the fix.
+func WithoutAuthorizationServerMetadata() Option {
+	return func(s *settings) error { s.noASMetadata = true; return nil }
 }
 
 // WithSessions runs the MCP server with stateful sessions (mcpserver.WithSessions): protocol

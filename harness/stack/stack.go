@@ -136,6 +136,31 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 		}
 	}
 
+	gwConfig, err := gateway.ShippedConfig(cfg.profile)
+	if err != nil {
+		return nil, err
+	}
+	// How the deployment sets its IdP up for MCP clients (idpsetup.go), by the IdP profile.
+	idpProfile := cfg.idpProfile
+	if idpProfile == "" {
+		idpProfile = f.IdP.Profile
+	}
+	if idpProfile == "" {
+		idpProfile = mockidp.ProfileGeneric
+	}
+	prof, err := mockidp.LookupProfile(idpProfile)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	var setup IdPSetup
+	var mcpURL string
+	if cfg.profile == ProfileReference {
+		setup = IdPSetupFor(prof)
+		if gwConfig.CustomDomain {
+			mcpURL = s.origins[0] + or(gwConfig.MCPPath, "/mcp")
+		}
+	}
+
 	// AWS and the IdP do not depend on each other: start them together.
 	var wg sync.WaitGroup
 	var awsErr, idpErr error
@@ -155,6 +180,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 			// The fixture's profile; a WithIdPOptions profile (--idp-profile) comes later and wins.
 			idpOpts = append(idpOpts, mockidp.WithProfile(f.IdP.Profile))
 		}
+		idpOpts = append(idpOpts, setup.idpOptions(mcpURL)...)
 		idpOpts = append(idpOpts, cfg.idpOpts...)
 		if weak != nil {
 			// The key to re-sign with; last, so that no option replaces it.
@@ -194,9 +220,10 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	gwConfig, err := gateway.ShippedConfig(cfg.profile)
-	if err != nil {
-		return nil, err
+	if setup.OwnASMetadata && !cfg.noASMetadata {
+		if gwConfig, err = withOwnASMetadata(ctx, gwConfig, s.idp.DiscoveryURL()); err != nil {
+			return nil, fmt.Errorf("stack: the deployment's own authorization server metadata: %w", err)
+		}
 	}
 	if len(s.scopes) > 0 {
 		if gwConfig.Type == gateway.HTTPAPI {
@@ -263,6 +290,13 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	}
 	authz.Store(s.authz)
 	return s, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // IdPPresetOptions configure the reference authorizer for the tokens of the mock IdP's profile:

@@ -232,7 +232,11 @@ func (p *IdP) parseScopes(raw string) ([]string, *oauthError) {
 func (p *IdP) requestedAudience(resources, audience []string) ([]string, *oauthError) {
 	if p.profile.AudienceParameter {
 		// Auth0: audience names the API; resource is ignored [A2][A11]; no audience, no API
-		// (the token is then opaque [A8]).
+		// (the token is then opaque [A8]); with the compatibility profile, resource is taken
+		// as audience when no audience is sent [A2].
+		if (len(audience) == 0 || audience[0] == "") && p.cfg.resourceAsAudience && len(resources) > 0 {
+			audience = resources[:1]
+		}
 		if len(audience) == 0 || audience[0] == "" {
 			return nil, nil
 		}
@@ -339,7 +343,9 @@ func (p *IdP) redirect(w http.ResponseWriter, r *http.Request, req authzRequest,
 	if req.state != "" {
 		q.Set("state", req.state)
 	}
-	q.Set("iss", p.issuer)
+	if !p.profile.Discovery.NoIssResponse {
+		q.Set("iss", p.issuer)
+	}
 	u.RawQuery = q.Encode()
 	w.Header().Set("Cache-Control", "no-store")
 	status := http.StatusFound

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -218,7 +219,17 @@ type ctxKey struct{}
 func (p *IdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := randomHex(8)
 	w.Header().Set("X-Request-Id", id)
-	p.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	if strings.Contains(r.URL.Path, "//") && path.Clean(r.URL.Path) == p.prefix+pathDiscovery {
+		// A client that appends the well-known path to an issuer ending in a slash (Auth0's)
+		// asks for //.well-known/…: the mux would redirect to the clean path, which the go-sdk
+		// refuses to follow into a loopback address (its SSRF guard) though it follows it on
+		// the provider's public host. Served here, the kit on loopback behaves as the public
+		// deployment does.
+		withCORS(p.handleMetadata)(w, r)
+		return
+	}
+	p.mux.ServeHTTP(w, r)
 }
 
 func requestID(r *http.Request) string {

@@ -29,7 +29,7 @@ type metadata struct {
 	TokenEndpointAuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported      []string `json:"code_challenge_methods_supported,omitempty"`
 	ClaimsSupported                    []string `json:"claims_supported"`
-	AuthorizationResponseIssParameter  bool     `json:"authorization_response_iss_parameter_supported"`
+	AuthorizationResponseIssParameter  bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
 	ClientIDMetadataDocumentSupported  bool     `json:"client_id_metadata_document_supported,omitempty"`
 	ServiceDocumentation               string   `json:"service_documentation"`
 	MCPSSOTestIdP                      bool     `json:"mcpsso_test_idp"`
@@ -81,7 +81,7 @@ func (p *IdP) metadata() metadata {
 		TokenEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post", "none"},
 		CodeChallengeMethodsSupported:      methods,
 		ClaimsSupported:                    claims,
-		AuthorizationResponseIssParameter:  true,
+		AuthorizationResponseIssParameter:  !p.profile.Discovery.NoIssResponse,
 		ClientIDMetadataDocumentSupported:  p.cfg.cimd,
 		ServiceDocumentation:               serviceDocumentation,
 		MCPSSOTestIdP:                      true,

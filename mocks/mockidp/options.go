@@ -45,13 +45,15 @@ type config struct {
 	deviceTTL      time.Duration
 	deviceInterval time.Duration
 	plainPKCE      bool
-	scopes         []string
-	resources      []string
-	registration   bool
-	maxClients     int
-	cimd           bool
-	loopbackCIMD   bool
-	cimdHTTP       *http.Client
+	// resourceAsAudience: WithResourceParameterCompatibility.
+	resourceAsAudience bool
+	scopes             []string
+	resources          []string
+	registration       bool
+	maxClients         int
+	cimd               bool
+	loopbackCIMD       bool
+	cimdHTTP           *http.Client
 
 	// profile is the provider the IdP imitates (WithProfile; nil until resolve: generic). The
 	// *Set fields record the options given explicitly, which a profile does not override.
@@ -324,6 +326,15 @@ func WithScopes(scopes ...string) Option {
 		}
 		return nil
 	}
+}
+
+// WithResourceParameterCompatibility turns on Auth0's tenant "Resource Parameter
+// Compatibility Profile" [A2]: under a profile that takes an audience parameter (auth0), an
+// RFC 8707 resource names the API as audience does (audience wins if both are sent), so an MCP
+// client, which sends resource and knows nothing of audience, gets a JWT for the MCP server.
+// Without it such a client's resource is ignored and its token is opaque [A8][A11].
+func WithResourceParameterCompatibility() Option {
+	return func(c *config) error { c.resourceAsAudience = true; return nil }
 }
 
 // WithoutDynamicRegistration turns off RFC 7591 Dynamic Client Registration (on by default,

@@ -335,3 +335,75 @@ func TestAProfileTellsWhereItsClaimsAre(t *testing.T) {
 		}
 	}
 }
+
+// TestAuth0CompatibilityProfileTakesResourceAsAudience: with the tenant's Resource Parameter
+// Compatibility Profile [A2], an MCP client's resource names the API as audience would; an
+// audience sent beside it wins.
+func TestAuth0CompatibilityProfileTakesResourceAsAudience(t *testing.T) {
+	p, _ := startProfile(t, "auth0", mockidp.WithResourceParameterCompatibility())
+	for _, tc := range []struct {
+		name string
+		opts []oauth2.AuthCodeOption
+		want string
+	}{
+		{"a resource", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("resource", "http://127.0.0.1:8480/mcp")}, "http://127.0.0.1:8480/mcp"},
+		{"a resource and an audience", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("resource", "http://127.0.0.1:8480/mcp"),
+			oauth2.SetAuthURLParam("audience", "https://api.example/mcp")}, "https://api.example/mcp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := codeLogin(t, p, tc.opts...)
+			if !isJWT(tok.AccessToken) {
+				t.Fatalf("an opaque token: %.20s", tok.AccessToken)
+			}
+			if aud, _ := claimsOf(t, tok.AccessToken)["aud"].([]any); len(aud) == 0 || aud[0] != tc.want {
+				t.Errorf("aud %v, want %s first", aud, tc.want)
+			}
+		})
+	}
+	if tok := codeLogin(t, p); isJWT(tok.AccessToken) {
+		t.Error("neither resource nor audience: a JWT, want the opaque token")
+	}
+}
+
+// TestCognitoAndEntraSendNoIss: RFC 9207 is not found for them, so the authorization
+// response carries no iss and the metadata does not advertise it; the generic IdP does both.
+func TestCognitoAndEntraSendNoIss(t *testing.T) {
+	for _, profile := range []string{"generic", "cognito", "entra-v1", "entra-v2", "okta"} {
+		t.Run(profile, func(t *testing.T) {
+			p, _ := startProfile(t, profile)
+			if err := p.QueueLogin("alice"); err != nil {
+				t.Fatal(err)
+			}
+			q := authorize(t, p.Endpoint().AuthURL+"?"+authorizeParams(nil).Encode())
+			resp, err := http.Get(p.DiscoveryURL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var md map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&md); err != nil {
+				t.Fatal(err)
+			}
+			sends := profile == "generic" || profile == "okta"
+			if (q.Get("iss") != "") != sends || (md["authorization_response_iss_parameter_supported"] == true) != sends {
+				t.Errorf("iss %q, advertised %v; want sent and advertised: %v", q.Get("iss"), md["authorization_response_iss_parameter_supported"], sends)
+			}
+		})
+	}
+}
+
+// TestAuth0DiscoveryWithTheSlashAppended: a client appending the well-known path to Auth0's
+// slash-ending issuer asks for //.well-known/openid-configuration, which is served, not
+// redirected (the go-sdk follows no redirect into loopback).
+func TestAuth0DiscoveryWithTheSlashAppended(t *testing.T) {
+	p, _ := startProfile(t, "auth0")
+	resp, err := noRedirects.Get(p.IssuerURL() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var md map[string]any
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&md) != nil || md["issuer"] != p.IssuerURL() {
+		t.Fatalf("%s/.well-known/openid-configuration: %d %v", p.IssuerURL(), resp.StatusCode, md)
+	}
+}

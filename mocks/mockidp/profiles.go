@@ -109,6 +109,9 @@ type Discovery struct {
 	RFC8414Appended bool
 	// CodeChallengeMethods is code_challenge_methods_supported; nil leaves the field out.
 	CodeChallengeMethods []string
+	// NoIssResponse leaves out RFC 9207: the authorization response carries no iss and the
+	// metadata does not advertise authorization_response_iss_parameter_supported.
+	NoIssResponse bool
 }
 
 // accessMarker is what tells this profile's access tokens from its ID tokens when the IdP
@@ -221,8 +224,8 @@ var profiles = []Profile{
 			// No device grant (n/f); no registration endpoint [C10].
 		},
 		// Only {iss}/.well-known/openid-configuration [C7]; no RFC 8414 document [C8];
-		// code_challenge_methods_supported absent [C7][C12].
-		Discovery:   Discovery{},
+		// code_challenge_methods_supported absent [C7][C12]; RFC 9207 iss n/f.
+		Discovery:   Discovery{NoIssResponse: true},
 		KeyID:       KidBase64Padded, // e.g. 1234example= [C1]
 		AccessToken: AccessJWT,
 		// Header: kid and alg only, no typ [C1]; ID tokens likewise (n/f: kept as the access token's).
@@ -398,8 +401,8 @@ func entraProfile(name string) Profile {
 			Userinfo:           "/oidc/userinfo", // Graph's (n/f in the sources)
 			DeviceVerification: "/devicelogin",   // n/f
 		},
-		// No RFC 8414 (n/f), code_challenge_methods_supported absent [X1][E3].
-		Discovery:      Discovery{},
+		// No RFC 8414 (n/f), code_challenge_methods_supported absent [X1][E3]; RFC 9207 iss n/f.
+		Discovery:      Discovery{NoIssResponse: true},
 		KeyID:          KidSHA1Thumbprint, // e.g. i6lGk3FZzxRcUb2C3nEQ7syHJlY [E1][E2]
 		KeyIssuer:      "{host}/{tenantid}/v2.0",
 		AccessToken:    AccessJWT, // for your own APIs [E2]

@@ -153,6 +153,10 @@ type IntegrationConfig struct {
 	// CORSPreflight is what a MOCK integration answers to a browser's CORS preflight; a MOCK
 	// integration has either this or ProtectedResourceMetadata.
 	CORSPreflight *CORSPreflight `yaml:"corsPreflight"`
+	// AuthorizationServerMetadata is the RFC 8414 document a MOCK integration serves: the
+	// deployment's own copy of its IdP's metadata (ServeAuthorizationServerMetadata), for an
+	// IdP whose own metadata MCP clients refuse. A MOCK integration serves one of the three.
+	AuthorizationServerMetadata map[string]any `yaml:"authorizationServerMetadata"`
 }
 
 // ProtectedResourceMetadata is the RFC 9728 document a MOCK integration serves, with

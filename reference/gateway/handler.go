@@ -94,6 +94,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case in.cors != nil:
 		x.servePreflight(rec, in.cors)
 		return
+	case in.asm != nil:
+		x.serveJSON(rec, in.asm)
+		return
 	}
 	x.forward(rec, in)
 }
@@ -309,6 +312,11 @@ func sourceIP(r *http.Request) string {
 // serveMetadata answers a MOCK integration: the RFC 9728 protected resource metadata.
 func (x *exchange) serveMetadata(w http.ResponseWriter, prm *ProtectedResourceMetadata) {
 	body, _ := json.Marshal(prm)
+	x.serveJSON(w, body)
+}
+
+// serveJSON answers a MOCK integration with a public JSON document.
+func (x *exchange) serveJSON(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Access-Control-Allow-Origin", "*") // public: browser-based clients on any origin read it
 	w.WriteHeader(http.StatusOK)

@@ -123,6 +123,7 @@ type integration struct {
 	pathSet  bool // overwrite:path is mapped
 	prm      *ProtectedResourceMetadata
 	cors     *corsPreflight
+	asm      []byte // the RFC 8414 document a MOCK integration serves, as JSON
 }
 
 var (
@@ -396,6 +397,9 @@ func compileIntegration(a *api, p *problems, path string, ic *IntegrationConfig,
 		if ic.CORSPreflight != nil {
 			p.addf(path+".corsPreflight", "only a MOCK integration answers preflights")
 		}
+		if ic.AuthorizationServerMetadata != nil {
+			p.addf(path+".authorizationServerMetadata", "only a MOCK integration serves metadata")
+		}
 		for _, k := range sortedKeys(ic.RequestParameters) {
 			m, warns, err := parseMapping(a.typ, k, subst.expand(ic.RequestParameters[k]))
 			if err != nil {
@@ -421,15 +425,23 @@ func compileIntegration(a *api, p *problems, path string, ic *IntegrationConfig,
 		if ic.IntegrationURI != "" || len(ic.RequestParameters) > 0 {
 			p.addf(path, "a MOCK integration takes neither integrationUri nor requestParameters")
 		}
+		served := 0
+		for _, set := range []bool{ic.ProtectedResourceMetadata != nil, ic.CORSPreflight != nil, ic.AuthorizationServerMetadata != nil} {
+			if set {
+				served++
+			}
+		}
 		switch {
-		case ic.ProtectedResourceMetadata != nil && ic.CORSPreflight != nil:
-			p.addf(path, "a MOCK integration serves protectedResourceMetadata or corsPreflight, not both")
+		case served > 1:
+			p.addf(path, "a MOCK integration serves one of protectedResourceMetadata, corsPreflight and authorizationServerMetadata, not several")
+		case ic.AuthorizationServerMetadata != nil:
+			in.asm = compileASM(p, path+".authorizationServerMetadata", ic.AuthorizationServerMetadata, subst)
 		case ic.ProtectedResourceMetadata != nil:
 			in.prm = compilePRM(a, p, path+".protectedResourceMetadata", ic.ProtectedResourceMetadata, subst)
 		case ic.CORSPreflight != nil:
 			in.cors = compileCORS(p, path+".corsPreflight", ic.CORSPreflight, subst)
 		default:
-			p.addf(path, "a MOCK integration needs protectedResourceMetadata (RFC 9728 metadata) or corsPreflight (a CORS preflight answer): the emulator's MOCK serves one of them")
+			p.addf(path, "a MOCK integration needs protectedResourceMetadata (RFC 9728 metadata), authorizationServerMetadata (RFC 8414 metadata) or corsPreflight (a CORS preflight answer): the emulator's MOCK serves one of them")
 		}
 	case "":
 		p.addf(path+".integrationType", "required: HTTP_PROXY or MOCK")

@@ -43,7 +43,23 @@ const unpinnedTrust = `{"Version":"2012-10-17","Statement":[
 var variants = map[string]struct {
 	start func(ctx context.Context, dir string) (fw.Target, error)
 	fail  []string // regular expressions of spec names
+	// says are regular expressions each of which some failed spec's message must match: the
+	// failure names the fix.
+	says []string
 }{
+	// An IdP whose metadata lacks code_challenge_methods_supported (Cognito's) without the
+	// deployment's own authorization server metadata: strict MCP clients refuse to sign in.
+	"idp-without-pkce-methods": {
+		start: func(ctx context.Context, _ string) (fw.Target, error) {
+			return targets.StartEmbedded(ctx, stack.ProfileReference, stack.WithIdPProfile("cognito"), stack.WithoutAuthorizationServerMetadata())
+		},
+		fail: []string{
+			`^The 401 bootstrap \[bootstrap\] makes its authorization server's metadata discoverable the MCP way, advertising S256 PKCE `,
+			`^Real MCP clients \[clients\] the official go-sdk client .* a pre-registered public client$`,
+		},
+		says: []string{`serve the deployment's own RFC 8414 metadata, a copy of the IdP's with code_challenge_methods_supported \["S256"\]`,
+			`does not implement PKCE`},
+	},
 	// The MCP server believes the decided headers of any caller that reaches its port.
 	"unproven-context": {
 		start: func(ctx context.Context, _ string) (fw.Target, error) {
@@ -191,7 +207,12 @@ func TestTheSuitesCatchEachWeakness(t *testing.T) {
 			if err == nil {
 				t.Fatalf("every spec passed against the %s variant: the suites do not catch the weakness\n%s", name, out)
 			}
-			failed, ran := failedSpecs(t, report, out)
+			failed, messages, ran := failedSpecs(t, report, out)
+			for _, want := range variants[name].says {
+				if !slices.ContainsFunc(messages, regexp.MustCompile(want).MatchString) {
+					t.Errorf("against the %s variant no failure says %s:\n  %s", name, want, strings.Join(messages, "\n  "))
+				}
+			}
 			var unexpected []string
 			for _, spec := range failed {
 				if !matchesAny(spec, variants[name].fail) {
@@ -228,8 +249,8 @@ func runVariant(t *testing.T, name string) {
 }
 
 // failedSpecs reads the child's Ginkgo JSON report: the full names of the specs that failed,
-// and how many ran.
-func failedSpecs(t *testing.T, path string, out []byte) ([]string, int) {
+// their failure messages, and how many ran.
+func failedSpecs(t *testing.T, path string, out []byte) ([]string, []string, int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -239,7 +260,7 @@ func failedSpecs(t *testing.T, path string, out []byte) ([]string, int) {
 	if err := json.Unmarshal(b, &reports); err != nil || len(reports) != 1 {
 		t.Fatalf("the report does not parse (%v, %d reports):\n%s", err, len(reports), out)
 	}
-	var failed []string
+	var failed, messages []string
 	ran := 0
 	for _, sr := range reports[0].SpecReports {
 		if sr.LeafNodeType != types.NodeTypeIt {
@@ -251,12 +272,13 @@ func failedSpecs(t *testing.T, path string, out []byte) ([]string, int) {
 		ran++
 		if sr.State.Is(types.SpecStateFailureStates) {
 			failed = append(failed, sr.FullText())
+			messages = append(messages, sr.Failure.Message)
 		}
 	}
 	if ran == 0 {
 		t.Fatalf("no spec ran in the child:\n%s", out)
 	}
-	return failed, ran
+	return failed, messages, ran
 }
 
 // freePorts finds n free loopback ports (for a variant that must know its MCP URL before the

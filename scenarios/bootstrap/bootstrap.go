@@ -149,7 +149,11 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		Expect(as).To(HaveKeyWithValue("authorization_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
 		Expect(as).To(HaveKeyWithValue("token_endpoint", Not(BeEmpty())), "authorization server metadata at %s", asFrom)
 		Expect(as).To(HaveKeyWithValue("code_challenge_methods_supported", ContainElement("S256")),
-			"MCP clients refuse an authorization server that does not advertise PKCE S256 (%s)", asFrom)
+			"MCP clients (the go-sdk, mcp-go) refuse an authorization server that does not advertise PKCE S256 (%s). "+
+				"The fix, where the IdP offers no setting for it (Cognito, Entra ID leave code_challenge_methods_supported out): "+
+				"serve the deployment's own RFC 8414 metadata, a copy of the IdP's with code_challenge_methods_supported [\"S256\"] "+
+				"and the deployment as issuer, and list the deployment in the protected resource metadata's authorization_servers "+
+				"(docs/idps.md, \"What breaks and the fix\"; the reference gateway: gateway.ServeAuthorizationServerMetadata)", asFrom)
 	})
 
 	// RFC 9728 §2: authorization_servers lists the issuers a client may use; a client picks any
@@ -184,7 +188,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 	// api://quilt-mcp alone) lets every spec-following client sign in and then refuses it.
 	fw.ConformanceIt("accepts a token obtained as a spec-following MCP client obtains it: authorization code with PKCE S256 and resource = the metadata's resource (RFC 8707)", fw.Needs(fw.CapSignIn), func() {
 		ctx := context.Background()
-		got := signIn(ctx, acceptedUser().Name, "", nil)
+		got := signIn(ctx, acceptedUser().Name, "", nil, false)
 		tok, resource := got.AccessToken, got.Resource
 		c, err := fw.ConnectMCP(ctx, fw.Current().MCPURL(), map[string]string{"Authorization": "Bearer " + tok})
 		Expect(err).NotTo(HaveOccurred(), "with a token for resource %s (the deployment must accept its own canonical URI as the audience)", resource)
@@ -209,10 +213,22 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 			fw.Require(fw.CapSignIn)
 			resource := other(fw.Current().MCPURL())
 			got, err := fw.SignIn(ctx, fw.SignInOptions{User: acceptedUser().Name, Resource: resource})
-			if oe := new(fw.OAuthError); errors.As(err, &oe) && oe.Code == "invalid_target" {
+			if refused := new(fw.ResourceParameterRefusedError); errors.As(err, &refused) {
+				Skip(fmt.Sprintf("the IdP issues no token for another resource by signing in: %v", err))
+			}
+			// invalid_target is RFC 8707's answer for a resource the IdP does not serve;
+			// invalid_resource Entra ID's (AADSTS500011: no app registration has it as App ID URI).
+			if oe := new(fw.OAuthError); errors.As(err, &oe) && (oe.Code == "invalid_target" || oe.Code == "invalid_resource") {
 				Skip(fmt.Sprintf("the IdP issues no token for resource %s (%v), so none for another audience can be had by signing in", resource, err))
 			}
 			Expect(err).NotTo(HaveOccurred(), "signing in for resource %s", resource)
+			if aud := fw.TokenAudience(got.AccessToken); !slices.Contains(aud, resource) {
+				// The IdP ignored resource: the token is for the audience the IdP is set up with,
+				// the deployment's own, and accepting it is right. Never a pass: no token for
+				// another resource can be had from this IdP by signing in (the forged
+				// wrong-audience token still covers the refusal).
+				Skip(fmt.Sprintf("the IdP ignored the resource parameter: the token had by signing in for %s carries aud %q, the audience the IdP is set up with, not the one asked for (Okta's custom authorization servers, Keycloak without resource-indicators and Auth0 without the Resource Parameter Compatibility Profile ignore resource), so no token for another resource can be had from it by signing in", resource, aud))
+			}
 			expectChallenge(callTool(ctx, fw.Current().MCPURL(), "Bearer "+got.AccessToken, nil), true)
 		}, conformance, auth, needsSignIn,
 		Entry("another MCP server's URL", func(string) string { return "https://another-mcp.example/mcp" }),
@@ -242,7 +258,7 @@ var _ = fw.Describe("The 401 bootstrap", fw.Bootstrap, func() {
 		if slices.Contains(declared, "openid") {
 			asked = []string{}
 		}
-		got := signIn(ctx, acceptedUser().Name, "", asked)
+		got := signIn(ctx, acceptedUser().Name, "", asked, true)
 		r := callTool(ctx, mcpURL, "Bearer "+got.AccessToken, nil)
 		Expect(r.Status).To(Equal(http.StatusForbidden),
 			"a valid token for %s with scopes %q, lacking the declared %q (body %.300s)", got.Resource, asked, declared, r.Body)

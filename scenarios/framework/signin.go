@@ -2,6 +2,8 @@ package framework
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +89,25 @@ type SignInOptions struct {
 	// challenge's scope, else the metadata's scopes_supported, else no scope parameter; an
 	// empty, non-nil list sends no scope parameter.
 	Scopes []string
+	// WithoutResource sends no resource parameter (for an IdP that refuses it: see
+	// ResourceParameterRefusedError); the token then has the IdP's default audience.
+	WithoutResource bool
+}
+
+// ResourceParameterRefusedError is SignIn's answer when the authorization server refuses the
+// RFC 8707 resource parameter itself, not one value of it: the request with resource is
+// refused as invalid_request and the same request without it is not. Entra ID's v2.0 endpoint
+// does so (AADSTS901002); a client must then ask for the API in its scope
+// ({resource}/.default) instead, which MCP clients, sending resource as the MCP authorization
+// spec asks, do not do: no spec-following client signs in there.
+type ResourceParameterRefusedError struct {
+	Resource string
+	Refusal  *OAuthError
+}
+
+func (e *ResourceParameterRefusedError) Error() string {
+	return fmt.Sprintf("the authorization server refuses the RFC 8707 resource parameter itself (asked for %s, it answered %s: %s) and signs in without it: MCP clients send resource in every authorization request (the MCP authorization spec asks them to; the go-sdk, mcp-go and the TypeScript SDK do), so none of them can sign in there. Entra ID's v2.0 endpoint answers so (AADSTS901002), and no tenant setting changes it: a client must ask for scope {App ID URI}/.default instead of sending resource",
+		e.Resource, e.Refusal.Code, e.Refusal.Description)
 }
 
 // SignedIn is the outcome of SignIn.
@@ -126,8 +147,20 @@ func SignIn(ctx context.Context, o SignInOptions) (SignedIn, error) {
 	conf := &oauth2.Config{ClientID: PublicClientID, RedirectURL: SignInRedirectURI, Scopes: out.Scopes,
 		Endpoint: oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
 	verifier, state := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
-	resource := oauth2.SetAuthURLParam("resource", out.Resource)
-	got, err := Authorize(ctx, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), resource), o.User, SignInRedirectURI)
+	var resource []oauth2.AuthCodeOption
+	if o.WithoutResource {
+		out.Resource = ""
+	} else {
+		resource = append(resource, oauth2.SetAuthURLParam("resource", out.Resource))
+	}
+	got, err := Authorize(ctx, conf.AuthCodeURL(state, append(resource, oauth2.S256ChallengeOption(verifier))...), o.User, SignInRedirectURI)
+	var refusal *OAuthError
+	if errors.As(err, &refusal) && refusal.Code == "invalid_request" && !o.WithoutResource {
+		// Is it the resource parameter itself the server refuses? The same request without it.
+		if _, again := Authorize(ctx, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), o.User, SignInRedirectURI); again == nil {
+			return out, &ResourceParameterRefusedError{Resource: out.Resource, Refusal: refusal}
+		}
+	}
 	if err != nil {
 		return out, err
 	}
@@ -137,7 +170,7 @@ func SignIn(ctx context.Context, o SignInOptions) (SignedIn, error) {
 	case got.Code == "":
 		return out, errors.New("the authorization endpoint sent no code back")
 	}
-	tok, err := conf.Exchange(ctx, got.Code, oauth2.VerifierOption(verifier), resource)
+	tok, err := conf.Exchange(ctx, got.Code, append(resource, oauth2.VerifierOption(verifier))...)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode != "" {
 		return out, &OAuthError{Endpoint: "token", Code: re.ErrorCode, Description: re.ErrorDescription}
@@ -147,4 +180,33 @@ func SignIn(ctx context.Context, o SignInOptions) (SignedIn, error) {
 	}
 	out.AccessToken = tok.AccessToken
 	return out, nil
+}
+
+// TokenAudience reads a JWT's aud claim (a string or a list) without verifying the token; nil
+// for an opaque token or one without aud.
+func TokenAudience(token string) []string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	var claims struct {
+		Aud any `json:"aud"`
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		return nil
+	}
+	switch a := claims.Aud.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, v := range a {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpsso/mcpsso/harness/stack"
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/reference/authorizer"
 	_ "github.com/mcpsso/mcpsso/scenarios/all" // every suite and target
 	"github.com/mcpsso/mcpsso/scenarios/baselines"
 	"github.com/mcpsso/mcpsso/scenarios/framework"
@@ -178,6 +179,10 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	}
 	if err := checkKitFlags(name, f, cmd.Flags().Changed(idpProfileFlag)); err != nil {
 		return err
+	}
+	if p, err := authorizer.LookupPreset(f.idpProfile); err == nil && p.Unsupported != "" && cmd.Flags().Changed(idpProfileFlag) {
+		// Refused before anything starts: no deployment of the pattern works with this IdP.
+		return fmt.Errorf("--idp-profile %s: the reference deployment cannot work with this IdP, so there is nothing to conform: %s", f.idpProfile, p.Unsupported)
 	}
 	var summary *os.File
 	if f.summary != "" {
