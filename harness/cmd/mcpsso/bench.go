@@ -530,7 +530,7 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 						}
 					}
 					r, err := mcpcall.Call(ctx, c, plan.read.Tool, u.args)
-					if err != nil && ctx.Err() != nil {
+					if ctx.Err() != nil {
 						return // the run ended during the call: not a result
 					}
 					outs[i].lat = append(outs[i].lat, time.Since(due))
@@ -548,11 +548,21 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 	var ticks []tick
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	// The run ends at the deadline (or Ctrl-C): calls still in flight then are cancelled and
+	// not counted, and neither is the time and CPU they take to unwind.
+	var end time.Time
+	var endCPU time.Duration
+	stopped := runCtx.Done()
 	for running := true; running; {
 		select {
 		case <-finished:
 			running = false
+		case <-stopped:
+			end, endCPU, stopped = time.Now(), cpuNow()-cpu0, nil
 		case <-t.C:
+			if !end.IsZero() {
+				continue // winding down: not part of the run
+			}
 			n, c := done.Load(), cpuNow()-cpu0
 			ticks = append(ticks, tick{calls: n, cpu: c})
 			el := time.Since(start).Seconds()
@@ -564,8 +574,11 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 				el, n, failed.Load(), float64(n)/el, per)
 		}
 	}
-	res := &driveResult{elapsed: time.Since(start), cpu: cpuNow() - cpu0, errors: map[string]int{}}
 	pprof.StopCPUProfile()
+	if end.IsZero() {
+		end, endCPU = time.Now(), cpuNow()-cpu0
+	}
+	res := &driveResult{elapsed: end.Sub(start), cpu: endCPU, errors: map[string]int{}}
 	res.ticks = append(ticks, tick{calls: done.Load(), cpu: res.cpu})
 	for _, o := range outs {
 		res.latencies = append(res.latencies, o.lat...)
@@ -722,12 +735,19 @@ func componentOf(s *profile.Sample) string {
 	for i := len(s.Location) - 1; i >= 0; i-- {
 		lines := s.Location[i].Line
 		for j := len(lines) - 1; j >= 0; j-- {
-			if f := lines[j].Function; f != nil && !strings.HasPrefix(f.Name, "runtime.") && !strings.HasPrefix(f.Name, "runtime/") {
+			if f := lines[j].Function; f != nil && !isRuntime(f.Name) {
 				return "no kit frame: " + libraryOf(f.Name)
 			}
 		}
 	}
 	return "runtime (GC, scheduler)"
+}
+
+// isRuntime: the function is the Go runtime's (its packages, or an assembly helper such as
+// gcWriteBarrier, which has no package).
+func isRuntime(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/") ||
+		strings.HasPrefix(fn, "internal/runtime/") || !strings.Contains(fn, ".")
 }
 
 // libraryOf names a library function's package and, for net/http, which side it serves.
@@ -809,8 +829,16 @@ func printE2E(w io.Writer, r *e2eReport) {
 	if len(r.Components) > 0 {
 		fmt.Fprintln(w, "server CPU by component (profile samples, innermost kit package on the stack):")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		rest, small := 0.0, 0
 		for _, s := range r.Components {
+			if s.Percent < 0.5 {
+				rest, small = rest+s.Percent, small+1
+				continue
+			}
 			fmt.Fprintf(tw, "  %s\t%5.1f%%\n", s.Name, s.Percent)
+		}
+		if small > 0 {
+			fmt.Fprintf(tw, "  %d others below 0.5%% each (--json lists them)\t%5.1f%%\n", small, rest)
 		}
 		_ = tw.Flush()
 	}
