@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -128,22 +129,24 @@ bucket and --key. Its servers run elsewhere, so only the load generator's CPU is
 
 // e2eReport is what `bench e2e` found; --json prints it as it is.
 type e2eReport struct {
-	Target      string         `json:"target"`
-	Users       int            `json:"users"`
-	Mode        string         `json:"mode"`
-	RatePerSec  float64        `json:"ratePerSecond,omitempty"`
-	Tool        string         `json:"tool"`
-	Notes       []string       `json:"notes"`
-	SignInSecs  float64        `json:"signInSeconds"`
-	Seconds     float64        `json:"seconds"`
-	Calls       int            `json:"calls"`
-	OK          int            `json:"ok"`
-	Errors      map[string]int `json:"errors"`
-	CallsPerSec float64        `json:"callsPerSecond"`
-	Latency     latencyMillis  `json:"latencyMillis"`
-	CPU         e2eCPU         `json:"cpu"`
-	Components  []shareOf      `json:"components,omitempty"`
-	CPUProfile  string         `json:"cpuProfile,omitempty"`
+	Target     string         `json:"target"`
+	Users      int            `json:"users"`
+	Mode       string         `json:"mode"`
+	RatePerSec float64        `json:"ratePerSecond,omitempty"`
+	Tool       string         `json:"tool"`
+	Notes      []string       `json:"notes"`
+	SignInSecs float64        `json:"signInSeconds"`
+	Seconds    float64        `json:"seconds"`
+	Calls      int            `json:"calls"`
+	OK         int            `json:"ok"`
+	Errors     map[string]int `json:"errors"`
+	// ErrorExamples holds the first error of each kind, as the client saw it.
+	ErrorExamples map[string]string `json:"errorExamples,omitempty"`
+	CallsPerSec   float64           `json:"callsPerSecond"`
+	Latency       latencyMillis     `json:"latencyMillis"`
+	CPU           e2eCPU            `json:"cpu"`
+	Components    []shareOf         `json:"components,omitempty"`
+	CPUProfile    string            `json:"cpuProfile,omitempty"`
 }
 
 type latencyMillis struct {
@@ -480,6 +483,7 @@ type driveResult struct {
 	cpu       time.Duration
 	latencies []time.Duration
 	errors    map[string]int
+	examples  map[string]string
 	ticks     []tick
 }
 
@@ -498,8 +502,9 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 	}
 	var issued, done, failed atomic.Int64
 	type workerOut struct {
-		lat  []time.Duration
-		errs map[string]int
+		lat      []time.Duration
+		errs     map[string]int
+		examples map[string]string
 	}
 	outs := make([]workerOut, len(clients))
 	start, cpu0 := time.Now(), cpuNow()
@@ -510,7 +515,7 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		u := plan.users[i]
-		outs[i].errs = map[string]int{}
+		outs[i].errs, outs[i].examples = map[string]int{}, map[string]string{}
 		wg.Go(func() {
 			pprof.Do(runCtx, pprof.Labels(benchLabel, "loadgen"), func(ctx context.Context) {
 				for ctx.Err() == nil {
@@ -535,6 +540,9 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 					}
 					outs[i].lat = append(outs[i].lat, time.Since(due))
 					if kind := callOutcome(plan.read, u, r, err); kind != "" {
+						if outs[i].errs[kind] == 0 {
+							outs[i].examples[kind] = errorText(r, err)
+						}
 						outs[i].errs[kind]++
 						failed.Add(1)
 					}
@@ -578,12 +586,15 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 	if end.IsZero() {
 		end, endCPU = time.Now(), cpuNow()-cpu0
 	}
-	res := &driveResult{elapsed: end.Sub(start), cpu: endCPU, errors: map[string]int{}}
+	res := &driveResult{elapsed: end.Sub(start), cpu: endCPU, errors: map[string]int{}, examples: map[string]string{}}
 	res.ticks = append(ticks, tick{calls: done.Load(), cpu: res.cpu})
 	for _, o := range outs {
 		res.latencies = append(res.latencies, o.lat...)
 		for k, v := range o.errs {
 			res.errors[k] += v
+			if _, ok := res.examples[k]; !ok {
+				res.examples[k] = o.examples[k]
+			}
 		}
 	}
 	return res, prof.Bytes(), nil
@@ -622,11 +633,27 @@ func callOutcome(read *probe.Probe, u benchUser, r mcpcall.Result, err error) st
 	return ""
 }
 
+// errorText is what a failed call said, cut to one line of at most 200 bytes.
+func errorText(r mcpcall.Result, err error) string {
+	t := r.Text
+	if err != nil {
+		t = err.Error()
+	}
+	t = strings.Join(strings.Fields(t), " ")
+	if len(t) > 200 {
+		t = t[:200] + "…"
+	}
+	return t
+}
+
 // fill puts the measurement into the report.
 func (r *driveResult) fill(rep *e2eReport) {
 	rep.Seconds = r.elapsed.Seconds()
 	rep.Calls = len(r.latencies)
 	rep.Errors = r.errors
+	if len(r.examples) > 0 {
+		rep.ErrorExamples = r.examples
+	}
 	for _, v := range r.errors {
 		rep.OK -= v
 	}
@@ -814,6 +841,9 @@ func printE2E(w io.Writer, r *e2eReport) {
 			kinds[i] = fmt.Sprintf("%s %d", k, r.Errors[k])
 		}
 		fmt.Fprintf(tw, "errors\t%s\n", strings.Join(kinds, ", "))
+		for _, k := range slices.Sorted(maps.Keys(r.ErrorExamples)) {
+			fmt.Fprintf(tw, "  first %s\t%s\n", k, r.ErrorExamples[k])
+		}
 	}
 	c := r.CPU
 	if c.Server != nil {

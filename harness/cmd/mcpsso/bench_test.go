@@ -113,7 +113,7 @@ probes:
 	// A key the users' buckets do not hold: every call is an error of a named kind, and the
 	// command fails since none succeeded.
 	code, stdout, _ := execute(t, "", "bench", "e2e", "--target", file, "--key", "no/such/key", "--users", "2", "--calls", "4", "--duration", "0")
-	if code != exitFailure || !strings.Contains(stdout, "tool error 4") {
+	if code != exitFailure || !strings.Contains(stdout, "tool error 4") || !strings.Contains(stdout, "first tool error") {
 		t.Errorf("missing key: exit %d\n%s", code, stdout)
 	}
 }
