@@ -39,6 +39,8 @@ func newBenchCommand() *cobra.Command {
 		`Measure a deployment end to end, the way its users load it: each simulated user signs in, then
 calls a tool that reads S3 through the gateway, the authorizer, the MCP server, STS and S3.
 For the AWS emulator alone against moto or LocalStack, see "mcpsso aws bench".`)
+	cmd.Example = `  mcpsso bench e2e --users 50 --duration 30s
+  mcpsso bench e2e --target target.yaml --rate 20/s --duration 1m`
 	cmd.AddCommand(newBenchE2ECommand())
 	return cmd
 }
