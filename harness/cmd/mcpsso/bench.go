@@ -73,7 +73,8 @@ func newBenchE2ECommand() *cobra.Command {
 		Short: "Sign N users in, then call a tool that reads S3 and report rate, latency and CPU per call",
 		Long: `Start the embedded stack in this process (the mock IdP, the AWS emulator, the reference MCP
 server, authorizer and gateway; the reference profile), sign N users in - each gets its own
-access token from the mock IdP and opens its own MCP session through the gateway - then have
+access token from the mock IdP (minted as after a login; the browser flow is not part of the
+load) and opens its own MCP session through the gateway - then have
 every user call get_object on its tenant's README.md (gateway -> authorizer -> MCP server ->
 STS AssumeRole -> S3 GetObject) until --duration is over or --calls calls were made.
 
@@ -104,7 +105,7 @@ call stays flat. While it runs, a progress line goes to stderr once a second.
 file gives them: preissued or from its token command, one sign-in per user), and the call is the
 file's read probe (probes: read; the reference server's get_object without one) on the user's
 bucket and --key. Its servers run elsewhere, so only the load generator's CPU is measured.`,
-		Example: `  # The issue's measurement: 50 users back to back for 30 seconds
+		Example: `  # 50 users back to back for 30 seconds (the defaults)
   mcpsso bench e2e --users 50 --duration 30s
 
   # Open loop at 500 calls/s; latency counts from each call's due time
