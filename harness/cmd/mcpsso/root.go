@@ -28,7 +28,7 @@ corrected ones (profile "reference"), so you can see where the tutorial would fa
 		SilenceUsage:  true, // input errors get one clear line, not a page of usage
 		SilenceErrors: true, // run prints errors, so each is printed once, as "mcpsso: ..."
 	}
-	root.AddCommand(newPolicyCommand(), newAWSCommand(), newFixtureCommand(), newIdPCommand(), newTokenCommand(), newGatewayCommand(), newMCPCommand(), newUpCommand(), newConformCommand())
+	root.AddCommand(newPolicyCommand(), newAWSCommand(), newFixtureCommand(), newIdPCommand(), newTokenCommand(), newGatewayCommand(), newMCPCommand(), newUpCommand(), newConformCommand(), newBenchCommand())
 	root.AddCommand(newLambdaCommand())
 	root.AddCommand(newVPCCommand()) // hidden: the harness's helpers inside container networks
 	// hidden: the go-sdk sample deployment (docs/targets.md), a demonstration
