@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 
@@ -40,6 +41,8 @@ type awsServeFlags struct {
 	accounts []string
 	trail    string
 	logLevel string
+	// cpuProfile: write a CPU profile of the whole run here (go tool pprof reads it).
+	cpuProfile string
 	// The ECS container-credentials endpoint for a task role, as the ECS agent serves it.
 	taskRole, taskRoleAddr, taskRolePath, taskRoleToken string
 }
@@ -93,6 +96,7 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 	cmd.Flags().StringVar(&f.data, "data", "", "keep S3 objects, bucket owners, bucket policies and the STS sessions issued in this directory across restarts")
 	cmd.Flags().BoolVar(&f.reseed, "reseed", false, "with --config: replace what exists but differs from the fixture (default: list it and fail)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "decision log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file when it stops (for go tool pprof)")
 	cmd.Flags().StringVar(&f.taskRole, "task-role", "", "also serve this role's credentials (a role ARN, or a role name in the default account) on an ECS container-credentials endpoint; prints \"task-role <URL> AWS_CONTAINER_AUTHORIZATION_TOKEN=<token>\" before the ready line")
 	cmd.Flags().StringVar(&f.taskRoleAddr, "task-role-addr", "127.0.0.1:0", "listen address of the --task-role endpoint")
 	cmd.Flags().StringVar(&f.taskRolePath, "task-role-path", "", "URL path of the --task-role endpoint (default /v2/credentials/<random id>)")
@@ -107,6 +111,20 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	}
 	if f.reseed && f.config == "" {
 		return errors.New("--reseed: only with --config (it replaces what differs from that fixture)")
+	}
+	if f.cpuProfile != "" {
+		file, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(file); err != nil {
+			_ = file.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = file.Close()
+		}()
 	}
 	var fx *fixture.Fixture
 	if f.config != "" {

@@ -191,6 +191,8 @@ func TestAWSCommandsRejectBadFlags(t *testing.T) {
 		{[]string{"aws", "bench", "--iterations", "0"}, "--iterations"},
 		{[]string{"aws", "bench", "--concurrency", "1000"}, "--concurrency"},
 		{[]string{"aws", "bench", "--workload", "s3-get-2k"}, "s3-get-1k"},
+		{[]string{"aws", "bench", "--serve", "--endpoint", "http://127.0.0.1:1"}, "--serve"},
+		{[]string{"aws", "bench", "--cpuprofile", "x.pprof"}, "--cpuprofile"},
 		{[]string{"aws", "serve", "--addr", "nohost"}, "nohost"},
 		{[]string{"aws", "serve", "--account", "12"}, "12"},
 		{[]string{"aws", "serve", "--log-level", "loud"}, "--log-level"},

@@ -34,6 +34,8 @@ type awsBenchFlags struct {
 	iterations  int
 	concurrency int
 	jsonOut     bool
+	serve       bool
+	cpuProfile  string
 }
 
 // workloadNames are the loops `aws bench` can run, in the order it runs them.
@@ -42,7 +44,7 @@ var workloadNames = []string{"sts", "s3-get-1k", "s3-put-1k", "s3-get-1m", "s3-p
 func newAWSBenchCommand() *cobra.Command {
 	var f awsBenchFlags
 	cmd := &cobra.Command{
-		Use:   "bench [--endpoint URL] [--vs URL|moto] [--workload W]... [--iterations N] [--concurrency C]",
+		Use:   "bench [--endpoint URL | --serve [--cpuprofile F]] [--vs URL|moto] [--workload W]... [--iterations N] [--concurrency C]",
 		Short: "Measure the emulator against another endpoint, side by side",
 		Long: `Run the same loops against the emulator and, with --vs, another AWS-compatible endpoint, and
 print both rates and their ratio. Workloads (--workload, repeatable, or "all"):
@@ -54,12 +56,24 @@ print both rates and their ratio. Workloads (--workload, repeatable, or "all"):
 Each endpoint is set up through its own APIs with the admin key test/test: a fresh role whose
 trust policy lets the account assume it, a fresh bucket. Without --endpoint the emulator runs in
 this process on a loopback port. --vs moto starts moto_server (if it is installed) on a free
-port.`,
+port.
+
+--serve runs the emulator as a separate process instead ("mcpsso aws serve" of this binary), so
+that it and moto_server are measured alike: each server's CPU (user+system, from /proc/<pid>/stat,
+over the timed loop only) per iteration is printed beside the rates, with the ratio of the two.
+The sts workload then uses a new client, on a new connection, for every pair, as an MCP server
+does with each user's new credentials.`,
 		Example: `  # The emulator against moto_server, side by side
   mcpsso aws bench --vs moto
 
   # Every workload, S3 included
   mcpsso aws bench --vs moto --workload all --iterations 500
+
+  # Server CPU per AssumeRole + GetCallerIdentity pair, emulator and moto_server each a process
+  mcpsso aws bench --serve --vs moto --workload sts
+
+  # The same, keeping a CPU profile of the served emulator for go tool pprof
+  mcpsso aws bench --serve --vs moto --cpuprofile emulator.pprof
 
   # A running emulator against LocalStack, 5000 iterations on 8 workers, as JSON
   mcpsso aws bench --endpoint http://127.0.0.1:4566 --vs http://127.0.0.1:4567 --iterations 5000 --concurrency 8 --json`,
@@ -72,6 +86,8 @@ port.`,
 	cmd.Flags().IntVar(&f.iterations, "iterations", 2000, "iterations per endpoint")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 4, "concurrent workers")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the results as JSON")
+	cmd.Flags().BoolVar(&f.serve, "serve", false, "run the emulator as a separate `aws serve` process and report each server's CPU per iteration")
+	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "with --serve: write the served emulator's CPU profile to this file")
 	return cmd
 }
 
@@ -85,10 +101,12 @@ type benchResult struct {
 	PerSecond   float64 `json:"iterationsPerSecond"`
 	MBPerSecond float64 `json:"mbPerSecond,omitempty"`
 	// Error says why the loop did not finish; the other endpoint's rows still count.
-	Error         string  `json:"error,omitempty"`
-	P50Millis     float64 `json:"p50Millis"`
-	P99Millis     float64 `json:"p99Millis"`
-	StartupMillis float64 `json:"startupMillis,omitempty"`
+	Error string `json:"error,omitempty"`
+	// ServerCPUMicros is the server process's CPU per iteration (--serve).
+	ServerCPUMicros float64 `json:"serverCPUMicrosPerIteration,omitempty"`
+	P50Millis       float64 `json:"p50Millis"`
+	P99Millis       float64 `json:"p99Millis"`
+	StartupMillis   float64 `json:"startupMillis,omitempty"`
 }
 
 func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
@@ -111,10 +129,32 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 			return fmt.Errorf("--workload %q: must be one of %s, or all", w, strings.Join(workloadNames, ", "))
 		}
 	}
+	switch {
+	case f.serve && f.endpoint != "":
+		return errors.New("--serve: starts its own emulator; leave out --endpoint")
+	case f.cpuProfile != "" && !f.serve:
+		return errors.New("--cpuprofile: profiles the served emulator; only with --serve")
+	}
 	ctx := cmd.Context()
 
 	endpoint, name, startup := f.endpoint, "mcpsso", time.Duration(0)
-	if endpoint == "" {
+	pids := map[string]int{} // --serve: endpoint -> server process (group) to read CPU from
+	switch {
+	case f.serve:
+		t0 := time.Now()
+		e, err := startServedEmulator(ctx, f.cpuProfile)
+		if err != nil {
+			return failure{err}
+		}
+		startup = time.Since(t0)
+		defer func() {
+			if err := e.Close(); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mcpsso: stopping the served emulator: %v\n", err)
+			}
+		}()
+		endpoint, name = e.endpoint, "mcpsso (served)"
+		pids[endpoint] = e.cmd.Process.Pid
+	case endpoint == "":
 		t0 := time.Now()
 		s, err := awsemu.Start(ctx)
 		if err != nil {
@@ -134,6 +174,7 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 			}
 			defer m.Close()
 			vs, vsName = m.Endpoint(), "moto_server"
+			pids[vs] = m.PID()
 		}
 		targets = append(targets, struct{ name, endpoint string }{vsName, vs})
 	}
@@ -141,7 +182,7 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 	var results []benchResult
 	for _, w := range workloads {
 		for _, tg := range targets {
-			r, err := benchEndpoint(ctx, w, tg.name, tg.endpoint, f.iterations, f.concurrency)
+			r, err := benchEndpoint(ctx, w, tg.name, tg.endpoint, f.iterations, f.concurrency, f.serve, pids[tg.endpoint])
 			if err != nil {
 				if tg.endpoint == endpoint {
 					return failure{fmt.Errorf("%s at %s, workload %s: %w", tg.name, tg.endpoint, w, err)}
@@ -159,13 +200,20 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 	if f.jsonOut {
 		doc := map[string]any{"results": results}
 		if len(targets) == 2 {
-			ratios := map[string]float64{}
+			ratios, cpu := map[string]float64{}, map[string]float64{}
 			for i := 0; i+1 < len(results); i += 2 {
 				if results[i+1].Error == "" {
 					ratios[results[i].Workload] = results[i].PerSecond / results[i+1].PerSecond
+					if results[i].ServerCPUMicros > 0 && results[i+1].ServerCPUMicros > 0 {
+						cpu[results[i].Workload] = results[i+1].ServerCPUMicros / results[i].ServerCPUMicros
+					}
 				}
 			}
 			doc["ratios"] = ratios
+			if f.serve {
+				// How many times the emulator's server CPU per iteration the other server uses.
+				doc["serverCPURatios"] = cpu
+			}
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -177,7 +225,7 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 
 func printBench(w io.Writer, results []benchResult, perWorkload int) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tendpoint\titerations\tseconds\titerations/s\tMB/s\tp50 ms\tp99 ms")
+	fmt.Fprintln(tw, "workload\tendpoint\titerations\tseconds\titerations/s\tMB/s\tp50 ms\tp99 ms\tserver CPU µs/iteration")
 	for _, r := range results {
 		if r.Error != "" {
 			fmt.Fprintf(tw, "%s\t%s %s\tfailed: %s\n", r.Workload, r.Name, r.Endpoint, r.Error)
@@ -187,7 +235,11 @@ func printBench(w io.Writer, results []benchResult, perWorkload int) {
 		if r.MBPerSecond > 0 {
 			mb = fmt.Sprintf("%.1f", r.MBPerSecond)
 		}
-		fmt.Fprintf(tw, "%s\t%s %s\t%d\t%.2f\t%.0f\t%s\t%.2f\t%.2f\n", r.Workload, r.Name, r.Endpoint, r.Iterations, r.Seconds, r.PerSecond, mb, r.P50Millis, r.P99Millis)
+		cpu := "-"
+		if r.ServerCPUMicros > 0 {
+			cpu = fmt.Sprintf("%.0f", r.ServerCPUMicros)
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%d\t%.2f\t%.0f\t%s\t%.2f\t%.2f\t%s\n", r.Workload, r.Name, r.Endpoint, r.Iterations, r.Seconds, r.PerSecond, mb, r.P50Millis, r.P99Millis, cpu)
 	}
 	_ = tw.Flush()
 	if results[0].StartupMillis > 0 {
@@ -199,12 +251,18 @@ func printBench(w io.Writer, results []benchResult, perWorkload int) {
 				continue
 			}
 			fmt.Fprintf(w, "ratio %s: %s does %.1fx the iterations/s of %s\n", results[i].Workload, results[i].Name, results[i].PerSecond/results[i+1].PerSecond, results[i+1].Name)
+			if results[i].ServerCPUMicros > 0 && results[i+1].ServerCPUMicros > 0 {
+				fmt.Fprintf(w, "server CPU %s: %s uses %.1fx the CPU per iteration of %s (%.0f µs vs %.0f µs)\n", results[i].Workload, results[i+1].Name,
+					results[i+1].ServerCPUMicros/results[i].ServerCPUMicros, results[i].Name, results[i+1].ServerCPUMicros, results[i].ServerCPUMicros)
+			}
 		}
 	}
 }
 
-// benchEndpoint sets up the workload on endpoint and runs its loop.
-func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, workers int) (benchResult, error) {
+// benchEndpoint sets up the workload on endpoint and runs its loop. With fresh, the sts
+// workload makes a new client per pair; with a server pid, the CPU of its process group over
+// the loop is measured.
+func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, workers int, fresh bool, pid int) (benchResult, error) {
 	cfg := aws.Config{
 		Region:       awsemu.DefaultRegion,
 		BaseEndpoint: aws.String(endpoint),
@@ -219,7 +277,11 @@ func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, work
 	var err error
 	switch workload {
 	case "sts":
-		one, err = stsWorkload(ctx, cfg, unique)
+		if fresh {
+			one, err = freshClientSTSWorkload(ctx, cfg, unique)
+		} else {
+			one, err = stsWorkload(ctx, cfg, unique)
+		}
 	default:
 		one, size, err = s3Workload(ctx, cfg, workload, unique)
 	}
@@ -231,9 +293,22 @@ func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, work
 			return benchResult{}, err
 		}
 	}
+	var cpu0 time.Duration
+	if pid > 0 {
+		if cpu0, err = groupCPU(pid); err != nil {
+			return benchResult{}, err
+		}
+	}
 	r, err := runLoop(one, n, workers)
 	if err != nil {
 		return benchResult{}, err
+	}
+	if pid > 0 {
+		cpu1, err := groupCPU(pid)
+		if err != nil {
+			return benchResult{}, err
+		}
+		r.ServerCPUMicros = float64((cpu1 - cpu0).Microseconds()) / float64(n)
 	}
 	r.Workload, r.Name, r.Endpoint = workload, name, endpoint
 	if size > 0 {
@@ -245,17 +320,12 @@ func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, work
 // stsWorkload: AssumeRole a fresh role, then GetCallerIdentity with the session.
 func stsWorkload(ctx context.Context, cfg aws.Config, roleName string) (func() error, error) {
 	stsc := sts.NewFromConfig(cfg)
-	who, err := stsc.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	roleARN, err := createBenchRole(ctx, cfg, roleName)
 	if err != nil {
-		return nil, fmt.Errorf("GetCallerIdentity with test/test: %w", err)
-	}
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + *who.Account + `:root"},"Action":"sts:AssumeRole"}]}`
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(roleName), AssumeRolePolicyDocument: aws.String(trust)})
-	if err != nil {
-		return nil, fmt.Errorf("CreateRole: %w", err)
+		return nil, err
 	}
 	return func() error {
-		out, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role.Role.Arn, RoleSessionName: aws.String("bench")})
+		out, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("bench")})
 		if err != nil {
 			return fmt.Errorf("AssumeRole: %w", err)
 		}
@@ -269,6 +339,20 @@ func stsWorkload(ctx context.Context, cfg aws.Config, roleName string) (func() e
 		}
 		return nil
 	}, nil
+}
+
+// createBenchRole creates a role the account may assume and returns its ARN.
+func createBenchRole(ctx context.Context, cfg aws.Config, roleName string) (string, error) {
+	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("GetCallerIdentity with test/test: %w", err)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + *who.Account + `:root"},"Action":"sts:AssumeRole"}]}`
+	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(roleName), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		return "", fmt.Errorf("CreateRole: %w", err)
+	}
+	return *role.Role.Arn, nil
 }
 
 // s3Workload: GetObject or PutObject of a 1 KiB or 1 MiB object in a fresh bucket.

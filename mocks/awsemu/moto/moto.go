@@ -116,6 +116,10 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 // Endpoint is moto's base URL.
 func (s *Server) Endpoint() string { return s.endpoint }
 
+// PID is the process ID of moto_server, which also leads its process group (children
+// included), for measuring the CPU it uses.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Close stops moto_server and its children. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {

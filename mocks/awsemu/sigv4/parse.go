@@ -133,7 +133,9 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 	// a well-formed Credential still words it for its service.
 	var malformed *Error
 	if alg == algorithm {
-		for _, part := range strings.Split(rest, ",") {
+		for more := true; more; {
+			var part string
+			part, rest, more = strings.Cut(rest, ",")
 			part = strings.TrimSpace(part)
 			if part == "" || malformed != nil && !strings.HasPrefix(part, "Credential=") {
 				continue
@@ -224,7 +226,7 @@ func parseCredential(v string, presigned bool) (Scope, *Error) {
 	if parts[4] != scopeTerminator {
 		return Scope{}, bad(fmt.Sprintf("Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", parts[4]))
 	}
-	if d, err := time.Parse(scopeDateFormat, parts[1]); err != nil || d.Format(scopeDateFormat) != parts[1] {
+	if !roundTrips(scopeDateFormat, parts[1]) {
 		return Scope{}, bad(fmt.Sprintf("Credential date must be in the form yyyyMMdd, got '%s'.", parts[1]))
 	}
 	return Scope{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3], Presigned: presigned}, nil
@@ -313,8 +315,17 @@ func parsePresign(q url.Values, s3 bool) (presign, *Error) {
 // parseAmzDate parses the strict ISO-8601 basic format SigV4 signs.
 func parseAmzDate(v string) (time.Time, bool) {
 	t, err := time.Parse(amzDateFormat, v)
-	if err != nil || t.Format(amzDateFormat) != v {
+	var buf [len(amzDateFormat)]byte
+	if err != nil || string(t.AppendFormat(buf[:0], amzDateFormat)) != v {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// roundTrips reports whether v parses in layout and formats back to itself (no
+// out-of-range day, no missing zero padding).
+func roundTrips(layout, v string) bool {
+	t, err := time.Parse(layout, v)
+	var buf [32]byte
+	return err == nil && string(t.AppendFormat(buf[:0], layout)) == v
 }

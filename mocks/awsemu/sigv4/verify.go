@@ -31,6 +31,10 @@ type Verifier struct {
 	now     func() time.Time
 	skew    time.Duration
 	maxBody int64
+	keys    keyCache
+	// check recomputes and compares a signature (checkSignature; tests put
+	// the SDK signer here to compare the two).
+	check func(*Verifier, signInput) signCheck
 }
 
 // Option configures a Verifier.
@@ -77,7 +81,8 @@ func NewVerifier(store CredentialStore, opts ...Option) (*Verifier, error) {
 	if store == nil {
 		return nil, errors.New("sigv4: NewVerifier: credential store must not be nil")
 	}
-	v := &Verifier{store: store, now: time.Now, skew: DefaultMaxSkew, maxBody: DefaultMaxBodyBytes}
+	v := &Verifier{store: store, now: time.Now, skew: DefaultMaxSkew, maxBody: DefaultMaxBodyBytes,
+		check: (*Verifier).checkSignature}
 	for _, o := range opts {
 		if err := o(v); err != nil {
 			return nil, err
@@ -212,14 +217,14 @@ func (v *Verifier) verify(r *http.Request) (*Result, *Error) {
 			return nil, err
 		}
 	}
-	out, serr := computeSignature(r.Context(), signInput{
-		r: r, presigned: res.Presigned, scope: sc, signedHeaders: signedHeaders, signedAt: signedAt,
-		payloadHash: pl.hash, query: query, secret: cred.SecretAccessKey,
+	out := v.check(v, signInput{
+		r: r, presigned: res.Presigned, scope: sc, signedHeaders: signedHeaders, signedRaw: signedRaw,
+		signature: sig, signedAt: signedAt, amzDate: amzDat, payloadHash: pl.hash, query: query,
+		secret: cred.SecretAccessKey,
 	})
-	if serr != nil || out.signedHeaders != signedRaw ||
-		subtle.ConstantTimeCompare([]byte(out.signature), []byte(sig)) != 1 {
+	if !out.ok {
 		e := errMismatch(svc, sc.AccessKeyID, sig)
-		e.CanonicalRequest, e.StringToSign, e.Err = out.canonicalRequest, out.stringToSign, serr
+		e.CanonicalRequest, e.StringToSign, e.Err = out.canonicalRequest, out.stringToSign, out.err
 		if out.stringToSign != "" {
 			e.s3Fields = append(e.s3Fields, Field{"StringToSign", out.stringToSign}, Field{"CanonicalRequest", out.canonicalRequest})
 		}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestAWSBenchServeMeasuresBothServersCPU runs the built binary's `aws bench --serve --vs moto`:
+// the emulator as its own `aws serve` process and moto_server, each measured by the CPU its
+// process group used, and the served emulator's CPU profile written when it stops.
+func TestAWSBenchServeMeasuresBothServersCPU(t *testing.T) {
+	bin := buildBinary(t)
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		t.Skip("moto_server is not installed (pip install 'moto[server]')")
+	}
+	profile := filepath.Join(t.TempDir(), "emulator.pprof")
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "aws", "bench", "--serve", "--vs", "moto", "--workload", "sts", "--workload", "s3-get-1k",
+		"--iterations", "200", "--concurrency", "2", "--json", "--cpuprofile", profile)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	var out struct {
+		Results         []benchResult      `json:"results"`
+		ServerCPURatios map[string]float64 `json:"serverCPURatios"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if len(out.Results) != 4 {
+		t.Fatalf("want sts and s3-get-1k for both servers, got %+v", out.Results)
+	}
+	for _, r := range out.Results {
+		if r.Error != "" || r.Iterations != 200 || r.PerSecond <= 0 || r.P99Millis < r.P50Millis {
+			t.Errorf("%+v", r)
+		}
+	}
+	// 200 AssumeRole + GetCallerIdentity pairs take each server well over one 10 ms clock tick.
+	emu, moto := out.Results[0], out.Results[1]
+	if emu.Name != "mcpsso (served)" || moto.Name != "moto_server" || emu.ServerCPUMicros <= 0 || moto.ServerCPUMicros <= 0 {
+		t.Fatalf("sts rows without both servers' CPU: %+v, %+v", emu, moto)
+	}
+	if got, want := out.ServerCPURatios["sts"], moto.ServerCPUMicros/emu.ServerCPUMicros; got != want {
+		t.Errorf("serverCPURatios[sts] = %v, want moto's CPU over the emulator's, %v", got, want)
+	}
+	if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+		t.Errorf("the served emulator's CPU profile was not written: %v", err)
+	}
+}
+
+func TestParseProcStatCountsFromTheCommandsLastParenthesis(t *testing.T) {
+	line := "4242 (moto (server) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 3 0 100 0 0\n"
+	pgrp, ticks, ok := parseProcStat(line)
+	if !ok || pgrp != 4242 || ticks != 1234+56 {
+		t.Fatalf("got pgrp %d, ticks %d, ok %v; want 4242, 1290, true", pgrp, ticks, ok)
+	}
+	if _, _, ok := parseProcStat("4242 (short) S 1"); ok {
+		t.Fatal("a truncated stat line parsed")
+	}
+}
