@@ -313,16 +313,36 @@ func FuzzStandardLibraryPathAgrees(f *testing.F) {
 	})
 }
 
+// The rules the hand-written matchers implement, as regular expressions.
+var (
+	roleARNPattern  = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/(?:[!-~]*/)?[\w+=,.@-]{1,64}$`)
+	tagCharsPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
 // The hand-written matchers equal the rules' regular expressions.
 func FuzzMatchersEqualTheirPatterns(f *testing.F) {
 	kept := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+=,.@-]*$`)
 	tenant := regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
+	for _, s := range []string{"arn:aws:iam::123456789012:role/mcp-user", "arn:aws-us-gov:iam::123456789012:role/a/b/c", "arn:aws-iso-b:iam::123456789012:role//x",
+		"arn:aws-isx:iam::123456789012:role/x", "arn:aws:iam::12345678901:role/x", "arn:aws:iam::123456789012:role/", "arn:aws:iam::123456789012:role/a/ b/c",
+		"Ünïcode tag", "a\u00a0b", "tab\tno", "\xff"} {
+		f.Add(s)
+	}
 	for _, s := range []string{"", "a", "-a", "a-", "alice", "auth0|x", "a_b+c=d,e.f@g-h", strings.Repeat("a", 40), strings.Repeat("a", 41), "Acme", "a\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := isKeptSubject(s), kept.MatchString(s); got != want {
 			t.Errorf("isKeptSubject(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := isRoleARN(s), roleARNPattern.MatchString(s); got != want {
+			t.Errorf("isRoleARN(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := tagChars(s), tagCharsPattern.MatchString(s); got != want {
+			t.Errorf("tagChars(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := indexNonB64Token(s), strings.IndexFunc(s, func(r rune) bool { return !isB64TokenRune(r) }); got != want {
+			t.Errorf("indexNonB64Token(%q) = %d, the rune scan says %d", s, got, want)
 		}
 		if got, want := ValidTenant(s), tenant.MatchString(s); got != want {
 			t.Errorf("ValidTenant(%q) = %v, the pattern says %v", s, got, want)
