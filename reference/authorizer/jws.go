@@ -318,18 +318,19 @@ func claimsChecks(payload []byte, c claimSet, issuer string, now time.Time) (exp
 		return time.Time{}, nil, false
 	}
 	for _, q := range quotedRegistered {
-		if bytes.Count(payload, q) > 1 {
+		if i := bytes.Index(payload, q); i >= 0 && bytes.Contains(payload[i+len(q):], q) {
 			return time.Time{}, nil, false
 		}
 	}
 	for k := range c {
-		for _, n := range registeredClaims {
-			if k != n && strings.EqualFold(k, n) {
+		for i := 0; i < len(k); i++ {
+			if k[i] >= utf8.RuneSelf { // Unicode folding (ſ, K) could match a registered name
 				return time.Time{}, nil, false
 			}
 		}
-		for i := 0; i < len(k); i++ {
-			if k[i] >= utf8.RuneSelf { // Unicode folding (ſ, K) could match a registered name
+		// ASCII names fold to a registered one only at its length.
+		for _, n := range registeredClaims {
+			if len(k) == len(n) && k != n && strings.EqualFold(k, n) {
 				return time.Time{}, nil, false
 			}
 		}
