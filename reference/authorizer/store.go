@@ -52,7 +52,6 @@ const (
 	TenantTag = "tenant"
 )
 
-
 // Validate checks a mapping against STS's rules and the MCP server's, naming the field and
 // the rule. The authorizer validates every mapping a store returns; stores validate on load
 // too, so that mistakes surface early.
