@@ -349,3 +349,18 @@ func FuzzMatchersEqualTheirPatterns(f *testing.F) {
 		}
 	})
 }
+
+// decodeClaims decodes as json.Unmarshal does, on any bytes.
+func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
+	for _, s := range []string{claims(nil), `{}`, ` { "a" : [1, {"b": "}"}] , "a":null } `, `{"\u0061":1}`, `{"ä":1}`, `[1]`, `null`, `{"a":"x\"}"}`, `{"a":1`, `{"a":1}x`, `{"a":-1.5e3,"b":true}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gerr := decodeClaims(b)
+		var want claimSet
+		werr := json.Unmarshal(b, &want)
+		if (gerr == nil) != (werr == nil) || gerr == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("decodeClaims(%q) = %q, %v; json.Unmarshal: %q, %v", b, got, gerr, want, werr)
+		}
+	})
+}

@@ -141,8 +141,7 @@ func (v *tokenVerifier) verifyCompact(ctx context.Context, raw string, t *compac
 	}
 	// One decoding of the claims serves go-oidc's checks and ours, unless the payload has a
 	// shape only a decoding as go-oidc does can judge exactly.
-	var c claimSet
-	cerr := json.Unmarshal(payload, &c)
+	c, cerr := decodeClaims(payload)
 	expiry, err, ok := claimsChecks(payload, c, v.issuer, v.now())
 	if !ok || cerr != nil {
 		expiry, err = oidcChecks(payload, v.issuer, v.now())
