@@ -44,7 +44,7 @@ func parseBearer(values []string) (string, *denial) {
 	if !hasSpace || token == "" {
 		return "", deny(ReasonMalformedHeader, "the Authorization header has the Bearer scheme but no token")
 	}
-	if i := strings.IndexFunc(token, func(r rune) bool { return !isB64TokenRune(r) }); i >= 0 {
+	if i := indexNonB64Token(token); i >= 0 {
 		switch token[i] {
 		case ' ', ',', '\t':
 			return "", deny(ReasonMalformedHeader, "the Authorization header holds more than one credential; send exactly one Bearer token")
@@ -75,6 +75,25 @@ func looksLikeScheme(s string) bool {
 func isB64TokenRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
 		r == '-' || r == '.' || r == '_' || r == '~' || r == '+' || r == '/' || r == '='
+}
+
+// b64TokenBytes marks the bytes isB64TokenRune accepts (all ASCII).
+var b64TokenBytes = func() (t [256]bool) {
+	for c := range 128 {
+		t[c] = isB64TokenRune(rune(c))
+	}
+	return t
+}()
+
+// indexNonB64Token is the offset of the first byte of s outside a b64token, or -1: a table
+// lookup per byte, since every decision scans the whole token.
+func indexNonB64Token(s string) int {
+	for i := 0; i < len(s); i++ {
+		if !b64TokenBytes[s[i]] {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkPadding enforces that "=" only ends a b64token.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -18,10 +17,20 @@ import (
 // name valid and leaves no room for wildcards, paths or spaces.
 const TenantRule = "must be 1-40 lower-case letters, digits or inner hyphens (it becomes a session tag and part of a bucket ARN)"
 
-var tenantPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
-
 // ValidTenant reports whether v satisfies TenantRule.
-func ValidTenant(v string) bool { return tenantPattern.MatchString(v) }
+func ValidTenant(v string) bool {
+	// ^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$ without a regular expression: it runs on every
+	// decision.
+	if len(v) == 0 || len(v) > 40 || v[0] == '-' || v[len(v)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Source identities: STS takes 2-64 characters of [\w+=,.@-] (\w being ASCII letters, digits
 // and _), not starting with aws:. A subject that already fits after the prefix is kept as is,
@@ -34,7 +43,21 @@ const (
 	maxSubjectKept = 64 - len(sourceIdentityPrefix)
 )
 
-var keptSubject = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+=,.@-]*$`)
+// isKeptSubject reports whether sub matches ^[A-Za-z0-9][A-Za-z0-9_+=,.@-]*$, without a
+// regular expression: it runs on every decision.
+func isKeptSubject(sub string) bool {
+	if sub == "" {
+		return false
+	}
+	for i := 0; i < len(sub); i++ {
+		c := sub[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("_+=,.@-", rune(c))) {
+			return false
+		}
+	}
+	return true
+}
 
 // SourceIdentity derives the STS SourceIdentity (and role session name) of a subject: "usr-"
 // and the subject when the subject starts with an ASCII letter or digit, holds only
@@ -43,7 +66,7 @@ var keptSubject = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+=,.@-]*$`)
 // 64 characters, matches the trust policy's usr-* condition, and distinct subjects never share
 // one (up to SHA-256 collisions).
 func SourceIdentity(sub string) string {
-	if len(sub) <= maxSubjectKept && keptSubject.MatchString(sub) {
+	if len(sub) <= maxSubjectKept && isKeptSubject(sub) {
 		return sourceIdentityPrefix + sub
 	}
 	sum := sha256.Sum256([]byte(sub))
@@ -59,6 +82,9 @@ func (c claimSet) str(name string) (string, bool, error) {
 	raw, ok := c[name]
 	if !ok || string(raw) == "null" {
 		return "", false, nil
+	}
+	if plainJSONString(raw) {
+		return string(raw[1 : len(raw)-1]), true, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
@@ -164,7 +190,7 @@ func checkEmail(v string) error {
 
 // checkTenantClaim validates the tenant claim's value.
 func checkTenantClaim(name, v string) error {
-	if !tenantPattern.MatchString(v) {
+	if !ValidTenant(v) {
 		return fmt.Errorf("claim %s: %s %s", quote(name), quote(v), TenantRule)
 	}
 	return nil

@@ -141,10 +141,44 @@ func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, erro
 	}
 	h := jws.Signatures[0].Protected
 	p.typ, _ = h.ExtraHeaders[jose.HeaderType].(string)
+	keys, err := ks.keysFor(ctx, p, h.KeyID, h.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if payload, err := jws.Verify(k); err == nil {
+			p.verified, p.payload, p.kid = true, payload, k.KeyID
+			return payload, nil
+		}
+	}
+	p.keyErr = fmt.Errorf("the signature does not verify with the JWKS key %s", quote(h.KeyID))
+	return nil, p.keyErr
+}
 
+// verifyCompact is VerifySignature for a token parseCompact read: the same keys, fetched under
+// the same rules, and the signature checked with the standard library.
+func (ks *keySet) verifyCompact(ctx context.Context, p *probe, t *compactJWS) ([]byte, error) {
+	keys, err := ks.keysFor(ctx, p, t.kid, t.alg)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if verifyJWS(k.Key, t.alg, t.signingInput, t.sig) == nil {
+			p.verified, p.payload, p.kid = true, t.payload, k.KeyID
+			return t.payload, nil
+		}
+	}
+	p.keyErr = fmt.Errorf("the signature does not verify with the JWKS key %s", quote(t.kid))
+	return nil, p.keyErr
+}
+
+// keysFor returns the keys that may have signed a token with this kid and alg, fetching the
+// JWKS first when the kid is unknown or the keys are older than maxAge (refresh bounds how
+// often). It records in p why none can be tried.
+func (ks *keySet) keysFor(ctx context.Context, p *probe, kid, alg string) ([]jose.JSONWebKey, error) {
 	cache := ks.cur.Load()
 	now := ks.now()
-	unknown := cache == nil || !cache.has(h.KeyID)
+	unknown := cache == nil || !cache.has(kid)
 	if unknown || now.Sub(cache.fetched) >= ks.maxAge {
 		fresh, ferr := ks.refresh(ctx, now)
 		if fresh != nil {
@@ -169,23 +203,16 @@ func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, erro
 			}
 		}
 	}
-	keys := cache.candidates(h.KeyID, h.Algorithm)
+	keys := cache.candidates(kid, alg)
 	if len(keys) == 0 {
-		if h.KeyID == "" {
-			p.keyErr = fmt.Errorf("the token names no kid and no %s key in the JWKS fits", h.Algorithm)
+		if kid == "" {
+			p.keyErr = fmt.Errorf("the token names no kid and no %s key in the JWKS fits", alg)
 		} else {
-			p.keyErr = fmt.Errorf("no %s key in the JWKS has kid %s", h.Algorithm, quote(h.KeyID))
+			p.keyErr = fmt.Errorf("no %s key in the JWKS has kid %s", alg, quote(kid))
 		}
 		return nil, p.keyErr
 	}
-	for _, k := range keys {
-		if payload, err := jws.Verify(k); err == nil {
-			p.verified, p.payload, p.kid = true, payload, k.KeyID
-			return payload, nil
-		}
-	}
-	p.keyErr = fmt.Errorf("the signature does not verify with the JWKS key %s", quote(h.KeyID))
-	return nil, p.keyErr
+	return keys, nil
 }
 
 // errLastFetchFailed marks a suppressed refetch whose previous attempt failed.

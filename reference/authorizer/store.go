@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
@@ -52,16 +52,11 @@ const (
 	TenantTag = "tenant"
 )
 
-var (
-	roleARNPattern  = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/(?:[!-~]*/)?[\w+=,.@-]{1,64}$`)
-	tagCharsPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-)
-
 // Validate checks a mapping against STS's rules and the MCP server's, naming the field and
 // the rule. The authorizer validates every mapping a store returns; stores validate on load
 // too, so that mistakes surface early.
 func (m Mapping) Validate() error {
-	if n := len(m.RoleARN); n < minRoleARNBytes || n > maxRoleARNBytes || !roleARNPattern.MatchString(m.RoleARN) {
+	if n := len(m.RoleARN); n < minRoleARNBytes || n > maxRoleARNBytes || !isRoleARN(m.RoleARN) {
 		return fmt.Errorf("roleArn: %s must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/[<path>/]<name>", quote(m.RoleARN))
 	}
 	if len(m.Tags) > maxTags {
@@ -70,7 +65,7 @@ func (m Mapping) Validate() error {
 	seen := map[string]string{}
 	for _, k := range sortedKeys(m.Tags) {
 		v := m.Tags[k]
-		if n := utf8.RuneCountInString(k); n < 1 || n > maxTagKeyChars || !tagCharsPattern.MatchString(k) {
+		if n := utf8.RuneCountInString(k); n < 1 || n > maxTagKeyChars || !tagChars(k) {
 			return fmt.Errorf("tags: key %s must be 1-%d letters, digits, spaces or _.:/=+-@ (STS's rule)", quote(k), maxTagKeyChars)
 		}
 		lower := strings.ToLower(k)
@@ -84,7 +79,7 @@ func (m Mapping) Validate() error {
 		if lower == TenantTag && k != TenantTag {
 			return fmt.Errorf("tags: key %s must be spelled %q, in lower case (the MCP server and the trust policy read exactly that key)", quote(k), TenantTag)
 		}
-		if n := utf8.RuneCountInString(v); n > maxTagValueChars || !tagCharsPattern.MatchString(v) {
+		if n := utf8.RuneCountInString(v); n > maxTagValueChars || !tagChars(v) {
 			return fmt.Errorf("tags.%s: value %s must be 0-%d letters, digits, spaces or _.:/=+-@ (STS's rule)", k, quote(v), maxTagValueChars)
 		}
 		if k == TenantTag && !ValidTenant(v) {
@@ -98,6 +93,70 @@ func (m Mapping) Validate() error {
 		return fmt.Errorf("limits.sessionSeconds: %d must be %d-%d (STS's DurationSeconds range), or 0 for the server's default", s, minSessionSeconds, maxSessionSeconds)
 	}
 	return nil
+}
+
+// isRoleARN matches ^arn:aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/(?:[!-~]*/)?[\w+=,.@-]{1,64}$
+// without a regular expression (every decision validates its
+// mapping): a partition, a 12-digit account, then role/, an optional path of printable ASCII
+// ending in a slash, and a name of 1-64 of [\w+=,.@-].
+func isRoleARN(s string) bool {
+	rest, ok := strings.CutPrefix(s, "arn:aws")
+	if !ok {
+		return false
+	}
+	if !strings.HasPrefix(rest, ":") {
+		part, after, found := strings.Cut(rest, ":")
+		switch part {
+		case "-cn", "-us-gov", "-iso", "-iso-b", "-iso-e", "-iso-f", "-eusc":
+		default:
+			return false
+		}
+		if !found {
+			return false
+		}
+		rest = ":" + after
+	}
+	rest, ok = strings.CutPrefix(rest, ":iam::")
+	if !ok || len(rest) < 12 {
+		return false
+	}
+	for i := range 12 {
+		if rest[i] < '0' || rest[i] > '9' {
+			return false
+		}
+	}
+	rest, ok = strings.CutPrefix(rest[12:], ":role/")
+	if !ok {
+		return false
+	}
+	slash := strings.LastIndexByte(rest, '/')
+	name := rest[slash+1:]
+	if len(name) < 1 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0) {
+			return false
+		}
+	}
+	for i := 0; i < slash; i++ {
+		if rest[i] < '!' || rest[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// tagChars matches ^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$ without a regular expression: letters,
+// separators (spaces), numbers and _.:/=+-@.
+func tagChars(s string) bool {
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.Z, r) || unicode.IsNumber(r) || strings.ContainsRune("_.:/=+-@", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys(m map[string]string) []string {

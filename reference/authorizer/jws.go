@@ -1,0 +1,494 @@
+package authorizer
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// compactJWS is a compact JWS parsed once: its protected header's alg, kid and typ, the
+// signing input the signature covers, the decoded payload and the signature.
+type compactJWS struct {
+	alg, kid, typ string
+	signingInput  string
+	payload       []byte
+	sig           []byte
+}
+
+// strictB64 refuses non-canonical encodings (stray low bits in the last character): go-jose
+// signs and verifies over its re-encoding of the decoded parts, which differs from the token's
+// own text exactly for those.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// parseCompact parses tokens of the shape IdPs issue: three canonical base64url parts, and a
+// protected header that is a flat JSON object of alg (required), kid and typ, each a plain
+// printable ASCII string at most once. ok is false for any other shape; the general path
+// (go-oidc and go-jose) then decides, so that every rule it applies to headers (crit, jwk, jku,
+// x5u, x5c, b64, nonce, duplicate names, escapes, whitespace, padding) keeps applying exactly
+// as it does, deny details included.
+func parseCompact(raw string) (compactJWS, bool) {
+	h, rest, ok1 := strings.Cut(raw, ".")
+	body, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 || !isB64URL(h) || !isB64URL(body) || !isB64URL(sig) {
+		return compactJWS{}, false
+	}
+	hdr, err := strictB64.DecodeString(h)
+	if err != nil {
+		return compactJWS{}, false
+	}
+	var t compactJWS
+	if !parseFlatHeader(hdr, &t) {
+		return compactJWS{}, false
+	}
+	if t.payload, err = strictB64.DecodeString(body); err != nil {
+		return compactJWS{}, false
+	}
+	if t.sig, err = strictB64.DecodeString(sig); err != nil {
+		return compactJWS{}, false
+	}
+	t.signingInput = raw[:len(h)+1+len(body)]
+	return t, true
+}
+
+func isB64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseFlatHeader reads {"alg":"…","kid":"…","typ":"…"} (any order, JSON whitespace, kid and
+// typ optional) into t. Any other member, a repeated one, a value that is not a string, an
+// escape or a byte outside printable ASCII makes it return false.
+func parseFlatHeader(b []byte, t *compactJWS) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	var seen [3]bool
+	for first := true; ; first = false {
+		i = skipWS(b, i+1)
+		if first && i < len(b) && b[i] == '}' {
+			return false // {} names no alg
+		}
+		name, j, ok := plainString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		val, j, ok := plainString(b, skipWS(b, i+1))
+		if !ok {
+			return false
+		}
+		var slot int
+		switch name {
+		case "alg":
+			slot, t.alg = 0, val
+		case "kid":
+			slot, t.kid = 1, val
+		case "typ":
+			slot, t.typ = 2, val
+		default:
+			return false
+		}
+		if seen[slot] {
+			return false
+		}
+		seen[slot] = true
+		i = skipWS(b, j)
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			return skipWS(b, i+1) == len(b) && seen[0] && t.alg != ""
+		}
+		if b[i] != ',' {
+			return false
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString reads a JSON string at b[i] without escapes, of printable ASCII, and returns it
+// and the index after its closing quote.
+func plainString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return string(b[i+1 : j]), j + 1, true
+		case c == '\\' || c < 0x20 || c > 0x7e:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// verifyJWS checks a signature with the standard library, as go-jose does for the same
+// algorithm and key: PKCS #1 v1.5 and PSS (any salt length) over RSA, r||s of the curve's size
+// over ECDSA, Ed25519 over the signing input itself.
+func verifyJWS(key any, alg, input string, sig []byte) error {
+	var h crypto.Hash
+	switch alg {
+	case "RS256", "PS256", "ES256":
+		h = crypto.SHA256
+	case "RS384", "PS384", "ES384":
+		h = crypto.SHA384
+	case "RS512", "PS512", "ES512":
+		h = crypto.SHA512
+	case "EdDSA":
+		k, ok := key.(ed25519.PublicKey)
+		if !ok || !ed25519.Verify(k, []byte(input), sig) {
+			return errBadSignature
+		}
+		return nil
+	default:
+		return errBadSignature
+	}
+	d := h.New()
+	d.Write([]byte(input))
+	digest := d.Sum(make([]byte, 0, 64))
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		switch alg[0] {
+		case 'R':
+			return rsa.VerifyPKCS1v15(k, h, digest, sig)
+		case 'P':
+			return rsa.VerifyPSS(k, h, digest, sig, nil)
+		}
+	case *ecdsa.PublicKey:
+		size := (k.Curve.Params().BitSize + 7) / 8
+		if alg[0] != 'E' || len(sig) != 2*size {
+			return errBadSignature
+		}
+		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
+		if ecdsa.Verify(k, digest, r, s) {
+			return nil
+		}
+	}
+	return errBadSignature
+}
+
+var errBadSignature = errors.New("the signature does not verify")
+
+// The registered claims as go-oidc reads them, with its types: its checks after the signature
+// are applied with the same decoding, so that a token passes or fails them exactly as it
+// would in go-oidc, and its errors read the same (classify quotes them in a last resort). The
+// type names match go-oidc's because encoding/json puts them in its error messages.
+type idToken struct {
+	Issuer       string                 `json:"iss"`
+	Subject      string                 `json:"sub"`
+	Audience     audience               `json:"aud"`
+	Expiry       jsonTime               `json:"exp"`
+	IssuedAt     jsonTime               `json:"iat"`
+	NotBefore    *jsonTime              `json:"nbf"`
+	Nonce        string                 `json:"nonce"`
+	AtHash       string                 `json:"at_hash"`
+	ClaimNames   map[string]string      `json:"_claim_names"`
+	ClaimSources map[string]claimSource `json:"_claim_sources"`
+}
+
+type claimSource struct {
+	Endpoint    string `json:"endpoint"`
+	AccessToken string `json:"access_token"`
+}
+
+// audience is a string or a list of strings.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// jsonTime is a NumericDate truncated to whole seconds, read through json.Number.
+type jsonTime time.Time
+
+func (j *jsonTime) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	secs, err := n.Int64()
+	if err != nil {
+		f, ferr := n.Float64()
+		if ferr != nil {
+			return ferr
+		}
+		secs = int64(f)
+	}
+	*j = jsonTime(time.Unix(secs, 0))
+	return nil
+}
+
+// Google's tokens may carry its issuer without the scheme; go-oidc accepts that for Google
+// alone, and so does this path.
+const (
+	googleIssuer         = "https://accounts.google.com"
+	googleIssuerNoScheme = "accounts.google.com"
+)
+
+// oidcChecks applies go-oidc's checks after the signature (the payload decodes as its claims,
+// distributed claims name their sources, the exact issuer, exp, nbf with five minutes of
+// leeway) and returns the expiry as go-oidc reads it.
+func oidcChecks(payload []byte, issuer string, now time.Time) (time.Time, error) {
+	var tok idToken
+	if err := json.Unmarshal(payload, &tok); err != nil {
+		return time.Time{}, fmt.Errorf("oidc: failed to unmarshal claims: %v", err)
+	}
+	for _, src := range tok.ClaimNames {
+		if src == "" {
+			return time.Time{}, errors.New("oidc: failed to obtain source from claim name")
+		}
+		if _, ok := tok.ClaimSources[src]; !ok {
+			return time.Time{}, errors.New("oidc: source does not exist")
+		}
+	}
+	if tok.Issuer != issuer && !(issuer == googleIssuer && tok.Issuer == googleIssuerNoScheme) {
+		return time.Time{}, fmt.Errorf("oidc: id token issued by a different provider, expected %q got %q", issuer, tok.Issuer)
+	}
+	exp := time.Time(tok.Expiry)
+	if exp.Before(now) {
+		return time.Time{}, &oidc.TokenExpiredError{Expiry: exp}
+	}
+	if tok.NotBefore != nil {
+		if nbf := time.Time(*tok.NotBefore); now.Add(notBeforeLeeway).Before(nbf) {
+			return time.Time{}, fmt.Errorf("oidc: current time %v before the nbf (not before) time: %v", now, nbf)
+		}
+	}
+	return exp, nil
+}
+
+// registeredClaims are the claims go-oidc decodes (idToken's fields).
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "_claim_names", "_claim_sources"}
+
+// quotedRegistered holds each registered claim's name as it appears in JSON text.
+var quotedRegistered = func() (q [len(registeredClaims)][]byte) {
+	for i, n := range registeredClaims {
+		q[i] = []byte(`"` + n + `"`)
+	}
+	return q
+}()
+
+// claimsChecks is oidcChecks read from claims already decoded, for payloads whose registered
+// claims have the plain shape IdPs issue; ok is false for any other payload, which oidcChecks
+// then decodes itself. Plain means: no escape anywhere in the payload (an escaped name could
+// repeat a claim unseen), each registered name at most once in its text and only in its exact
+// case (encoding/json matches struct fields case-insensitively and reports an earlier
+// duplicate's type error, neither of which a decoded map shows), no distributed claims, the
+// string claims strings, the dates numbers, aud a string or a list.
+func claimsChecks(payload []byte, c claimSet, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
+	if c == nil || bytes.IndexByte(payload, '\\') >= 0 {
+		return time.Time{}, nil, false
+	}
+	for _, q := range quotedRegistered {
+		if i := bytes.Index(payload, q); i >= 0 && bytes.Contains(payload[i+len(q):], q) {
+			return time.Time{}, nil, false
+		}
+	}
+	for k := range c {
+		for i := 0; i < len(k); i++ {
+			if k[i] >= utf8.RuneSelf { // Unicode folding (ſ, K) could match a registered name
+				return time.Time{}, nil, false
+			}
+		}
+		// ASCII names fold to a registered one only at its length.
+		for _, n := range registeredClaims {
+			if len(k) == len(n) && k != n && strings.EqualFold(k, n) {
+				return time.Time{}, nil, false
+			}
+		}
+	}
+	for _, n := range [...]string{"sub", "nonce", "at_hash"} {
+		if raw, present := c[n]; present && !plainJSONString(raw) {
+			return time.Time{}, nil, false
+		}
+	}
+	if _, present := c["_claim_names"]; present {
+		return time.Time{}, nil, false
+	}
+	if _, present := c["_claim_sources"]; present {
+		return time.Time{}, nil, false
+	}
+	if raw, present := c["aud"]; present && !plainJSONString(raw) && (len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, new([]string)) != nil) {
+		return time.Time{}, nil, false
+	}
+	var iss string
+	if raw, present := c["iss"]; present {
+		if !plainJSONString(raw) {
+			return time.Time{}, nil, false
+		}
+		iss = string(raw[1 : len(raw)-1])
+	}
+	exp, expOK := jsonNumberTime(c, "exp")
+	_, iatOK := jsonNumberTime(c, "iat")
+	nbf, nbfOK := jsonNumberTime(c, "nbf")
+	if !expOK || !iatOK || !nbfOK {
+		return time.Time{}, nil, false
+	}
+	// The checks themselves, in go-oidc's order.
+	if iss != issuer && !(issuer == googleIssuer && iss == googleIssuerNoScheme) {
+		return time.Time{}, fmt.Errorf("oidc: id token issued by a different provider, expected %q got %q", issuer, iss), true
+	}
+	if exp.Before(now) {
+		return time.Time{}, &oidc.TokenExpiredError{Expiry: exp}, true
+	}
+	if _, present := c["nbf"]; present && now.Add(notBeforeLeeway).Before(nbf) {
+		return time.Time{}, fmt.Errorf("oidc: current time %v before the nbf (not before) time: %v", now, nbf), true
+	}
+	return exp, nil, true
+}
+
+// plainJSONString reports whether raw is a JSON string of printable ASCII without escapes,
+// whose value is its text between the quotes.
+func plainJSONString(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false
+	}
+	for _, b := range raw[1 : len(raw)-1] {
+		if b < 0x20 || b > 0x7e || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonNumberTime reads a date claim as jsonTime does: a JSON number, whole when it parses as
+// an int64, else truncated from its float value. Absent is the zero time; ok is false for
+// anything but a number.
+func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
+	raw, present := c[name]
+	if !present {
+		return time.Time{}, true
+	}
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		return time.Time{}, false
+	}
+	s := string(raw)
+	secs, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil {
+			return time.Time{}, false
+		}
+		secs = int64(f)
+	}
+	return time.Unix(secs, 0), true
+}
+
+// decodeClaims decodes a payload into a claimSet exactly as json.Unmarshal does, faster for
+// the common object whose names are plain ASCII: json.Valid checks the syntax, then one scan
+// cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated name keeps
+// its last value). Other payloads go to json.Unmarshal.
+func decodeClaims(payload []byte) (claimSet, error) {
+	if c, ok := splitObject(payload); ok {
+		return c, nil
+	}
+	var c claimSet
+	err := json.Unmarshal(payload, &c)
+	return c, err
+}
+
+func splitObject(b []byte) (claimSet, bool) {
+	if !json.Valid(b) {
+		return nil, false
+	}
+	i := skipWS(b, 0)
+	if b[i] != '{' {
+		return nil, false
+	}
+	c := make(claimSet, 16)
+	i = skipWS(b, i+1)
+	if b[i] == '}' {
+		return c, true
+	}
+	for {
+		// b is valid JSON: a member is "name" ws : ws value ws, then , or }.
+		end := i + 1
+		for ; b[end] != '"'; end++ {
+			if b[end] == '\\' || b[end] >= utf8.RuneSelf {
+				return nil, false
+			}
+		}
+		name := string(b[i+1 : end])
+		start := skipWS(b, skipWS(b, end+1)+1)
+		stop := skipValue(b, start)
+		c[name] = json.RawMessage(b[start:stop:stop])
+		i = skipWS(b, stop)
+		if b[i] == '}' {
+			return c, true
+		}
+		i = skipWS(b, i+1)
+	}
+}
+
+// skipValue returns the index after the valid JSON value at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; ; j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+	default: // number, true, false, null
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+			j++
+		}
+		return j
+	}
+}
