@@ -117,7 +117,7 @@ func (e *Emulator) serveS3(w http.ResponseWriter, r *http.Request, call *iam.Cal
 	if ev.RecipientAccountID == "" && call.Caller != nil {
 		ev.RecipientAccountID = call.Caller.Account
 	}
-	if _, err := e.trail.Record(ev); err != nil {
+	if err := e.trail.Add(ev); err != nil {
 		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
 	}
 	var callErr error
@@ -199,7 +199,7 @@ func (e *Emulator) record(service, action string, call *iam.Call, callErr error)
 	} else {
 		ev.ResponseElements = call.Trail.ResponseElements
 	}
-	if _, err := e.trail.Record(ev); err != nil {
+	if err := e.trail.Add(ev); err != nil {
 		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
 	}
 	e.logDecision(service, action, call, callErr)

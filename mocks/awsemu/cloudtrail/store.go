@@ -176,6 +176,23 @@ func NewStore(opts ...StoreOption) (*Store, error) {
 // subscribers. It returns the event as stored. It fails, storing nothing, when eventName or
 // eventSource is missing or requestParameters / responseElements is not valid JSON.
 func (s *Store) Record(e Event) (Event, error) {
+	stored, err := s.record(e)
+	if err != nil {
+		return Event{}, err
+	}
+	return clone(stored), nil
+}
+
+// Add records e as Record does, for a caller that does not need the stored event back (the
+// emulator, once per request): it saves Record's copy of it.
+func (s *Store) Add(e Event) error {
+	_, err := s.record(e)
+	return err
+}
+
+// record stores a copy of e completed with defaults and returns that copy, which the caller
+// must not modify or hand out.
+func (s *Store) record(e Event) (Event, error) {
 	e = clone(e)
 	if e.EventName == "" || e.EventSource == "" {
 		return Event{}, fmt.Errorf("cloudtrail: event %q from %q: eventName and eventSource are required", e.EventName, e.EventSource)
@@ -225,7 +242,7 @@ func (s *Store) Record(e Event) (Event, error) {
 	for _, fn := range subs {
 		fn(clone(e))
 	}
-	return clone(e), nil
+	return e, nil
 }
 
 func fillDefaults(e *Event, now func() time.Time) {
