@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -79,7 +78,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if f.TaskRole == "" {
 		return nil, errors.New("stack: the fixture names no taskRole for the MCP server")
 	}
-	logs := &logBuffer{max: 20000}
+	logs := newLogBuffer(logLines)
 	var out io.Writer = logs
 	if cfg.logTo != nil {
 		out = io.MultiWriter(logs, cfg.logTo)
@@ -519,36 +518,4 @@ func roleStore(f *fixture.Fixture) (*authorizer.StaticStore, error) {
 		return nil, fmt.Errorf("stack: role store from the fixture: %w", err)
 	}
 	return store, nil
-}
-
-// logBuffer keeps the most recent log lines.
-type logBuffer struct {
-	mu      sync.Mutex
-	partial []byte
-	buf     []string
-	max     int
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.partial = append(b.partial, p...)
-	for {
-		i := bytes.IndexByte(b.partial, '\n')
-		if i < 0 {
-			break
-		}
-		b.buf = append(b.buf, string(b.partial[:i]))
-		b.partial = b.partial[i+1:]
-	}
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append([]string(nil), b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *logBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.buf...)
 }

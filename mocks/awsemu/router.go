@@ -1,8 +1,10 @@
 package awsemu
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -115,7 +117,7 @@ func (e *Emulator) serveS3(w http.ResponseWriter, r *http.Request, call *iam.Cal
 	if ev.RecipientAccountID == "" && call.Caller != nil {
 		ev.RecipientAccountID = call.Caller.Account
 	}
-	if _, err := e.trail.Record(ev); err != nil {
+	if err := e.trail.Add(ev); err != nil {
 		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
 	}
 	var callErr error
@@ -197,32 +199,39 @@ func (e *Emulator) record(service, action string, call *iam.Call, callErr error)
 	} else {
 		ev.ResponseElements = call.Trail.ResponseElements
 	}
-	if _, err := e.trail.Record(ev); err != nil {
+	if err := e.trail.Add(ev); err != nil {
 		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
 	}
 	e.logDecision(service, action, call, callErr)
 }
 
+// logDecision writes the decision log line of one service call. Every request passes here, so
+// the line is built only when the level is on, from attributes in a stack array.
 func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr error) {
+	ctx := context.Background()
+	if !e.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	caller, account := "anonymous", ""
 	if call.Caller != nil {
 		caller, account = call.Caller.ARN, call.Caller.Account
 	}
-	attrs := []any{"request_id", call.RequestID, "service", service, "action", action,
-		"caller", caller, "account", account, "source_ip", call.SourceIP}
+	var buf [11]slog.Attr
+	attrs := append(buf[:0], slog.String("request_id", call.RequestID), slog.String("service", service), slog.String("action", action),
+		slog.String("caller", caller), slog.String("account", account), slog.String("source_ip", call.SourceIP))
 	if call.Caller != nil && call.Caller.Session != nil && call.Caller.Session.SourceIdentity != "" {
-		attrs = append(attrs, "source_identity", call.Caller.Session.SourceIdentity)
+		attrs = append(attrs, slog.String("source_identity", call.Caller.Session.SourceIdentity))
 	}
 	if callErr != nil {
 		ae := awserr.As(callErr)
-		attrs = append(attrs, "decision", "deny", "error_code", ae.Code)
+		attrs = append(attrs, slog.String("decision", "deny"), slog.String("error_code", ae.Code))
 	} else {
-		attrs = append(attrs, "decision", "allow")
+		attrs = append(attrs, slog.String("decision", "allow"))
 	}
 	if d := call.Decision; d != nil {
-		attrs = append(attrs, "policy_decision", string(d.Decision), "reason", d.Reason)
+		attrs = append(attrs, slog.String("policy_decision", string(d.Decision)), slog.String("reason", d.Reason))
 	}
-	e.log.Info("aws request", attrs...)
+	e.log.LogAttrs(ctx, slog.LevelInfo, "aws request", attrs...)
 }
 
 func (e *Emulator) health(w http.ResponseWriter) {

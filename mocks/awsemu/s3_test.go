@@ -532,3 +532,29 @@ func TestDataDirKeepsIssuedSessionsAcrossRestarts(t *testing.T) {
 		})
 	}
 }
+
+// A request header S3 supplies as a condition key (s3:x-amz-server-side-encryption) reaches
+// the bucket policy: the classic "deny unencrypted uploads" statement refuses a PutObject
+// without the header and allows one with it.
+func TestBucketPolicyConditionOnARequestHeader(t *testing.T) {
+	s := startEmulator(t)
+	ctx := t.Context()
+	admin := s3Client(adminCfg(t, s, acct))
+	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("enc-b")}); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Sid":"DenyUnencrypted","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::enc-b/*",
+	  "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"AES256"}}}]}`
+	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("enc-b"), Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("enc-b"), Key: aws.String("plain"), Body: strings.NewReader("x")})
+	if apiCode(err) != "AccessDenied" {
+		t.Errorf("PutObject without server-side encryption: %v; want AccessDenied", err)
+	}
+	_, err = admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("enc-b"), Key: aws.String("sealed"), Body: strings.NewReader("x"),
+		ServerSideEncryption: s3types.ServerSideEncryptionAes256})
+	if err != nil {
+		t.Errorf("PutObject with AES256: %v; want it allowed", err)
+	}
+}

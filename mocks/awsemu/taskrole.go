@@ -42,7 +42,7 @@ func (e *Emulator) TaskRole(roleARN string) ecscreds.Source {
 		}
 		if !d.Allowed() {
 			ev.ErrorCode, ev.ErrorMessage = "AccessDenied", "Not authorized to perform sts:AssumeRole"
-			_, _ = e.trail.Record(ev)
+			_ = e.trail.Add(ev)
 			e.log.Info("task role denied", "role_arn", roleARN, "decision", "deny", "reason", d.Reason)
 			return ecscreds.Credentials{}, awserr.New(http.StatusForbidden, "AccessDenied",
 				"ECS cannot assume %s: %s", roleARN, d.Reason)
@@ -56,7 +56,7 @@ func (e *Emulator) TaskRole(roleARN string) ecscreds.Source {
 			Credentials:     &cloudtrail.ResponseCredentials{AccessKeyID: sess.AccessKeyID, SessionToken: sess.SessionToken, Expiration: sess.Expiration},
 			AssumedRoleUser: &cloudtrail.AssumedRoleUser{AssumedRoleID: sess.UserID(), ARN: sess.ARN()},
 		}.JSON()
-		_, _ = e.trail.Record(ev)
+		_ = e.trail.Add(ev)
 		return ecscreds.Credentials{AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey,
 			SessionToken: sess.SessionToken, Expiration: sess.Expiration, RoleArn: role.ARN}, nil
 	})

@@ -299,6 +299,20 @@ func (ss snippets) script() string {
 	return b.String()
 }
 
+// decisionMarks are the texts one of which every line readable renders contains: its keys
+// "decision" or "outcome", the MCP server's refusal message or the gateway's component name.
+// The components' slog JSON handlers write keys and these values verbatim.
+var decisionMarks = [][]byte{[]byte(`"decision"`), []byte(`"outcome"`), []byte(`"request refused"`), []byte(`"gateway"`)}
+
+func mayBeDecision(line []byte) bool {
+	for _, m := range decisionMarks {
+		if bytes.Contains(line, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // indent puts prefix before every line of text.
 func indent(text, prefix string) string {
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
@@ -334,6 +348,9 @@ func (d *decisionLog) Write(p []byte) (int, error) {
 
 // readable renders a JSON log line that carries a decision; other lines are dropped.
 func readable(line []byte) string {
+	if !mayBeDecision(line) {
+		return "" // most lines: skip decoding them into a map
+	}
 	var rec map[string]any
 	if json.Unmarshal(line, &rec) != nil {
 		return ""

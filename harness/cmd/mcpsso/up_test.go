@@ -228,3 +228,31 @@ func TestTheTextLogSaysWhyInWords(t *testing.T) {
 		t.Fatalf("an allow without detail shows one: %q", line)
 	}
 }
+
+// Every kind of line the text log shows still shows once lines without a decision are skipped
+// before decoding; lines without one stay hidden.
+func TestTheTextLogShowsEveryKindOfDecision(t *testing.T) {
+	shown := []string{
+		`{"component":"authorizer","decision":"deny","reason":"expired","sub":"alice"}`,
+		`{"component":"mcpserver","msg":"tool call","tool":"get_object","outcome":"ok","user":"alice"}`,
+		`{"component":"mcpserver","msg":"request refused","reason":"no_context","error":"missing header"}`,
+		`{"component":"gateway","msg":"access","status":403,"httpMethod":"POST","path":"/mcp"}`,
+		`{"component":"aws","msg":"aws request","decision":"allow","caller":"arn:aws:sts::111122223333:assumed-role/r/usr-alice"}`,
+	}
+	for _, l := range shown {
+		if readable([]byte(l)) == "" {
+			t.Errorf("readable(%s) is empty; want a decision line", l)
+		}
+	}
+	hidden := []string{
+		`{"component":"gateway","msg":"access","status":200,"httpMethod":"POST","path":"/mcp"}`,
+		`{"component":"mockidp","msg":"token issued","sub":"alice"}`,
+		`{"component":"aws","msg":"aws request","decision":"allow","caller":"arn:aws:iam::111122223333:user/admin"}`,
+		`not json`,
+	}
+	for _, l := range hidden {
+		if got := readable([]byte(l)); got != "" {
+			t.Errorf("readable(%s) = %q; want nothing", l, got)
+		}
+	}
+}

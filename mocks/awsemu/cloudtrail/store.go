@@ -82,8 +82,7 @@ type Store struct {
 	cfg storeSettings
 
 	mu      sync.Mutex
-	ring    []entry // grows to cfg.capacity, then wraps; oldest at head
-	head    int
+	ring    ring
 	seq     uint64 // sequence number of the last recorded event
 	dropped uint64
 	subs    map[int]func(Event)
@@ -110,6 +109,51 @@ func (en *entry) json() []byte {
 	return en.raw
 }
 
+// chunkLen is how many entries a ring allocates at a time: a store never copies the events
+// it holds to grow, and one that records little does not reserve its whole capacity.
+const chunkLen = 1024
+
+// ring holds up to its capacity of entries in fixed-size chunks allocated as it fills; once
+// full, a new entry overwrites the oldest. Adding an entry costs the same whether the store
+// holds ten events or has dropped a million.
+type ring struct {
+	chunks   [][]entry
+	capacity int
+	n        int // entries held
+	head     int // slot of the oldest entry once full (0 until then)
+}
+
+func newRing(capacity int) ring {
+	return ring{chunks: make([][]entry, 0, (capacity+chunkLen-1)/chunkLen), capacity: capacity}
+}
+
+func (r *ring) slot(i int) *entry { return &r.chunks[i/chunkLen][i%chunkLen] }
+
+// push adds en and reports whether it overwrote (dropped) the oldest entry.
+func (r *ring) push(en entry) (dropped bool) {
+	if r.n < r.capacity {
+		if r.n == len(r.chunks)*chunkLen {
+			r.chunks = append(r.chunks, make([]entry, min(chunkLen, r.capacity-r.n)))
+		}
+		*r.slot(r.n) = en
+		r.n++
+		return false
+	}
+	*r.slot(r.head) = en
+	if r.head++; r.head == r.capacity {
+		r.head = 0
+	}
+	return true
+}
+
+// at is the i-th oldest entry, 0 ≤ i < n.
+func (r *ring) at(i int) *entry {
+	if i += r.head; i >= r.capacity {
+		i -= r.capacity
+	}
+	return r.slot(i)
+}
+
 // NewStore returns an empty Store.
 func NewStore(opts ...StoreOption) (*Store, error) {
 	cfg := storeSettings{
@@ -125,13 +169,30 @@ func NewStore(opts ...StoreOption) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{cfg: cfg, subs: map[int]func(Event){}}, nil
+	return &Store{cfg: cfg, ring: newRing(cfg.capacity), subs: map[int]func(Event){}}, nil
 }
 
 // Record completes e with defaults, stores it, writes it to the sink and passes it to
 // subscribers. It returns the event as stored. It fails, storing nothing, when eventName or
 // eventSource is missing or requestParameters / responseElements is not valid JSON.
 func (s *Store) Record(e Event) (Event, error) {
+	stored, err := s.record(e)
+	if err != nil {
+		return Event{}, err
+	}
+	return clone(stored), nil
+}
+
+// Add records e as Record does, for a caller that does not need the stored event back (the
+// emulator, once per request): it saves Record's copy of it.
+func (s *Store) Add(e Event) error {
+	_, err := s.record(e)
+	return err
+}
+
+// record stores a copy of e completed with defaults and returns that copy, which the caller
+// must not modify or hand out.
+func (s *Store) record(e Event) (Event, error) {
 	e = clone(e)
 	if e.EventName == "" || e.EventSource == "" {
 		return Event{}, fmt.Errorf("cloudtrail: event %q from %q: eventName and eventSource are required", e.EventName, e.EventSource)
@@ -159,12 +220,7 @@ func (s *Store) Record(e Event) (Event, error) {
 
 	s.mu.Lock()
 	s.seq++
-	en := entry{seq: s.seq, ev: e, raw: raw, username: usernameOf(e.UserIdentity)}
-	if len(s.ring) < s.cfg.capacity {
-		s.ring = append(s.ring, en)
-	} else {
-		s.ring[s.head] = en
-		s.head = (s.head + 1) % len(s.ring)
+	if s.ring.push(entry{seq: s.seq, ev: e, raw: raw, username: usernameOf(e.UserIdentity)}) {
 		s.dropped++
 	}
 	var subs []func(Event)
@@ -186,7 +242,7 @@ func (s *Store) Record(e Event) (Event, error) {
 	for _, fn := range subs {
 		fn(clone(e))
 	}
-	return clone(e), nil
+	return e, nil
 }
 
 func fillDefaults(e *Event, now func() time.Time) {
@@ -276,8 +332,8 @@ func (s *Store) Events(f Filter) []Event {
 func (s *Store) scan(fn func(*entry) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := len(s.ring) - 1; i >= 0; i-- {
-		if !fn(&s.ring[(s.head+i)%len(s.ring)]) {
+	for i := s.ring.n - 1; i >= 0; i-- {
+		if !fn(s.ring.at(i)) {
 			return
 		}
 	}
@@ -287,7 +343,7 @@ func (s *Store) scan(fn func(*entry) bool) {
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.ring)
+	return s.ring.n
 }
 
 // Dropped is how many events were dropped to stay within capacity.

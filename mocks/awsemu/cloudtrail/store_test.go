@@ -221,3 +221,29 @@ func seededStore(t *testing.T) *Store {
 	}
 	return s
 }
+
+func TestAddStoresWhatRecordWould(t *testing.T) {
+	s, err := NewStore(WithClock(func() time.Time { return time.Date(2026, 12, 7, 3, 4, 5, 0, time.UTC) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Event
+	defer s.Subscribe(func(e Event) { got = append(got, e) })()
+	in := Event{EventName: "AssumeRole", EventSource: "sts.amazonaws.com", RequestParameters: []byte(`{"roleArn":"arn"}`),
+		Resources: []Resource{{Type: "AWS::IAM::Role", ARN: "arn"}}}
+	if err := s.Add(in); err != nil {
+		t.Fatal(err)
+	}
+	in.RequestParameters[2] = 'X' // the caller's memory, changed after the call
+	in.Resources[0].ARN = "changed"
+	stored := s.Events(Filter{})
+	if len(stored) != 1 || len(got) != 1 || stored[0].EventID != got[0].EventID {
+		t.Fatalf("stored %+v, subscribers saw %+v; want the one event in both", stored, got)
+	}
+	if e := stored[0]; string(e.RequestParameters) != `{"roleArn":"arn"}` || e.Resources[0].ARN != "arn" || e.EventVersion != EventVersion || e.EventID == "" {
+		t.Errorf("stored %+v; want a completed copy of the event as added", e)
+	}
+	if err := s.Add(Event{EventName: "NoSource"}); err == nil || s.Len() != 1 {
+		t.Errorf("Add without eventSource: err %v, %d stored; want an error and nothing stored", err, s.Len())
+	}
+}

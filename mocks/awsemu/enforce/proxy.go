@@ -339,7 +339,7 @@ func (p *Proxy) record(service, action string, call *iam.Call, errCode, errMsg s
 	if s3op != nil && s3op.Data {
 		ev.EventCategory, ev.ManagementEvent = cloudtrail.CategoryData, false
 	}
-	if _, err := p.trail.Record(ev); err != nil {
+	if err := p.trail.Add(ev); err != nil {
 		p.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
 	}
 	attrs := []any{"request_id", call.RequestID, "service", service, "action", action, "caller", call.Caller.ARN, "source_ip", call.SourceIP}

@@ -112,7 +112,7 @@ func (p *Proxy) TaskRole(ctx context.Context, roleARN string) (aws.Credentials, 
 	fail := func(err error) (aws.Credentials, error) {
 		ae := awserr.As(err)
 		ev.ErrorCode, ev.ErrorMessage = ae.Code, ae.Message
-		_, _ = p.trail.Record(ev)
+		_ = p.trail.Add(ev)
 		return aws.Credentials{}, err
 	}
 	role, err := p.roleByARN(ctx, roleARN)
@@ -146,7 +146,7 @@ func (p *Proxy) TaskRole(ctx context.Context, roleARN string) (aws.Credentials, 
 		Credentials:     &cloudtrail.ResponseCredentials{AccessKeyID: sess.AccessKeyID, SessionToken: sess.SessionToken, Expiration: sess.Expiration},
 		AssumedRoleUser: &cloudtrail.AssumedRoleUser{AssumedRoleID: sess.UserID(), ARN: sess.ARN()},
 	}.JSON()
-	_, _ = p.trail.Record(ev)
+	_ = p.trail.Add(ev)
 	return aws.Credentials{AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey, SessionToken: sess.SessionToken,
 		CanExpire: true, Expires: sess.Expiration, Source: "enforce task role"}, nil
 }

@@ -3,6 +3,7 @@ package iampolicy
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -161,40 +162,41 @@ func Decide(in Input) Decision {
 		}
 		return d
 	}
-	who := fmt.Sprintf("%s for %s on %s", r.Action, principalLabel(r), r.Resource)
+	// Only denials name the request in words: an allowed request, the common case, builds no text for it.
+	who := func() string { return fmt.Sprintf("%s for %s on %s", r.Action, principalLabel(r), r.Resource) }
 	required := in.RequireResourcePolicy || (in.Resource != nil && in.Resource.kind == TrustPolicy)
 	switch {
 	case required && via == NoPrincipalMatch:
 		if in.Resource == nil {
-			return deny(fmt.Sprintf("%s needs a resource policy (such as a role's trust policy) that allows it, and there is none", who))
+			return deny(fmt.Sprintf("%s needs a resource policy (such as a role's trust policy) that allows it, and there is none", who()))
 		}
-		return deny(fmt.Sprintf("no statement in %s allows %s", in.Resource.name, who))
+		return deny(fmt.Sprintf("no statement in %s allows %s", in.Resource.name, who()))
 	case !cross && via == ViaExact:
 		// A resource policy naming the exact caller is enough on its own.
 	case cross && via == NoPrincipalMatch:
 		if in.Resource == nil {
-			return deny(fmt.Sprintf("cross-account request (caller in %s, resource in %s) needs the resource's policy to allow it, and there is none: %s", ec.principal().account, resourceAccount, who))
+			return deny(fmt.Sprintf("cross-account request (caller in %s, resource in %s) needs the resource's policy to allow it, and there is none: %s", ec.principal().account, resourceAccount, who()))
 		}
-		return deny(fmt.Sprintf("cross-account request (caller in %s, resource in %s): no statement in the %s allows %s", ec.principal().account, resourceAccount, in.Resource.name, who))
+		return deny(fmt.Sprintf("cross-account request (caller in %s, resource in %s): no statement in the %s allows %s", ec.principal().account, resourceAccount, in.Resource.name, who()))
 	case cross && !identityAllows:
-		return deny(fmt.Sprintf("cross-account request: the %s allows it but no statement in the caller's identity policies allows %s", in.Resource.name, who))
+		return deny(fmt.Sprintf("cross-account request: the %s allows it but no statement in the caller's identity policies allows %s", in.Resource.name, who()))
 	case !cross && !identityAllows && (via == ViaWildcard || via == ViaRole):
 		// A resource policy naming the caller's role (or everyone) grants in the same account.
 	case !identityAllows:
 		if via == ViaAccount {
-			return deny(fmt.Sprintf("the %s names account %s, which delegates to the caller's identity policies, and no statement in them allows %s", in.Resource.name, ec.principal().account, who))
+			return deny(fmt.Sprintf("the %s names account %s, which delegates to the caller's identity policies, and no statement in them allows %s", in.Resource.name, ec.principal().account, who()))
 		}
-		return deny(fmt.Sprintf("no statement in %s allows %s", consulted(in), who))
+		return deny(fmt.Sprintf("no statement in %s allows %s", consulted(in), who()))
 	}
 	// A same-account grant naming the exact caller is not capped by session policies or the
 	// boundary; nor, per the Principal page ("IAM role principals"), is one made with Principal
 	// "*" and an aws:PrincipalArn condition. Across accounts the caller's side still caps both.
 	if cross || (via != ViaExact && !arnGrant) {
 		if in.Boundary != nil && in.Boundary.evaluate(&ec).Effect != Allow {
-			return deny(fmt.Sprintf("the permissions boundary %s does not allow %s", in.Boundary.name, who))
+			return deny(fmt.Sprintf("the permissions boundary %s does not allow %s", in.Boundary.name, who()))
 		}
 		if len(in.Session) > 0 && !anyAllows(&ec, in.Session) {
-			return deny(fmt.Sprintf("no session policy allows %s (the session may do only what its session policies allow)", who))
+			return deny(fmt.Sprintf("no session policy allows %s (the session may do only what its session policies allow)", who()))
 		}
 	}
 	d.Decision, d.Matched = Allowed, granted
@@ -238,9 +240,9 @@ func grantLabel(m Match) string { return m.Policy + " statement " + stmtLabel(m)
 
 func stmtLabel(m Match) string {
 	if m.Sid != "" {
-		return fmt.Sprintf("%q", m.Sid)
+		return strconv.Quote(m.Sid) // as fmt's %q writes a string
 	}
-	return fmt.Sprintf("#%d", m.Statement)
+	return "#" + strconv.Itoa(m.Statement)
 }
 
 func principalLabel(r *Request) string {

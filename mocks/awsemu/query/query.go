@@ -8,6 +8,7 @@
 package query
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
 )
@@ -230,7 +232,8 @@ func WriteResult(w http.ResponseWriter, action, xmlns, requestID string, result 
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
-	enc := xml.NewEncoder(w)
+	x := resultEncoders.Get().(*resultEncoder)
+	enc := x.enc
 	start := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}}}
 	_ = enc.EncodeToken(start)
 	if result != nil {
@@ -243,6 +246,31 @@ func WriteResult(w http.ResponseWriter, action, xmlns, requestID string, result 
 	}{requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
 	_ = enc.EncodeToken(start.End())
 	_ = enc.Flush()
+	_, _ = w.Write(x.buf.Bytes())
+	x.release()
+}
+
+// resultEncoder is an XML encoder writing into its own buffer. Every response of the Query
+// protocol is a balanced document, which leaves the encoder ready for the next, so encoders
+// are pooled rather than built (with their 4 KiB buffers) per response.
+type resultEncoder struct {
+	buf bytes.Buffer
+	enc *xml.Encoder
+}
+
+var resultEncoders = sync.Pool{New: func() any {
+	x := &resultEncoder{}
+	x.enc = xml.NewEncoder(&x.buf)
+	return x
+}}
+
+// release returns x to the pool, unless a large response (a long listing) grew its buffer.
+func (x *resultEncoder) release() {
+	if x.buf.Cap() > 64<<10 {
+		return
+	}
+	x.buf.Reset()
+	resultEncoders.Put(x)
 }
 
 // WriteError writes the Query protocol's <ErrorResponse>.

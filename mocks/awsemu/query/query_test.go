@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
@@ -114,4 +115,37 @@ func FuzzParse(f *testing.F) {
 		_, _, _ = p.Int("DurationSeconds")
 		_ = p.CheckUnknown()
 	})
+}
+
+// Encoders are pooled: a response written after others, concurrently or after a large one,
+// is the same document as the first.
+func TestWriteResultReusesEncodersCleanly(t *testing.T) {
+	type item struct{ Name string }
+	write := func(action, id string, result any) string {
+		w := httptest.NewRecorder()
+		WriteResult(w, action, "urn:x", id, result)
+		return w.Body.String()
+	}
+	first := write("ListThings", "req-1", struct{ Things []item }{[]item{{"a"}, {"b"}}})
+	big := make([]item, 5000) // grows an encoder's buffer past what the pool keeps
+	for i := range big {
+		big[i].Name = strings.Repeat("n", 20)
+	}
+	_ = write("ListThings", "req-big", struct{ Things []item }{big})
+	none := write("DeleteThing", "req-2", nil)
+	if want := `<DeleteThingResponse xmlns="urn:x"><ResponseMetadata><RequestId>req-2</RequestId></ResponseMetadata></DeleteThingResponse>`; none != want {
+		t.Errorf("nil result: got %s\nwant %s", none, want)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if got := write("ListThings", "req-1", struct{ Things []item }{[]item{{"a"}, {"b"}}}); got != first {
+					t.Errorf("got %s\nwant %s", got, first)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

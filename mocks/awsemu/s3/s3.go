@@ -230,7 +230,7 @@ func (x *exchange) request(action, resource string) *iampolicy.Request {
 	if x.auth != nil {
 		req.Context.Set("s3:authType", authType)
 		req.Context.Set("s3:signatureversion", "AWS4-HMAC-SHA256")
-		if v := h.Get("x-amz-content-sha256"); v != "" {
+		if v := h.Get("X-Amz-Content-Sha256"); v != "" { // canonical: looked up without allocating
 			req.Context.Set("s3:x-amz-content-sha256", v)
 		}
 	}
@@ -238,8 +238,8 @@ func (x *exchange) request(action, resource string) *iampolicy.Request {
 		req.Context.Set("s3:ResourceAccount", x.meta.Owner)
 		req.Context.Set("aws:ResourceAccount", x.meta.Owner)
 	}
-	q := x.r.URL.Query()
 	if x.op.action == "s3:ListBucket" && action == "s3:ListBucket" {
+		q := x.r.URL.Query()
 		// S3 supplies s3:prefix (and the others) even when empty, so that policies can
 		// require a prefix.
 		req.Context.Set("s3:prefix", q.Get("prefix"))
@@ -250,10 +250,9 @@ func (x *exchange) request(action, resource string) *iampolicy.Request {
 			req.Context.Set("s3:max-keys", q.Get("max-keys"))
 		}
 	}
-	for _, k := range []string{"x-amz-acl", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
-		"x-amz-storage-class", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-website-redirect-location"} {
-		if v := h.Get(k); v != "" {
-			req.Context.Set("s3:"+k, v)
+	for _, k := range conditionHeaders {
+		if v := h.Get(k.header); v != "" {
+			req.Context.Set(k.key, v)
 		}
 	}
 	return req
@@ -335,6 +334,17 @@ func (x *exchange) failWith(status int, code, message string, fields ...field) {
 	WriteError(x.w, x.r, x.call.RequestID, status, code, message, fields...)
 }
 
+// conditionHeaders are the request headers S3 supplies as condition keys (s3:<header name>),
+// with the header names in canonical form, which http.Header.Get looks up without allocating.
+var conditionHeaders = func() []struct{ key, header string } {
+	var out []struct{ key, header string }
+	for _, k := range []string{"x-amz-acl", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+		"x-amz-storage-class", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-website-redirect-location"} {
+		out = append(out, struct{ key, header string }{"s3:" + k, http.CanonicalHeaderKey(k)})
+	}
+	return out
+}()
+
 func (x *exchange) setTrail() {
 	o := &x.op
 	params := map[string]string{"Host": x.r.Host}
@@ -344,9 +354,12 @@ func (x *exchange) setTrail() {
 	if o.key != "" {
 		params["key"] = o.key
 	}
-	for _, k := range []string{"prefix", "delimiter", "max-keys", "list-type", "uploadId", "versionId"} {
-		if v := x.r.URL.Query().Get(k); v != "" {
-			params[k] = v
+	if x.r.URL.RawQuery != "" {
+		q := x.r.URL.Query() // once, not per parameter: every request is recorded
+		for _, k := range []string{"prefix", "delimiter", "max-keys", "list-type", "uploadId", "versionId"} {
+			if v := q.Get(k); v != "" {
+				params[k] = v
+			}
 		}
 	}
 	x.out.RequestParameters, _ = json.Marshal(params)

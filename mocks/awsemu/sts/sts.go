@@ -5,6 +5,7 @@
 package sts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -354,9 +355,13 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 		elems.PackedPolicySize = *packed
 	}
 	call.Trail.ResponseElements = elems.JSON()
-	h.log.Info("sts decision", "decision", "allow", "action", "sts:AssumeRole", "caller", c.ARN, "role_arn", role.ARN,
-		"source_identity", sess.SourceIdentity, "session", sess.ARN(), "tags", tagList(sess.Tags), "chained", g.Chained,
-		"expires", sess.Expiration, "request_id", call.RequestID)
+	// Every AssumeRole passes here: built only when the level is on, without boxing each value.
+	if ctx := context.Background(); h.log.Enabled(ctx, slog.LevelInfo) {
+		h.log.LogAttrs(ctx, slog.LevelInfo, "sts decision", slog.String("decision", "allow"), slog.String("action", "sts:AssumeRole"),
+			slog.String("caller", c.ARN), slog.String("role_arn", role.ARN), slog.String("source_identity", sess.SourceIdentity),
+			slog.String("session", sess.ARN()), slog.Any("tags", tagList(sess.Tags)), slog.Bool("chained", g.Chained),
+			slog.Time("expires", sess.Expiration), slog.String("request_id", call.RequestID))
+	}
 	return res, nil
 }
 
