@@ -13,10 +13,8 @@ import (
 // the emulator as its own `aws serve` process and moto_server, each measured by the CPU its
 // process group used, and the served emulator's CPU profile written when it stops.
 func TestAWSBenchServeMeasuresBothServersCPU(t *testing.T) {
+	needMotoServer(t)
 	bin := buildBinary(t)
-	if _, err := exec.LookPath("moto_server"); err != nil {
-		t.Skip("moto_server is not installed (pip install 'moto[server]')")
-	}
 	profile := filepath.Join(t.TempDir(), "emulator.pprof")
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, "aws", "bench", "--serve", "--vs", "moto", "--workload", "sts", "--workload", "s3-get-1k",

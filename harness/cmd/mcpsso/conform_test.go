@@ -200,9 +200,7 @@ func TestConformWithSessions(t *testing.T) {
 // the proxy bypassed, the trust and tenant-isolation specs fail — the enforcement is the kit's.
 func TestConformOnMotoBehindTheEnforcingProxy(t *testing.T) {
 	t.Parallel() // a subprocess of its own, on free ports
-	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
-		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
-	}
+	needMotoServer(t)
 	bin := buildBinary(t)
 	code, out := runConformBin(t, bin, nil, "--aws-backend", "moto")
 	if code != 0 || !strings.Contains(out, "AWS moto behind the enforcing proxy") || !strings.Contains(out, "has no second AWS account") {
@@ -417,9 +415,7 @@ func TestConformAgainstTheContainerTopology(t *testing.T) {
 	})
 	t.Run("moto behind the enforcing proxy passes, the cross-account specs skipped", func(t *testing.T) {
 		t.Parallel() // topologies run side by side
-		if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv(moto.EnvRequireMoto) != "1" {
-			t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
-		}
+		needMotoServer(t)
 		code, out := runConformBin(t, bin, env, "--target", "containers", "--aws-backend", "moto")
 		if code != 0 || !strings.Contains(out, "has no second AWS account") {
 			t.Fatalf("exit %d\n%s", code, out)
@@ -467,5 +463,18 @@ func TestConformHelpNamesEveryLabel(t *testing.T) {
 		if !strings.Contains(help, string(l)) {
 			t.Errorf("conform --help does not name the label %q", l)
 		}
+	}
+}
+
+// needMotoServer skips t when moto_server is not on PATH, or fails it under
+// MCPSSO_REQUIRE_MOTO=1 (CI sets it): the binary's tests start moto_server themselves, through
+// the command under test.
+func needMotoServer(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		if os.Getenv(moto.EnvRequireMoto) == "1" {
+			t.Fatalf("moto_server is not installed and %s=1 requires it", moto.EnvRequireMoto)
+		}
+		t.Skipf("moto_server is not installed (set %s=1 to fail instead)", moto.EnvRequireMoto)
 	}
 }
