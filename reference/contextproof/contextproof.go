@@ -152,9 +152,11 @@ func NewNonce() string {
 
 // ValidNonce reports whether s may be a proof's nonce: 16-128 of [A-Za-z0-9_-].
 func ValidNonce(s string) bool {
-	if len(s) < minNonceBytes || len(s) > maxNonceBytes {
-		return false
-	}
+	return len(s) >= minNonceBytes && len(s) <= maxNonceBytes && base64URLOnly(s)
+}
+
+// base64URLOnly reports whether s holds only the base64url alphabet.
+func base64URLOnly(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
@@ -248,8 +250,10 @@ func decode(value string) (int64, string, []byte, error) {
 	if !ValidNonce(parts[2]) {
 		return 0, "", nil, refuse(ReasonMalformed, "the nonce must be %d-%d of A-Z a-z 0-9 _ -; %s", minNonceBytes, maxNonceBytes, shape)
 	}
+	// The decoder skips \r and \n even when strict: checking the alphabet first keeps one
+	// signature to one spelling.
 	sig, err := base64.RawURLEncoding.Strict().DecodeString(parts[3])
-	if err != nil || len(sig) != macBytes {
+	if err != nil || len(sig) != macBytes || !base64URLOnly(parts[3]) {
 		return 0, "", nil, refuse(ReasonMalformed, "the signature must be %d bytes of unpadded base64url (HMAC-SHA256); %s", macBytes, shape)
 	}
 	return secs, parts[2], sig, nil
