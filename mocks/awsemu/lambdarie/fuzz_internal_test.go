@@ -55,6 +55,12 @@ func FuzzRuntimeAPI(f *testing.F) {
 	f.Add("POST", "/2018-06-01/runtime/../runtime/invocation/"+fuzzInvocationID+"/response", "", []byte(`{}`), false, "")
 
 	f.Fuzz(func(t *testing.T, method, path, errType string, body []byte, chunked bool, trailerType string) {
+		if strings.ContainsAny(method+path+errType+trailerType, "\r\n") {
+			// A line break would end the request line or the headers early and the body (the
+			// answer the checks below compare with) would never be sent: not the request
+			// these inputs describe.
+			return
+		}
 		var raw bytes.Buffer
 		fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUser-Agent: aws-lambda-go/1.47.0\r\n", method, path)
 		if errType != "" {
