@@ -307,7 +307,7 @@ func TestAssumeRoleInputValidation(t *testing.T) {
 		{"a duration over the role's maximum", sts.AssumeRoleInput{DurationSeconds: aws.Int32(7200)}, "ValidationError", "MaxSessionDuration"},
 		{"two tag keys differing only in case", sts.AssumeRoleInput{Tags: tags("tenant", "a", "Tenant", "b")}, "InvalidParameterValue", "case insensitive"},
 		{"a tag key starting with aws:", sts.AssumeRoleInput{Tags: tags("aws:x", "a")}, "InvalidParameterValue", "aws:"},
-		{"a transitive key that is not a passed tag", sts.AssumeRoleInput{Tags: tags("tenant", "a"), TransitiveTagKeys: []string{"team"}}, "InvalidParameterValue", "team"},
+		{"a transitive key that is not a passed tag", sts.AssumeRoleInput{Tags: tags("tenant", "a"), TransitiveTagKeys: []string{"team"}}, "InvalidParameterValue", "must be included in the requested tags"},
 		{"a malformed session policy", sts.AssumeRoleInput{Policy: aws.String(`{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}`)}, "MalformedPolicyDocument", "Resource"},
 		{"a role that does not exist", sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + acct + ":role/nope")}, "AccessDenied", "sts:AssumeRole"},
 		{"two problems at once are both reported", sts.AssumeRoleInput{RoleSessionName: aws.String("a"), DurationSeconds: aws.Int32(100)}, "ValidationError", "2 validation errors detected"},

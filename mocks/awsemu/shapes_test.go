@@ -81,16 +81,6 @@ var shapeChecks = []shapeCheck{
 // knownEmulatorMismatches are the checks the emulator failed when the suite was written; each
 // is removed as the emulator is fixed, and the suite ends with none.
 var knownEmulatorMismatches = map[string]bool{
-	"iam/CreateRole":                  true,
-	"iam/GetRole":                     true,
-	"iam/RoleTagsOrder":               true,
-	"iam/AttachUserPolicy":            true,
-	"iam/SimulatePrincipalPolicy":     true,
-	"iam/MalformedPolicyDocument":     true,
-	"sts/MalformedRoleArn":            true,
-	"sts/InvalidTagKey":               true,
-	"sts/InvalidTagValue":             true,
-	"sts/TagCountAndDuplicates":       true,
 	"s3/NoSuchKey":                    true,
 	"s3/DeleteObjectVersioned":        true,
 	"s3/DeleteObjectUnversioned":      true,

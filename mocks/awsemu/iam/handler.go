@@ -69,6 +69,9 @@ var actions = map[string]actionFunc{
 	"GetUser":                  (*Handler).getUser,
 	"CreateAccessKey":          (*Handler).createAccessKey,
 	"PutUserPolicy":            (*Handler).putUserPolicy,
+	"AttachUserPolicy":         (*Handler).attachUserPolicy,
+	"DetachUserPolicy":         (*Handler).detachUserPolicy,
+	"ListAttachedUserPolicies": (*Handler).listAttachedUserPolicies,
 	"SimulatePrincipalPolicy":  (*Handler).simulatePrincipalPolicy,
 	"SimulateCustomPolicy":     (*Handler).simulateCustomPolicy,
 }

@@ -262,6 +262,11 @@ func (h *Handler) createUser(c *Call) (any, error) {
 // userAction resolves the user an action is about: UserName, or when it is absent (GetUser,
 // CreateAccessKey) the calling user. It records the trail and authorizes action on the user.
 func (h *Handler) userAction(c *Call, action string, implicit bool, docs []string, others ...string) (*User, map[string]string, error) {
+	return h.userActionWith(c, action, implicit, docs, others, nil)
+}
+
+// userActionWith is userAction with extra condition keys set on the request (extra may be nil).
+func (h *Handler) userActionWith(c *Call, action string, implicit bool, docs []string, others []string, extra func(*iampolicy.Request)) (*User, map[string]string, error) {
 	p := c.Params
 	userName, given := p.Get("UserName")
 	var err error
@@ -302,6 +307,9 @@ func (h *Handler) userAction(c *Call, action string, implicit bool, docs []strin
 	set := func(r *iampolicy.Request) {
 		if u != nil {
 			resourceTags(u.Tags)(r)
+		}
+		if extra != nil {
+			extra(r)
 		}
 	}
 	if err := h.authorize(c, "iam:"+action, arn, set); err != nil {
@@ -359,4 +367,55 @@ func (h *Handler) putUserPolicy(c *Call) (any, error) {
 		return nil, err
 	}
 	return nil, h.store.PutUserPolicy(u.Account, u.Name, v["PolicyName"], v["PolicyDocument"])
+}
+
+// userPolicyARN reads PolicyArn and runs the user action with iam:PolicyARN set, as IAM supplies
+// it for AttachUserPolicy and DetachUserPolicy.
+func (h *Handler) userPolicyARN(c *Call, action string) (*User, string, error) {
+	arn, err := arnParam(c.Params, "PolicyArn", true)
+	if err != nil {
+		return nil, "", err
+	}
+	u, _, err := h.userActionWith(c, action, false, nil, nil, policyARNKey(arn))
+	if err != nil {
+		return nil, "", err
+	}
+	c.SetTrail(map[string]string{"userName": u.Name, "policyArn": arn}, nil)
+	return u, arn, nil
+}
+
+func (h *Handler) attachUserPolicy(c *Call) (any, error) {
+	u, arn, err := h.userPolicyARN(c, "AttachUserPolicy")
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.store.AttachUserPolicy(u.Account, u.Name, arn)
+}
+
+func (h *Handler) detachUserPolicy(c *Call) (any, error) {
+	u, arn, err := h.userPolicyARN(c, "DetachUserPolicy")
+	if err != nil {
+		return nil, err
+	}
+	return nil, h.store.DetachUserPolicy(u.Account, u.Name, arn)
+}
+
+func (h *Handler) listAttachedUserPolicies(c *Call) (any, error) {
+	prefix, err := pathPrefix(c.Params)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := readPage(c.Params)
+	if err != nil {
+		return nil, err
+	}
+	u, _, err := h.userAction(c, "ListAttachedUserPolicies", false, nil)
+	if err != nil {
+		return nil, err
+	}
+	mps, err := h.store.ListAttachedUserPolicies(u.Account, u.Name)
+	if err != nil {
+		return nil, err
+	}
+	return attachedPage(pr, prefix, mps), nil
 }

@@ -32,25 +32,63 @@ type xmlRole struct {
 	MaxSessionDuration       int              `xml:",omitempty"`
 	PermissionsBoundary      *xmlBoundary     `xml:",omitempty"`
 	Tags                     *members[xmlTag] `xml:",omitempty"`
+	RoleLastUsed             *xmlRoleLastUsed `xml:",omitempty"`
 }
 
-// toXMLRole renders a role. ListRoles leaves out PermissionsBoundary, RoleLastUsed and Tags
-// (ListRoles API reference), so full is false there.
-func toXMLRole(r *Role, full bool) xmlRole {
+// xmlRoleLastUsed is types.RoleLastUsed: an empty element for a role never used.
+type xmlRoleLastUsed struct {
+	LastUsedDate string `xml:",omitempty"`
+	Region       string `xml:",omitempty"`
+}
+
+// roleView is which Role shape an operation returns; on AWS they differ.
+type roleView int
+
+const (
+	// roleCreated (CreateRole): no MaxSessionDuration, no RoleLastUsed (CreateRole API reference).
+	roleCreated roleView = iota
+	// roleFull (GetRole): everything, RoleLastUsed included even when empty.
+	roleFull
+	// roleListed (ListRoles): "does not return PermissionsBoundary, RoleLastUsed, Tags".
+	roleListed
+)
+
+// toXMLRole renders a role as the operation behind view returns it.
+func toXMLRole(r *Role, view roleView) xmlRole {
 	x := xmlRole{Path: r.Path, RoleName: r.Name, RoleId: r.ID, Arn: r.ARN, CreateDate: isoTime(r.Created),
-		Description: r.Description, MaxSessionDuration: r.MaxSessionDuration}
+		Description: r.Description}
+	if view != roleCreated {
+		x.MaxSessionDuration = r.MaxSessionDuration
+	}
 	if r.TrustPolicy != nil {
 		x.AssumeRolePolicyDocument = urlEncode(string(r.TrustPolicy.Document()))
 	}
-	if full {
-		if r.BoundaryARN != "" {
-			x.PermissionsBoundary = &xmlBoundary{"PermissionsBoundaryPolicy", r.BoundaryARN}
-		}
-		if len(r.Tags) > 0 {
-			x.Tags = &members[xmlTag]{xmlTags(r.Tags)}
+	if view == roleListed {
+		return x
+	}
+	if r.BoundaryARN != "" {
+		x.PermissionsBoundary = &xmlBoundary{"PermissionsBoundaryPolicy", r.BoundaryARN}
+	}
+	if len(r.Tags) > 0 {
+		x.Tags = &members[xmlTag]{xmlTags(sortedTags(r.Tags))}
+	}
+	if view == roleFull {
+		x.RoleLastUsed = &xmlRoleLastUsed{}
+		if !r.LastUsed.IsZero() {
+			x.RoleLastUsed = &xmlRoleLastUsed{LastUsedDate: isoTime(r.LastUsed), Region: r.LastUsedRegion}
 		}
 	}
 	return x
+}
+
+// sortedTags orders tags by key, as IAM lists them (ListRoleTags, GetRole). AWS does not
+// document the order; sorted is what moto, built against AWS, returns, and the one order that
+// stays stable as TagRole adds and replaces tags.
+func sortedTags(tags []Tag) []Tag {
+	out := append([]Tag(nil), tags...)
+	key := func(t Tag) string { return strings.ToLower(t.Key) }
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
 }
 
 type trailBoundary struct {
@@ -154,7 +192,7 @@ func (h *Handler) createRole(c *Call) (any, error) {
 		Role trailRole `json:"role"`
 	}{toTrailRole(role)})
 	c.Trail.Resources = roleResource(role)
-	return roleResult{toXMLRole(role, true)}, nil
+	return roleResult{toXMLRole(role, roleCreated)}, nil
 }
 
 func optionalString(v string, given bool) string {
@@ -209,7 +247,7 @@ func (h *Handler) getRole(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return roleResult{toXMLRole(role, true)}, nil
+	return roleResult{toXMLRole(role, roleFull)}, nil
 }
 
 var pathPrefixRe = regexp.MustCompile(`^\x{002F}[\x{0021}-\x{007F}]*$`)
@@ -262,7 +300,7 @@ func (h *Handler) listRoles(c *Call) (any, error) {
 	page, truncated, marker := paginate(pr, roles, func(r *Role) string { return r.Name })
 	out := listRolesResult{IsTruncated: truncated, Marker: marker, Roles: members[xmlRole]{Member: []xmlRole{}}}
 	for _, r := range page {
-		out.Roles.Member = append(out.Roles.Member, toXMLRole(r, false))
+		out.Roles.Member = append(out.Roles.Member, toXMLRole(r, roleListed))
 	}
 	return out, nil
 }
@@ -438,6 +476,11 @@ func (h *Handler) listAttachedRolePolicies(c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return attachedPage(pr, prefix, mps), nil
+}
+
+// attachedPage is one page of attached managed policies under a path prefix, ordered by name.
+func attachedPage(pr pageRequest, prefix string, mps []*ManagedPolicy) listAttachedResult {
 	var kept []*ManagedPolicy
 	for _, mp := range mps {
 		if strings.HasPrefix(mp.Path, prefix) {
@@ -451,7 +494,7 @@ func (h *Handler) listAttachedRolePolicies(c *Call) (any, error) {
 	for _, mp := range page {
 		out.AttachedPolicies.Member = append(out.AttachedPolicies.Member, xmlAttachedPolicy{mp.Name, mp.ARN})
 	}
-	return out, nil
+	return out
 }
 
 func (h *Handler) tagRole(c *Call) (any, error) {

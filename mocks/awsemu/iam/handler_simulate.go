@@ -141,7 +141,9 @@ func (h *Handler) simulatePrincipalPolicy(c *Call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, simSource{id: mp.Name, typ: "user-managed", policy: pol})
+		// AWS names an attached managed policy's type "IAM Policy" (recorded), not the
+		// documented enum's "user-managed".
+		ids = append(ids, simSource{id: mp.Name, typ: "IAM Policy", policy: pol})
 	}
 	sim.identity = append(ids, sim.identity...)
 	if sim.boundary == nil && boundaryARN != "" {

@@ -30,6 +30,12 @@ type xmlBoundaryDetail struct {
 	AllowedByPermissionsBoundary bool
 }
 
+// xmlOrganizationsDetail is types.OrganizationsDecisionDetail. The emulator has no AWS
+// Organizations, so no SCP denies: IAM reports AllowedByOrganizations true then (recorded).
+type xmlOrganizationsDetail struct {
+	AllowedByOrganizations bool
+}
+
 type xmlResourceResult struct {
 	EvalResourceName                  string
 	EvalResourceDecision              string
@@ -45,7 +51,8 @@ type xmlEvalResult struct {
 	EvalDecision                      string
 	MatchedStatements                 members[xmlStatement]
 	MissingContextValues              members[string]
-	EvalDecisionDetails               *struct{}                   `xml:",omitempty"`
+	EvalDecisionDetails               *struct{} `xml:",omitempty"`
+	OrganizationsDecisionDetail       xmlOrganizationsDetail
 	PermissionsBoundaryDecisionDetail *xmlBoundaryDetail          `xml:",omitempty"`
 	ResourceSpecificResults           *members[xmlResourceResult] `xml:",omitempty"`
 }
@@ -145,15 +152,17 @@ func (h *Handler) runSimulation(c *Call, sim *simulation) any {
 				bd = &xmlBoundaryDetail{AllowedByPermissionsBoundary: sim.boundary.policy.Evaluate(req).Effect == iampolicy.Allow}
 			}
 			r := xmlEvalResult{EvalActionName: action, EvalResourceName: res, EvalDecision: evalDecision(d.Decision),
-				MatchedStatements: stmts, MissingContextValues: missing, PermissionsBoundaryDecisionDetail: bd}
+				MatchedStatements: stmts, MissingContextValues: missing, PermissionsBoundaryDecisionDetail: bd,
+				OrganizationsDecisionDetail: xmlOrganizationsDetail{AllowedByOrganizations: true}}
 			if explicit {
 				// With explicit resources IAM reports missing keys per resource, and an empty
-				// EvalDecisionDetails for a same-account simulation.
+				// EvalDecisionDetails for a same-account simulation (on the result, not in its
+				// ResourceSpecificResults, as recorded from AWS).
 				r.MissingContextValues = members[string]{Member: []string{}}
 				r.EvalDecisionDetails = &struct{}{}
 				r.ResourceSpecificResults = &members[xmlResourceResult]{Member: []xmlResourceResult{{
 					EvalResourceName: res, EvalResourceDecision: r.EvalDecision, MatchedStatements: stmts,
-					MissingContextValues: missing, EvalDecisionDetails: &struct{}{}, PermissionsBoundaryDecisionDetail: bd}}}
+					MissingContextValues: missing, PermissionsBoundaryDecisionDetail: bd}}}
 			}
 			outcomes = append(outcomes, simOutcome{result: r, decision: d})
 		}

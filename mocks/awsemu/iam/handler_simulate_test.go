@@ -69,7 +69,7 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 	lines := strings.Split(tenantData, "\n")
 	read := fmt.Sprintf("data/role@4:5-4:%d", 5+len(strings.TrimSuffix(strings.TrimSpace(lines[3]), ",")))
 	deny := fmt.Sprintf("data/role@5:5-5:%d", 5+len(strings.TrimSpace(lines[4])))
-	vpc := "write-from-vpc/user-managed" + oneLine(writeFromVPC)
+	vpc := "write-from-vpc/IAM Policy" + oneLine(writeFromVPC)
 
 	acme, globex := "arn:aws:s3:::quilt-tenant-acme/k", "arn:aws:s3:::quilt-tenant-globex/k"
 	out := must[*iamsdk.SimulatePrincipalPolicyOutput](t)(c.SimulatePrincipalPolicy(ctx, &iamsdk.SimulatePrincipalPolicyInput{

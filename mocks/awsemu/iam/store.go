@@ -9,6 +9,7 @@
 package iam
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"sort"
@@ -27,6 +28,7 @@ const (
 	MaxUserInlineChars      = 2048  // aggregate inline policy size per user
 	MaxManagedPolicyChars   = 6144
 	MaxAttachedPerRole      = 10
+	MaxAttachedPerUser      = 10
 	MaxTagsPerEntity        = 50
 	DefaultMaxSessionSecond = 3600
 )
@@ -52,6 +54,10 @@ type Role struct {
 	BoundaryARN        string
 	Inline             map[string]*iampolicy.Policy
 	Attached           []string // managed policy ARNs
+	// LastUsed and LastUsedRegion are when and where the role was last assumed (zero: never),
+	// GetRole's RoleLastUsed.
+	LastUsed       time.Time
+	LastUsedRegion string
 }
 
 // User is a snapshot of an IAM user.
@@ -145,8 +151,40 @@ func limitExceeded(format string, args ...any) error {
 	return awserr.New(http.StatusConflict, "LimitExceeded", format, args...)
 }
 
+// malformed words a policy that does not parse as MalformedPolicyDocument. Where IAM has a reason
+// of its own for the problem, the message is that reason word for word (AWS's answers: "This
+// policy contains invalid Json", "Policy document should not specify a principal.", …), so that
+// code matching on it behaves as against AWS; other problems keep the emulator's message, which
+// names the statement and element.
 func malformed(err error) error {
-	return awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: "))
+	msg := strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: ")
+	var mp *iampolicy.MalformedPolicyError
+	if errors.As(err, &mp) {
+		if reason := awsReason(mp); reason != "" {
+			msg = reason
+		}
+	}
+	return awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", msg)
+}
+
+// awsReason is IAM's own wording for a policy problem the emulator found, or "" when the
+// emulator does not know how IAM words it.
+func awsReason(mp *iampolicy.MalformedPolicyError) string {
+	switch {
+	case mp.Statement < 0 && (strings.HasPrefix(mp.Problem, "not a JSON object") || strings.HasPrefix(mp.Problem, "trailing data")):
+		return "This policy contains invalid Json"
+	case (mp.Field == "Principal" || mp.Field == "NotPrincipal") && strings.HasSuffix(mp.Problem, "should not specify a principal"):
+		return "Policy document should not specify a principal."
+	case (mp.Field == "Action" || mp.Field == "NotAction") && strings.Contains(mp.Problem, "an action is \"*\" or"):
+		return "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+	case mp.Field == "Action" && strings.HasPrefix(mp.Problem, "missing required field"):
+		return "Policy statement must contain actions."
+	case mp.Field == "Sid" && strings.HasPrefix(mp.Problem, "duplicate of"):
+		return "Statement IDs (SID) in a single policy must be unique."
+	case (mp.Field == "Resource" || mp.Field == "NotResource") && strings.HasPrefix(mp.Problem, "has prohibited field"):
+		return "Has prohibited field " + mp.Field + "."
+	}
+	return ""
 }
 
 // AddAccount creates an account with its administrator: IAM user "admin" with an

@@ -101,6 +101,22 @@ func (v violations) err() error {
 	return awserr.Validation("%d validation errors detected: %s", len(v), strings.Join(v, "; "))
 }
 
+// length records a length violation as STS's validator words it — the one bound that was broken
+// ("Member must have length less than or equal to 64", as AWS answers for a 65-character
+// roleSessionName), never both — and reports whether value's length is within bounds.
+func (v *violations) length(value, member string, lo, hi int) bool {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case n < lo:
+		v.add(value, member, fmt.Sprintf("Member must have length greater than or equal to %d", lo))
+	case n > hi:
+		v.add(value, member, fmt.Sprintf("Member must have length less than or equal to %d", hi))
+	default:
+		return true
+	}
+	return false
+}
+
 func lengthBetween(s string, lo, hi int) bool {
 	n := utf8.RuneCountInString(s)
 	return n >= lo && n <= hi
@@ -116,21 +132,16 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	if in.SessionName, err = p.Required("RoleSessionName"); err != nil {
 		return in, err
 	}
-	if !lengthBetween(in.RoleARN, 20, 2048) {
-		v.add(in.RoleARN, "roleArn", "Member must have length between 20 and 2048")
-	} else if !roleARNRe.MatchString(in.RoleARN) {
+	if v.length(in.RoleARN, "roleArn", 20, 2048) && !roleARNRe.MatchString(in.RoleARN) {
 		v.add(in.RoleARN, "roleArn", "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+")
 	}
-	if !lengthBetween(in.SessionName, 2, 64) {
-		v.add(in.SessionName, "roleSessionName", "Member must have length between 2 and 64")
-	} else if !sessionNameRe.MatchString(in.SessionName) {
+	if v.length(in.SessionName, "roleSessionName", 2, 64) && !sessionNameRe.MatchString(in.SessionName) {
 		v.add(in.SessionName, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 	}
 	if si, ok := p.Get("SourceIdentity"); ok {
 		in.SourceIdentity = si
 		switch {
-		case !lengthBetween(si, 2, 64):
-			v.add(si, "sourceIdentity", "Member must have length between 2 and 64")
+		case !v.length(si, "sourceIdentity", 2, 64):
 		case !sessionNameRe.MatchString(si):
 			v.add(si, "sourceIdentity", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 		case strings.HasPrefix(strings.ToLower(si), "aws:"):
@@ -165,16 +176,14 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 		switch {
 		case !hasKey:
 			v.add("null", member+".key", "Member must not be null")
-		case !lengthBetween(key, 1, 128):
-			v.add(key, member+".key", "Member must have length between 1 and 128")
+		case !v.length(key, member+".key", 1, 128):
 		case !tagRe.MatchString(key):
 			v.add(key, member+".key", "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
 		}
 		switch {
 		case !hasVal:
 			v.add("null", member+".value", "Member must not be null")
-		case !lengthBetween(val, 0, 256):
-			v.add(val, member+".value", "Member must have length between 0 and 256")
+		case !v.length(val, member+".value", 0, 256):
 		case !tagRe.MatchString(val):
 			v.add(val, member+".value", "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*")
 		}
@@ -182,7 +191,8 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved: %s", key)
 		}
 		if seen[strings.ToLower(key)] {
-			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Duplicate tag keys found. Please note that Tag keys are case insensitive: %s", key)
+			// AWS's words, recorded: the message names no key.
+			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
 		}
 		seen[strings.ToLower(key)] = true
 		in.Tags = append(in.Tags, iam.Tag{Key: key, Value: val})
@@ -195,7 +205,7 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	}
 	for _, k := range in.TransitiveTagKeys {
 		if !seen[strings.ToLower(k)] {
-			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "The transitive tag key %s is not one of the session tags passed in Tags", k)
+			return in, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "The specified transitive tag key must be included in the requested tags.")
 		}
 	}
 	if pol, ok := p.Get("Policy"); ok {
@@ -221,9 +231,7 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	}
 	if ext, ok := p.Get("ExternalId"); ok {
 		in.ExternalID = ext
-		if !lengthBetween(ext, 2, 1224) {
-			v.add(ext, "externalId", "Member must have length between 2 and 1224")
-		} else if !externalIDRe.MatchString(ext) {
+		if v.length(ext, "externalId", 2, 1224) && !externalIDRe.MatchString(ext) {
 			v.add(ext, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
 		}
 	}
@@ -238,7 +246,19 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	if err := v.err(); err != nil {
 		return in, err
 	}
+	if !wellFormedARN(in.RoleARN) {
+		// A RoleArn that is not an ARN is a ValidationError before any authorization, worded as
+		// AWS answers it (recorded): "<value> is invalid".
+		return in, awserr.Validation("%s is invalid", in.RoleARN)
+	}
 	return in, p.CheckUnknown()
+}
+
+// wellFormedARN reports whether s has an ARN's six colon-separated parts with a partition, a
+// service and a resource (region and account may be empty, as in IAM's own ARNs).
+func wellFormedARN(s string) bool {
+	parts := strings.SplitN(s, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != "" && parts[5] != ""
 }
 
 // AssumeRoleResult is AssumeRole's <AssumeRoleResult> element, as STS writes it (and as the
@@ -335,6 +355,7 @@ func (h *Handler) assumeRole(call *iam.Call) (any, error) {
 		SourceIdentity: g.SourceIdentity, Tags: g.Tags, TransitiveTagKeys: g.TransitiveTagKeys,
 		Policies: sessionPolicies, Chained: g.Chained,
 	})
+	h.store.MarkRoleUsed(role.Account, role.Name, call.Region, now)
 
 	var res AssumeRoleResult
 	res.Credentials.AccessKeyID = sess.AccessKeyID
