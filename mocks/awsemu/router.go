@@ -30,6 +30,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.health(w)
 		return
 	}
+	if sigv4.IsSigV2Query(r) {
+		e.serveSigV2(w, r, requestID)
+		return
+	}
 	service := "sts" // wording for requests without a scope: the Query services' error shape
 	sc, scopeErr := sigv4.ParseScope(r)
 	switch {

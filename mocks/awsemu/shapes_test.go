@@ -78,21 +78,6 @@ var shapeChecks = []shapeCheck{
 	{"s3/SigV2PresignedErrors", checkSigV2Errors},
 }
 
-// knownEmulatorMismatches are the checks the emulator failed when the suite was written; each
-// is removed as the emulator is fixed, and the suite ends with none.
-var knownEmulatorMismatches = map[string]bool{
-	"s3/NoSuchKey":                    true,
-	"s3/DeleteObjectVersioned":        true,
-	"s3/DeleteObjectUnversioned":      true,
-	"s3/HeadObjectMetadataCasing":     true,
-	"s3/DefaultContentType":           true,
-	"s3/CreateBucketLocation":         true,
-	"s3/ExpectedBucketOwnerMalformed": true,
-	"s3/SignatureDoesNotMatch":        true,
-	"s3/SigV2PresignedAccepted":       true,
-	"s3/SigV2PresignedErrors":         true,
-}
-
 // motoMatches are the checks moto_server 5.2.1 passes; TestAWSShapesMoto fails when moto's
 // result differs, so the documented comparison is updated with it.
 var motoMatches = []string{"iam/GetRole", "s3/NoSuchKey", "s3/DeleteObjectUnversioned", "s3/HeadObjectMetadataCasing", "s3/DefaultContentType", "s3/SigV2PresignedAccepted"}
@@ -130,14 +115,8 @@ func TestAWSShapes(t *testing.T) {
 	e := &shapeEnv{name: "mcpsso", endpoint: s.Endpoint(), creds: c, account: acct}
 	matched, diffs := runShapeChecks(t, e)
 	for _, c := range shapeChecks {
-		d, mismatched := diffs[c.name]
-		switch {
-		case mismatched && !knownEmulatorMismatches[c.name]:
+		if d, ok := diffs[c.name]; ok {
 			t.Errorf("%s: the emulator's response differs from AWS's:\n  %s", c.name, strings.Join(d, "\n  "))
-		case mismatched:
-			t.Logf("%s (known mismatch):\n  %s", c.name, strings.Join(d, "\n  "))
-		case knownEmulatorMismatches[c.name]:
-			t.Errorf("%s now matches AWS: remove it from knownEmulatorMismatches", c.name)
 		}
 	}
 	t.Logf("mcpsso matches %d/%d recorded AWS shapes", len(matched), len(shapeChecks))

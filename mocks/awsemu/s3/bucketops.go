@@ -114,8 +114,8 @@ func (x *exchange) createBucket() {
 		x.failWith(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.", field{"BucketName", name})
 		return
 	}
-	if err := x.checkLocation(); err != nil {
-		x.fail(http.StatusBadRequest, "InvalidLocationConstraint", err.Error())
+	if code, msg, fields := x.checkLocation(); code != "" {
+		x.failWith(http.StatusBadRequest, code, msg, fields...)
 		return
 	}
 	if !x.authorize("s3:CreateBucket", bucketARN(name), bucketMeta{Owner: c.Account}) {
@@ -143,22 +143,28 @@ func (x *exchange) createBucket() {
 	x.out.Status = http.StatusOK
 }
 
-// checkLocation accepts no LocationConstraint (us-east-1, the emulator's one region).
-func (x *exchange) checkLocation() error {
+// checkLocation checks CreateBucketConfiguration as S3's us-east-1 regional endpoint does (the
+// emulator's S3 has that one region): no LocationConstraint is us-east-1; naming us-east-1 is
+// InvalidLocationConstraint; any other region is IllegalLocationConstraintException — each worded
+// as AWS answers it (recorded). It returns the error code, message and fields, or "" when valid.
+func (x *exchange) checkLocation() (code, msg string, fields []field) {
 	body, err := io.ReadAll(io.LimitReader(x.r.Body, 64*1024))
 	if err != nil || len(bytes.TrimSpace(body)) == 0 {
-		return nil
+		return "", "", nil
 	}
 	var cfg struct {
 		LocationConstraint string
 	}
 	if err := xml.Unmarshal(body, &cfg); err != nil {
-		return fmt.Errorf("the CreateBucketConfiguration is not valid XML: %v", err)
+		return "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema", nil
 	}
-	if cfg.LocationConstraint != "" {
-		return fmt.Errorf("the mcpsso emulator has one region, us-east-1, whose buckets take no LocationConstraint (got %q)", cfg.LocationConstraint)
+	switch cfg.LocationConstraint {
+	case "":
+		return "", "", nil
+	case Region:
+		return "InvalidLocationConstraint", "The specified location-constraint is not valid", []field{{"LocationConstraint", cfg.LocationConstraint}}
 	}
-	return nil
+	return "IllegalLocationConstraintException", fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", cfg.LocationConstraint), nil
 }
 
 func (x *exchange) deleteBucket() {

@@ -189,6 +189,11 @@ func (x *exchange) serve() {
 		x.fail(http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 		return
 	}
+	if exp := x.r.Header.Get("x-amz-expected-bucket-owner"); exp != "" && !validAccountID(exp) {
+		// AWS's words, recorded.
+		x.fail(http.StatusBadRequest, "InvalidBucketOwnerAWSAccountID", "The value of the expected bucket owner parameter must be an AWS Account ID... ["+exp+"]")
+		return
+	}
 	if o.bucket != "" && o.name != "CreateBucket" {
 		meta, ok := x.h.reg.get(o.bucket)
 		if !ok {
@@ -196,6 +201,9 @@ func (x *exchange) serve() {
 			return
 		}
 		x.meta, x.out.BucketOwner = meta, meta.Owner
+		if o.name == "HeadBucket" {
+			x.w.Header().Set("x-amz-bucket-region", Region) // also on a 403, as S3 sends it
+		}
 		if exp := x.r.Header.Get("x-amz-expected-bucket-owner"); exp != "" && exp != meta.Owner {
 			x.fail(http.StatusForbidden, "AccessDenied", "Access Denied")
 			return
@@ -225,11 +233,13 @@ func (x *exchange) request(action, resource string) *iampolicy.Request {
 	authType := "REST-HEADER"
 	if x.auth != nil && x.auth.Presigned {
 		authType = "REST-QUERY-STRING"
+	}
+	if x.auth != nil && x.auth.Presigned && !x.auth.SigV2 { // SigV2 has no signing time
 		req.Context.Set("s3:signatureAge", strconv.FormatInt(x.h.now().Sub(x.auth.SignedAt).Milliseconds(), 10))
 	}
 	if x.auth != nil {
 		req.Context.Set("s3:authType", authType)
-		req.Context.Set("s3:signatureversion", "AWS4-HMAC-SHA256")
+		req.Context.Set("s3:signatureversion", signatureVersion(x.auth))
 		if v := h.Get("X-Amz-Content-Sha256"); v != "" { // canonical: looked up without allocating
 			req.Context.Set("s3:x-amz-content-sha256", v)
 		}
@@ -318,12 +328,14 @@ func (x *exchange) forward() {
 			}
 		}
 	}
-	cw := &captureWriter{ResponseWriter: x.w, status: http.StatusOK}
+	sw := &shapeWriter{ResponseWriter: x.w, x: x}
+	cw := &captureWriter{ResponseWriter: sw, status: http.StatusOK}
 	x.h.fake.ServeHTTP(cw, x.r)
 	x.out.Status = cw.status
 	if cw.status >= 300 {
 		x.out.ErrorCode, x.out.ErrorMessage = cw.errorCode()
 	}
+	sw.finish()
 }
 
 // fail writes an S3 error and records it in the outcome.

@@ -107,6 +107,9 @@ type Result struct {
 	// PayloadHash is the payload hash that was signed: a hex SHA-256 or a
 	// literal such as UNSIGNED-PAYLOAD.
 	PayloadHash string
+	// SigV2 says the request was authenticated with S3's query-string Signature Version 2
+	// (VerifySigV2): no scope, no signing time, and s3:signatureversion "AWS".
+	SigV2 bool
 }
 
 // Verify authenticates r. On success it returns who signed it; on failure
@@ -226,7 +229,8 @@ func (v *Verifier) verify(r *http.Request) (*Result, *Error) {
 		e := errMismatch(svc, sc.AccessKeyID, sig)
 		e.CanonicalRequest, e.StringToSign, e.Err = out.canonicalRequest, out.stringToSign, out.err
 		if out.stringToSign != "" {
-			e.s3Fields = append(e.s3Fields, Field{"StringToSign", out.stringToSign}, Field{"CanonicalRequest", out.canonicalRequest})
+			e.s3Fields = append(e.s3Fields, Field{"StringToSign", out.stringToSign}, Field{"StringToSignBytes", spacedHex(out.stringToSign)},
+				Field{"CanonicalRequest", out.canonicalRequest}, Field{"CanonicalRequestBytes", spacedHex(out.canonicalRequest)})
 		}
 		return nil, e.ForService(svc)
 	}
