@@ -5,7 +5,7 @@ package awsemu_test
 // and absent headers are seen — with an expected document written from the AWS API reference
 // and AWS's documented (or recorded) behaviour. TestAWSShapes runs it against the emulator
 // (plain pass/fail); TestAWSShapesMoto runs the same checks against moto_server and holds
-// moto's result to the documented list, so that the comparison in docs/aws-fidelity.md stays
+// moto's result to the documented list, so that the comparison in docs/components/aws-emulator.md stays
 // true when moto changes.
 
 import (
@@ -133,7 +133,7 @@ func TestAWSShapesMoto(t *testing.T) {
 	}
 	t.Logf("moto matches %d/%d recorded AWS shapes: %q", len(matched), len(shapeChecks), matched)
 	if !slices.Equal(matched, motoMatches) {
-		t.Errorf("moto now matches %q, the documented list says %q: update motoMatches and docs/aws-fidelity.md", matched, motoMatches)
+		t.Errorf("moto now matches %q, the documented list says %q: update motoMatches and docs/components/aws-emulator.md", matched, motoMatches)
 	}
 }
 

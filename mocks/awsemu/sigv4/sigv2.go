@@ -119,9 +119,11 @@ func (v *Verifier) VerifySigV2(r *http.Request, resourcePath string) (*Result, e
 	case lerr != nil:
 		return nil, errInternal("s3", lerr)
 	}
-	token := q.Get(queryToken)
-	if token == "" {
-		token = r.Header.Get(headerToken)
+	token := r.Header.Get(headerToken)
+	for k, vs := range q { // botocore puts it in the query as x-amz-security-token
+		if strings.EqualFold(k, queryToken) && len(vs) > 0 {
+			token = vs[0]
+		}
 	}
 	switch {
 	case cred.SessionToken == "" && token != "":
