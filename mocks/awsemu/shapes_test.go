@@ -154,17 +154,6 @@ type wire struct {
 	body       []byte
 }
 
-// rawHeader returns the values of the header lines whose name equals name exactly.
-func (w wire) rawHeader(name string) []string {
-	var out []string
-	for _, l := range w.rawHeaders {
-		if n, v, ok := strings.Cut(l, ":"); ok && n == name {
-			out = append(out, strings.TrimSpace(v))
-		}
-	}
-	return out
-}
-
 // send writes req on a fresh connection and reads the answer, keeping the raw header lines.
 func send(t *testing.T, req *http.Request) wire {
 	t.Helper()
