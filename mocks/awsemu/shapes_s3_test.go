@@ -196,7 +196,13 @@ func checkSignatureDoesNotMatch(t *testing.T, e *shapeEnv) []string {
 	out := e.expect("GetObject signed with the wrong secret", w, 403, s3Error("SignatureDoesNotMatch", msgS3SignatureMismatch,
 		"AWSAccessKeyId", e.creds.AccessKeyID, "StringToSign", "{{re:AWS4-HMAC-SHA256\n(.|\n)+}}", "SignatureProvided", "{{re:[0-9a-f]{64}}}",
 		"StringToSignBytes", hexBytes, "CanonicalRequest", "{{re:GET\n/shape-sig/k\n(.|\n)+}}", "CanonicalRequestBytes", hexBytes))
-	return append(out, bytesFormsAgree("SignatureDoesNotMatch", w.body, "StringToSign", "CanonicalRequest")...)
+	out = append(out, bytesFormsAgree("SignatureDoesNotMatch", w.body, "StringToSign", "CanonicalRequest")...)
+	// The elements in the order of S3's example answer, which is how a developer reads them.
+	const order = "Code,Message,AWSAccessKeyId,StringToSign,SignatureProvided,StringToSignBytes,CanonicalRequest,CanonicalRequestBytes,RequestId,HostId"
+	if doc, err := parseXML(w.body); err == nil && len(out) == 0 && kidNames(doc) != order {
+		out = append(out, "SignatureDoesNotMatch: elements in the order "+kidNames(doc)+", want "+order)
+	}
+	return out
 }
 
 // sigV2URL presigns a GET with Signature Version 2 query-string authentication: Signature is

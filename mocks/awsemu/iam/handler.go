@@ -2,6 +2,7 @@ package iam
 
 import (
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -35,7 +36,8 @@ func NewHandler(store *Store) *Handler {
 
 // WithLogger sets where the handler writes what IAM's API has no field for: the reason behind
 // each simulated decision (SimulatePrincipalPolicy, SimulateCustomPolicy), its near misses and
-// the context keys the action ignored. Call it before serving. It returns h.
+// the context keys the action ignored, and where in a document a MalformedPolicyDocument (worded
+// as IAM words it) found the problem. Call it before serving. It returns h.
 func (h *Handler) WithLogger(l *slog.Logger) *Handler {
 	if l != nil {
 		h.log = l
@@ -90,7 +92,14 @@ func (h *Handler) Serve(call *Call) (result any, err error) {
 	}
 	// CloudTrail marks IAM's Get*, List* and Simulate* events read-only, failed ones included.
 	call.Trail.ReadOnly = strings.HasPrefix(p.Action, "Get") || strings.HasPrefix(p.Action, "List") || strings.HasPrefix(p.Action, "Simulate")
-	return fn(h, call)
+	result, err = fn(h, call)
+	var pp *policyProblem
+	if errors.As(err, &pp) {
+		// The message is IAM's reason; the log says where in the document the problem is.
+		h.log.Info("iam malformed policy", "request_id", call.RequestID, "action", p.Action,
+			"error_message", pp.ae.Message, "detail", pp.detail)
+	}
+	return result, err
 }
 
 // authorize asks whether the caller may perform action on resource. set adds the action's own

@@ -282,3 +282,18 @@ func TestAnEmptyListFromTheSDKIsAccepted(t *testing.T) {
 		t.Errorf("tags = %+v", role.Tags)
 	}
 }
+
+// A malformed policy is answered in IAM's words, which do not say where the problem is; the
+// decision log does, so the developer is not left guessing.
+func TestMalformedPolicyIsWordedAsIAMAndLoggedInDetail(t *testing.T) {
+	env := newEnv(t)
+	c := env.adminClient()
+	ctx := t.Context()
+	must[*iamsdk.CreateUserOutput](t)(c.CreateUser(ctx, &iamsdk.CreateUserInput{UserName: aws.String("dora")}))
+	_, err := c.PutUserPolicy(ctx, &iamsdk.PutUserPolicyInput{UserName: aws.String("dora"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Sid":"Grant","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`)})
+	wantErr(t, err, "MalformedPolicyDocument", "Policy document should not specify a principal.")
+	if logs := env.logs.String(); !strings.Contains(logs, "iam malformed policy") || !strings.Contains(logs, `Statement[0] (Sid \"Grant\"): Principal`) {
+		t.Errorf("the log does not say where the problem is:\n%s", logs)
+	}
+}

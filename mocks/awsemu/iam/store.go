@@ -157,15 +157,25 @@ func limitExceeded(format string, args ...any) error {
 // code matching on it behaves as against AWS; other problems keep the emulator's message, which
 // names the statement and element.
 func malformed(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: ")
+	detail := strings.TrimPrefix(err.Error(), "MalformedPolicyDocument: ")
 	var mp *iampolicy.MalformedPolicyError
 	if errors.As(err, &mp) {
 		if reason := awsReason(mp); reason != "" {
-			msg = reason
+			return &policyProblem{ae: awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", reason), detail: detail}
 		}
 	}
-	return awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", msg)
+	return awserr.New(http.StatusBadRequest, "MalformedPolicyDocument", "%s", detail)
 }
+
+// policyProblem is a MalformedPolicyDocument worded as IAM words it, carrying what the emulator
+// found (statement, element, rule), which AWS's reason leaves out: the handler logs it.
+type policyProblem struct {
+	ae     *awserr.Error
+	detail string
+}
+
+func (p *policyProblem) Error() string { return p.ae.Error() }
+func (p *policyProblem) Unwrap() error { return p.ae }
 
 // awsReason is IAM's own wording for a policy problem the emulator found, or "" when the
 // emulator does not know how IAM words it.

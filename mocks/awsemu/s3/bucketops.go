@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/johannesboyne/gofakes3"
@@ -49,14 +50,33 @@ func WriteError(w http.ResponseWriter, r *http.Request, requestID string, status
 }
 
 // WriteSigV4Error renders an authentication failure (already worded for S3 by sigv4) with
-// its extra fields.
+// its extra fields, in the order S3 writes them.
 func WriteSigV4Error(w http.ResponseWriter, r *http.Request, requestID string, status int, code, message string, extra map[string]string) {
 	var fields []field
 	for k, v := range extra {
 		fields = append(fields, field{k, v})
 	}
+	rank := func(name string) int {
+		if i := slices.Index(sigV4FieldOrder, name); i >= 0 {
+			return i
+		}
+		return len(sigV4FieldOrder)
+	}
+	slices.SortFunc(fields, func(a, b field) int {
+		if d := rank(a.name) - rank(b.name); d != 0 {
+			return d
+		}
+		return strings.Compare(a.name, b.name)
+	})
 	WriteError(w, r, requestID, status, code, message, fields...)
 }
+
+// sigV4FieldOrder is the order of the extra elements in S3's authentication errors
+// (SignatureDoesNotMatch: AWSAccessKeyId, StringToSign, SignatureProvided, StringToSignBytes,
+// CanonicalRequest, CanonicalRequestBytes; AccessDenied "Request has expired": X-Amz-Expires,
+// Expires, ServerTime).
+var sigV4FieldOrder = []string{"AWSAccessKeyId", "StringToSign", "SignatureProvided", "StringToSignBytes",
+	"CanonicalRequest", "CanonicalRequestBytes", "X-Amz-Expires", "Expires", "X-Amz-Date", "ServerTime"}
 
 func writeXML(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/xml")
