@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -296,4 +297,44 @@ func TestMalformedPolicyIsWordedAsIAMAndLoggedInDetail(t *testing.T) {
 	if logs := env.logs.String(); !strings.Contains(logs, "iam malformed policy") || !strings.Contains(logs, `Statement[0] (Sid \"Grant\"): Principal`) {
 		t.Errorf("the log does not say where the problem is:\n%s", logs)
 	}
+}
+
+// A managed policy attached to a user grants what it allows until it is detached; attaching is
+// limited to IAM's quota and detaching what is not attached is NoSuchEntity.
+func TestUserManagedPolicyAttachments(t *testing.T) {
+	env := newEnv(t)
+	admin := env.adminClient()
+	ctx := t.Context()
+	must[*iamsdk.CreateUserOutput](t)(admin.CreateUser(ctx, &iamsdk.CreateUserInput{UserName: aws.String("erin")}))
+	key, err := env.store.CreateAccessKey(testAccount, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	erin := env.client(key)
+	arn := *must[*iamsdk.CreatePolicyOutput](t)(admin.CreatePolicy(ctx, &iamsdk.CreatePolicyInput{PolicyName: aws.String("read-users"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}`)})).Policy.Arn
+	getSelf := func() error {
+		_, err := erin.GetUser(ctx, &iamsdk.GetUserInput{UserName: aws.String("erin")})
+		return err
+	}
+	wantErr(t, getSelf(), "AccessDenied", "iam:GetUser")
+	must[*iamsdk.AttachUserPolicyOutput](t)(admin.AttachUserPolicy(ctx, &iamsdk.AttachUserPolicyInput{UserName: aws.String("erin"), PolicyArn: aws.String(arn)}))
+	if err := getSelf(); err != nil {
+		t.Fatalf("GetUser with the attached policy: %v", err)
+	}
+	_, err = admin.DeletePolicy(ctx, &iamsdk.DeletePolicyInput{PolicyArn: aws.String(arn)})
+	wantErr(t, err, "DeleteConflict", "attached")
+	must[*iamsdk.DetachUserPolicyOutput](t)(admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String("erin"), PolicyArn: aws.String(arn)}))
+	wantErr(t, getSelf(), "AccessDenied", "iam:GetUser")
+	if got := must[*iamsdk.ListAttachedUserPoliciesOutput](t)(admin.ListAttachedUserPolicies(ctx, &iamsdk.ListAttachedUserPoliciesInput{UserName: aws.String("erin")})).AttachedPolicies; len(got) != 0 {
+		t.Errorf("ListAttachedUserPolicies after detaching: %+v", got)
+	}
+	_, err = admin.DetachUserPolicy(ctx, &iamsdk.DetachUserPolicyInput{UserName: aws.String("erin"), PolicyArn: aws.String(arn)})
+	wantErr(t, err, "NoSuchEntity", arn)
+	for i := range MaxAttachedPerUser + 1 {
+		p := *must[*iamsdk.CreatePolicyOutput](t)(admin.CreatePolicy(ctx, &iamsdk.CreatePolicyInput{PolicyName: aws.String(fmt.Sprintf("p%d", i)),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}`)})).Policy.Arn
+		_, err = admin.AttachUserPolicy(ctx, &iamsdk.AttachUserPolicyInput{UserName: aws.String("erin"), PolicyArn: aws.String(p)})
+	}
+	wantErr(t, err, "LimitExceeded", "PoliciesPerUser")
 }
