@@ -210,9 +210,13 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	}
 	if pol, ok := p.Get("Policy"); ok {
 		in.Policy = pol
-		if !lengthBetween(pol, 1, 2048) {
-			v.add("[policy]", "policy", "Member must have length between 1 and 2048")
-		} else if !policyCharsRe.MatchString(pol) {
+		// The document is shown as [policy] rather than echoed.
+		switch n := utf8.RuneCountInString(pol); {
+		case n > 2048:
+			v.add("[policy]", "policy", "Member must have length less than or equal to 2048")
+		case n < 1:
+			v.add("[policy]", "policy", "Member must have length greater than or equal to 1")
+		case !policyCharsRe.MatchString(pol):
 			v.add("[policy]", "policy", "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
 		}
 	}
@@ -224,9 +228,7 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 		v.add(fmt.Sprintf("[%d policy ARNs]", len(arns)), "policyArns", "Member must have length less than or equal to 10")
 	}
 	for i, a := range arns {
-		if !lengthBetween(a["arn"], 20, 2048) {
-			v.add(a["arn"], fmt.Sprintf("policyArns.%d.member.arn", i+1), "Member must have length between 20 and 2048")
-		}
+		v.length(a["arn"], fmt.Sprintf("policyArns.%d.member.arn", i+1), 20, 2048)
 		in.PolicyARNs = append(in.PolicyARNs, a["arn"])
 	}
 	if ext, ok := p.Get("ExternalId"); ok {
