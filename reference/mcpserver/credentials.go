@@ -185,17 +185,28 @@ type sessionCache struct {
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
 	max     int
-	clock   func() time.Time
+	// maxAge bounds how long one AssumeRole's answer serves (0: until cacheRefreshWindow
+	// before it expires): a change to the role's trust policy reaches cached users by then.
+	maxAge time.Duration
+	clock  func() time.Time
 }
 
 type cacheEntry struct {
 	lock     chan struct{} // a one-slot semaphore: holding it means fetching or reading creds
 	creds    aws.Credentials
+	fetched  time.Time // when creds were assumed
 	lastUsed time.Time // guarded by sessionCache.mu
 }
 
-func newSessionCache(max int, clock func() time.Time) *sessionCache {
-	return &sessionCache{entries: map[cacheKey]*cacheEntry{}, max: max, clock: clock}
+func newSessionCache(max int, maxAge time.Duration, clock func() time.Time) *sessionCache {
+	return &sessionCache{entries: map[cacheKey]*cacheEntry{}, max: max, maxAge: maxAge, clock: clock}
+}
+
+// fresh reports whether e's session may serve a call at now: it has keys, is not within the
+// refresh window of its expiry, and is younger than the cache's maximum age.
+func (c *sessionCache) fresh(e *cacheEntry, now time.Time) bool {
+	return e.creds.HasKeys() && now.Add(cacheRefreshWindow).Before(e.creds.Expires) &&
+		(c.maxAge == 0 || now.Before(e.fetched.Add(c.maxAge)))
 }
 
 func (c *sessionCache) get(ctx context.Context, k cacheKey, fetch func(context.Context) (aws.Credentials, error)) (aws.Credentials, bool, error) {
@@ -206,15 +217,16 @@ func (c *sessionCache) get(ctx context.Context, k cacheKey, fetch func(context.C
 		return aws.Credentials{}, false, &awsCallError{action: "sts:AssumeRole", resource: k.role, err: ctx.Err()}
 	}
 	defer func() { <-e.lock }()
-	if e.creds.HasKeys() && c.clock().Add(cacheRefreshWindow).Before(e.creds.Expires) {
+	if c.fresh(e, c.clock()) {
 		return e.creds, true, nil
 	}
+	fetched := c.clock()
 	creds, err := fetch(ctx)
 	if err != nil {
 		e.creds = aws.Credentials{} // never serve a session after a failed refresh
 		return aws.Credentials{}, false, err
 	}
-	e.creds = creds
+	e.creds, e.fetched = creds, fetched
 	return creds, false, nil
 }
 
