@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -180,10 +181,12 @@ func keyOf(id Identity) cacheKey {
 
 // sessionCache holds one entry per key. Each entry has its own lock, so that concurrent calls
 // for one user make one AssumeRole while other users are not held up; waiting honours each
-// caller's own deadline.
+// caller's own deadline. Entries are kept in least-recently-used order, so finding, adding and
+// evicting one costs the same however many are held.
 type sessionCache struct {
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
+	lru     list.List // of *cacheEntry, most recently used first; guarded by mu
 	max     int
 	// maxAge bounds how long one AssumeRole's answer serves (0: until cacheRefreshWindow
 	// before it expires): a change to the role's trust policy reaches cached users by then.
@@ -192,10 +195,11 @@ type sessionCache struct {
 }
 
 type cacheEntry struct {
-	lock     chan struct{} // a one-slot semaphore: holding it means fetching or reading creds
-	creds    aws.Credentials
-	fetched  time.Time // when creds were assumed
-	lastUsed time.Time // guarded by sessionCache.mu
+	lock    chan struct{} // a one-slot semaphore: holding it means fetching or reading creds
+	creds   aws.Credentials
+	fetched time.Time     // when creds were assumed
+	key     cacheKey      // to delete the entry from the map when it is evicted
+	elem    *list.Element // its place in sessionCache.lru; guarded by sessionCache.mu
 }
 
 func newSessionCache(max int, maxAge time.Duration, clock func() time.Time) *sessionCache {
@@ -233,31 +237,26 @@ func (c *sessionCache) get(ctx context.Context, k cacheKey, fetch func(context.C
 func (c *sessionCache) entry(k cacheKey) *cacheEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.clock()
-	e, ok := c.entries[k]
-	if !ok {
-		if len(c.entries) >= c.max {
-			c.evict()
-		}
-		e = &cacheEntry{lock: make(chan struct{}, 1)}
-		c.entries[k] = e
+	if e, ok := c.entries[k]; ok {
+		c.lru.MoveToFront(e.elem)
+		return e
 	}
-	e.lastUsed = now
+	if len(c.entries) >= c.max {
+		c.evict()
+	}
+	e := &cacheEntry{lock: make(chan struct{}, 1), key: k}
+	e.elem = c.lru.PushFront(e)
+	c.entries[k] = e
 	return e
 }
 
 // evict drops the least recently used entry. A caller still holding it finishes with its own
 // pointer; the entry is simply no longer found.
 func (c *sessionCache) evict() {
-	var oldest cacheKey
-	var at time.Time
-	first := true
-	for k, e := range c.entries {
-		if first || e.lastUsed.Before(at) {
-			oldest, at, first = k, e.lastUsed, false
-		}
+	if oldest := c.lru.Back(); oldest != nil {
+		e := c.lru.Remove(oldest).(*cacheEntry)
+		delete(c.entries, e.key)
 	}
-	delete(c.entries, oldest)
 }
 
 // len is the number of entries (tests).
