@@ -12,6 +12,7 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/gateway"
+	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
 
 // Profiles: which policies and which front door the stack deploys.
@@ -50,8 +51,10 @@ type settings struct {
 	idpOpts []mockidp.Option
 	// authzOpts come after the stack's own authorizer options (WithAuthorizerOptions).
 	authzOpts []authorizer.Option
-	origins   []string // browser origins beside the gateway's own
-	hint      string   // how a refused browser origin is told to get listed
+	// mcpOpts come after the stack's own MCP server options (WithMCPServerOptions).
+	mcpOpts []mcpserver.Option
+	origins []string // browser origins beside the gateway's own
+	hint    string   // how a refused browser origin is told to get listed
 	// unproven puts back the tutorial's weakness in the reference profile (WithoutContextProof).
 	unproven bool
 	// unverified: the authorizer in effect never checks a token's signature
@@ -201,6 +204,13 @@ func WithIdPOptions(opts ...mockidp.Option) Option {
 // that the suites catch it.
 func WithAuthorizerOptions(opts ...authorizer.Option) Option {
 	return func(s *settings) error { s.authzOpts = append(s.authzOpts, opts...); return nil }
+}
+
+// WithMCPServerOptions passes further options to the reference MCP server, after the stack's
+// own (address, path-style S3, origins, logger, context proof, sessions), so they win: for
+// example mcpserver.WithSessionCache(true), which `mcpsso bench e2e --session-cache` measures.
+func WithMCPServerOptions(opts ...mcpserver.Option) Option {
+	return func(s *settings) error { s.mcpOpts = append(s.mcpOpts, opts...); return nil }
 }
 
 // WithAllowedOrigins lets browser-based clients on these origins (scheme://host[:port]) call

@@ -210,7 +210,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
 	}
-	if s.mcp, err = mcpserver.Start(life, taskCfg, mcpOpts...); err != nil {
+	if s.mcp, err = mcpserver.Start(life, taskCfg, append(mcpOpts, cfg.mcpOpts...)...); err != nil {
 		return nil, fmt.Errorf("stack: MCP server: %w", err)
 	}
 	s.closers = append(s.closers, s.mcp.Close)

@@ -7,8 +7,14 @@ import (
 	"time"
 )
 
-// maxCacheEntries bounds the result cache; past it, expired entries go first, then arbitrary ones.
+// maxCacheEntries bounds the result cache; past it, expired entries go first, then arbitrary ones
+// until a tenth of the room is free again, so that the sweep (a pass over every entry) runs at
+// most once per maxCacheEntries/10 new keys, not on every one: a verdict costs the same to cache
+// however full the cache is.
 const maxCacheEntries = 10000
+
+// cacheRefill is how many entries a full cache keeps after a sweep.
+const cacheRefill = maxCacheEntries - maxCacheEntries/10
 
 // resultCache holds authorizer verdicts, allows and denies alike, for their TTL, keyed by the
 // authorizer and its identity-source values, as API Gateway does. A cached verdict answers every
@@ -66,7 +72,7 @@ func (c *resultCache) put(key string, v *verdict, expires time.Time, now time.Ti
 			}
 		}
 		for k := range c.entries {
-			if len(c.entries) < maxCacheEntries {
+			if len(c.entries) <= cacheRefill {
 				break
 			}
 			delete(c.entries, k)

@@ -157,3 +157,30 @@ func TestRESTCachedPolicyIsEvaluatedPerMethodARN(t *testing.T) {
 		t.Errorf("second path: status %d after %d calls, want 403 from the cached policy after 1", r.status, calls.n.Load())
 	}
 }
+
+// A full cache drops its expired verdicts, then arbitrary ones until a tenth of its room is
+// free, so that the next new keys are cached without another pass over every entry.
+func TestAFullResultCacheMakesRoomInOneSweep(t *testing.T) {
+	c := newResultCache()
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	v := &verdict{}
+	for i := range maxCacheEntries {
+		c.put("k"+strconv.Itoa(i), v, now.Add(time.Hour), now)
+	}
+	if n := c.Len(); n != maxCacheEntries {
+		t.Fatalf("%d entries, want %d", n, maxCacheEntries)
+	}
+	c.put("new", v, now.Add(time.Hour), now)
+	if n := c.Len(); n != cacheRefill+1 {
+		t.Fatalf("after the sweep: %d entries, want %d", n, cacheRefill+1)
+	}
+	if _, ok := c.get("new", now); !ok {
+		t.Error("the verdict that made the sweep was not cached")
+	}
+	for i := range maxCacheEntries/10 - 1 {
+		c.put("more"+strconv.Itoa(i), v, now.Add(time.Hour), now)
+	}
+	if n := c.Len(); n != maxCacheEntries {
+		t.Errorf("%d entries after filling the freed room, want %d", n, maxCacheEntries)
+	}
+}

@@ -320,7 +320,11 @@ func build(s *settings) (*Gateway, error) {
 	}
 	g.transport = http.DefaultTransport.(*http.Transport).Clone()
 	g.transport.MaxIdleConnsPerHost = 256
-	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: g.transport, FlushInterval: -1,
+	// FlushInterval 0: an answer of known length (a JSON-RPC response) goes out in one write.
+	// ReverseProxy still flushes every write of an event stream or of an answer of unknown
+	// length on its own; -1 also did so for the rest, at the cost of a goroutine, a timer and a
+	// separate write for the headers of every response.
+	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: g.transport,
 		ModifyResponse: g.modifyResponse, ErrorHandler: g.proxyError, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	return g, nil
 }

@@ -84,7 +84,7 @@ func newSource(cached bool) (*sessionSource, *fakeSTS, *testClock) {
 	f := &fakeSTS{now: clock.Now}
 	s := &sessionSource{sts: f, metrics: newMetrics(), clock: clock.Now}
 	if cached {
-		s.cache = newSessionCache(DefaultSessionCacheSize, clock.Now)
+		s.cache = newSessionCache(DefaultSessionCacheSize, 0, clock.Now)
 	}
 	return s, f, clock
 }
@@ -116,6 +116,34 @@ func TestTheCacheRefreshesASessionBeforeItExpires(t *testing.T) {
 	// 15-minute sessions are replaced once within 5 minutes of expiry.
 	if renewed := step(time.Minute+time.Second, cacheMiss); renewed.AccessKeyID == first.AccessKeyID {
 		t.Fatalf("the session was not renewed")
+	}
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("%d AssumeRole calls, want 2", n)
+	}
+}
+
+// The maximum age bounds a cached session well before its expiry: a trust-policy change reaches
+// a cached user by then.
+func TestTheCacheMaxAgeBoundsASessionsUse(t *testing.T) {
+	s, f, clock := newSource(true)
+	s.cache.maxAge = 2 * time.Minute
+	id := identity("quilt-mcp-target-acme", "usr-a")
+	creds := func() (aws.Credentials, cacheOutcome) {
+		t.Helper()
+		c, got, err := s.credentials(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, got
+	}
+	first, _ := creds()
+	clock.Advance(2*time.Minute - time.Second)
+	if c, got := creds(); got != cacheHit || c.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("within the maximum age: outcome %s, key %s, want a hit on %s", got, c.AccessKeyID, first.AccessKeyID)
+	}
+	clock.Advance(time.Second)
+	if c, got := creds(); got != cacheMiss || c.AccessKeyID == first.AccessKeyID {
+		t.Fatalf("at the maximum age (the session still has 13 minutes): outcome %s, want a fresh AssumeRole", got)
 	}
 	if n := f.calls.Load(); n != 2 {
 		t.Errorf("%d AssumeRole calls, want 2", n)
@@ -220,7 +248,7 @@ func TestAWaitingCallerGivesUpAtItsOwnDeadline(t *testing.T) {
 
 func TestTheCacheEvictsTheLeastRecentlyUsedEntry(t *testing.T) {
 	clock := &testClock{now: time.Now()}
-	c := newSessionCache(2, clock.Now)
+	c := newSessionCache(2, 0, clock.Now)
 	fetch := func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{AccessKeyID: "a", SecretAccessKey: "s", CanExpire: true, Expires: clock.Now().Add(time.Hour)}, nil
 	}

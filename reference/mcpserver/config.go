@@ -22,7 +22,11 @@ const (
 	// DefaultSessionCacheSize bounds the session cache's entries (one per role, source
 	// identity and tag set).
 	DefaultSessionCacheSize = 10000
-	tenantPlaceholder       = "{tenant}"
+	// DefaultSessionCacheMaxAge is how long a cached session serves at most (WithSessionCache):
+	// the gateway's authorizer caches its decisions as long (TTL 300 s), so a change to the
+	// role's trust policy reaches a cached user no later than a change to their role mapping.
+	DefaultSessionCacheMaxAge = 5 * time.Minute
+	tenantPlaceholder         = "{tenant}"
 )
 
 // Option configures a Handler (New) or a Server (Start).
@@ -40,11 +44,13 @@ type config struct {
 	sessions         bool
 	sessionCache     bool
 	sessionCacheSize int
-	requestTimeout   time.Duration
-	maxObjectBytes   int64
-	s3PathStyle      bool
-	logger           *slog.Logger
-	clock            func() time.Time
+	// sessionCacheMaxAge bounds a cached session's use (0: until shortly before it expires).
+	sessionCacheMaxAge time.Duration
+	requestTimeout     time.Duration
+	maxObjectBytes     int64
+	s3PathStyle        bool
+	logger             *slog.Logger
+	clock              func() time.Time
 	// The context proof (proof.go): a key, or explicitly none.
 	proofKey    *contextproof.Key
 	proofOff    bool
@@ -53,17 +59,18 @@ type config struct {
 
 func defaults() config {
 	return config{
-		addr:             "127.0.0.1:0",
-		path:             DefaultPath,
-		bucketTemplate:   DefaultBucketTemplate,
-		allowedOrigins:   map[string]bool{},
-		originHint:       "WithAllowedOrigins",
-		sessionCacheSize: DefaultSessionCacheSize,
-		requestTimeout:   DefaultRequestTimeout,
-		maxObjectBytes:   DefaultMaxObjectBytes,
-		logger:           slog.New(slog.DiscardHandler),
-		clock:            time.Now,
-		proofWindow:      contextproof.DefaultWindow,
+		addr:               "127.0.0.1:0",
+		path:               DefaultPath,
+		bucketTemplate:     DefaultBucketTemplate,
+		allowedOrigins:     map[string]bool{},
+		originHint:         "WithAllowedOrigins",
+		sessionCacheSize:   DefaultSessionCacheSize,
+		sessionCacheMaxAge: DefaultSessionCacheMaxAge,
+		requestTimeout:     DefaultRequestTimeout,
+		maxObjectBytes:     DefaultMaxObjectBytes,
+		logger:             slog.New(slog.DiscardHandler),
+		clock:              time.Now,
+		proofWindow:        contextproof.DefaultWindow,
 	}
 }
 
@@ -200,8 +207,31 @@ func WithSessions(on bool) Option {
 // WithSessionCache reuses each user's STS session across requests: credentials are cached
 // per role ARN, source identity, full tag set and duration, refreshed before they expire, and
 // never shared between two such keys. Default: off, a fresh AssumeRole for every tool call.
+//
+// What it trades: AssumeRole (and its CloudTrail record, with the source identity) happens once
+// per cached session instead of once per tool call, so CloudTrail's AssumeRole records count
+// sessions, not calls (the S3 calls still carry the session's source identity). Every request is
+// still authorized by the gateway and proven (context proof) before the cache is consulted, so
+// an expired or revoked token is refused as without the cache; what a cached session outlives
+// is a change to the role's trust policy (or the task role's rights), which takes effect for a
+// cached user after at most WithSessionCacheMaxAge (default 5 minutes). A change to the role's
+// permission policies applies to cached sessions at once, as to every session in AWS.
 func WithSessionCache(on bool) Option {
 	return func(c *config) error { c.sessionCache = on; return nil }
+}
+
+// WithSessionCacheMaxAge bounds how long one AssumeRole's session serves tool calls from the
+// session cache (default DefaultSessionCacheMaxAge, 5 minutes; 0: until 5 minutes before the
+// session expires, at least 10 minutes for the shortest sessions). Shorter is safer: it is
+// the longest a trust-policy change takes to reach a user whose session is cached.
+func WithSessionCacheMaxAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithSessionCacheMaxAge(%v): must not be negative (0: until shortly before the session expires)", d)
+		}
+		c.sessionCacheMaxAge = d
+		return nil
+	}
 }
 
 // WithRequestTimeout bounds each tool call, AssumeRole included (default 20 s, under API Gateway's

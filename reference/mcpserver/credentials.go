@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -180,22 +181,36 @@ func keyOf(id Identity) cacheKey {
 
 // sessionCache holds one entry per key. Each entry has its own lock, so that concurrent calls
 // for one user make one AssumeRole while other users are not held up; waiting honours each
-// caller's own deadline.
+// caller's own deadline. Entries are kept in least-recently-used order, so finding, adding and
+// evicting one costs the same however many are held.
 type sessionCache struct {
 	mu      sync.Mutex
 	entries map[cacheKey]*cacheEntry
+	lru     list.List // of *cacheEntry, most recently used first; guarded by mu
 	max     int
-	clock   func() time.Time
+	// maxAge bounds how long one AssumeRole's answer serves (0: until cacheRefreshWindow
+	// before it expires): a change to the role's trust policy reaches cached users by then.
+	maxAge time.Duration
+	clock  func() time.Time
 }
 
 type cacheEntry struct {
-	lock     chan struct{} // a one-slot semaphore: holding it means fetching or reading creds
-	creds    aws.Credentials
-	lastUsed time.Time // guarded by sessionCache.mu
+	lock    chan struct{} // a one-slot semaphore: holding it means fetching or reading creds
+	creds   aws.Credentials
+	fetched time.Time     // when creds were assumed
+	key     cacheKey      // to delete the entry from the map when it is evicted
+	elem    *list.Element // its place in sessionCache.lru; guarded by sessionCache.mu
 }
 
-func newSessionCache(max int, clock func() time.Time) *sessionCache {
-	return &sessionCache{entries: map[cacheKey]*cacheEntry{}, max: max, clock: clock}
+func newSessionCache(max int, maxAge time.Duration, clock func() time.Time) *sessionCache {
+	return &sessionCache{entries: map[cacheKey]*cacheEntry{}, max: max, maxAge: maxAge, clock: clock}
+}
+
+// fresh reports whether e's session may serve a call at now: it has keys, is not within the
+// refresh window of its expiry, and is younger than the cache's maximum age.
+func (c *sessionCache) fresh(e *cacheEntry, now time.Time) bool {
+	return e.creds.HasKeys() && now.Add(cacheRefreshWindow).Before(e.creds.Expires) &&
+		(c.maxAge == 0 || now.Before(e.fetched.Add(c.maxAge)))
 }
 
 func (c *sessionCache) get(ctx context.Context, k cacheKey, fetch func(context.Context) (aws.Credentials, error)) (aws.Credentials, bool, error) {
@@ -206,46 +221,42 @@ func (c *sessionCache) get(ctx context.Context, k cacheKey, fetch func(context.C
 		return aws.Credentials{}, false, &awsCallError{action: "sts:AssumeRole", resource: k.role, err: ctx.Err()}
 	}
 	defer func() { <-e.lock }()
-	if e.creds.HasKeys() && c.clock().Add(cacheRefreshWindow).Before(e.creds.Expires) {
+	if c.fresh(e, c.clock()) {
 		return e.creds, true, nil
 	}
+	fetched := c.clock()
 	creds, err := fetch(ctx)
 	if err != nil {
 		e.creds = aws.Credentials{} // never serve a session after a failed refresh
 		return aws.Credentials{}, false, err
 	}
-	e.creds = creds
+	e.creds, e.fetched = creds, fetched
 	return creds, false, nil
 }
 
 func (c *sessionCache) entry(k cacheKey) *cacheEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.clock()
-	e, ok := c.entries[k]
-	if !ok {
-		if len(c.entries) >= c.max {
-			c.evict()
-		}
-		e = &cacheEntry{lock: make(chan struct{}, 1)}
-		c.entries[k] = e
+	if e, ok := c.entries[k]; ok {
+		c.lru.MoveToFront(e.elem)
+		return e
 	}
-	e.lastUsed = now
+	if len(c.entries) >= c.max {
+		c.evict()
+	}
+	e := &cacheEntry{lock: make(chan struct{}, 1), key: k}
+	e.elem = c.lru.PushFront(e)
+	c.entries[k] = e
 	return e
 }
 
 // evict drops the least recently used entry. A caller still holding it finishes with its own
 // pointer; the entry is simply no longer found.
 func (c *sessionCache) evict() {
-	var oldest cacheKey
-	var at time.Time
-	first := true
-	for k, e := range c.entries {
-		if first || e.lastUsed.Before(at) {
-			oldest, at, first = k, e.lastUsed, false
-		}
+	if oldest := c.lru.Back(); oldest != nil {
+		e := c.lru.Remove(oldest).(*cacheEntry)
+		delete(c.entries, e.key)
 	}
-	delete(c.entries, oldest)
 }
 
 // len is the number of entries (tests).

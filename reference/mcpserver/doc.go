@@ -46,7 +46,8 @@
 // credentials never sign an S3 request. The tools are whoami, list_objects, get_object and
 // put_object on the tenant's bucket; STS and S3 failures become tool errors that name the IAM
 // action (AccessDenied on s3:GetObject of arn:aws:s3:::…). With WithSessionCache the session
-// is reused per role, source identity, tag set and duration until shortly before it expires.
+// is reused per role, source identity, tag set and duration for at most WithSessionCacheMaxAge
+// (default 5 minutes) and never within 5 minutes of its expiry.
 //
 // # Transport
 //

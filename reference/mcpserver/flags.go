@@ -61,10 +61,12 @@ type Flags struct {
 	AllowedHosts   []string
 	Sessions       bool
 	SessionCache   bool
-	RequestTimeout time.Duration
-	MaxObjectBytes int64
-	S3PathStyle    bool
-	LogLevel       string
+	// SessionCacheMaxAge bounds a cached session's use (--session-cache-max-age).
+	SessionCacheMaxAge time.Duration
+	RequestTimeout     time.Duration
+	MaxObjectBytes     int64
+	S3PathStyle        bool
+	LogLevel           string
 	// The context proof: the secret from a file (or EnvContextProofSecret), its window, or
 	// explicitly none.
 	ContextProofSecretFile  string
@@ -85,6 +87,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.Var((*stringsValue)(&f.AllowedHosts), "allowed-host", "a Host header value (`HOST[:PORT]`, or * for any) to answer; repeatable. Needed behind a proxy that keeps the public host; by default a loopback connection must name a loopback host")
 	fs.BoolVar(&f.Sessions, "sessions", false, "issue MCP session ids (protocol 2025-11-25), each bound to the caller's source identity (default: stateless)")
 	fs.BoolVar(&f.SessionCache, "session-cache", false, "reuse each user's STS session per role, source identity and tags until shortly before it expires (default: AssumeRole on every tool call)")
+	fs.DurationVar(&f.SessionCacheMaxAge, "session-cache-max-age", DefaultSessionCacheMaxAge, "with --session-cache: the longest one AssumeRole's session serves calls, and so the longest a trust-policy change takes to reach a cached user (0: until 5 minutes before the session expires)")
 	fs.DurationVar(&f.RequestTimeout, "request-timeout", DefaultRequestTimeout, "deadline of each tool call, AssumeRole included")
 	fs.Int64Var(&f.MaxObjectBytes, "max-object-bytes", DefaultMaxObjectBytes, "largest object get_object returns and put_object writes")
 	fs.BoolVar(&f.S3PathStyle, "s3-path-style", false, "address S3 path-style (endpoint/bucket), as emulators on a host name need")
@@ -134,6 +137,7 @@ func (f *Flags) Options(logOut io.Writer) ([]Option, error) {
 	opts := []Option{
 		WithAddr(f.Addr), WithPath(f.Path), WithBucketTemplate(f.BucketTemplate), WithAllowedOrigins(f.AllowedOrigins...),
 		WithAllowedHosts(f.AllowedHosts...), WithSessions(f.Sessions), WithSessionCache(f.SessionCache),
+		WithSessionCacheMaxAge(f.SessionCacheMaxAge),
 		WithRequestTimeout(f.RequestTimeout), WithMaxObjectBytes(f.MaxObjectBytes), WithS3PathStyle(f.S3PathStyle),
 		WithLogger(slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))),
 	}

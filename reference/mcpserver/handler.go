@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/mark3labs/mcp-go/server"
@@ -38,6 +39,9 @@ type Handler struct {
 	s3User   *s3.Client  // likewise
 	maxBody  int64
 	replay   *contextproof.ReplayGuard // nil without context proofs
+	// awsTransport is the transport of the HTTP client New made for AWS calls, whose idle
+	// connections Close closes; nil when the config brought its own client.
+	awsTransport *http.Transport
 }
 
 // New builds the MCP endpoint. awsCfg is the SDK configuration of the task role, normally from
@@ -59,6 +63,11 @@ func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 	if awsCfg.Region == "" {
 		return nil, errors.New("mcpserver: the AWS config has no region; set AWS_REGION (STS and S3 calls need one)")
 	}
+	var awsTransport *http.Transport
+	if awsCfg.HTTPClient == nil {
+		awsCfg = awsCfg.Copy()
+		awsCfg.HTTPClient, awsTransport = newAWSHTTPClient()
+	}
 	// The user-side clients get a provider that always fails: a code path that forgot to pass
 	// the user's credentials errors out instead of falling back to the task role.
 	userCfg := awsCfg.Copy()
@@ -74,7 +83,8 @@ func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 			o.DisableLogOutputChecksumValidationSkipped = true // objects without checksums are normal
 		}),
 		// put_object's content may arrive base64-encoded inside JSON.
-		maxBody: cfg.maxObjectBytes*4/3 + 1<<20,
+		maxBody:      cfg.maxObjectBytes*4/3 + 1<<20,
+		awsTransport: awsTransport,
 	}
 	if cfg.proofKey != nil {
 		h.replay = contextproof.NewReplayGuard(contextproof.DefaultReplayEntries)
@@ -86,7 +96,7 @@ func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 		h.sessions.renewTaskRole = cc.Invalidate // config.LoadDefaultConfig caches every provider this way
 	}
 	if cfg.sessionCache {
-		h.sessions.cache = newSessionCache(cfg.sessionCacheSize, cfg.clock)
+		h.sessions.cache = newSessionCache(cfg.sessionCacheSize, cfg.sessionCacheMaxAge, cfg.clock)
 	}
 	httpOpts := []server.StreamableHTTPOption{
 		server.WithEndpointPath(cfg.path),
@@ -105,6 +115,22 @@ func New(awsCfg aws.Config, opts ...Option) (*Handler, error) {
 	return h, nil
 }
 
+// awsIdleConnsPerHost is how many idle connections to each AWS endpoint the server keeps. The
+// SDK's default (10 per client) is below the calls in flight of a busy server: every call over
+// it opened a connection and closed it after one request.
+const awsIdleConnsPerHost = 256
+
+// newAWSHTTPClient is the one HTTP client the server's STS and S3 clients share (with a config
+// that brings none), so that the task role's AssumeRole and the user's S3 calls reuse one pool
+// of kept-alive connections. It is a plain *http.Client: the SDK would copy a BuildableClient,
+// and with it the pool, into each client. Like the SDK's own, it does not follow redirects.
+func newAWSHTTPClient() (*http.Client, *http.Transport) {
+	t := awshttp.NewBuildableClient().GetTransport() // the SDK's default transport settings
+	t.MaxIdleConns = 4 * awsIdleConnsPerHost
+	t.MaxIdleConnsPerHost = awsIdleConnsPerHost
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, t
+}
+
 // noAmbientCredentials is the credentials provider of the user-side clients.
 type noAmbientCredentials struct{}
 
@@ -120,7 +146,11 @@ func (h *Handler) Path() string { return h.cfg.path }
 
 // Close ends MCP sessions and background work.
 func (h *Handler) Close(ctx context.Context) error {
-	return h.mcp.Shutdown(ctx)
+	err := h.mcp.Shutdown(ctx)
+	if h.awsTransport != nil {
+		h.awsTransport.CloseIdleConnections()
+	}
+	return err
 }
 
 // requestState is what ServeHTTP established about a request, for the tools.

@@ -1,13 +1,16 @@
 package mcpserver
 
 import (
+	"container/list"
 	"math"
 	"sync"
 	"time"
 )
 
 // maxLimiterUsers bounds the limiter's memory; past it, users whose bucket has refilled (idle
-// for a minute or more, so forgetting them changes nothing) are dropped.
+// for a minute or more, so forgetting them changes nothing) are dropped, least recently seen
+// first. Users are kept in the order they were last seen, so a request costs the same however
+// many users are remembered (each forgotten user was paid for when it was added).
 const maxLimiterUsers = 100000
 
 // rateLimiter is a token bucket per source identity: a user may send requestsPerMinute
@@ -16,6 +19,7 @@ const maxLimiterUsers = 100000
 type rateLimiter struct {
 	mu      sync.Mutex
 	buckets map[string]*tokenBucket
+	recent  list.List // of *tokenBucket, most recently seen first
 	clock   func() time.Time
 }
 
@@ -23,6 +27,8 @@ type tokenBucket struct {
 	tokens float64
 	perMin int
 	last   time.Time
+	user   string
+	elem   *list.Element // its place in rateLimiter.recent
 }
 
 func newRateLimiter(clock func() time.Time) *rateLimiter {
@@ -35,11 +41,14 @@ func (l *rateLimiter) allow(user string, perMin int) (bool, time.Duration) {
 	defer l.mu.Unlock()
 	now := l.clock()
 	b, ok := l.buckets[user]
-	if !ok {
+	if ok {
+		l.recent.MoveToFront(b.elem)
+	} else {
 		if len(l.buckets) >= maxLimiterUsers {
 			l.forgetIdle(now)
 		}
-		b = &tokenBucket{tokens: float64(perMin), perMin: perMin, last: now}
+		b = &tokenBucket{tokens: float64(perMin), perMin: perMin, last: now, user: user}
+		b.elem = l.recent.PushFront(b)
 		l.buckets[user] = b
 	}
 	b.refill(now, perMin)
@@ -62,11 +71,16 @@ func (b *tokenBucket) refill(now time.Time, perMin int) {
 	b.tokens = math.Min(b.tokens, float64(perMin))
 }
 
+// forgetIdle drops the users idle for a minute or more, from the least recently seen on; it
+// stops at the first user seen within the minute, since every user after it was seen later.
 func (l *rateLimiter) forgetIdle(now time.Time) {
-	for user, b := range l.buckets {
-		if now.Sub(b.last) >= time.Minute {
-			delete(l.buckets, user)
+	for e := l.recent.Back(); e != nil; e = l.recent.Back() {
+		b := e.Value.(*tokenBucket)
+		if now.Sub(b.last) < time.Minute {
+			return
 		}
+		l.recent.Remove(e)
+		delete(l.buckets, b.user)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/mcpsso/mcpsso/harness/target"
 	"github.com/mcpsso/mcpsso/internal/mcpcall"
 	"github.com/mcpsso/mcpsso/internal/probe"
+	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
 
 func newBenchCommand() *cobra.Command {
@@ -46,14 +47,15 @@ For the AWS emulator alone against moto or LocalStack, see "mcpsso aws bench".`)
 }
 
 type benchE2EFlags struct {
-	users      int
-	duration   time.Duration
-	calls      int
-	rate       string
-	target     string
-	key        string
-	cpuprofile string
-	jsonOut    bool
+	users        int
+	duration     time.Duration
+	calls        int
+	rate         string
+	target       string
+	key          string
+	cpuprofile   string
+	jsonOut      bool
+	sessionCache bool
 }
 
 const (
@@ -127,6 +129,7 @@ bucket and --key. Its servers run elsewhere, so only the load generator's CPU is
 	cmd.Flags().StringVar(&f.key, "key", "README.md", "with --target: the object key the read probe reads in each user's bucket")
 	cmd.Flags().StringVar(&f.cpuprofile, "cpuprofile", "", "write the run's CPU profile to `FILE` (go tool pprof reads it)")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&f.sessionCache, "session-cache", false, "embedded stack: run the MCP server with its session cache (mcp serve --session-cache): one AssumeRole per user and session instead of one per tool call")
 	return cmd
 }
 
@@ -172,6 +175,8 @@ type e2eCPU struct {
 	// 10% of the calls (at the one-second samples nearest those points).
 	FirstTenth float64 `json:"firstTenthProcessMicrosPerCall"`
 	LastTenth  float64 `json:"lastTenthProcessMicrosPerCall"`
+	// ByTenth is the process's CPU per call over each tenth of the calls, first to last.
+	ByTenth []float64 `json:"byTenthProcessMicrosPerCall,omitempty"`
 	// Includes says in words what the numbers count.
 	Includes string `json:"includes"`
 }
@@ -217,6 +222,8 @@ func runBenchE2E(cmd *cobra.Command, f benchE2EFlags) error {
 		return errors.New("--duration 0 needs --calls: with neither, the run would never end")
 	case f.target == "" && cmd.Flags().Changed("key"):
 		return errors.New("--key: only with --target (the embedded run reads each tenant's README.md)")
+	case f.target != "" && f.sessionCache:
+		return errors.New("--session-cache: only for the embedded stack (a target's MCP server is configured where it runs)")
 	}
 	rate := 0.0
 	if f.rate != "" {
@@ -248,12 +255,20 @@ func runBenchE2E(cmd *cobra.Command, f benchE2EFlags) error {
 		if err != nil {
 			return failure{err}
 		}
-		s, err := stack.Start(ctx, stack.WithFixture(fx))
+		opts := []stack.Option{stack.WithFixture(fx)}
+		if f.sessionCache {
+			opts = append(opts, stack.WithMCPServerOptions(mcpserver.WithSessionCache(true)))
+		}
+		s, err := stack.Start(ctx, opts...)
 		if err != nil {
 			return failure{err}
 		}
 		defer s.Close()
 		rep.Target = "embedded stack (reference profile)"
+		if f.sessionCache {
+			rep.Target = "embedded stack (reference profile, MCP server session cache on)"
+			rep.Notes = append(rep.Notes, "the MCP server's session cache is on: each user's STS session is reused until shortly before it expires, so AssumeRole runs once per user, not once per call (docs/components/mcp-server.md: Session cache)")
+		}
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d users created for the run, round-robin over tenants %s; per-user rate limit raised to %d requests/minute (the fixture's users have 30-120) so that 429s do not dominate",
 			f.users, strings.Join(fx.TenantNames(), ", "), benchRateLimit))
 		signIn = time.Now()
@@ -557,6 +572,7 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 	var ticks []tick
+	var last tick // the previous sample, for the CPU per call of the last second
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	// The run ends at the deadline (or Ctrl-C): calls still in flight then are cancelled and
@@ -575,14 +591,12 @@ func drive(ctx context.Context, plan *benchPlan, clients []*mcpclient.Client, du
 				continue // winding down: not part of the run
 			}
 			n, c := done.Load(), cpuNow()-cpu0
-			ticks = append(ticks, tick{calls: n, cpu: c})
+			now := tick{calls: n, cpu: c}
+			ticks = append(ticks, now)
 			el := time.Since(start).Seconds()
-			per := 0.0
-			if n > 0 {
-				per = float64(c.Microseconds()) / float64(n)
-			}
-			fmt.Fprintf(progress, "bench e2e: %4.0fs  %d calls (%d errors)  %.0f calls/s  %.0f µs CPU/call (process)\n",
-				el, n, failed.Load(), float64(n)/el, per)
+			fmt.Fprintf(progress, "bench e2e: %4.0fs  %d calls (%d errors)  %.0f calls/s  CPU/call (process) %.0f µs overall, %.0f µs in the last second\n",
+				el, n, failed.Load(), float64(n)/el, perCall(tick{}, now), perCall(last, now))
+			last = now
 		}
 	}
 	pprof.StopCPUProfile()
@@ -672,6 +686,45 @@ func (r *driveResult) fill(rep *e2eReport) {
 	rep.Latency = latencyMillis{P50: at(0.50), P99: at(0.99), Max: millis(r.latencies[len(r.latencies)-1])}
 	rep.CPU.Process = micros(r.cpu) / float64(rep.Calls)
 	rep.CPU.FirstTenth, rep.CPU.LastTenth = r.tenths()
+	rep.CPU.ByTenth = r.byTenth()
+}
+
+// perCall is the CPU per call between two samples, in microseconds; 0 without calls.
+func perCall(from, to tick) float64 {
+	if to.calls <= from.calls {
+		return 0
+	}
+	return micros(to.cpu-from.cpu) / float64(to.calls-from.calls)
+}
+
+// byTenth is the process's CPU per call over each tenth of the calls, first to last, from the
+// once-a-second samples: each window runs from the last sample at or before its start to the
+// first at or past its end (so windows shorter than a second's calls overlap). A run whose cost
+// per call is flat shows ten close numbers; one whose cost grows with the calls shows them climb.
+func (r *driveResult) byTenth() []float64 {
+	ticks := append([]tick{{}}, r.ticks...)
+	total := ticks[len(ticks)-1].calls
+	if total < 10 {
+		return nil
+	}
+	out := make([]float64, 10)
+	for i := range out {
+		lo, hi := total*int64(i)/10, total*int64(i+1)/10
+		var from, to tick
+		for _, t := range ticks {
+			if t.calls <= lo {
+				from = t
+			}
+		}
+		for _, t := range ticks {
+			if t.calls >= hi {
+				to = t
+				break
+			}
+		}
+		out[i] = perCall(from, to)
+	}
+	return out
 }
 
 // tenths is the process's CPU per call over the first and the last 10% of the calls, from the
@@ -855,6 +908,13 @@ func printE2E(w io.Writer, r *e2eReport) {
 		fmt.Fprintf(tw, "CPU per tool call\tserver not measured (it runs elsewhere)   load generator %.0f µs\n", c.LoadGenerator)
 	}
 	fmt.Fprintf(tw, "  first/last 10%%\tprocess %.0f µs → %.0f µs\n", c.FirstTenth, c.LastTenth)
+	if len(c.ByTenth) > 0 {
+		parts := make([]string, len(c.ByTenth))
+		for i, v := range c.ByTenth {
+			parts[i] = fmt.Sprintf("%.0f", v)
+		}
+		fmt.Fprintf(tw, "  each 10%%\tprocess %s µs\n", strings.Join(parts, " "))
+	}
 	if c.Includes != "" {
 		fmt.Fprintf(tw, "  counts\t%s\n", c.Includes)
 	}

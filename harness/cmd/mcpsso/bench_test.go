@@ -45,6 +45,9 @@ func TestBenchE2EOnTheEmbeddedStack(t *testing.T) {
 		t.Errorf("rate %v, latency %+v: want a rate and p50 ≤ p99 ≤ max", rep.CallsPerSec, rep.Latency)
 	}
 	c := rep.CPU
+	if len(c.ByTenth) != 10 || slices.Min(c.ByTenth) <= 0 {
+		t.Errorf("CPU per call by tenth %v: want ten positive numbers", c.ByTenth)
+	}
 	if !c.ServerMeasured || c.Server == nil || c.Process <= 0 || *c.Server <= 0 || *c.Server+c.LoadGenerator > c.Process*1.0001 || c.Includes == "" {
 		t.Errorf("cpu %+v: want the process's CPU per call split into server and load generator", c)
 	}
@@ -65,7 +68,7 @@ func TestBenchE2EOpenLoopTableAndProfile(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"open loop at 100 calls/s due", "tool calls         30 in", "errors             none", "CPU per tool call  server", "CPU profile: " + prof} {
+	for _, want := range []string{"open loop at 100 calls/s due", "tool calls         30 in", "errors             none", "CPU per tool call  server", "  each 10%         process ", "CPU profile: " + prof} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the table lacks %q:\n%s", want, stdout)
 		}
@@ -133,6 +136,7 @@ func TestBenchE2ERejectsBadFlags(t *testing.T) {
 		{[]string{"--duration", "0"}, "--calls"},
 		{[]string{"--calls", "-5"}, "--calls"},
 		{[]string{"--key", "x"}, "--key"},
+		{[]string{"--target", "t.yaml", "--session-cache"}, "--session-cache"},
 		{[]string{"--target", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml"},
 		{[]string{"extra"}, "extra"},
 	} {
@@ -150,6 +154,37 @@ func TestBenchE2ETenths(t *testing.T) {
 	// First 10%: up to the first sample at 10 calls (1 ms each); last: from 90 calls on.
 	if first != 1000 || last != 3000 {
 		t.Errorf("tenths %v, %v µs; want 1000 and 3000", first, last)
+	}
+}
+
+// Each tenth of the calls gets the CPU per call of the samples around it: from the last sample
+// at or before its first call to the first at or past its last.
+func TestBenchE2EByTenth(t *testing.T) {
+	ms := time.Millisecond
+	r := &driveResult{ticks: []tick{{50, 50 * ms}, {100, 150 * ms}}}
+	got := r.byTenth()
+	want := []float64{1000, 1000, 1000, 1000, 1000, 2000, 2000, 2000, 2000, 2000}
+	if !slices.Equal(got, want) {
+		t.Errorf("byTenth = %v µs, want %v", got, want)
+	}
+	// A window inside one second's calls spans that whole second.
+	r = &driveResult{ticks: []tick{{100, 100 * ms}, {200, 400 * ms}}}
+	if got := r.byTenth(); got[0] != 1000 || got[4] != 1000 || got[5] != 3000 || got[9] != 3000 {
+		t.Errorf("byTenth = %v µs, want 1000 for the first half and 3000 for the second", got)
+	}
+	if got := (&driveResult{ticks: []tick{{5, ms}}}).byTenth(); got != nil {
+		t.Errorf("byTenth of 5 calls = %v, want none", got)
+	}
+}
+
+// --session-cache runs the embedded MCP server with its session cache, and the report says so.
+func TestBenchE2EWithTheSessionCache(t *testing.T) {
+	rep, _ := benchReport(t, "--users", "2", "--calls", "40", "--duration", "0", "--session-cache")
+	if rep.Calls != 40 || rep.OK != 40 {
+		t.Fatalf("calls %d ok %d errors %v", rep.Calls, rep.OK, rep.Errors)
+	}
+	if !strings.Contains(rep.Target, "session cache on") || !strings.Contains(strings.Join(rep.Notes, " "), "AssumeRole runs once per user") {
+		t.Errorf("target %q, notes %q: want the session cache said", rep.Target, rep.Notes)
 	}
 }
 
