@@ -38,6 +38,10 @@ type Input struct {
 	// an identity-based allow alone never lets anyone assume a role. It is implied when
 	// Resource is a TrustPolicy.
 	RequireResourcePolicy bool
+	// PoliciesOnly decides on the given policies alone: the account root user's implicit full
+	// access is not granted, as IAM's policy simulator (SimulateCustomPolicy, which simulates
+	// the account root when given no caller) evaluates only the policies it is given.
+	PoliciesOnly bool
 }
 
 // Decision is the outcome with its explanation.
@@ -138,7 +142,8 @@ func Decide(in Input) Decision {
 	}
 	var granted []Match
 	identityAllows := false
-	if pr.kind == pkRoot {
+	root := pr.kind == pkRoot && !in.PoliciesOnly
+	if root {
 		// The account root user has every permission in its account with no policy at all
 		// ("AWS account root user"); only an explicit deny (checked above) or, across accounts,
 		// the resource's policy limits it.
@@ -146,7 +151,7 @@ func Decide(in Input) Decision {
 		granted = append(granted, Match{Policy: "the account root user's implicit full access", Statement: -1, Effect: "Allow"})
 	}
 	for _, p := range in.Identity {
-		if noIdentity || pr.kind == pkRoot {
+		if noIdentity || root {
 			break
 		}
 		for _, i := range p.matching(&ec, Allow) {
