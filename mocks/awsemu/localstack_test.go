@@ -18,7 +18,7 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 )
 
-// LocalStack's conventions (facts/localstack-moto.md): an access key ID of 12 digits is that
+// LocalStack's conventions (README, "The AWS CLI and SDKs against the emulator"): an access key ID of 12 digits is that
 // account's admin key, the account is created on first use, and any secret signs with it.
 
 func TestTwelveDigitAccessKeySelectsItsAccount(t *testing.T) {
