@@ -18,8 +18,9 @@ import (
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
 )
 
-// LocalStack's conventions (README, "The AWS CLI and SDKs against the emulator"): an access key ID of 12 digits is that
-// account's admin key, the account is created on first use, and any secret signs with it.
+// LocalStack's conventions (README, "The AWS CLI and SDKs against the emulator"): an access
+// key ID of 12 digits is that account's admin key, the account is created on first use, and
+// any secret signs with it.
 
 func TestTwelveDigitAccessKeySelectsItsAccount(t *testing.T) {
 	s := startEmulator(t)
