@@ -41,8 +41,8 @@ type awsServeFlags struct {
 	accounts []string
 	// defaultAccount holds the "test" key (--default-account, or $MCPSSO_DEFAULT_ACCOUNT).
 	defaultAccount string
-	trail    string
-	logLevel string
+	trail          string
+	logLevel       string
 	// cpuProfile: write a CPU profile of the whole run here (go tool pprof reads it).
 	cpuProfile string
 	// The ECS container-credentials endpoint for a task role, as the ECS agent serves it.
