@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -149,5 +150,32 @@ func TestAWSCLIWithTwelveDigitAccessKey(t *testing.T) {
 	run([]string{"AWS_ENDPOINT_URL=" + s.Endpoint()}, "s3api", "create-bucket", "--bucket", bucket)
 	if got := s.Trail().Events(cloudtrail.Filter{EventName: "CreateBucket", AccessKeyID: otherAcct}); len(got) != 1 || got[0].UserIdentity.AccountID != otherAcct {
 		t.Fatalf("CreateBucket through the CLI: records %+v, want one by account %s", got, otherAcct)
+	}
+}
+
+// TestGetCallerIdentityUnderAnExplicitDeny: the STS API reference says GetCallerIdentity needs
+// no permission and works even when a policy explicitly denies it; everything else is denied.
+func TestGetCallerIdentityUnderAnExplicitDeny(t *testing.T) {
+	s := startEmulator(t)
+	ic := iam.NewFromConfig(adminCfg(t, s, acct))
+	if _, err := ic.CreateUser(t.Context(), &iam.CreateUserInput{UserName: aws.String("denied")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ic.PutUserPolicy(t.Context(), &iam.PutUserPolicyInput{UserName: aws.String("denied"), PolicyName: aws.String("DenyAll"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ic.CreateAccessKey(t.Context(), &iam.CreateAccessKeyInput{UserName: aws.String("denied")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cfgFor(s.Endpoint(), aws.Credentials{AccessKeyID: *key.AccessKey.AccessKeyId, SecretAccessKey: *key.AccessKey.SecretAccessKey})
+	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(who.Arn) != "arn:aws:iam::"+acct+":user/denied" {
+		t.Fatalf("GetCallerIdentity under Deny *: %+v, %v; want the user's identity", who, err)
+	}
+	_, err = s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(t.Context(), &s3.ListBucketsInput{})
+	if apiCode(err) != "AccessDenied" {
+		t.Fatalf("ListBuckets under Deny *: %v, want AccessDenied", err)
 	}
 }
