@@ -167,11 +167,12 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		return failure{err}
 	}
 	defer s.Close()
-	removeState, err := writeUpState(upState{PID: os.Getpid(), Issuer: s.IssuerURL(), MCP: s.MCPURL(), Scopes: s.Scopes(), Started: t0.UTC()})
-	if err != nil {
-		return failure{err}
+	// Without the state file the stack still works; only `mcpsso token` then needs --issuer.
+	if removeState, err := writeUpState(upState{PID: os.Getpid(), Issuer: s.IssuerURL(), MCP: s.MCPURL(), Scopes: s.Scopes(), Started: t0.UTC()}); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v: mcpsso token will need --issuer %s\n", err, s.IssuerURL())
+	} else {
+		defer removeState()
 	}
-	defer removeState()
 	printUp(cmd.OutOrStdout(), s, time.Since(t0))
 	<-ctx.Done()
 	fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
