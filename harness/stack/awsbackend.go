@@ -32,8 +32,9 @@ func (s *Stack) startAWS(life context.Context, cfg settings, log *slog.Logger) e
 	f := s.fixture
 	b := cfg.backend
 	if b == (AWSBackend{}) {
+		// The admin key "test" belongs to the deployment account, as it must at an upstream.
 		emu, err := awsemu.Start(life, awsemu.WithAddr(addr(cfg.ports.AWS)), awsemu.WithLogger(log.With("component", "aws")),
-			awsemu.WithAccounts(otherAccounts(f)...))
+			awsemu.WithDefaultAccount(f.DeploymentAccount()), awsemu.WithAccounts(otherAccounts(f)...))
 		if err != nil {
 			return err
 		}

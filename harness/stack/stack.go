@@ -478,7 +478,7 @@ func withoutBucketPolicies(f *fixture.Fixture, log *slog.Logger) *fixture.Fixtur
 func otherAccounts(f *fixture.Fixture) []string {
 	var out []string
 	for _, a := range f.AccountIDs() {
-		if a != awsemu.DefaultAccount {
+		if a != f.DeploymentAccount() {
 			out = append(out, a)
 		}
 	}

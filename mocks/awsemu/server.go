@@ -4,8 +4,9 @@
 // as a CloudTrail event.
 //
 // Conventions follow LocalStack's so scripts keep working: region us-east-1; the default
-// account 111122223333 has the admin access key "test" with secret "test", and every declared
-// account also has the admin key "<account id>" / "test".
+// account (111122223333 unless WithDefaultAccount) has the admin access key "test" with secret
+// "test"; an access key ID of 12 digits is the admin key of that account, which it creates on
+// first use, and any secret signs with it, as on LocalStack.
 package awsemu
 
 import (
@@ -17,6 +18,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,13 +43,15 @@ const (
 type Option func(*settings) error
 
 type settings struct {
-	addr     string
-	accounts []string
-	logger   *slog.Logger
-	sink     io.Writer
-	clock    func() time.Time
-	s3Opts   []s3.Option
-	dataDir  string
+	addr string
+	// defaultAccount holds the "test" key; DefaultAccount unless WithDefaultAccount.
+	defaultAccount string
+	accounts       []string
+	logger         *slog.Logger
+	sink           io.Writer
+	clock          func() time.Time
+	s3Opts         []s3.Option
+	dataDir        string
 }
 
 // WithAddr sets the listen address (default 127.0.0.1:0 in-process; the CLI uses :4566).
@@ -60,6 +64,24 @@ func WithAddr(addr string) Option {
 		return nil
 	}
 }
+
+// EnvDefaultAccount names the environment variable the CLI reads for the default account
+// (LocalStack's counterpart is 000000000000, fixed).
+const EnvDefaultAccount = "MCPSSO_DEFAULT_ACCOUNT"
+
+// WithDefaultAccount sets the account whose admin holds the "test" access key (default
+// DefaultAccount, 111122223333).
+func WithDefaultAccount(id string) Option {
+	return func(s *settings) error {
+		if !accountIDRe.MatchString(id) {
+			return fmt.Errorf("awsemu: default account %q: an account ID is 12 digits", id)
+		}
+		s.defaultAccount = id
+		return nil
+	}
+}
+
+var accountIDRe = regexp.MustCompile(`^\d{12}$`)
 
 // WithAccounts declares accounts besides the default one.
 func WithAccounts(ids ...string) Option {
@@ -115,17 +137,19 @@ type Emulator struct {
 	log      *slog.Logger
 	now      func() time.Time
 	admins   map[string]aws.Credentials
+	// defaultAccount holds the "test" access key.
+	defaultAccount string
 }
 
 // New builds an emulator with its accounts and admin keys, without listening.
 func New(opts ...Option) (*Emulator, error) {
-	cfg := settings{addr: "127.0.0.1:0", logger: slog.New(slog.DiscardHandler), clock: time.Now}
+	cfg := settings{addr: "127.0.0.1:0", logger: slog.New(slog.DiscardHandler), clock: time.Now, defaultAccount: DefaultAccount}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	storeOpts := []iam.StoreOption{iam.WithClock(cfg.clock)}
+	storeOpts := []iam.StoreOption{iam.WithClock(cfg.clock), iam.WithAccountKeys(AdminSecret)}
 	if cfg.dataDir != "" {
 		if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("awsemu: data directory: %w", err)
@@ -154,8 +178,8 @@ func New(opts ...Option) (*Emulator, error) {
 	}
 	e := &Emulator{store: store, s3: s3h, trail: trail, lookup: cloudtrail.NewHandler(trail), verifier: verifier,
 		sts: sts.NewHandler(store, cfg.logger), iam: iam.NewHandler(store).WithLogger(cfg.logger), log: cfg.logger, now: cfg.clock,
-		admins: map[string]aws.Credentials{}}
-	for _, id := range append([]string{DefaultAccount}, cfg.accounts...) {
+		admins: map[string]aws.Credentials{}, defaultAccount: cfg.defaultAccount}
+	for _, id := range append([]string{cfg.defaultAccount}, cfg.accounts...) {
 		if err := e.AddAccount(id); err != nil {
 			return nil, err
 		}
@@ -170,7 +194,7 @@ func (e *Emulator) AddAccount(id string) error {
 		return fmt.Errorf("awsemu: account %s: %w", id, err)
 	}
 	keys := []string{id}
-	if id == DefaultAccount {
+	if id == e.defaultAccount {
 		keys = append(keys, "test")
 	}
 	for _, k := range keys {
@@ -188,9 +212,16 @@ func (e *Emulator) Store() *iam.Store { return e.store }
 // Trail is the CloudTrail record store.
 func (e *Emulator) Trail() *cloudtrail.Store { return e.trail }
 
-// AdminCredentials returns the admin credentials of a declared account.
+// DefaultAccount is the account whose admin holds the "test" access key.
+func (e *Emulator) DefaultAccount() string { return e.defaultAccount }
+
+// AdminCredentials returns the admin credentials of an account: a declared one, or one that an
+// access key of its 12-digit ID created.
 func (e *Emulator) AdminCredentials(account string) (aws.Credentials, error) {
 	c, ok := e.admins[account]
+	if !ok && e.store.HasAccount(account) {
+		return aws.Credentials{AccessKeyID: account, SecretAccessKey: AdminSecret, Source: "mcpsso emulator admin"}, nil
+	}
 	if !ok {
 		return aws.Credentials{}, fmt.Errorf("awsemu: account %s is not declared (declared: %v)", account, e.store.Accounts())
 	}

@@ -39,8 +39,10 @@ type awsServeFlags struct {
 	data     string
 	reseed   bool
 	accounts []string
-	trail    string
-	logLevel string
+	// defaultAccount holds the "test" key (--default-account, or $MCPSSO_DEFAULT_ACCOUNT).
+	defaultAccount string
+	trail          string
+	logLevel       string
 	// cpuProfile: write a CPU profile of the whole run here (go tool pprof reads it).
 	cpuProfile string
 	// The ECS container-credentials endpoint for a task role, as the ECS agent serves it.
@@ -64,10 +66,13 @@ Seeding is idempotent, so a seeded emulator restarts on its --data directory: wh
 equals the fixture is kept; what differs (an object or policy someone changed) is listed and
 the start fails, unless --reseed replaces it with the fixture's.
 
-Conventions, as LocalStack's: region us-east-1; account 111122223333 is the default, and its
-admin has the access key "test" with secret "test"; every account (the default and each
---account) also has the admin key "<account id>" / "test". Point any SDK or the AWS CLI at it
-with AWS_ENDPOINT_URL.
+Conventions, as LocalStack's: region us-east-1; the default account's admin has the access key
+"test" with secret "test" (the default account is 111122223333, or --default-account, or
+$MCPSSO_DEFAULT_ACCOUNT; LocalStack's is 000000000000, fixed). An access key ID of 12 digits is
+the admin key of that account: an undeclared account is created on first use, and any secret
+signs with it, as on LocalStack (the signature's format, date and scope are still checked).
+Point any SDK or the AWS CLI at it with AWS_ENDPOINT_URL (which the AWS CLI reads only from
+v2.13 on) or --endpoint-url.
 
 When it accepts connections it prints "ready <endpoint>" on stdout, then the credentials.
 Decisions are logged as JSON lines on stderr (keys: request_id, service, action, caller,
@@ -83,6 +88,12 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
   # The tutorial's deployment (task role, target roles, tenant buckets) with its own policies
   mcpsso aws serve --config default --profile seed
 
+  # Another account, undeclared: its ID is its access key, with any secret
+  AWS_ACCESS_KEY_ID=444455556666 AWS_SECRET_ACCESS_KEY=anything aws sts get-caller-identity
+
+  # LocalStack's default account for the "test" key
+  mcpsso aws serve --default-account 000000000000
+
   # Two accounts, S3 data kept in ./awsdata, records to a file
   mcpsso aws serve --addr 127.0.0.1:4566 --account 444455556666 --data ./awsdata --trail trail.jsonl`,
 		Args: cobra.NoArgs,
@@ -90,6 +101,11 @@ decision, reason, ...). CloudTrail records can also be written as JSON lines wit
 	}
 	cmd.Flags().StringVar(&f.addr, "addr", awsemu.DefaultAddr, "listen address HOST:PORT")
 	cmd.Flags().StringArrayVar(&f.accounts, "account", nil, "declare another 12-digit account (repeatable)")
+	defaultAccount := awsemu.DefaultAccount
+	if env := os.Getenv(awsemu.EnvDefaultAccount); env != "" {
+		defaultAccount = env
+	}
+	cmd.Flags().StringVar(&f.defaultAccount, "default-account", defaultAccount, "the account whose admin holds the access key \"test\" (default 111122223333, or $"+awsemu.EnvDefaultAccount+")")
 	cmd.Flags().StringVar(&f.trail, "trail", "", "also write CloudTrail records as JSON lines to this file")
 	cmd.Flags().StringVar(&f.config, "config", "", `seed from this fixture (YAML), or "default" for the embedded one`)
 	cmd.Flags().StringVar(&f.profile, "profile", "reference", "which policies the fixture's references load: reference (corrected) or seed (the tutorial's, verbatim)")
@@ -136,13 +152,14 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 			return err
 		}
 		for _, a := range fx.AccountIDs() {
-			if a != awsemu.DefaultAccount && !slices.Contains(f.accounts, a) {
+			if a != f.defaultAccount && !slices.Contains(f.accounts, a) {
 				f.accounts = append(f.accounts, a)
 			}
 		}
 	}
 	opts := []awsemu.Option{
 		awsemu.WithAddr(f.addr),
+		awsemu.WithDefaultAccount(f.defaultAccount),
 		awsemu.WithAccounts(f.accounts...),
 		awsemu.WithLogger(slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))),
 	}
@@ -182,7 +199,7 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	if f.taskRole != "" {
 		arn := f.taskRole
 		if !strings.HasPrefix(arn, "arn:") {
-			arn = "arn:aws:iam::" + awsemu.DefaultAccount + ":role/" + arn
+			arn = "arn:aws:iam::" + f.defaultAccount + ":role/" + arn
 		}
 		opts := []ecscreds.Option{ecscreds.WithAddr(f.taskRoleAddr)}
 		if f.taskRolePath != "" {
@@ -200,7 +217,7 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	if task != nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "task-role %s %s=%s\n", task.URL(), ecscreds.EnvAuthorizationToken, task.AuthorizationToken())
 	}
-	printAWSReady(cmd.OutOrStdout(), s, append([]string{awsemu.DefaultAccount}, f.accounts...))
+	printAWSReady(cmd.OutOrStdout(), s, append([]string{f.defaultAccount}, f.accounts...))
 	<-ctx.Done()
 	if task != nil {
 		return shutDown(task, s)

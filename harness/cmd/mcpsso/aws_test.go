@@ -65,6 +65,33 @@ func TestAWSServeAsASubprocess(t *testing.T) {
 	}
 }
 
+// TestAWSServeLocalStackConventions: the default account from $MCPSSO_DEFAULT_ACCOUNT holds the
+// "test" key, and an undeclared account's 12-digit ID is its key, with any secret.
+func TestAWSServeLocalStackConventions(t *testing.T) {
+	bin := buildBinary(t)
+	env := append(os.Environ(), "MCPSSO_DEFAULT_ACCOUNT=000000000000")
+	p := startServe(t, bin, env, "export ", "aws", "serve", "--addr", "127.0.0.1:0")
+	endpoint := p.require(t, "ready ")
+	if !strings.Contains(strings.Join(p.lines, "\n"), "account 000000000000 admin: AWS_ACCESS_KEY_ID=000000000000") {
+		t.Errorf("the default account from the environment is not printed: %q", p.lines)
+	}
+	for key, want := range map[string]string{"test": "000000000000", "444455556666": "444455556666"} {
+		cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+			Credentials: credentials.NewStaticCredentialsProvider(key, "any-secret-"+key, "")}
+		if key == "test" {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider(key, "test", "")
+		}
+		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(t.Context(), &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatalf("key %s: %v", key, err)
+		}
+		if *out.Account != want {
+			t.Errorf("key %s: Account = %s, want %s", key, *out.Account, want)
+		}
+	}
+	p.interrupt(t)
+}
+
 func TestAWSServeSeedsAFixture(t *testing.T) {
 	bin := buildBinary(t)
 	p := startServe(t, bin, nil, "export ", "aws", "serve", "--addr", "127.0.0.1:0", "--config", "default", "--profile", "reference")
@@ -195,6 +222,7 @@ func TestAWSCommandsRejectBadFlags(t *testing.T) {
 		{[]string{"aws", "bench", "--cpuprofile", "x.pprof"}, "--cpuprofile"},
 		{[]string{"aws", "serve", "--addr", "nohost"}, "nohost"},
 		{[]string{"aws", "serve", "--account", "12"}, "12"},
+		{[]string{"aws", "serve", "--default-account", "0000"}, "12 digits"},
 		{[]string{"aws", "serve", "--log-level", "loud"}, "--log-level"},
 	} {
 		code, _, stderr := execute(t, "", tc.args...)

@@ -281,7 +281,16 @@ func TestMain(m *testing.M) {
 		lambda.Start(restAuthorizer) // serves invocations until the emulator kills it
 		os.Exit(1)                   // not reached: lambda.Start exits on failure
 	}
+	// Every `mcpsso up` a test starts records itself here, never in the user's own state file;
+	// a test that reads the file gives its up and token a path of their own.
+	stateDir, err := os.MkdirTemp("", "mcpsso-cmd-test-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv(envUpState, filepath.Join(stateDir, "up.json"))
 	code := m.Run()
+	_ = os.RemoveAll(stateDir)
 	if built.dir != "" {
 		_ = os.RemoveAll(built.dir)
 	}

@@ -44,7 +44,8 @@ The request is a JSON object (unknown fields are errors):
   action               "service:Operation", e.g. "s3:GetObject" or "sts:AssumeRole"
   resource             the ARN acted on (the role's ARN for sts: actions)
   principal            the caller: {"arn": ..., "account": ..., "tags": {"tenant": "acme"}}
-                       (also roleArn, userId, sourceIdentity, service, federated)
+                       (also roleArn, userId, sourceIdentity, service, federated, and
+                       iamUserArn: the IAM user behind a federated-user session)
   context              condition keys, each a string or a list of strings,
                        e.g. {"sts:SourceIdentity": "usr-1", "aws:TagKeys": ["tenant"]}
   identityPolicies     the caller's identity policies: a list of policy documents

@@ -45,22 +45,30 @@ func newTokenCommand() *cobra.Command {
 only the access token on stdout, so $(mcpsso token --user alice) works. --json prints the whole
 token response instead (access, ID and refresh tokens, expires_in in seconds, scope).
 
---issuer (default: $MCPSSO_ISSUER) names the IdP. When it is the mock IdP ("mcpsso idp serve",
+--issuer names the IdP. Without it: $MCPSSO_ISSUER when set, else the IdP of the running
+"mcpsso up", which records its issuer (and the scopes its MCP resource requires, asked for
+unless --scope says otherwise) in a state file while it runs: $MCPSSO_UP_STATE, else
+$XDG_RUNTIME_DIR/mcpsso/up.json, else mcpsso/up.json in the user's cache directory. With none
+running (no file, or one whose up is gone) it exits 2 saying how to start one.
+
+When the IdP is the mock IdP ("mcpsso idp serve",
 "mcpsso up"), the code is approved at once as --user, through the IdP's device page; a mock IdP
 whose --idp-profile has no device grant (cognito) signs --user in through its authorization
 endpoint instead (auth code with PKCE and login_hint). Against
 any other IdP the command prints the verification URL and code on stderr and waits until you
 approve it in a browser (--user is then only a reminder of whom to sign in as).
 
-Without --issuer and $MCPSSO_ISSUER it starts an embedded mock IdP for the one request. Its
-keys vanish when the command exits, so that token verifies nowhere: use it to look at the
-claims, and point --issuer at a running IdP for a token a server will accept.
+Only an explicitly empty --issuer "" starts an embedded mock IdP for the one request. Its keys
+vanish when the command exits, so that token verifies nowhere: use it to look at the claims.
 
 Exit status: 0 with a token; 1 when none could be had (IdP unreachable, code denied or expired,
 timeout); 2 on invalid input (bad flags, unknown user or client, a scope the IdP refuses).`,
-		Example: `  # Against a running mock IdP
+		Example: `  # Against the running mcpsso up (found through its state file)
+  curl -H "Authorization: Bearer $(mcpsso token --user alice)" http://127.0.0.1:8480/mcp
+
+  # Against a running mock IdP
   export MCPSSO_ISSUER=http://127.0.0.1:8400
-  curl -H "Authorization: Bearer $(mcpsso token --user alice)" http://127.0.0.1:8080/mcp
+  mcpsso token --user alice
 
   # The whole response, for a given MCP resource
   mcpsso token --user bob --resource http://127.0.0.1:8080/mcp --json
@@ -73,14 +81,26 @@ timeout); 2 on invalid input (bad flags, unknown user or client, a scope the IdP
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("issuer") {
-				f.issuer = os.Getenv("MCPSSO_ISSUER")
+				if f.issuer = os.Getenv("MCPSSO_ISSUER"); f.issuer == "" {
+					if f.user == "" {
+						return errors.New("--user: required, e.g. --user alice")
+					}
+					up, err := runningUp()
+					if err != nil {
+						return err
+					}
+					f.issuer = up.Issuer
+					if !cmd.Flags().Changed("scope") && len(up.Scopes) > 0 {
+						f.scope = defaultTokenScope + " " + strings.Join(up.Scopes, " ")
+					}
+				}
 			}
 			return runToken(cmd, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.user, "user", "", "user to get the token for: username, email or subject (required)")
-	fl.StringVar(&f.issuer, "issuer", "", "issuer URL of the IdP (default $MCPSSO_ISSUER; empty: an embedded mock IdP)")
+	fl.StringVar(&f.issuer, "issuer", "", "issuer URL of the IdP (default $MCPSSO_ISSUER, else the running mcpsso up's; \"\": a throwaway embedded mock IdP)")
 	fl.StringVar(&f.clientID, "client-id", mockidp.PublicClientID, "OAuth client ID")
 	fl.StringVar(&f.clientSecret, "client-secret", "", "client secret, for a confidential client")
 	fl.StringVar(&f.scope, "scope", defaultTokenScope, "space-separated scopes")

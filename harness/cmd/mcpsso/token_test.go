@@ -6,7 +6,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -45,7 +49,7 @@ func startTestIdP(t *testing.T) *mockidp.Server {
 
 func TestTokenFromTheEmbeddedIdPPrintsOnlyTheToken(t *testing.T) {
 	t.Setenv("MCPSSO_ISSUER", "")
-	code, stdout, stderr := execute(t, "", "token", "--user", "dave")
+	code, stdout, stderr := execute(t, "", "token", "--user", "dave", "--issuer", "")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -153,6 +157,31 @@ func TestTokenWaitsForABrowserApprovalWhenAutoApprovalIsOff(t *testing.T) {
 func TestTokenRejectsBadInput(t *testing.T) {
 	idp := startTestIdP(t)
 	t.Setenv("MCPSSO_ISSUER", "")
+	dir := t.TempDir()
+	t.Setenv(envUpState, filepath.Join(dir, "none.json"))
+	noUp := []string{"--user", "alice"}
+	// A state file whose up is gone: the pid of a process that has exited.
+	gone := exec.Command(os.Args[0], "-test.run=^$")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "stale.json")
+	if err := os.WriteFile(stale, []byte(fmt.Sprintf(`{"pid": %d, "issuer": %q}`, gone.Process.Pid, idp.IssuerURL())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("with no up running, no --issuer is an input error saying how to start one", func(t *testing.T) {
+		code, stdout, stderr := execute(t, "", append([]string{"token"}, noUp...)...)
+		if code != exitInput || stdout != "" || !strings.Contains(stderr, "no mcpsso up is running") || !strings.Contains(stderr, "start one with `mcpsso up`") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 saying how to start mcpsso up", code, stdout, stderr)
+		}
+	})
+	t.Run("a state file whose up is gone is detected as stale", func(t *testing.T) {
+		t.Setenv(envUpState, stale)
+		code, stdout, stderr := execute(t, "", append([]string{"token"}, noUp...)...)
+		if code != exitInput || stdout != "" || !strings.Contains(stderr, "is no longer running") || !strings.Contains(stderr, "start one with `mcpsso up`") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 naming the stale up and the fix", code, stdout, stderr)
+		}
+	})
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -160,12 +189,12 @@ func TestTokenRejectsBadInput(t *testing.T) {
 		mention  string
 	}{
 		{"a missing --user is an input error", nil, exitInput, "--user"},
-		{"an unknown user of the embedded IdP is named with the known ones", []string{"--user", "zed"}, exitInput, "alice"},
+		{"an unknown user of the embedded IdP is named with the known ones", []string{"--user", "zed", "--issuer", ""}, exitInput, "alice"},
 		{"an unknown user of a running mock IdP is an input error", []string{"--user", "zed", "--issuer", idp.IssuerURL()}, exitInput, `--user "zed"`},
 		{"a scope the IdP refuses is an input error", []string{"--user", "alice", "--issuer", idp.IssuerURL(), "--scope", "openid admin"}, exitInput, "invalid_scope"},
 		{"an unknown client is an input error", []string{"--user", "alice", "--issuer", idp.IssuerURL(), "--client-id", "ghost"}, exitInput, "invalid_client"},
 		{"a wrong client secret is an input error", []string{"--user", "alice", "--issuer", idp.IssuerURL(), "--client-id", mockidp.DemoClientID, "--client-secret", "wrong"}, exitInput, "wrong client_secret"},
-		{"a relative --resource is an input error", []string{"--user", "alice", "--resource", "mcp"}, exitInput, "--resource"},
+		{"a relative --resource is an input error", []string{"--user", "alice", "--issuer", "", "--resource", "mcp"}, exitInput, "--resource"},
 		{"an --issuer that is not a URL is an input error", []string{"--user", "alice", "--issuer", "idp.example"}, exitInput, "--issuer"},
 		{"an unreachable IdP is a failure", []string{"--user", "alice", "--issuer", "http://127.0.0.1:1"}, exitFailure, "discovery"},
 	} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -71,6 +72,10 @@ AWS-compatible service you run (LocalStack, moto; admin key test/test): either b
 enforcing proxy, on the AWS port, which enforces the policies they ignore. Such a backend serves
 one account: the fixture's other accounts are not deployed. --bypass-enforce leaves the proxy
 out, to see what the upstream alone lets through.
+
+While it runs, it records its IdP issuer, MCP URL and required scopes in a state file
+($MCPSSO_UP_STATE, else $XDG_RUNTIME_DIR/mcpsso/up.json, else mcpsso/up.json in the user's
+cache directory), removed when it stops, so "mcpsso token --user alice" needs no --issuer.
 
 --sessions runs the MCP server stateful: an initialize of protocol 2025-11-25 gets an
 Mcp-Session-Id, bound to the user who opened it (by default it is stateless, as protocol
@@ -162,6 +167,12 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		return failure{err}
 	}
 	defer s.Close()
+	// Without the state file the stack still works; only `mcpsso token` then needs --issuer.
+	if removeState, err := writeUpState(upState{PID: os.Getpid(), Issuer: s.IssuerURL(), MCP: s.MCPURL(), Scopes: s.Scopes(), Started: t0.UTC()}); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %v: mcpsso token will need --issuer %s\n", err, s.IssuerURL())
+	} else {
+		defer removeState()
+	}
 	printUp(cmd.OutOrStdout(), s, time.Since(t0))
 	<-ctx.Done()
 	fmt.Fprintln(cmd.ErrOrStderr(), "stopping")

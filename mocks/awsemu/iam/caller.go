@@ -146,19 +146,44 @@ func newSessionToken() string {
 	return "IQoJb3JpZ2luX2VjE" + randomSecret() + randomSecret() + randomSecret()
 }
 
-// LookupAccessKey implements sigv4.CredentialStore.
+// LookupAccessKey implements sigv4.CredentialStore. With WithAccountKeys, an unknown key of
+// 12 digits creates its account first.
 func (s *Store) LookupAccessKey(_ context.Context, id string) (sigv4.Credential, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	k, ok := s.keys[id]
+	s.mu.RUnlock()
+	if !ok && s.accountKeySecret != "" && accountRe.MatchString(id) {
+		if err := s.ensureAccountKey(id); err != nil {
+			return sigv4.Credential{}, err
+		}
+		s.mu.RLock()
+		k, ok = s.keys[id]
+		s.mu.RUnlock()
+	}
 	if !ok {
 		return sigv4.Credential{}, sigv4.ErrUnknownAccessKey
 	}
 	c := sigv4.Credential{SecretAccessKey: k.Secret, Principal: id}
 	if k.session != nil {
 		c.SessionToken, c.Expires = k.session.SessionToken, k.session.Expiration
+	} else if s.accountKeySecret != "" && k.ID == k.Account {
+		c.AnySecret = true // LocalStack's account-ID keys: any secret signs
 	}
 	return c, nil
+}
+
+// ensureAccountKey makes account id, with its admin user and the admin key "<id>", unless the
+// key exists already (two first requests may race here).
+func (s *Store) ensureAccountKey(id string) error {
+	if !s.HasAccount(id) {
+		if _, err := s.AddAccount(id); err != nil && awserr.As(err).Code != "EntityAlreadyExists" {
+			return fmt.Errorf("creating account %s for its access key: %w", id, err)
+		}
+	}
+	if _, err := s.AddAccessKey(id, "admin", id, s.accountKeySecret); err != nil && awserr.As(err).Code != "EntityAlreadyExists" {
+		return fmt.Errorf("creating the admin key of account %s: %w", id, err)
+	}
+	return nil
 }
 
 // CallerKind classifies a caller.

@@ -28,7 +28,8 @@ import (
 //     and from the clock (aws:CurrentTime, aws:EpochTime) are supplied, and so not listed in
 //     MissingContextValues; a ContextEntries value overrides them.
 //   - Without CallerArn, SimulateCustomPolicy simulates the caller's account root
-//     (arn:aws:iam::<acct>:root).
+//     (arn:aws:iam::<acct>:root), on the given policies only: not with the root user's
+//     implicit full access.
 //   - One EvaluationResult per action and resource (actions outer); with ResourceArns each
 //     carries a one-element ResourceSpecificResults holding its MissingContextValues.
 //   - StartPosition is the 1-based line and column of the statement's "{", EndPosition the

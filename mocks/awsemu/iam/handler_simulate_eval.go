@@ -126,7 +126,7 @@ func (h *Handler) runSimulation(c *Call, sim *simulation) any {
 			for _, e := range sim.context {
 				req.Context.Set(e.Name, e.Values...)
 			}
-			in := iampolicy.Input{Request: req, Identity: identity, ResourceAccount: sim.owner}
+			in := iampolicy.Input{Request: req, Identity: identity, ResourceAccount: sim.owner, PoliciesOnly: true}
 			if sim.resource != nil {
 				in.Resource = sim.resource.policy
 			}

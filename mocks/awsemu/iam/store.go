@@ -106,6 +106,9 @@ type Store struct {
 	sessionFile string
 	// loadErr is why the session file could not be loaded.
 	loadErr error
+	// accountKeySecret, when set, makes an unknown 12-digit access key ID create that account
+	// on first use, as LocalStack does (WithAccountKeys).
+	accountKeySecret string
 }
 
 // StoreOption configures a Store.
@@ -113,6 +116,15 @@ type StoreOption func(*Store)
 
 // WithClock sets the clock used for creation dates and session expiry.
 func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
+// WithAccountKeys follows LocalStack's convention for access key IDs of 12 digits: such a key
+// is the admin key of the account with that ID, and an unknown one creates the account (with
+// its admin user and this key, secret as given) on first use, so multi-account tests need no
+// declaration. Like LocalStack, the emulator then checks the request's signature format, date
+// and scope but not the secret it was signed with (sigv4.Credential.AnySecret).
+func WithAccountKeys(secret string) StoreOption {
+	return func(s *Store) { s.accountKeySecret = secret }
+}
 
 // NewStore returns an empty store.
 func NewStore(opts ...StoreOption) *Store {

@@ -120,8 +120,10 @@ func parseOperator(name string) (operator, error) {
 		return operator{}, fmt.Errorf("unknown condition operator %q (operators are %s, each optionally with IfExists and a ForAllValues: or ForAnyValue: prefix)",
 			name, strings.Join(operatorNames, ", "))
 	}
-	if b.fam == famNull && (op.ifExists || op.set != setNone) {
-		return operator{}, fmt.Errorf("condition operator %q is not allowed: Null takes neither IfExists nor a set qualifier", name)
+	// Null under ForAllValues/ForAnyValue is only a suggestion in IAM Access Analyzer's policy
+	// checks, so IAM accepts it; Null tests the key's presence, which the qualifier does not change.
+	if b.fam == famNull && op.ifExists {
+		return operator{}, fmt.Errorf("condition operator %q is not allowed: Null takes no IfExists (it tests presence itself)", name)
 	}
 	op.fam, op.negated, op.fold, op.like, op.cmp = b.fam, b.negated, b.fold, b.like, b.cmp
 	return op, nil
@@ -137,6 +139,8 @@ type condValue struct {
 	b    bool         // famBool, famNull
 	ip   netip.Prefix // famIP
 	vars bool         // the value uses policy variables
+	// wholeARN: famArn value whose variables span ARN fields; pat holds it whole.
+	wholeARN bool
 }
 
 // condition is one operator + key + values block of a statement.
@@ -152,8 +156,11 @@ func compileCondition(op operator, key string, raw []string, vars bool) (conditi
 	if key == "" {
 		return condition{}, fmt.Errorf("%s has an empty condition key", op.name)
 	}
-	if len(raw) == 0 {
-		return condition{}, fmt.Errorf("%s %s has no values", op.name, key)
+	// An empty list is only a suggestion in IAM Access Analyzer's policy checks under
+	// ForAllValues, ForAnyValue and …IfExists (IAM accepts the policy): no request value matches
+	// it, so such a condition holds only where a missing key or a negated operator makes it hold.
+	if len(raw) == 0 && op.set == setNone && !op.ifExists {
+		return condition{}, fmt.Errorf("%s %s has no values (an empty list is accepted only with ForAllValues:, ForAnyValue: or …IfExists)", op.name, key)
 	}
 	c := condition{op: op, key: strings.ToLower(key), keyRaw: key, values: make([]condValue, len(raw))}
 	c.global = isGlobalKey(c.key)
@@ -165,6 +172,13 @@ func compileCondition(op operator, key string, raw []string, vars bool) (conditi
 			v.pat, err = compilePattern(s, vars)
 			v.vars = v.pat.hasVars()
 		case famArn:
+			if vars && strings.Contains(s, "${") && arnFieldCount(s) < 6 {
+				// A variable stands for several ARN fields (such as "${aws:PrincipalArn}"): the
+				// value is resolved whole and matched against the whole request ARN.
+				v.pat, err = compilePattern(s, vars)
+				v.vars, v.wholeARN = true, true
+				break
+			}
 			fields := splitARNPattern(s)
 			for j, f := range fields {
 				if v.arn[j], err = compilePattern(f, vars); err != nil {
@@ -183,6 +197,13 @@ func compileCondition(op operator, key string, raw []string, vars bool) (conditi
 				err = fmt.Errorf("%s %s: value %q is not a date (ISO 8601 such as 2026-01-02T15:04:05Z, or epoch seconds)", op.name, key, s)
 			}
 		case famBool, famNull:
+			if op.fam == famBool && vars && strings.Contains(s, "${") {
+				// Bool accepts policy variables (condition operators page); the value is
+				// resolved and read as a boolean at evaluation time.
+				v.pat, err = compilePattern(s, vars)
+				v.vars = v.pat.hasVars()
+				break
+			}
 			switch strings.ToLower(s) {
 			case "true":
 				v.b = true
@@ -228,6 +249,22 @@ func splitARNPattern(s string) [6]string {
 	return out
 }
 
+// arnFieldCount counts the colon-separated fields of an ARN pattern outside ${…}, up to six.
+func arnFieldCount(s string) int {
+	n, depth := 1, 0
+	for i := 0; i < len(s) && n < 6; i++ {
+		switch {
+		case s[i] == '$' && i+1 < len(s) && s[i+1] == '{':
+			depth++
+		case s[i] == '}' && depth > 0:
+			depth--
+		case s[i] == ':' && depth == 0:
+			n++
+		}
+	}
+	return n
+}
+
 func parseIPOrCIDR(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -260,7 +297,8 @@ func parseDate(s string) (time.Time, bool) {
 // eval applies the condition to the request. Semantics (IAM User Guide): values of one key are
 // ORed (NORed for negated operators); a missing key is false, except for negated operators
 // (true), IfExists (true) and Null; ForAllValues is true for a missing or empty key and
-// ForAnyValue false. A policy variable without a value makes the whole condition false.
+// ForAnyValue false. A policy value whose variable has no value matches nothing (so a negated
+// operator holds against it).
 func (c *condition) eval(ec *evalCtx) bool {
 	rv, present := ec.lookup(c.key, c.global)
 	if present && rv.n() == 0 {
@@ -320,18 +358,17 @@ func (c *condition) eval(ec *evalCtx) bool {
 }
 
 // matchesAny reports whether the request value matches some policy value under the positive
-// form of the operator. ok is false when a policy variable has no value.
+// form of the operator. A policy value whose variable has no value is effectively null and
+// matches nothing, so a negated operator holds against it (IAM User Guide, "Policy variables
+// with no value": "Inverted condition operators like StringNotEquals or StringNotLike do match
+// against a null value"). ok is always true; it is kept for the callers' shape.
 func (c *condition) matchesAny(ec *evalCtx, s string) (hit, ok bool) {
 	for i := range c.values {
-		h, resolved := c.matchOne(ec, &c.values[i], s)
-		if !resolved {
-			return false, false
-		}
-		if h {
-			hit = true
+		if h, resolved := c.matchOne(ec, &c.values[i], s); resolved && h {
+			return true, true
 		}
 	}
-	return hit, true
+	return false, true
 }
 
 func (c *condition) matchOne(ec *evalCtx, v *condValue, s string) (hit, resolved bool) {
@@ -347,6 +384,15 @@ func (c *condition) matchOne(ec *evalCtx, v *condValue, s string) (hit, resolved
 		}
 		return equalTokens(toks, s, c.op.fold), true
 	case famArn:
+		if v.wholeARN {
+			var buf [maxParts]patPart
+			toks, ok := v.pat.resolve(ec, &buf)
+			if !ok {
+				return false, false
+			}
+			_, isARN := splitARN(s)
+			return isARN && matchTokens(toks, s, false), true
+		}
 		a, isARN := splitARN(s)
 		fields := [6]string{"arn", a.partition, a.service, a.region, a.account, a.resource}
 		for j := range v.arn {
@@ -368,7 +414,23 @@ func (c *condition) matchOne(ec *evalCtx, v *condValue, s string) (hit, resolved
 		return ok && compareTime(t, v.t, c.op.cmp), true
 	case famBool:
 		b, err := strconv.ParseBool(s)
-		return err == nil && b == v.b, true
+		want := v.b
+		if v.vars {
+			var buf [maxParts]patPart
+			toks, ok := v.pat.resolve(ec, &buf)
+			if !ok {
+				return false, false
+			}
+			var sb strings.Builder
+			for _, t := range toks {
+				sb.WriteString(t.text)
+			}
+			if want, err = strconv.ParseBool(strings.ToLower(sb.String())); err != nil {
+				return false, true
+			}
+			_, err = strconv.ParseBool(s)
+		}
+		return err == nil && b == want, true
 	case famBinary:
 		return s == v.raw, true
 	case famIP:

@@ -38,6 +38,10 @@ type Input struct {
 	// an identity-based allow alone never lets anyone assume a role. It is implied when
 	// Resource is a TrustPolicy.
 	RequireResourcePolicy bool
+	// PoliciesOnly decides on the given policies alone: the account root user's implicit full
+	// access is not granted, as IAM's policy simulator (SimulateCustomPolicy, which simulates
+	// the account root when given no caller) evaluates only the policies it is given.
+	PoliciesOnly bool
 }
 
 // Decision is the outcome with its explanation.
@@ -88,6 +92,15 @@ func Decide(in Input) Decision {
 	ec := newEvalCtx(r)
 	ec.hasBoundary = in.Boundary != nil
 	d := Decision{Matched: []Match{}, IgnoredContextKeys: ignoredKeys(&ec)}
+	pr := ec.principal()
+	if strings.EqualFold(r.Action, "sts:GetCallerIdentity") && pr.kind != pkAnonymous {
+		// The GetCallerIdentity API reference: "No permissions are required to perform this
+		// operation. If an administrator attaches a policy to your identity that explicitly
+		// denies access to the sts:GetCallerIdentity action, you can still perform this operation."
+		d.Decision = Allowed
+		d.Reason = "sts:GetCallerIdentity needs no permission: AWS answers it for any authenticated caller, even under an explicit deny"
+		return d
+	}
 
 	all := make([]*Policy, 0, len(in.Identity)+len(in.Session)+2)
 	all = append(all, in.Identity...)
@@ -119,12 +132,26 @@ func Decide(in Input) Decision {
 
 	// Anonymous callers and service principals have no identity policies of their own: only
 	// the resource policy can grant them anything.
-	pr := ec.principal()
 	noIdentity := pr.kind == pkAnonymous || pr.kind == pkService || pr.kind == pkFederated
+	if pr.kind == pkFederatedUser {
+		// The GetFederationToken API reference: such a session cannot call IAM, nor STS but
+		// GetCallerIdentity, whatever its policies say.
+		if svc, _, _ := strings.Cut(r.Action, ":"); strings.EqualFold(svc, "iam") || strings.EqualFold(svc, "sts") {
+			return implicitDeny(d, fmt.Sprintf("a federated-user session (GetFederationToken) cannot call %s: it may call no IAM operation and no STS operation but GetCallerIdentity", r.Action))
+		}
+	}
 	var granted []Match
 	identityAllows := false
+	root := pr.kind == pkRoot && !in.PoliciesOnly
+	if root {
+		// The account root user has every permission in its account with no policy at all
+		// ("AWS account root user"); only an explicit deny (checked above) or, across accounts,
+		// the resource's policy limits it.
+		identityAllows = true
+		granted = append(granted, Match{Policy: "the account root user's implicit full access", Statement: -1, Effect: "Allow"})
+	}
 	for _, p := range in.Identity {
-		if noIdentity {
+		if noIdentity || root {
 			break
 		}
 		for _, i := range p.matching(&ec, Allow) {
@@ -198,12 +225,23 @@ func Decide(in Input) Decision {
 		if len(in.Session) > 0 && !anyAllows(&ec, in.Session) {
 			return deny(fmt.Sprintf("no session policy allows %s (the session may do only what its session policies allow)", who()))
 		}
+		if len(in.Session) == 0 && pr.kind == pkFederatedUser {
+			// The GetFederationToken API reference: "if you do not pass a policy, then the
+			// resulting federated user session has no permissions".
+			return deny(fmt.Sprintf("a federated-user session without a session policy has no permissions (only a resource policy naming the session's own ARN grants it anything): %s", who()))
+		}
 	}
 	d.Decision, d.Matched = Allowed, granted
 	d.Reason = "allowed by " + grantLabel(granted[0])
 	if last := granted[len(granted)-1]; last.Policy != granted[0].Policy && (cross || required || via == ViaAccount) {
 		d.Reason += " and " + grantLabel(last) // both sides were needed
 	}
+	return d
+}
+
+// implicitDeny ends a decision with an implicit deny for a rule outside the policies.
+func implicitDeny(d Decision, reason string) Decision {
+	d.Decision, d.Reason, d.Matched = ImplicitDeny, reason, []Match{}
 	return d
 }
 
@@ -236,7 +274,12 @@ func match(p *Policy, i int) Match {
 	return Match{Policy: p.name, Sid: st.sid, Statement: i, Effect: st.effect.String()}
 }
 
-func grantLabel(m Match) string { return m.Policy + " statement " + stmtLabel(m) }
+func grantLabel(m Match) string {
+	if m.Statement < 0 {
+		return m.Policy // a grant that no statement makes, such as the root user's
+	}
+	return m.Policy + " statement " + stmtLabel(m)
+}
 
 func stmtLabel(m Match) string {
 	if m.Sid != "" {

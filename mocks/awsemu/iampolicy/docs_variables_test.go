@@ -119,8 +119,8 @@ var dxVariableCases = []dxEvalCase{
 		policy: dxDoc(`{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::mybucket/${aws:username}/*"}`), req: dxReq("s3:GetObject", "arn:aws:s3:::mybucket/David/x", dxSession("David", "x")), want: Deny},
 	{name: "A NotResource entry with a variable excludes the user's own objects",
 		policy: dxDoc(`{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::mybucket/${aws:username}/*"}`), req: dxReq("s3:GetObject", "arn:aws:s3:::mybucket/David/x", dxUser("David")), want: NoMatch},
-	{name: "StringNotEquals against a variable with no value is false (the engine's stricter reading)",
-		policy: dxDenyIf(`"StringNotEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}`), req: dxStart(dxUser("Bob"), dxKey("aws:ResourceTag/team", "eng")), want: NoMatch},
+	{name: "StringNotEquals against a variable with no value is true: the request value is not equal to null (\"Policy variables with no value\")",
+		policy: dxDenyIf(`"StringNotEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}`), req: dxStart(dxUser("Bob"), dxKey("aws:ResourceTag/team", "eng")), want: Deny},
 }
 
 func TestDocsPolicyVariables(t *testing.T) { dxRunEval(t, dxVariableCases) }

@@ -28,6 +28,7 @@ type principalInfo struct {
 	account string
 	name    string // user name, role name (last path element) or federated-user name
 	session string // session name of an assumed-role session
+	iamUser string // the IAM user behind a federated-user session
 }
 
 func parsePrincipal(p *Principal) principalInfo {
@@ -63,7 +64,7 @@ func parsePrincipal(p *Principal) principalInfo {
 		role, session, _ := strings.Cut(rest, "/")
 		pi.kind, pi.name, pi.session = pkSession, role, session
 	case a.service == "sts" && typ == "federated-user":
-		pi.kind, pi.name = pkFederatedUser, rest
+		pi.kind, pi.name, pi.iamUser = pkFederatedUser, rest, p.IAMUserARN
 	default:
 		pi.kind = pkOther
 	}

@@ -23,6 +23,9 @@ var globalKeys = setOf(
 	"aws:SourceVpc", "aws:SourceVpce", "aws:SourceVpcArn", "aws:TokenIssueTime",
 	"aws:UserAgent", "aws:userid", "aws:username", "aws:ViaAWSService", "aws:VpcSourceIp",
 	"aws:Ec2InstanceSourceVpc", "aws:Ec2InstanceSourcePrivateIPv4", "aws:ChatbotSourceArn",
+	// The network keys of a request through a VPC endpoint: the endpoint owner's account, and
+	// its organization's ID and paths.
+	"aws:VpceAccount", "aws:VpceOrgID", "aws:VpceOrgPaths",
 )
 
 // globalKeyPrefixes are global keys with a variable suffix.

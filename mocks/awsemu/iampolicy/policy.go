@@ -387,7 +387,7 @@ func (p *Policy) compileConditions(v any) ([]condition, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", name, key, err)
 			}
-			vars := p.version == Version2012 && (op.fam == famString || op.fam == famArn)
+			vars := p.version == Version2012 && (op.fam == famString || op.fam == famArn || op.fam == famBool)
 			c, err := compileCondition(op, key, values, vars)
 			if err != nil {
 				return nil, err

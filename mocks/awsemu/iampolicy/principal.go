@@ -189,6 +189,11 @@ func (e *principalEntry) match(pr *principalInfo) PrincipalMatch {
 		if pr.arn == e.value {
 			return ViaExact
 		}
+		if pr.kind == pkFederatedUser && pr.iamUser != "" && pr.iamUser == e.value {
+			// The session policies page: a resource policy naming the user adds to the user's
+			// permissions before the session is created, so the session policy caps it.
+			return ViaRole
+		}
 	case peService:
 		if pr.kind == pkService && e.value == pr.arnOrService() {
 			return ViaExact

@@ -34,6 +34,10 @@ type Principal struct {
 	// RoleARN is the full ARN (with path) of the role behind an assumed-role session, when known;
 	// it becomes aws:PrincipalArn. When empty it is derived from ARN without a path.
 	RoleARN string
+	// IAMUserARN is, for a federated-user session (GetFederationToken), the IAM user whose
+	// long-term credentials created it; a resource policy naming that user grants the session
+	// only within its session policies.
+	IAMUserARN string
 	// UserID is aws:userid, e.g. "AROAEXAMPLE:session" for a role session.
 	UserID string
 	// Tags are the principal's tags (role or user tags, overridden by session tags); they

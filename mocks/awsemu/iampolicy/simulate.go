@@ -42,6 +42,7 @@ type simPrincipal struct {
 	SourceIdentity string            `json:"sourceIdentity"`
 	Service        string            `json:"service"`
 	Federated      string            `json:"federated"`
+	IAMUserARN     string            `json:"iamUserArn"`
 }
 
 var (
@@ -92,7 +93,7 @@ func decodeError(err error) error {
 		if field == "" {
 			field = "(request)"
 		}
-		return &InputError{Field: field, Problem: "unknown field " + f + " (fields are action, resource, principal, context, identityPolicies, resourcePolicy, sessionPolicy, permissionsBoundary, resourceAccount; principal has arn, account, tags, roleArn, userId, sourceIdentity, service, federated)"}
+		return &InputError{Field: field, Problem: "unknown field " + f + " (fields are action, resource, principal, context, identityPolicies, resourcePolicy, sessionPolicy, permissionsBoundary, resourceAccount; principal has arn, account, tags, roleArn, userId, sourceIdentity, service, federated, iamUserArn)"}
 	}
 	if errors.Is(err, io.EOF) {
 		return &InputError{Field: "(request)", Problem: "empty input: expected a JSON object"}
@@ -142,11 +143,21 @@ func (req *simRequest) input() (Input, error) {
 				return bad("principal.account", "%q differs from the account %q in principal.arn", p.Account, a.account)
 			}
 		}
+		if p.IAMUserARN != "" {
+			u, ok := splitARN(p.IAMUserARN)
+			if !ok || u.service != "iam" || !strings.HasPrefix(u.resource, "user/") {
+				return bad("principal.iamUserArn", "%q is not an IAM user ARN (arn:aws:iam::<account>:user/<name>)", p.IAMUserARN)
+			}
+			a, _ := splitARN(p.ARN)
+			if a.service != "sts" || !strings.HasPrefix(a.resource, "federated-user/") || a.account != u.account {
+				return bad("principal.iamUserArn", "is only for a federated-user session (principal.arn arn:aws:sts::<account>:federated-user/<name>) of the same account, got principal.arn %q", p.ARN)
+			}
+		}
 		if p.Account != "" && !accountRe.MatchString(p.Account) {
 			return bad("principal.account", "%q is not a 12-digit account ID", p.Account)
 		}
 		r.Principal = Principal{ARN: p.ARN, Account: p.Account, Tags: p.Tags, RoleARN: p.RoleARN,
-			UserID: p.UserID, SourceIdentity: p.SourceIdentity, Service: p.Service, Federated: p.Federated}
+			UserID: p.UserID, SourceIdentity: p.SourceIdentity, Service: p.Service, Federated: p.Federated, IAMUserARN: p.IAMUserARN}
 	}
 	for key, raw := range req.Context {
 		values, err := contextValues(raw)

@@ -21,6 +21,9 @@ type Credential struct {
 	SessionToken string
 	// Expires is when a temporary key stops working; zero means never.
 	Expires time.Time
+	// AnySecret accepts a signature made with any secret, as LocalStack does for its
+	// account-ID access keys: everything else (format, date, scope, payload) is still checked.
+	AnySecret bool
 	// Principal is opaque to this package: the caller attaches whatever it
 	// needs to authorize the request (user, role session, account, tags).
 	Principal any
