@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // S3 checks of the recorded-shape suite (see shapes_test.go).
@@ -190,11 +193,12 @@ func bytesFormsAgree(what string, body []byte, names ...string) []string {
 // in "Signature calculations for the Authorization header").
 func checkSignatureDoesNotMatch(t *testing.T, e *shapeEnv) []string {
 	e.bucketWithObject(t, "shape-sig", "k", nil)
-	bad := e.creds
+	// An IAM user's key: the account's own 12-digit key takes any secret, as on LocalStack.
+	bad := e.userCreds(t, "shape-sig-user")
 	bad.SecretAccessKey = "not-the-secret"
 	w := send(t, e.signed(t, "s3", http.MethodGet, "/shape-sig/k", nil, nil, bad))
 	out := e.expect("GetObject signed with the wrong secret", w, 403, s3Error("SignatureDoesNotMatch", msgS3SignatureMismatch,
-		"AWSAccessKeyId", e.creds.AccessKeyID, "StringToSign", "{{re:AWS4-HMAC-SHA256\n(.|\n)+}}", "SignatureProvided", "{{re:[0-9a-f]{64}}}",
+		"AWSAccessKeyId", bad.AccessKeyID, "StringToSign", "{{re:AWS4-HMAC-SHA256\n(.|\n)+}}", "SignatureProvided", "{{re:[0-9a-f]{64}}}",
 		"StringToSignBytes", hexBytes, "CanonicalRequest", "{{re:GET\n/shape-sig/k\n(.|\n)+}}", "CanonicalRequestBytes", hexBytes))
 	out = append(out, bytesFormsAgree("SignatureDoesNotMatch", w.body, "StringToSign", "CanonicalRequest")...)
 	// The elements in the order of S3's example answer, which is how a developer reads them.
@@ -203,6 +207,20 @@ func checkSignatureDoesNotMatch(t *testing.T, e *shapeEnv) []string {
 		out = append(out, "SignatureDoesNotMatch: elements in the order "+kidNames(doc)+", want "+order)
 	}
 	return out
+}
+
+// userCreds creates an IAM user with an access key and returns the key.
+func (e *shapeEnv) userCreds(t *testing.T, name string) aws.Credentials {
+	t.Helper()
+	c := iam.NewFromConfig(cfgFor(e.endpoint, e.creds))
+	if _, err := c.CreateUser(t.Context(), &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+		setupFailed("CreateUser %s: %v", name, err)
+	}
+	k, err := c.CreateAccessKey(t.Context(), &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil {
+		setupFailed("CreateAccessKey %s: %v", name, err)
+	}
+	return aws.Credentials{AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}
 }
 
 // sigV2URL presigns a GET with Signature Version 2 query-string authentication: Signature is
@@ -245,10 +263,11 @@ func checkSigV2Accepted(t *testing.T, e *shapeEnv) []string {
 func checkSigV2Errors(t *testing.T, e *shapeEnv) []string {
 	e.bucketWithObject(t, "shape-sigv2-errors", "k", nil)
 	later := time.Now().Add(10 * time.Minute).Unix()
-	u, sts, sig := e.sigV2URL("/shape-sigv2-errors/k", e.creds.AccessKeyID, "not-the-secret", later)
+	user := e.userCreds(t, "shape-sigv2-user")
+	u, sts, sig := e.sigV2URL("/shape-sigv2-errors/k", user.AccessKeyID, "not-the-secret", later)
 	w := getURL(t, u)
 	out := e.expect("SigV2 with the wrong secret", w, 403, s3Error("SignatureDoesNotMatch", msgS3SignatureMismatch,
-		"AWSAccessKeyId", e.creds.AccessKeyID, "StringToSign", sts, "SignatureProvided", sig, "StringToSignBytes", spacedHex(sts)))
+		"AWSAccessKeyId", user.AccessKeyID, "StringToSign", sts, "SignatureProvided", sig, "StringToSignBytes", spacedHex(sts)))
 	u, _, _ = e.sigV2URL("/shape-sigv2-errors/k", e.creds.AccessKeyID, e.creds.SecretAccessKey, time.Now().Add(-time.Minute).Unix())
 	out = append(out, e.expect("expired SigV2 URL", getURL(t, u), 403, s3Error("AccessDenied", "Request has expired", "Expires", "{{date}}", "ServerTime", "{{date}}"))...)
 	u, _, _ = e.sigV2URL("/shape-sigv2-errors/k", "AKIANOSUCHKEY0000000", "x", later)
