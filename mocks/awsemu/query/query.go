@@ -402,27 +402,65 @@ func lowerFirst(s string) string {
 
 // WriteResult writes <ActionResponse xmlns=…><ActionResult>result</ActionResult>
 // <ResponseMetadata><RequestId/></ResponseMetadata></ActionResponse>. A nil result omits the
-// Result element, as AWS does for actions that return nothing.
+// Result element, as AWS does for actions that return nothing. The envelope is written by
+// hand; the result by encoding/xml, or by the result itself when it is an XMLAppender.
 func WriteResult(w http.ResponseWriter, action, xmlns, requestID string, result any) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.WriteHeader(http.StatusOK)
 	x := resultEncoders.Get().(*resultEncoder)
-	enc := x.enc
-	start := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}}}
-	_ = enc.EncodeToken(start)
-	if result != nil {
-		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+	b := x.buf.AvailableBuffer()
+	b = append(b, '<')
+	b = append(b, action...)
+	b = append(b, `Response xmlns="`...)
+	b = AppendEscaped(b, xmlns)
+	b = append(b, '"', '>')
+	switch r := result.(type) {
+	case nil:
+	case XMLAppender:
+		b = append(b, '<')
+		b = append(b, action...)
+		b = append(b, "Result>"...)
+		b = r.AppendXML(b)
+		b = append(b, "</"...)
+		b = append(b, action...)
+		b = append(b, "Result>"...)
+	default:
+		x.buf.Write(b)
+		if err := x.enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
 			panic(fmt.Sprintf("query: cannot encode %s result: %v", action, err)) // a programming error
 		}
+		_ = x.enc.Flush()
+		b = x.buf.AvailableBuffer()
 	}
-	_ = enc.EncodeElement(struct {
-		RequestID string `xml:"RequestId"`
-	}{requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
-	_ = enc.EncodeToken(start.End())
-	_ = enc.Flush()
+	b = append(b, "<ResponseMetadata><RequestId>"...)
+	b = AppendEscaped(b, requestID)
+	b = append(b, "</RequestId></ResponseMetadata></"...)
+	b = append(b, action...)
+	b = append(b, "Response>"...)
+	x.buf.Write(b)
 	_, _ = w.Write(x.buf.Bytes())
 	x.release()
+}
+
+// XMLAppender is a Query result that writes its own XML: the bytes encoding/xml writes for it
+// (the elements inside <ActionResult>), without reflection. AppendXML appends them to b.
+type XMLAppender interface {
+	AppendXML(b []byte) []byte
+}
+
+// AppendEscaped appends s escaped as encoding/xml escapes character data and attribute values.
+// Printable ASCII without an XML special character is copied as it is; anything else is left
+// to xml.EscapeText, which writes the same as the encoder.
+func AppendEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>' {
+			var esc bytes.Buffer
+			_ = xml.EscapeText(&esc, []byte(s)) // a bytes.Buffer does not fail
+			return append(b, esc.Bytes()...)
+		}
+	}
+	return append(b, s...)
 }
 
 // resultEncoder is an XML encoder writing into its own buffer. Every response of the Query

@@ -249,3 +249,47 @@ func sameError(t *testing.T, what string, got, want error, codeOnly bool) bool {
 	}
 	return false
 }
+
+// appendingResult writes its own XML, as STS's results do.
+type appendingResult struct{ Value string }
+
+func (r appendingResult) AppendXML(b []byte) []byte {
+	b = append(b, "<Value>"...)
+	b = AppendEscaped(b, r.Value)
+	return append(b, "</Value>"...)
+}
+
+// FuzzWriteResultMatchesEncoder holds the hand-written envelope and AppendEscaped to what
+// encoding/xml wrote for the whole response before, byte for byte.
+func FuzzWriteResultMatchesEncoder(f *testing.F) {
+	f.Add("AssumeRole", "https://sts.amazonaws.com/doc/2011-06-15/", "0c9a4b8e-6f7d", "arn:aws:iam::1:role/r")
+	f.Add("GetUser", "a\"b'c&d<e>f", "\t\n\r", "\xff\x00\u2028\ufffdé")
+	f.Fuzz(func(t *testing.T, action, xmlns, requestID, value string) {
+		if action == "" || !isXMLName(action) {
+			return // an action is one of the emulator's names, never the client's text
+		}
+		for _, result := range []any{nil, struct{ Value string }{value}} {
+			got, want := httptest.NewRecorder(), httptest.NewRecorder()
+			WriteResult(got, action, xmlns, requestID, result)
+			refWriteResult(want, action, xmlns, requestID, result)
+			if got.Body.String() != want.Body.String() {
+				t.Fatalf("got  %s\nwant %s", got.Body, want.Body)
+			}
+		}
+		got, want := httptest.NewRecorder(), httptest.NewRecorder()
+		WriteResult(got, action, xmlns, requestID, appendingResult{value})
+		refWriteResult(want, action, xmlns, requestID, struct{ Value string }{value})
+		if got.Body.String() != want.Body.String() {
+			t.Fatalf("XMLAppender: got  %s\nwant %s", got.Body, want.Body)
+		}
+	})
+}
+
+func isXMLName(s string) bool {
+	for i, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

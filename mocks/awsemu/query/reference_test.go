@@ -1,6 +1,8 @@
 package query
 
 import (
+	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -198,4 +200,29 @@ func (p *refParams) CheckUnknown() error {
 	}
 	sort.Strings(unknown)
 	return awserr.New(http.StatusBadRequest, "InvalidParameter", "parameter %s is not a parameter of %s", unknown[0], p.Action)
+}
+
+// refWriteResult is WriteResult before the envelope was written by hand: it writes <ActionResponse xmlns=…><ActionResult>result</ActionResult>
+// <ResponseMetadata><RequestId/></ResponseMetadata></ActionResponse>. A nil result omits the
+// Result element, as AWS does for actions that return nothing.
+func refWriteResult(w http.ResponseWriter, action, xmlns, requestID string, result any) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	w.WriteHeader(http.StatusOK)
+	x := resultEncoders.Get().(*resultEncoder)
+	enc := x.enc
+	start := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}}}
+	_ = enc.EncodeToken(start)
+	if result != nil {
+		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+			panic(fmt.Sprintf("query: cannot encode %s result: %v", action, err)) // a programming error
+		}
+	}
+	_ = enc.EncodeElement(struct {
+		RequestID string `xml:"RequestId"`
+	}{requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
+	_ = enc.EncodeToken(start.End())
+	_ = enc.Flush()
+	_, _ = w.Write(x.buf.Bytes())
+	x.release()
 }
