@@ -203,7 +203,7 @@ func (s *Store) record(e Event) (Event, error) {
 	}{{"requestParameters", &e.RequestParameters}, {"responseElements", &e.ResponseElements}} {
 		if len(*f.v) == 0 {
 			*f.v = nil
-		} else if !json.Valid(*f.v) {
+		} else if !validJSON(*f.v) {
 			return Event{}, fmt.Errorf("cloudtrail: event %s: %s is not valid JSON", e.EventName, f.name)
 		}
 	}
