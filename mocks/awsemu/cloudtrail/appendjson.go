@@ -25,6 +25,9 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// AppendJSONString appends s as json.Marshal writes a string, for other packages' records.
+func AppendJSONString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendField appends ,"name":"value" (without the comma for the first field, after '{').
 func appendField(b []byte, name, value string) []byte {
 	if b[len(b)-1] != '{' {
