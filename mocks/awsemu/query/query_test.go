@@ -191,6 +191,8 @@ func FuzzParseAgreesWithReference(f *testing.F) {
 	f.Add("Action=X&Tags.member.2.Key=a&Tags=&TransitiveTagKeys.member.01=x", "Version=1")
 	f.Add("Action=X&Tags.member.1.Key=a&Tags.member.1.Value=b&Tags.member.1.Nope=c&Tags.member.10000.Key=z", "X-Amz-Date=1&Action=Y")
 	f.Add("Action=X&=1&TransitiveTagKeys.member.1.x=1&Tags.member.1.Key=a\nb", "")
+	f.Add("Action=X&RoleArn=arn&Flag=true", "Flag=maybe")
+	f.Add("Action=X&DurationSeconds=abc&Flag=maybe", "")
 	f.Fuzz(func(t *testing.T, body, rawQuery string) {
 		newReq := func() *http.Request {
 			r := post(body)
@@ -220,8 +222,21 @@ func FuzzParseAgreesWithReference(f *testing.F) {
 		}
 		n1, ok1, err1 := got.Int("DurationSeconds")
 		n2, ok2, err2 := want.Int("DurationSeconds")
-		if n1 != n2 || ok1 != ok2 || !sameError(t, "Int", err1, err2, false) {
+		sameError(t, "Int", err1, err2, false)
+		if n1 != n2 || ok1 != ok2 {
 			t.Fatalf("Int: got %d %v, want %d %v", n1, ok1, n2, ok2)
+		}
+		s1, err1 := got.Required("RoleArn")
+		s2, err2 := want.Required("RoleArn")
+		sameError(t, "Required", err1, err2, false)
+		if s1 != s2 {
+			t.Fatalf("Required: got %q, want %q", s1, s2)
+		}
+		b1, ok1, err1 := got.Bool("Flag")
+		b2, ok2, err2 := want.Bool("Flag")
+		sameError(t, "Bool", err1, err2, false)
+		if b1 != b2 || ok1 != ok2 {
+			t.Fatalf("Bool: got %v %v, want %v %v", b1, ok1, b2, ok2)
 		}
 		if allOK { // after a failed read the old decoding marked parameters read in map order
 			sameError(t, "CheckUnknown", got.CheckUnknown(), want.CheckUnknown(), false)
