@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
 	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
@@ -210,7 +211,8 @@ func (e *Emulator) record(service, action string, call *iam.Call, callErr error)
 }
 
 // logDecision writes the decision log line of one service call. Every request passes here, so
-// the line is built only when the level is on, from attributes in a stack array.
+// the line is built only when the level is on, from attributes in a stack array, and the
+// record is made here rather than by LogAttrs, with its call site taken once.
 func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr error) {
 	ctx := context.Background()
 	if !e.log.Enabled(ctx, slog.LevelInfo) {
@@ -235,8 +237,12 @@ func (e *Emulator) logDecision(service, action string, call *iam.Call, callErr e
 	if d := call.Decision; d != nil {
 		attrs = append(attrs, slog.String("policy_decision", string(d.Decision)), slog.String("reason", d.Reason))
 	}
-	e.log.LogAttrs(ctx, slog.LevelInfo, "aws request", attrs...)
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "aws request", decisionSite.get())
+	r.AddAttrs(attrs...)
+	_ = e.log.Handler().Handle(ctx, r) // as LogAttrs does
 }
+
+var decisionSite logSite
 
 func (e *Emulator) health(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")

@@ -171,8 +171,11 @@ type AssumeRoleParameters struct {
 	PolicyArns        []PolicyARN `json:"policyArns,omitempty"`
 }
 
-// JSON returns p as a requestParameters value.
-func (p AssumeRoleParameters) JSON() json.RawMessage { return mustJSON(p) }
+// JSON returns p as a requestParameters value: json.Marshal's bytes, written without reflection.
+func (p AssumeRoleParameters) JSON() json.RawMessage {
+	n := 64 + len(p.RoleArn) + len(p.RoleSessionName) + len(p.SourceIdentity) + len(p.Policy) + len(p.ExternalID) + 32*len(p.Tags)
+	return p.appendJSON(make([]byte, 0, n))
+}
 
 // AssumeRoleResponseElements are AssumeRole's responseElements as CloudTrail records them.
 type AssumeRoleResponseElements struct {
@@ -182,8 +185,17 @@ type AssumeRoleResponseElements struct {
 	SourceIdentity   string               `json:"sourceIdentity,omitempty"`
 }
 
-// JSON returns r as a responseElements value.
-func (r AssumeRoleResponseElements) JSON() json.RawMessage { return mustJSON(r) }
+// JSON returns r as a responseElements value: json.Marshal's bytes, written without reflection.
+func (r AssumeRoleResponseElements) JSON() json.RawMessage {
+	n := 192 + len(r.SourceIdentity)
+	if c := r.Credentials; c != nil {
+		n += len(c.AccessKeyID) + len(c.SessionToken)
+	}
+	if u := r.AssumedRoleUser; u != nil {
+		n += len(u.AssumedRoleID) + len(u.ARN)
+	}
+	return r.appendJSON(make([]byte, 0, n))
+}
 
 // ResponseCredentials are issued credentials as CloudTrail records them: the secret access key
 // is never part of a record; the access key id and session token are.
@@ -207,13 +219,4 @@ func (c ResponseCredentials) MarshalJSON() ([]byte, error) {
 type AssumedRoleUser struct {
 	AssumedRoleID string `json:"assumedRoleId"` // AROA…:<session name>
 	ARN           string `json:"arn"`
-}
-
-// mustJSON marshals values whose types cannot fail to marshal (strings, numbers, times).
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("cloudtrail: marshal %T: %v", v, err))
-	}
-	return b
 }

@@ -203,7 +203,7 @@ func (s *Store) record(e Event) (Event, error) {
 	}{{"requestParameters", &e.RequestParameters}, {"responseElements", &e.ResponseElements}} {
 		if len(*f.v) == 0 {
 			*f.v = nil
-		} else if !json.Valid(*f.v) {
+		} else if !validJSON(*f.v) {
 			return Event{}, fmt.Errorf("cloudtrail: event %s: %s is not valid JSON", e.EventName, f.name)
 		}
 	}
@@ -415,11 +415,21 @@ func clone(e Event) Event {
 	return e
 }
 
+// newUUID is a random (version 4) UUID, written in place: every record takes one.
 func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var id [36]byte
+	hex.Encode(id[0:8], b[0:4])
+	id[8] = '-'
+	hex.Encode(id[9:13], b[4:6])
+	id[13] = '-'
+	hex.Encode(id[14:18], b[6:8])
+	id[18] = '-'
+	hex.Encode(id[19:23], b[8:10])
+	id[23] = '-'
+	hex.Encode(id[24:], b[10:])
+	return string(id[:])
 }

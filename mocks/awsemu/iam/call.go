@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
@@ -83,7 +84,7 @@ func (c *Call) Request(action, resource string) *iampolicy.Request {
 	if c.SourceIP != "" {
 		r.Context.Set("aws:SourceIp", c.SourceIP)
 	}
-	r.Context.Set("aws:SecureTransport", map[bool]string{true: "true", false: "false"}[c.Secure])
+	r.Context.Set("aws:SecureTransport", strconv.FormatBool(c.Secure))
 	if c.Region != "" {
 		r.Context.Set("aws:RequestedRegion", c.Region)
 	}

@@ -67,7 +67,27 @@ func (c *Context) Set(key string, values ...string) {
 	if c.m == nil {
 		c.m = make(map[string]ctxEntry)
 	}
-	c.m[strings.ToLower(key)] = ctxEntry{name: key, values: values}
+	c.m[lowerKey(key)] = ctxEntry{name: key, values: values}
+}
+
+// lowered maps the keys the emulator sets on every request to their lower case, so that
+// setting them does not allocate the lower-cased copy each time.
+var lowered = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"aws:SourceIp", "aws:SecureTransport", "aws:RequestedRegion", "aws:UserAgent", "aws:TagKeys",
+		"aws:ResourceAccount", "sts:SourceIdentity", "sts:RoleSessionName", "sts:TransitiveTagKeys", "sts:ExternalId",
+		"s3:ResourceAccount", "s3:authType", "s3:signatureAge"} {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()
+
+// lowerKey is strings.ToLower(key).
+func lowerKey(key string) string {
+	if l, ok := lowered[key]; ok {
+		return l
+	}
+	return strings.ToLower(key)
 }
 
 // Delete removes key.

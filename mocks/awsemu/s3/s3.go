@@ -11,14 +11,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -359,22 +362,7 @@ var conditionHeaders = func() []struct{ key, header string } {
 
 func (x *exchange) setTrail() {
 	o := &x.op
-	params := map[string]string{"Host": x.r.Host}
-	if o.bucket != "" {
-		params["bucketName"] = o.bucket
-	}
-	if o.key != "" {
-		params["key"] = o.key
-	}
-	if x.r.URL.RawQuery != "" {
-		q := x.r.URL.Query() // once, not per parameter: every request is recorded
-		for _, k := range []string{"prefix", "delimiter", "max-keys", "list-type", "uploadId", "versionId"} {
-			if v := q.Get(k); v != "" {
-				params[k] = v
-			}
-		}
-	}
-	x.out.RequestParameters, _ = json.Marshal(params)
+	x.out.RequestParameters = requestParameters(x.r, o.bucket, o.key)
 	if o.key != "" {
 		x.out.Resources = append(x.out.Resources, cloudtrail.Resource{Type: "AWS::S3::Object", ARN: objectARN(o.bucket, o.key)})
 	}
@@ -383,6 +371,47 @@ func (x *exchange) setTrail() {
 			x.out.Resources = append(x.out.Resources, cloudtrail.Resource{AccountID: meta.Owner, Type: "AWS::S3::Bucket", ARN: bucketARN(o.bucket)})
 		}
 	}
+}
+
+// trailQueryParameters are the query parameters an S3 record's requestParameters carry, in
+// the order json.Marshal writes a map's keys (after Host, bucketName; key between delimiter
+// and list-type).
+var trailQueryParameters = []string{"delimiter", "list-type", "max-keys", "prefix", "uploadId", "versionId"}
+
+// requestParameters is an S3 record's requestParameters: the JSON object json.Marshal writes
+// for the map {Host, bucketName, key, and the query parameters above that are set}, written
+// without building the map (every request is recorded).
+func requestParameters(r *http.Request, bucket, key string) json.RawMessage {
+	b := make([]byte, 0, 64+len(r.Host)+len(bucket)+len(key))
+	b = append(b, `{"Host":`...)
+	b = cloudtrail.AppendJSONString(b, r.Host)
+	if bucket != "" {
+		b = append(b, `,"bucketName":`...)
+		b = cloudtrail.AppendJSONString(b, bucket)
+	}
+	var q url.Values
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query() // once, not per parameter
+	}
+	keyWritten := key == ""
+	for _, k := range trailQueryParameters {
+		if !keyWritten && k > "key" {
+			b = append(b, `,"key":`...)
+			b = cloudtrail.AppendJSONString(b, key)
+			keyWritten = true
+		}
+		if v := q.Get(k); v != "" {
+			b = append(b, ',')
+			b = cloudtrail.AppendJSONString(b, k)
+			b = append(b, ':')
+			b = cloudtrail.AppendJSONString(b, v)
+		}
+	}
+	if !keyWritten {
+		b = append(b, `,"key":`...)
+		b = cloudtrail.AppendJSONString(b, key)
+	}
+	return append(b, '}')
 }
 
 // captureWriter remembers the status and the start of an error body, for CloudTrail.
@@ -407,6 +436,25 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	}
 	return c.ResponseWriter.Write(b)
 }
+
+// ReadFrom lets io.Copy (gofakes3 copies an object's body with it) hand a successful body to
+// the ResponseWriter's own ReadFrom, as it would without the capture: net/http's copies through
+// a pooled buffer. Otherwise the copy goes through Write with a pooled buffer, not a new 32 KiB
+// one per response.
+func (c *captureWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok && c.status < 300 {
+		c.wrote = true
+		return rf.ReadFrom(r)
+	}
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	return io.CopyBuffer(writeOnly{c}, r, *bp)
+}
+
+// writeOnly hides its writer's ReadFrom, so that io.CopyBuffer uses the buffer it is given.
+type writeOnly struct{ io.Writer }
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 var (
 	codeRe    = regexp.MustCompile(`<Code>([^<]*)</Code>`)

@@ -213,10 +213,15 @@ func parseCredential(v string, presigned bool) (Scope, *Error) {
 		}
 		return errIncomplete("", queryMsg, expecting)
 	}
-	parts := strings.Split(v, "/")
-	if len(parts) != 5 {
+	// Five slash-separated parts, cut into an array: every request has a credential.
+	var parts [5]string
+	if strings.Count(v, "/") != 4 {
 		return Scope{}, bad(fmt.Sprintf(
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", v))
+	}
+	rest := v
+	for i := range parts {
+		parts[i], rest, _ = strings.Cut(rest, "/")
 	}
 	for _, p := range parts {
 		if p == "" {
