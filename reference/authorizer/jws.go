@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +28,9 @@ type compactJWS struct {
 	signingInput  string
 	payload       []byte
 	sig           []byte
+	// inputSum is the signing input's SHA-256 when summed (the cache key computed it).
+	inputSum [sha256.Size]byte
+	summed   bool
 }
 
 // strictB64 refuses non-canonical encodings (stray low bits in the last character): go-jose
@@ -63,10 +68,20 @@ func parseCompact(raw string) (compactJWS, bool) {
 	return t, true
 }
 
+// b64URLBytes marks the base64url alphabet: a table lookup per byte, since every verified
+// token is scanned whole.
+var b64URLBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+	}
+	return t
+}()
+
+// isB64URL reports whether s is only the base64url alphabet (Go's decoder skips \r and \n
+// even when strict, so the decoder alone would accept them).
 func isB64URL(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !b64URLBytes[s[i]] {
 			return false
 		}
 	}
@@ -74,14 +89,16 @@ func isB64URL(s string) bool {
 }
 
 // parseFlatHeader reads {"alg":"…","kid":"…","typ":"…"} (any order, JSON whitespace, kid and
-// typ optional) into t. Any other member, a repeated one, a value that is not a string, an
-// escape or a byte outside printable ASCII makes it return false.
+// typ optional) into t, and Entra ID's x5t (and x5t#S256), certificate thumbprints that
+// repeat the kid: go-jose keeps them as extra headers nobody reads, so they are passed over
+// here too. Any other member, a repeated one, a value that is not a string, an escape or a
+// byte outside printable ASCII makes it return false.
 func parseFlatHeader(b []byte, t *compactJWS) bool {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	var seen [3]bool
+	var seen [5]bool
 	for first := true; ; first = false {
 		i = skipWS(b, i+1)
 		if first && i < len(b) && b[i] == '}' {
@@ -107,6 +124,10 @@ func parseFlatHeader(b []byte, t *compactJWS) bool {
 			slot, t.kid = 1, val
 		case "typ":
 			slot, t.typ = 2, val
+		case "x5t":
+			slot = 3
+		case "x5t#S256":
+			slot = 4
 		default:
 			return false
 		}
@@ -153,8 +174,9 @@ func plainString(b []byte, i int) (string, int, bool) {
 
 // verifyJWS checks a signature with the standard library, as go-jose does for the same
 // algorithm and key: PKCS #1 v1.5 and PSS (any salt length) over RSA, r||s of the curve's size
-// over ECDSA, Ed25519 over the signing input itself.
-func verifyJWS(key any, alg, input string, sig []byte) error {
+// over ECDSA, Ed25519 over the signing input itself. inputSum, when not nil, is the signing
+// input's SHA-256, already computed.
+func verifyJWS(key any, alg, input string, sig []byte, inputSum *[sha256.Size]byte) error {
 	var h crypto.Hash
 	switch alg {
 	case "RS256", "PS256", "ES256":
@@ -172,9 +194,18 @@ func verifyJWS(key any, alg, input string, sig []byte) error {
 	default:
 		return errBadSignature
 	}
-	d := h.New()
-	d.Write([]byte(input))
-	digest := d.Sum(make([]byte, 0, 64))
+	var digest []byte
+	if h == crypto.SHA256 {
+		if inputSum == nil {
+			sum := sum256(nil, input)
+			inputSum = &sum
+		}
+		digest = inputSum[:]
+	} else {
+		d := h.New()
+		d.Write([]byte(input))
+		digest = d.Sum(make([]byte, 0, 64))
+	}
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		switch alg[0] {
@@ -194,6 +225,22 @@ func verifyJWS(key any, alg, input string, sig []byte) error {
 		}
 	}
 	return errBadSignature
+}
+
+// hashBufs hold the bytes sum256 hashes: strings reach crypto/sha256 without a copy of their
+// own per call.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// sum256 is the SHA-256 of prefix followed by s.
+func sum256(prefix []byte, s string) [sha256.Size]byte {
+	bp := hashBufs.Get().(*[]byte)
+	b := append(append((*bp)[:0], prefix...), s...)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		hashBufs.Put(bp)
+	}
+	return sum
 }
 
 var errBadSignature = errors.New("the signature does not verify")
@@ -298,29 +345,17 @@ func oidcChecks(payload []byte, issuer string, now time.Time) (time.Time, error)
 // registeredClaims are the claims go-oidc decodes (idToken's fields).
 var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "_claim_names", "_claim_sources"}
 
-// quotedRegistered holds each registered claim's name as it appears in JSON text.
-var quotedRegistered = func() (q [len(registeredClaims)][]byte) {
-	for i, n := range registeredClaims {
-		q[i] = []byte(`"` + n + `"`)
-	}
-	return q
-}()
-
 // claimsChecks is oidcChecks read from claims already decoded, for payloads whose registered
 // claims have the plain shape IdPs issue; ok is false for any other payload, which oidcChecks
-// then decodes itself. Plain means: no escape anywhere in the payload (an escaped name could
-// repeat a claim unseen), each registered name at most once in its text and only in its exact
-// case (encoding/json matches struct fields case-insensitively and reports an earlier
-// duplicate's type error, neither of which a decoded map shows), no distributed claims, the
-// string claims strings, the dates numbers, aud a string or a list.
-func claimsChecks(payload []byte, c claimSet, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
-	if c == nil || bytes.IndexByte(payload, '\\') >= 0 {
+// then decodes itself. Plain means: decoded by splitObject with no member name repeated
+// (encoding/json reports an earlier duplicate's type error, which a decoded map does not
+// show; splitObject also leaves names with escapes or non-ASCII bytes to json.Unmarshal), no
+// escape anywhere in the payload, each registered name only in its exact case (encoding/json
+// matches struct fields case-insensitively), no distributed claims, the string claims
+// strings, the dates numbers, aud a string or a list.
+func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
+	if c == nil || !plain || bytes.IndexByte(payload, '\\') >= 0 {
 		return time.Time{}, nil, false
-	}
-	for _, q := range quotedRegistered {
-		if i := bytes.Index(payload, q); i >= 0 && bytes.Contains(payload[i+len(q):], q) {
-			return time.Time{}, nil, false
-		}
 	}
 	for k := range c {
 		for i := 0; i < len(k); i++ {
@@ -415,35 +450,37 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 // decodeClaims decodes a payload into a claimSet exactly as json.Unmarshal does, faster for
 // the common object whose names are plain ASCII: json.Valid checks the syntax, then one scan
 // cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated name keeps
-// its last value). Other payloads go to json.Unmarshal.
-func decodeClaims(payload []byte) (claimSet, error) {
-	if c, ok := splitObject(payload); ok {
-		return c, nil
+// its last value). Other payloads go to json.Unmarshal. plain reports the scan's case with no
+// name repeated, which claimsChecks needs.
+func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
+	if c, members, ok := splitObject(payload); ok {
+		return c, members == len(c), nil
 	}
-	var c claimSet
-	err := json.Unmarshal(payload, &c)
-	return c, err
+	err = json.Unmarshal(payload, &c)
+	return c, false, err
 }
 
-func splitObject(b []byte) (claimSet, bool) {
+// splitObject returns the object's members and how many there were, repeated names counted
+// each time.
+func splitObject(b []byte) (claimSet, int, bool) {
 	if !json.Valid(b) {
-		return nil, false
+		return nil, 0, false
 	}
 	i := skipWS(b, 0)
 	if b[i] != '{' {
-		return nil, false
+		return nil, 0, false
 	}
 	c := make(claimSet, 16)
 	i = skipWS(b, i+1)
 	if b[i] == '}' {
-		return c, true
+		return c, 0, true
 	}
-	for {
+	for members := 1; ; members++ {
 		// b is valid JSON: a member is "name" ws : ws value ws, then , or }.
 		end := i + 1
 		for ; b[end] != '"'; end++ {
 			if b[end] == '\\' || b[end] >= utf8.RuneSelf {
-				return nil, false
+				return nil, 0, false
 			}
 		}
 		name := string(b[i+1 : end])
@@ -452,7 +489,7 @@ func splitObject(b []byte) (claimSet, bool) {
 		c[name] = json.RawMessage(b[start:stop:stop])
 		i = skipWS(b, stop)
 		if b[i] == '}' {
-			return c, true
+			return c, members, true
 		}
 		i = skipWS(b, i+1)
 	}

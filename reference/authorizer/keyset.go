@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -162,8 +163,12 @@ func (ks *keySet) verifyCompact(ctx context.Context, p *probe, t *compactJWS) ([
 	if err != nil {
 		return nil, err
 	}
+	var sum *[sha256.Size]byte
+	if t.summed {
+		sum = &t.inputSum
+	}
 	for _, k := range keys {
-		if verifyJWS(k.Key, t.alg, t.signingInput, t.sig) == nil {
+		if verifyJWS(k.Key, t.alg, t.signingInput, t.sig, sum) == nil {
 			p.verified, p.payload, p.kid = true, t.payload, k.KeyID
 			return t.payload, nil
 		}
