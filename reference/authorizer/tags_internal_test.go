@@ -30,8 +30,12 @@ func FuzzTagsEncodeAsEncodingJSON(f *testing.F) {
 			t.Errorf("tagsJSON(%q) = %s, json.Marshal: %s", tags, got, want)
 		}
 		for _, handler := range []func(*bytes.Buffer) slog.Handler{
-			func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, &slog.HandlerOptions{ReplaceAttr: dropTime}) },
-			func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, &slog.HandlerOptions{ReplaceAttr: dropTime}) },
+			func(b *bytes.Buffer) slog.Handler {
+				return slog.NewJSONHandler(b, &slog.HandlerOptions{ReplaceAttr: dropTime})
+			},
+			func(b *bytes.Buffer) slog.Handler {
+				return slog.NewTextHandler(b, &slog.HandlerOptions{ReplaceAttr: dropTime})
+			},
 		} {
 			var before, after bytes.Buffer
 			slog.New(handler(&before)).Info("m", slog.Any("tags", tags))
