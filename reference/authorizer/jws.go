@@ -50,20 +50,26 @@ func parseCompact(raw string) (compactJWS, bool) {
 	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 || !isB64URL(h) || !isB64URL(body) || !isB64URL(sig) {
 		return compactJWS{}, false
 	}
-	hdr, err := strictB64.DecodeString(h)
+	// The three parts decode into one buffer.
+	enc := strictB64
+	buf := make([]byte, enc.DecodedLen(len(h))+enc.DecodedLen(len(body))+enc.DecodedLen(len(sig)))
+	n, err := enc.Decode(buf, []byte(h))
 	if err != nil {
 		return compactJWS{}, false
 	}
+	hdr, buf := buf[:n:n], buf[n:]
 	var t compactJWS
 	if !parseFlatHeader(hdr, &t) {
 		return compactJWS{}, false
 	}
-	if t.payload, err = strictB64.DecodeString(body); err != nil {
+	if n, err = enc.Decode(buf, []byte(body)); err != nil {
 		return compactJWS{}, false
 	}
-	if t.sig, err = strictB64.DecodeString(sig); err != nil {
+	t.payload, buf = buf[:n:n], buf[n:]
+	if n, err = enc.Decode(buf, []byte(sig)); err != nil {
 		return compactJWS{}, false
 	}
+	t.sig = buf[:n:n]
 	t.signingInput = raw[:len(h)+1+len(body)]
 	return t, true
 }
@@ -117,13 +123,13 @@ func parseFlatHeader(b []byte, t *compactJWS) bool {
 			return false
 		}
 		var slot int
-		switch name {
+		switch string(name) {
 		case "alg":
-			slot, t.alg = 0, val
+			slot, t.alg = 0, internedValue(val)
 		case "kid":
-			slot, t.kid = 1, val
+			slot, t.kid = 1, string(val)
 		case "typ":
-			slot, t.typ = 2, val
+			slot, t.typ = 2, internedValue(val)
 		case "x5t":
 			slot = 3
 		case "x5t#S256":
@@ -155,21 +161,41 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// plainString reads a JSON string at b[i] without escapes, of printable ASCII, and returns it
-// and the index after its closing quote.
-func plainString(b []byte, i int) (string, int, bool) {
+// plainString reads a JSON string at b[i] without escapes, of printable ASCII, and returns its
+// bytes and the index after its closing quote.
+func plainString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
-		return "", 0, false
+		return nil, 0, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
+			return b[i+1 : j], j + 1, true
 		case c == '\\' || c < 0x20 || c > 0x7e:
-			return "", 0, false
+			return nil, 0, false
 		}
 	}
-	return "", 0, false
+	return nil, 0, false
+}
+
+// internedValue is string(v), without an allocation for the algorithms and typ values tokens
+// carry.
+func internedValue(v []byte) string {
+	switch string(v) {
+	case "RS256":
+		return "RS256"
+	case "PS256":
+		return "PS256"
+	case "ES256":
+		return "ES256"
+	case "JWT":
+		return "JWT"
+	case "at+jwt":
+		return "at+jwt"
+	case "application/at+jwt":
+		return "application/at+jwt"
+	}
+	return string(v)
 }
 
 // verifyJWS checks a signature with the standard library, as go-jose does for the same
@@ -384,12 +410,12 @@ func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now tim
 	if raw, present := c["aud"]; present && !plainJSONString(raw) && (len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, new([]string)) != nil) {
 		return time.Time{}, nil, false
 	}
-	var iss string
+	var iss []byte
 	if raw, present := c["iss"]; present {
 		if !plainJSONString(raw) {
 			return time.Time{}, nil, false
 		}
-		iss = string(raw[1 : len(raw)-1])
+		iss = raw[1 : len(raw)-1]
 	}
 	exp, expOK := jsonNumberTime(c, "exp")
 	_, iatOK := jsonNumberTime(c, "iat")
@@ -398,7 +424,7 @@ func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now tim
 		return time.Time{}, nil, false
 	}
 	// The checks themselves, in go-oidc's order.
-	if iss != issuer && !(issuer == googleIssuer && iss == googleIssuerNoScheme) {
+	if string(iss) != issuer && !(issuer == googleIssuer && string(iss) == googleIssuerNoScheme) {
 		return time.Time{}, fmt.Errorf("oidc: id token issued by a different provider, expected %q got %q", issuer, iss), true
 	}
 	if exp.Before(now) {
@@ -483,7 +509,7 @@ func splitObject(b []byte) (claimSet, int, bool) {
 				return nil, 0, false
 			}
 		}
-		name := string(b[i+1 : end])
+		name := claimName(b[i+1 : end])
 		start := skipWS(b, skipWS(b, end+1)+1)
 		stop := skipValue(b, start)
 		c[name] = json.RawMessage(b[start:stop:stop])
@@ -493,6 +519,53 @@ func splitObject(b []byte) (claimSet, int, bool) {
 		}
 		i = skipWS(b, i+1)
 	}
+}
+
+// claimName is string(b), without an allocation for the names IdPs' access tokens use.
+func claimName(b []byte) string {
+	switch string(b) {
+	case "iss":
+		return "iss"
+	case "sub":
+		return "sub"
+	case "aud":
+		return "aud"
+	case "exp":
+		return "exp"
+	case "iat":
+		return "iat"
+	case "nbf":
+		return "nbf"
+	case "jti":
+		return "jti"
+	case "scope":
+		return "scope"
+	case "scp":
+		return "scp"
+	case "client_id":
+		return "client_id"
+	case "azp":
+		return "azp"
+	case "email":
+		return "email"
+	case "tenant":
+		return "tenant"
+	case "token_use":
+		return "token_use"
+	case "ver":
+		return "ver"
+	case "tid":
+		return "tid"
+	case "oid":
+		return "oid"
+	case "auth_time":
+		return "auth_time"
+	case "uti":
+		return "uti"
+	case "name":
+		return "name"
+	}
+	return string(b)
 }
 
 // skipValue returns the index after the valid JSON value at b[i].

@@ -73,9 +73,15 @@ func (c *keyCache) candidates(kid, alg string) []jose.JSONWebKey {
 	if kid != "" {
 		keys = c.byKID[kid]
 	}
+	fits := func(k jose.JSONWebKey) bool {
+		return (k.Algorithm == "" || k.Algorithm == alg) && keyFitsAlg(k.Key, alg)
+	}
+	if len(keys) == 1 && fits(keys[0]) { // the usual case: one key per kid, shared as it is
+		return keys[:1:1]
+	}
 	out := make([]jose.JSONWebKey, 0, len(keys))
 	for _, k := range keys {
-		if (k.Algorithm == "" || k.Algorithm == alg) && keyFitsAlg(k.Key, alg) {
+		if fits(k) {
 			out = append(out, k)
 		}
 	}

@@ -375,6 +375,11 @@ func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
 	var one string
 	var many []string
 	switch {
+	case plainJSONString(raw):
+		if slices.Contains(v.typ.Values, string(raw[1:len(raw)-1])) {
+			return nil
+		}
+		many = []string{string(raw[1 : len(raw)-1])}
 	case json.Unmarshal(raw, &one) == nil:
 		many = []string{one}
 	case json.Unmarshal(raw, &many) == nil:
