@@ -294,7 +294,7 @@ func (a *Authorizer) record(ctx context.Context, d *Decision, dn *denial, elapse
 		slog.String("source_identity", d.SourceIdentity),
 		slog.String("tenant", d.Tenant),
 		slog.String("role_arn", d.RoleARN),
-		slog.Any("tags", tagList(tags)),
+		slog.Any("tags", tags),
 	)
 	if d.Agent != nil {
 		attrs = append(attrs, slog.String("agent_type", d.Agent.Type), slog.String("delegator_sub", d.Agent.DelegatorSub))

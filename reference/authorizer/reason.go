@@ -1,7 +1,6 @@
 package authorizer
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -191,48 +190,33 @@ func (d Decision) Context() map[string]any {
 // tagsJSON writes tags as the JSON list STS takes. Keys and values were validated against
 // STS's character class, but they are escaped anyway.
 func tagsJSON(tags []Tag) string {
-	return string(appendTags(make([]byte, 0, 40*len(tags)+2), tags, true))
+	return string(appendTags(make([]byte, 0, 40*len(tags)+2), tags))
 }
 
-// tagList logs tags as encoding/json writes a []Tag, without its reflection (the decision
-// log writes them on every decision). Other handlers print it as they print a []Tag.
-type tagList []Tag
-
-// MarshalJSON writes what json.Marshal writes for a []Tag, HTML left to the encoder (slog's
-// does not escape it, json.Marshal does).
-func (l tagList) MarshalJSON() ([]byte, error) {
-	return appendTags(make([]byte, 0, 40*len(l)+2), l, false), nil
-}
-
-// appendTags appends tags as encoding/json writes a []Tag ([] for none), escaping <, > and &
-// when escapeHTML is set.
-func appendTags(b []byte, tags []Tag, escapeHTML bool) []byte {
+// appendTags appends tags as json.Marshal writes a []Tag ([] for none), without its
+// reflection: Decision.Context writes them on every allowed decision.
+func appendTags(b []byte, tags []Tag) []byte {
 	b = append(b, '[')
 	for i, t := range tags {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"Key":`...)
-		b = appendJSONString(b, t.Key, escapeHTML)
+		b = appendJSONString(b, t.Key)
 		b = append(b, `,"Value":`...)
-		b = appendJSONString(b, t.Value, escapeHTML)
+		b = appendJSONString(b, t.Value)
 		b = append(b, '}')
 	}
 	return append(b, ']')
 }
 
-// appendJSONString appends s as encoding/json writes it: printable ASCII without quotes,
-// backslashes (and HTML's <, > and &, when escaped) as it is, anything else through
-// encoding/json itself.
-func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
+// appendJSONString appends s as json.Marshal writes it: printable ASCII other than quotes,
+// backslashes and HTML's <, > and & as it is, anything else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || escapeHTML && (c == '<' || c == '>' || c == '&') {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(escapeHTML)
-			_ = enc.Encode(s) // a string: cannot fail
-			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string: cannot fail
+			return append(b, q...)
 		}
 	}
 	b = append(b, '"')

@@ -1,15 +1,12 @@
 package authorizer
 
 import (
-	"bytes"
 	"encoding/json"
-	"log/slog"
 	"testing"
 )
 
-// FuzzTagsEncodeAsEncodingJSON: the hand-written tag encoding writes the bytes encoding/json
-// writes for a []Tag, in Decision.Context (json.Marshal) and in the decision log (slog's JSON
-// handler, which does not escape HTML), and slog's text handler prints a tagList as a []Tag.
+// FuzzTagsEncodeAsEncodingJSON: the hand-written tag encoding of Decision.Context writes the
+// bytes json.Marshal writes for a []Tag.
 func FuzzTagsEncodeAsEncodingJSON(f *testing.F) {
 	if got := tagsJSON(nil); got != "[]" {
 		f.Errorf("tagsJSON(nil) = %s, want []", got)
@@ -29,27 +26,5 @@ func FuzzTagsEncodeAsEncodingJSON(f *testing.F) {
 		if got := tagsJSON(tags); got != string(want) {
 			t.Errorf("tagsJSON(%q) = %s, json.Marshal: %s", tags, got, want)
 		}
-		for _, handler := range []func(*bytes.Buffer) slog.Handler{
-			func(b *bytes.Buffer) slog.Handler {
-				return slog.NewJSONHandler(b, &slog.HandlerOptions{ReplaceAttr: dropTime})
-			},
-			func(b *bytes.Buffer) slog.Handler {
-				return slog.NewTextHandler(b, &slog.HandlerOptions{ReplaceAttr: dropTime})
-			},
-		} {
-			var before, after bytes.Buffer
-			slog.New(handler(&before)).Info("m", slog.Any("tags", tags))
-			slog.New(handler(&after)).Info("m", slog.Any("tags", tagList(tags)))
-			if before.String() != after.String() {
-				t.Errorf("logged as a tagList: %s as a []Tag: %s", after.String(), before.String())
-			}
-		}
 	})
-}
-
-func dropTime(_ []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey {
-		return slog.Attr{}
-	}
-	return a
 }
