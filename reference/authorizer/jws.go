@@ -474,10 +474,10 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 }
 
 // decodeClaims decodes a payload into a claimSet exactly as json.Unmarshal does, faster for
-// the common object whose names are plain ASCII: json.Valid checks the syntax, then one scan
-// cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated name keeps
-// its last value). Other payloads go to json.Unmarshal. plain reports the scan's case with no
-// name repeated, which claimsChecks needs.
+// the common object whose names are plain ASCII: one scan checks the syntax as json.Valid
+// does and cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated
+// name keeps its last value). Other payloads, invalid ones included, go to json.Unmarshal.
+// plain reports the scan's case with no name repeated, which claimsChecks needs.
 func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
 	if c, members, ok := splitObject(payload); ok {
 		return c, members == len(c), nil
@@ -486,39 +486,194 @@ func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
 	return c, false, err
 }
 
-// splitObject returns the object's members and how many there were, repeated names counted
-// each time.
-func splitObject(b []byte) (claimSet, int, bool) {
-	if !json.Valid(b) {
-		return nil, 0, false
-	}
+// splitObject returns the members of a JSON object whose names are printable ASCII without
+// escapes, and how many there were, repeated names counted each time. ok is false for
+// anything else, invalid JSON included.
+func splitObject(b []byte) (c claimSet, members int, ok bool) {
 	i := skipWS(b, 0)
-	if b[i] != '{' {
+	if i >= len(b) || b[i] != '{' {
 		return nil, 0, false
 	}
-	c := make(claimSet, 16)
+	c = make(claimSet, 16)
 	i = skipWS(b, i+1)
-	if b[i] == '}' {
-		return c, 0, true
+	if i < len(b) && b[i] == '}' {
+		return c, 0, skipWS(b, i+1) == len(b)
 	}
-	for members := 1; ; members++ {
-		// b is valid JSON: a member is "name" ws : ws value ws, then , or }.
+	for members = 1; ; members++ {
+		if i >= len(b) || b[i] != '"' {
+			return nil, 0, false
+		}
 		end := i + 1
-		for ; b[end] != '"'; end++ {
-			if b[end] == '\\' || b[end] >= utf8.RuneSelf {
+		for ; end < len(b) && b[end] != '"'; end++ {
+			if c := b[end]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
 				return nil, 0, false
 			}
 		}
+		if end >= len(b) {
+			return nil, 0, false
+		}
 		name := claimName(b[i+1 : end])
-		start := skipWS(b, skipWS(b, end+1)+1)
-		stop := skipValue(b, start)
+		i = skipWS(b, end+1)
+		if i >= len(b) || b[i] != ':' {
+			return nil, 0, false
+		}
+		start := skipWS(b, i+1)
+		stop, ok := scanValue(b, start, 0)
+		if !ok {
+			return nil, 0, false
+		}
 		c[name] = json.RawMessage(b[start:stop:stop])
 		i = skipWS(b, stop)
-		if b[i] == '}' {
-			return c, members, true
+		switch {
+		case i < len(b) && b[i] == '}':
+			return c, members, skipWS(b, i+1) == len(b)
+		case i < len(b) && b[i] == ',':
+			i = skipWS(b, i+1)
+		default:
+			return nil, 0, false
+		}
+	}
+}
+
+// maxScanDepth bounds scanValue's nesting; deeper values are left to json.Unmarshal.
+const maxScanDepth = 32
+
+// scanValue returns the index after the JSON value at b[i] (RFC 8259, as encoding/json reads
+// it: strings may hold any byte but control characters), and false when there is none.
+func scanValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return scanString(b, i)
+	case c == '{' || c == '[':
+		if depth >= maxScanDepth {
+			return 0, false
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
 		}
 		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == closing {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i, ok = scanString(b, i); !ok {
+					return 0, false
+				}
+				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+					return 0, false
+				}
+				i = skipWS(b, i+1)
+			}
+			if i, ok = scanValue(b, i, depth+1); !ok {
+				return 0, false
+			}
+			switch i = skipWS(b, i); {
+			case i < len(b) && b[i] == closing:
+				return i + 1, true
+			case i < len(b) && b[i] == ',':
+				i = skipWS(b, i+1)
+			default:
+				return 0, false
+			}
+		}
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return scanNumber(b, i)
 	}
+	return 0, false
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// scanString returns the index after the JSON string at b[i].
+func scanString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if j++; j >= len(b) {
+				return 0, false
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) {
+					return 0, false
+				}
+				for _, h := range b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, false
+					}
+				}
+				j += 4
+			default:
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+// scanNumber returns the index after the JSON number at b[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(b []byte, i int) (int, bool) {
+	digits := func(i int) int {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
 }
 
 // claimName is string(b), without an allocation for the names IdPs' access tokens use.
@@ -566,39 +721,4 @@ func claimName(b []byte) string {
 		return "name"
 	}
 	return string(b)
-}
-
-// skipValue returns the index after the valid JSON value at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		for j := i + 1; ; j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1
-			}
-		}
-	case '{', '[':
-		depth := 0
-		for j := i; ; j++ {
-			switch b[j] {
-			case '"':
-				j = skipValue(b, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-	default: // number, true, false, null
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
-			j++
-		}
-		return j
-	}
 }

@@ -365,7 +365,11 @@ func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
 	for _, s := range []string{claims(nil), `{}`, ` { "a" : [1, {"b": "}"}] , "a":null } `, `{"\u0061":1}`, `{"ä":1}`, `[1]`, `null`, `{"a":"x\"}"}`, `{"a":1`, `{"a":1}x`, `{"a":-1.5e3,"b":true}`} {
 		f.Add([]byte(s))
 	}
-	f.Add([]byte(`{"exp":"soon","exp":1}`))
+	for _, s := range []string{`{"exp":"soon","exp":1}`, `{"a":"\u00zz"}`, `{"a":"\u00e9\n\/"}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":1E+5}`,
+		`{"a":tru}`, `{"a":[1,]}`, `{"a":{"b":1,}}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `{"a":1},`, `{,}`, `{"a" 1}`, "\t{}\n", `{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+		`{"a":{"b":[true,false,null,"x",{"c":-0.5e-3}]}}`} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, plain, gerr := decodeClaims(b)
 		var want claimSet
