@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -224,9 +225,20 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// limitsJSON writes the limits as json.Marshal does (zero fields omitted), by hand.
 func limitsJSON(l Limits) string {
-	b, _ := json.Marshal(l) // ints only: cannot fail
-	return string(b)
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	if l.RequestsPerMinute != 0 {
+		b = strconv.AppendInt(append(b, `"requestsPerMinute":`...), int64(l.RequestsPerMinute), 10)
+	}
+	if l.SessionSeconds != 0 {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(append(b, `"sessionSeconds":`...), int64(l.SessionSeconds), 10)
+	}
+	return string(append(b, '}'))
 }
 
 // quote shows an untrusted value in a detail or log line, shortened so that a huge value

@@ -28,3 +28,21 @@ func FuzzTagsEncodeAsEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLimitsEncodeAsEncodingJSON: the hand-written limits encoding writes what json.Marshal
+// writes.
+func FuzzLimitsEncodeAsEncodingJSON(f *testing.F) {
+	for _, l := range []Limits{{}, {RequestsPerMinute: 60}, {SessionSeconds: 900}, {RequestsPerMinute: 100000, SessionSeconds: 43200}, {RequestsPerMinute: -1}} {
+		f.Add(l.RequestsPerMinute, l.SessionSeconds)
+	}
+	f.Fuzz(func(t *testing.T, rpm, seconds int) {
+		l := Limits{RequestsPerMinute: rpm, SessionSeconds: seconds}
+		want, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := limitsJSON(l); got != string(want) {
+			t.Errorf("limitsJSON(%+v) = %s, json.Marshal: %s", l, got, want)
+		}
+	})
+}
