@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -149,16 +148,22 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 	if queryToken(req.RawQuery, req.QueryParameters) {
 		return deny(ReasonTokenInQuery, "the request carries an access_token query parameter; send the token only in the Authorization header (RFC 6750 §2.1)")
 	}
-	raw, dn := parseBearer(req.Authorization)
+	raw, dn := bearerCredential(req.Authorization)
 	if dn != nil {
 		return dn
 	}
-	tok, dn := a.verifier.verify(ctx, raw)
-	if dn != nil {
-		return dn
+	// A cached token passed checkB64Token when it entered the cache: only a miss scans it.
+	tok, key, hit := a.verifier.cached(raw)
+	if !hit {
+		if dn := checkB64Token(raw); dn != nil {
+			return dn
+		}
+		if tok, dn = a.verifier.verifyUncached(ctx, raw, key); dn != nil {
+			return dn
+		}
 	}
 	d.Subject, d.Email, d.Agent, d.Expiry = tok.sub, tok.email, tok.agent, tok.expiry
-	d.SourceIdentity, d.Tenant = SourceIdentity(tok.sub), tok.tenant
+	d.SourceIdentity, d.Tenant = tok.sourceIdentity, tok.tenant
 	if missing := missingScopes(tok.scopes, a.cfg.requiredScopes); len(missing) > 0 {
 		granted := strings.Join(tok.scopes, " ")
 		if granted == "" {
@@ -168,7 +173,7 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 			quote(granted), quote(strings.Join(missing, " ")))
 	}
 
-	m, err := a.cfg.store.Lookup(ctx, tok.sub, tok.tenant)
+	m, validated, err := a.lookup(ctx, tok.sub, tok.tenant)
 	switch {
 	case errors.Is(err, ErrNoMapping):
 		return deny(ReasonUnknownUser, "%v", err)
@@ -178,8 +183,10 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 		a.metrics.dependencyErrors.WithLabelValues("role_store").Inc()
 		return &denial{reason: ReasonRoleStoreUnavailable, detail: "the role store failed: " + err.Error(), err: err}
 	}
-	if err := m.Validate(); err != nil {
-		return &denial{reason: ReasonInvalidMapping, detail: fmt.Sprintf("the mapping of subject %s: %v", quote(tok.sub), err), err: err}
+	if !validated {
+		if err := m.Validate(); err != nil {
+			return &denial{reason: ReasonInvalidMapping, detail: fmt.Sprintf("the mapping of subject %s: %v", quote(tok.sub), err), err: err}
+		}
 	}
 	d.RoleARN, d.Limits = m.RoleARN, m.Limits
 
@@ -202,7 +209,7 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 		}
 		d.Tags = append(d.Tags, Tag{Key: TenantTag, Value: d.Tenant})
 	}
-	sort.Slice(d.Tags, func(i, j int) bool { return d.Tags[i].Key < d.Tags[j].Key })
+	slices.SortFunc(d.Tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
 
 	if a.cfg.policy != nil {
 		if dn := a.cfg.policy.check(cedarInput{sub: tok.sub, email: tok.email, tenant: d.Tenant,
@@ -211,6 +218,18 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 		}
 	}
 	return nil
+}
+
+// lookup asks the role store for the subject's mapping. A StaticStore's mappings were
+// validated when it was built and are only read here, so they come without a copy and
+// validated is true; any other store's mapping is validated by the caller.
+func (a *Authorizer) lookup(ctx context.Context, sub, tenant string) (m Mapping, validated bool, err error) {
+	if s, ok := a.cfg.store.(*StaticStore); ok {
+		m, err = s.lookupShared(ctx, sub, tenant)
+		return m, true, err
+	}
+	m, err = a.cfg.store.Lookup(ctx, sub, tenant)
+	return m, false, err
 }
 
 // missingScopes are the required scopes granted does not hold, in the order required.

@@ -23,6 +23,19 @@ func deny(r Reason, format string, args ...any) *denial {
 // more spaces, then a b64token. Optional whitespace around the value is ignored (RFC 9110
 // §5.5). The token never appears in a detail.
 func parseBearer(values []string) (string, *denial) {
+	token, dn := bearerCredential(values)
+	if dn != nil {
+		return "", dn
+	}
+	if dn := checkB64Token(token); dn != nil {
+		return "", dn
+	}
+	return token, nil
+}
+
+// bearerCredential is parseBearer without the token's own syntax (checkB64Token): the one
+// header, the scheme, and the credential after it.
+func bearerCredential(values []string) (string, *denial) {
 	switch {
 	case len(values) == 0:
 		return "", deny(ReasonMissingToken, "the Authorization header is missing")
@@ -44,17 +57,22 @@ func parseBearer(values []string) (string, *denial) {
 	if !hasSpace || token == "" {
 		return "", deny(ReasonMalformedHeader, "the Authorization header has the Bearer scheme but no token")
 	}
+	return token, nil
+}
+
+// checkB64Token applies RFC 6750's b64token syntax to a bearer credential.
+func checkB64Token(token string) *denial {
 	if i := indexNonB64Token(token); i >= 0 {
 		switch token[i] {
 		case ' ', ',', '\t':
-			return "", deny(ReasonMalformedHeader, "the Authorization header holds more than one credential; send exactly one Bearer token")
+			return deny(ReasonMalformedHeader, "the Authorization header holds more than one credential; send exactly one Bearer token")
 		}
-		return "", deny(ReasonMalformedHeader, "the bearer token has a character outside RFC 6750's b64token (letters, digits and -._~+/ then = padding) at offset %d", i)
+		return deny(ReasonMalformedHeader, "the bearer token has a character outside RFC 6750's b64token (letters, digits and -._~+/ then = padding) at offset %d", i)
 	}
 	if err := checkPadding(token); err != "" {
-		return "", deny(ReasonMalformedHeader, "%s", err)
+		return deny(ReasonMalformedHeader, "%s", err)
 	}
-	return token, nil
+	return nil
 }
 
 // looksLikeScheme reports whether s can be echoed as a scheme name: short and made of

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -99,6 +100,13 @@ func (c claimSet) num(name string) (float64, bool, error) {
 	if !ok || string(raw) == "null" {
 		return 0, false, nil
 	}
+	// A JSON number reads as encoding/json reads it into a float64: strconv.ParseFloat of its
+	// text (any other value, or a number out of range, through encoding/json itself).
+	if raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' {
+		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
+			return f, true, nil
+		}
+	}
 	var f float64
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return 0, true, fmt.Errorf("claim %s must be a number (seconds since the epoch)", quote(name))
@@ -112,6 +120,12 @@ func (c claimSet) audiences() []string {
 	raw, ok := c["aud"]
 	if !ok || string(raw) == "null" {
 		return nil
+	}
+	if plainJSONString(raw) {
+		if len(raw) == 2 {
+			return nil
+		}
+		return []string{string(raw[1 : len(raw)-1])}
 	}
 	var many []string
 	var one string
@@ -196,8 +210,15 @@ func checkTenantClaim(name, v string) error {
 	return nil
 }
 
+// agentClaimNames are the OIDC-A claims agentClaims reads.
+var agentClaimNames = [...]string{"agent_type", "agent_model", "agent_version", "agent_provider", "agent_instance_id",
+	"delegator_sub", "delegation_purpose", "agent_capabilities"}
+
 // agentClaims reads the optional OIDC-A claims; nil when none is present.
 func agentClaims(c claimSet) (*Agent, error) {
+	if !slices.ContainsFunc(agentClaimNames[:], func(n string) bool { _, ok := c[n]; return ok }) {
+		return nil, nil
+	}
 	var a Agent
 	found := false
 	for _, f := range []struct {

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +28,9 @@ type compactJWS struct {
 	signingInput  string
 	payload       []byte
 	sig           []byte
+	// inputSum is the signing input's SHA-256 when summed (the cache key computed it).
+	inputSum [sha256.Size]byte
+	summed   bool
 }
 
 // strictB64 refuses non-canonical encodings (stray low bits in the last character): go-jose
@@ -42,46 +47,46 @@ var strictB64 = base64.RawURLEncoding.Strict()
 func parseCompact(raw string) (compactJWS, bool) {
 	h, rest, ok1 := strings.Cut(raw, ".")
 	body, sig, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 || !isB64URL(h) || !isB64URL(body) || !isB64URL(sig) {
+	// Go's decoder refuses every byte outside the base64url alphabet but \r and \n, which it
+	// skips even when strict: refusing those two leaves exactly the alphabet.
+	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 || strings.IndexByte(raw, '\r') >= 0 || strings.IndexByte(raw, '\n') >= 0 {
 		return compactJWS{}, false
 	}
-	hdr, err := strictB64.DecodeString(h)
+	// The three parts decode into one buffer.
+	enc := strictB64
+	buf := make([]byte, enc.DecodedLen(len(h))+enc.DecodedLen(len(body))+enc.DecodedLen(len(sig)))
+	n, err := enc.Decode(buf, []byte(h))
 	if err != nil {
 		return compactJWS{}, false
 	}
+	hdr, buf := buf[:n:n], buf[n:]
 	var t compactJWS
 	if !parseFlatHeader(hdr, &t) {
 		return compactJWS{}, false
 	}
-	if t.payload, err = strictB64.DecodeString(body); err != nil {
+	if n, err = enc.Decode(buf, []byte(body)); err != nil {
 		return compactJWS{}, false
 	}
-	if t.sig, err = strictB64.DecodeString(sig); err != nil {
+	t.payload, buf = buf[:n:n], buf[n:]
+	if n, err = enc.Decode(buf, []byte(sig)); err != nil {
 		return compactJWS{}, false
 	}
+	t.sig = buf[:n:n]
 	t.signingInput = raw[:len(h)+1+len(body)]
 	return t, true
 }
 
-func isB64URL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // parseFlatHeader reads {"alg":"…","kid":"…","typ":"…"} (any order, JSON whitespace, kid and
-// typ optional) into t. Any other member, a repeated one, a value that is not a string, an
-// escape or a byte outside printable ASCII makes it return false.
+// typ optional) into t, and Entra ID's x5t (and x5t#S256), certificate thumbprints that
+// repeat the kid: go-jose keeps them as extra headers nobody reads, so they are passed over
+// here too. Any other member, a repeated one, a value that is not a string, an escape or a
+// byte outside printable ASCII makes it return false.
 func parseFlatHeader(b []byte, t *compactJWS) bool {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	var seen [3]bool
+	var seen [5]bool
 	for first := true; ; first = false {
 		i = skipWS(b, i+1)
 		if first && i < len(b) && b[i] == '}' {
@@ -100,13 +105,17 @@ func parseFlatHeader(b []byte, t *compactJWS) bool {
 			return false
 		}
 		var slot int
-		switch name {
+		switch string(name) {
 		case "alg":
-			slot, t.alg = 0, val
+			slot, t.alg = 0, internedValue(val)
 		case "kid":
-			slot, t.kid = 1, val
+			slot, t.kid = 1, string(val)
 		case "typ":
-			slot, t.typ = 2, val
+			slot, t.typ = 2, internedValue(val)
+		case "x5t":
+			slot = 3
+		case "x5t#S256":
+			slot = 4
 		default:
 			return false
 		}
@@ -134,27 +143,48 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// plainString reads a JSON string at b[i] without escapes, of printable ASCII, and returns it
-// and the index after its closing quote.
-func plainString(b []byte, i int) (string, int, bool) {
+// plainString reads a JSON string at b[i] without escapes, of printable ASCII, and returns its
+// bytes and the index after its closing quote.
+func plainString(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) || b[i] != '"' {
-		return "", 0, false
+		return nil, 0, false
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, true
+			return b[i+1 : j], j + 1, true
 		case c == '\\' || c < 0x20 || c > 0x7e:
-			return "", 0, false
+			return nil, 0, false
 		}
 	}
-	return "", 0, false
+	return nil, 0, false
+}
+
+// internedValue is string(v), without an allocation for the algorithms and typ values tokens
+// carry.
+func internedValue(v []byte) string {
+	switch string(v) {
+	case "RS256":
+		return "RS256"
+	case "PS256":
+		return "PS256"
+	case "ES256":
+		return "ES256"
+	case "JWT":
+		return "JWT"
+	case "at+jwt":
+		return "at+jwt"
+	case "application/at+jwt":
+		return "application/at+jwt"
+	}
+	return string(v)
 }
 
 // verifyJWS checks a signature with the standard library, as go-jose does for the same
 // algorithm and key: PKCS #1 v1.5 and PSS (any salt length) over RSA, r||s of the curve's size
-// over ECDSA, Ed25519 over the signing input itself.
-func verifyJWS(key any, alg, input string, sig []byte) error {
+// over ECDSA, Ed25519 over the signing input itself. inputSum, when not nil, is the signing
+// input's SHA-256, already computed.
+func verifyJWS(key any, alg, input string, sig []byte, inputSum *[sha256.Size]byte) error {
 	var h crypto.Hash
 	switch alg {
 	case "RS256", "PS256", "ES256":
@@ -172,9 +202,18 @@ func verifyJWS(key any, alg, input string, sig []byte) error {
 	default:
 		return errBadSignature
 	}
-	d := h.New()
-	d.Write([]byte(input))
-	digest := d.Sum(make([]byte, 0, 64))
+	var digest []byte
+	if h == crypto.SHA256 {
+		if inputSum == nil {
+			sum := sum256(nil, input)
+			inputSum = &sum
+		}
+		digest = inputSum[:]
+	} else {
+		d := h.New()
+		d.Write([]byte(input))
+		digest = d.Sum(make([]byte, 0, 64))
+	}
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		switch alg[0] {
@@ -194,6 +233,22 @@ func verifyJWS(key any, alg, input string, sig []byte) error {
 		}
 	}
 	return errBadSignature
+}
+
+// hashBufs hold the bytes sum256 hashes: strings reach crypto/sha256 without a copy of their
+// own per call.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// sum256 is the SHA-256 of prefix followed by s.
+func sum256(prefix []byte, s string) [sha256.Size]byte {
+	bp := hashBufs.Get().(*[]byte)
+	b := append(append((*bp)[:0], prefix...), s...)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		hashBufs.Put(bp)
+	}
+	return sum
 }
 
 var errBadSignature = errors.New("the signature does not verify")
@@ -298,29 +353,17 @@ func oidcChecks(payload []byte, issuer string, now time.Time) (time.Time, error)
 // registeredClaims are the claims go-oidc decodes (idToken's fields).
 var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "_claim_names", "_claim_sources"}
 
-// quotedRegistered holds each registered claim's name as it appears in JSON text.
-var quotedRegistered = func() (q [len(registeredClaims)][]byte) {
-	for i, n := range registeredClaims {
-		q[i] = []byte(`"` + n + `"`)
-	}
-	return q
-}()
-
 // claimsChecks is oidcChecks read from claims already decoded, for payloads whose registered
 // claims have the plain shape IdPs issue; ok is false for any other payload, which oidcChecks
-// then decodes itself. Plain means: no escape anywhere in the payload (an escaped name could
-// repeat a claim unseen), each registered name at most once in its text and only in its exact
-// case (encoding/json matches struct fields case-insensitively and reports an earlier
-// duplicate's type error, neither of which a decoded map shows), no distributed claims, the
-// string claims strings, the dates numbers, aud a string or a list.
-func claimsChecks(payload []byte, c claimSet, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
-	if c == nil || bytes.IndexByte(payload, '\\') >= 0 {
+// then decodes itself. Plain means: decoded by splitObject with no member name repeated
+// (encoding/json reports an earlier duplicate's type error, which a decoded map does not
+// show; splitObject also leaves names with escapes or non-ASCII bytes to json.Unmarshal), no
+// escape anywhere in the payload, each registered name only in its exact case (encoding/json
+// matches struct fields case-insensitively), no distributed claims, the string claims
+// strings, the dates numbers, aud a string or a list.
+func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
+	if c == nil || !plain || bytes.IndexByte(payload, '\\') >= 0 {
 		return time.Time{}, nil, false
-	}
-	for _, q := range quotedRegistered {
-		if i := bytes.Index(payload, q); i >= 0 && bytes.Contains(payload[i+len(q):], q) {
-			return time.Time{}, nil, false
-		}
 	}
 	for k := range c {
 		for i := 0; i < len(k); i++ {
@@ -349,12 +392,12 @@ func claimsChecks(payload []byte, c claimSet, issuer string, now time.Time) (exp
 	if raw, present := c["aud"]; present && !plainJSONString(raw) && (len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, new([]string)) != nil) {
 		return time.Time{}, nil, false
 	}
-	var iss string
+	var iss []byte
 	if raw, present := c["iss"]; present {
 		if !plainJSONString(raw) {
 			return time.Time{}, nil, false
 		}
-		iss = string(raw[1 : len(raw)-1])
+		iss = raw[1 : len(raw)-1]
 	}
 	exp, expOK := jsonNumberTime(c, "exp")
 	_, iatOK := jsonNumberTime(c, "iat")
@@ -363,7 +406,7 @@ func claimsChecks(payload []byte, c claimSet, issuer string, now time.Time) (exp
 		return time.Time{}, nil, false
 	}
 	// The checks themselves, in go-oidc's order.
-	if iss != issuer && !(issuer == googleIssuer && iss == googleIssuerNoScheme) {
+	if string(iss) != issuer && !(issuer == googleIssuer && string(iss) == googleIssuerNoScheme) {
 		return time.Time{}, fmt.Errorf("oidc: id token issued by a different provider, expected %q got %q", issuer, iss), true
 	}
 	if exp.Before(now) {
@@ -413,82 +456,251 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 }
 
 // decodeClaims decodes a payload into a claimSet exactly as json.Unmarshal does, faster for
-// the common object whose names are plain ASCII: json.Valid checks the syntax, then one scan
-// cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated name keeps
-// its last value). Other payloads go to json.Unmarshal.
-func decodeClaims(payload []byte) (claimSet, error) {
-	if c, ok := splitObject(payload); ok {
-		return c, nil
+// the common object whose names are plain ASCII: one scan checks the syntax as json.Valid
+// does and cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated
+// name keeps its last value). Other payloads, invalid ones included, go to json.Unmarshal.
+// plain reports the scan's case with no name repeated, which claimsChecks needs.
+func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
+	if c, members, ok := splitObject(payload); ok {
+		return c, members == len(c), nil
 	}
-	var c claimSet
-	err := json.Unmarshal(payload, &c)
-	return c, err
+	err = json.Unmarshal(payload, &c)
+	return c, false, err
 }
 
-func splitObject(b []byte) (claimSet, bool) {
-	if !json.Valid(b) {
-		return nil, false
-	}
+// splitObject returns the members of a JSON object whose names are printable ASCII without
+// escapes, and how many there were, repeated names counted each time. ok is false for
+// anything else, invalid JSON included.
+func splitObject(b []byte) (c claimSet, members int, ok bool) {
 	i := skipWS(b, 0)
-	if b[i] != '{' {
-		return nil, false
+	if i >= len(b) || b[i] != '{' {
+		return nil, 0, false
 	}
-	c := make(claimSet, 16)
+	c = make(claimSet, 16)
 	i = skipWS(b, i+1)
-	if b[i] == '}' {
-		return c, true
+	if i < len(b) && b[i] == '}' {
+		return c, 0, skipWS(b, i+1) == len(b)
 	}
-	for {
-		// b is valid JSON: a member is "name" ws : ws value ws, then , or }.
+	for members = 1; ; members++ {
+		if i >= len(b) || b[i] != '"' {
+			return nil, 0, false
+		}
 		end := i + 1
-		for ; b[end] != '"'; end++ {
-			if b[end] == '\\' || b[end] >= utf8.RuneSelf {
-				return nil, false
+		for ; end < len(b) && b[end] != '"'; end++ {
+			if c := b[end]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				return nil, 0, false
 			}
 		}
-		name := string(b[i+1 : end])
-		start := skipWS(b, skipWS(b, end+1)+1)
-		stop := skipValue(b, start)
+		if end >= len(b) {
+			return nil, 0, false
+		}
+		name := claimName(b[i+1 : end])
+		i = skipWS(b, end+1)
+		if i >= len(b) || b[i] != ':' {
+			return nil, 0, false
+		}
+		start := skipWS(b, i+1)
+		stop, ok := scanValue(b, start, 0)
+		if !ok {
+			return nil, 0, false
+		}
 		c[name] = json.RawMessage(b[start:stop:stop])
 		i = skipWS(b, stop)
-		if b[i] == '}' {
-			return c, true
+		switch {
+		case i < len(b) && b[i] == '}':
+			return c, members, skipWS(b, i+1) == len(b)
+		case i < len(b) && b[i] == ',':
+			i = skipWS(b, i+1)
+		default:
+			return nil, 0, false
 		}
-		i = skipWS(b, i+1)
 	}
 }
 
-// skipValue returns the index after the valid JSON value at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		for j := i + 1; ; j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1
-			}
-		}
-	case '{', '[':
-		depth := 0
-		for j := i; ; j++ {
-			switch b[j] {
-			case '"':
-				j = skipValue(b, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-	default: // number, true, false, null
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
-			j++
-		}
-		return j
+// maxScanDepth bounds scanValue's nesting; deeper values are left to json.Unmarshal.
+const maxScanDepth = 32
+
+// scanValue returns the index after the JSON value at b[i] (RFC 8259, as encoding/json reads
+// it: strings may hold any byte but control characters), and false when there is none.
+func scanValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
 	}
+	switch c := b[i]; {
+	case c == '"':
+		return scanString(b, i)
+	case c == '{' || c == '[':
+		if depth >= maxScanDepth {
+			return 0, false
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == closing {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i, ok = scanString(b, i); !ok {
+					return 0, false
+				}
+				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
+					return 0, false
+				}
+				i = skipWS(b, i+1)
+			}
+			if i, ok = scanValue(b, i, depth+1); !ok {
+				return 0, false
+			}
+			switch i = skipWS(b, i); {
+			case i < len(b) && b[i] == closing:
+				return i + 1, true
+			case i < len(b) && b[i] == ',':
+				i = skipWS(b, i+1)
+			default:
+				return 0, false
+			}
+		}
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return scanNumber(b, i)
+	}
+	return 0, false
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// scanString returns the index after the JSON string at b[i].
+func scanString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if j++; j >= len(b) {
+				return 0, false
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) {
+					return 0, false
+				}
+				for _, h := range b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return 0, false
+					}
+				}
+				j += 4
+			default:
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+// scanNumber returns the index after the JSON number at b[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(b []byte, i int) (int, bool) {
+	digits := func(i int) int {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+// claimName is string(b), without an allocation for the names IdPs' access tokens use.
+func claimName(b []byte) string {
+	switch string(b) {
+	case "iss":
+		return "iss"
+	case "sub":
+		return "sub"
+	case "aud":
+		return "aud"
+	case "exp":
+		return "exp"
+	case "iat":
+		return "iat"
+	case "nbf":
+		return "nbf"
+	case "jti":
+		return "jti"
+	case "scope":
+		return "scope"
+	case "scp":
+		return "scp"
+	case "client_id":
+		return "client_id"
+	case "azp":
+		return "azp"
+	case "email":
+		return "email"
+	case "tenant":
+		return "tenant"
+	case "token_use":
+		return "token_use"
+	case "ver":
+		return "ver"
+	case "tid":
+		return "tid"
+	case "oid":
+		return "oid"
+	case "auth_time":
+		return "auth_time"
+	case "uti":
+		return "uti"
+	case "name":
+		return "name"
+	}
+	return string(b)
 }

@@ -1,6 +1,7 @@
 package authorizer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -210,6 +211,13 @@ func TestTheStandardLibraryPathDecidesAsGoOIDC(t *testing.T) {
 		{"header not JSON", b64("alg") + "." + body + "." + sig, false, false, ReasonMalformedToken},
 		{"crit exp", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","crit":["exp"],"exp":1}`, valid, "RS256", "rsa"), false, false, ReasonInvalidSignature},
 		{"crit b64", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","crit":["b64"],"b64":false}`, valid, "RS256", "rsa"), false, false, ""},
+		{"Entra's x5t beside the kid", sign(t, `{"typ":"at+jwt","alg":"RS256","x5t":"i6lGk3FZzxRcUb2C3nEQ7syHJlY","kid":"rsa1"}`, valid, "RS256", "rsa"), true, true, ""},
+		{"x5t#S256", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x5t#S256":"abc"}`, valid, "RS256", "rsa"), true, true, ""},
+		{"x5t without a kid", sign(t, `{"alg":"RS256","x5t":"rsa1","typ":"at+jwt"}`, valid, "RS256", "rsa"), true, true, ""},
+		{"x5t twice", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x5t":"a","x5t":"b"}`, valid, "RS256", "rsa"), false, false, ReasonMalformedToken},
+		{"x5t a number", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x5t":1}`, valid, "RS256", "rsa"), true, false, ""},
+		{"x5t escaped", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x5t":"\u0061"}`, valid, "RS256", "rsa"), true, false, ""},
+		{"x5t on another key's token", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x5t":"rsa1"}`, valid, "RS256", "attacker"), false, true, ReasonInvalidSignature},
 		{"jku ignored", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","jku":"https://evil.test/jwks"}`, valid, "RS256", "rsa"), true, false, ""},
 		{"x5u ignored", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x5u":"https://evil.test/cert"}`, valid, "RS256", "rsa"), true, false, ""},
 		{"embedded jwk not trusted", sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","jwk":`+jwkOf(t, &testKeys().attacker.PublicKey)+`}`, valid, "RS256", "attacker"), false, false, ReasonInvalidSignature},
@@ -300,6 +308,8 @@ func FuzzStandardLibraryPathAgrees(f *testing.F) {
 	f.Add(`{"alg":"RS256","typ":"at+jwt"}`, strings.Replace(claims(nil), `"exp":`, `"Exp":`, 1), uint8(0), uint16(0))
 	f.Add(`{"alg":"RS256","kid":"rsa1","typ":"at+jwt"}`, claims(map[string]any{"aud": []any{"api", 1}}), uint8(0), uint16(77))
 	f.Add(`{"alg":"none"}`, `{}`, uint8(3), uint16(0))
+	f.Add(`{"typ":"at+jwt","alg":"RS256","x5t":"i6lGk3FZzxRcUb2C3nEQ7syHJlY","kid":"rsa1"}`, claims(nil), uint8(0), uint16(0))
+	f.Add(`{"alg":"RS256","kid":"rsa1","typ":"at+jwt"}`, strings.Replace(claims(nil), `"exp":`, `"exp":"soon","exp":`, 1), uint8(0), uint16(0))
 	v := diffVerifier(f)
 	f.Fuzz(func(t *testing.T, header, payload string, signer uint8, flip uint16) {
 		alg, key := []string{"RS256", "PS256", "ES256", "none", "RS256"}[signer%5], []string{"rsa", "rsa", "ec", "none", "attacker"}[signer%5]
@@ -355,12 +365,53 @@ func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
 	for _, s := range []string{claims(nil), `{}`, ` { "a" : [1, {"b": "}"}] , "a":null } `, `{"\u0061":1}`, `{"ä":1}`, `[1]`, `null`, `{"a":"x\"}"}`, `{"a":1`, `{"a":1}x`, `{"a":-1.5e3,"b":true}`} {
 		f.Add([]byte(s))
 	}
+	for _, s := range []string{`{"exp":"soon","exp":1}`, `{"a":"\u00zz"}`, `{"a":"\u00e9\n\/"}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":1E+5}`,
+		`{"a":tru}`, `{"a":[1,]}`, `{"a":{"b":1,}}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `{"a":1},`, `{,}`, `{"a" 1}`, "\t{}\n", `{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
+		`{"a":{"b":[true,false,null,"x",{"c":-0.5e-3}]}}`} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, gerr := decodeClaims(b)
+		got, plain, gerr := decodeClaims(b)
 		var want claimSet
 		werr := json.Unmarshal(b, &want)
 		if (gerr == nil) != (werr == nil) || gerr == nil && !reflect.DeepEqual(got, want) {
 			t.Errorf("decodeClaims(%q) = %q, %v; json.Unmarshal: %q, %v", b, got, gerr, want, werr)
 		}
+		if plain && topLevelNames(t, b) != len(got) {
+			t.Errorf("decodeClaims(%q) says plain, but a name repeats", b)
+		}
 	})
+}
+
+// topLevelNames counts the names of a JSON object's members, repeats included.
+func topLevelNames(t *testing.T, b []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	n, depth := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			continue
+		}
+		// At depth 1 a token is a member's name: count it and read its value whole.
+		if depth == 1 {
+			n++
+			if err := skipJSONValue(dec); err != nil {
+				t.Fatalf("%q: %v", b, err)
+			}
+		}
+	}
+}
+
+// skipJSONValue reads the value after a member's name.
+func skipJSONValue(dec *json.Decoder) error {
+	var v json.RawMessage
+	return dec.Decode(&v)
 }

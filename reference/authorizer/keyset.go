@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,9 +73,15 @@ func (c *keyCache) candidates(kid, alg string) []jose.JSONWebKey {
 	if kid != "" {
 		keys = c.byKID[kid]
 	}
+	fits := func(k jose.JSONWebKey) bool {
+		return (k.Algorithm == "" || k.Algorithm == alg) && keyFitsAlg(k.Key, alg)
+	}
+	if len(keys) == 1 && fits(keys[0]) { // the usual case: one key per kid, shared as it is
+		return keys[:1:1]
+	}
 	out := make([]jose.JSONWebKey, 0, len(keys))
 	for _, k := range keys {
-		if (k.Algorithm == "" || k.Algorithm == alg) && keyFitsAlg(k.Key, alg) {
+		if fits(k) {
 			out = append(out, k)
 		}
 	}
@@ -162,8 +169,12 @@ func (ks *keySet) verifyCompact(ctx context.Context, p *probe, t *compactJWS) ([
 	if err != nil {
 		return nil, err
 	}
+	var sum *[sha256.Size]byte
+	if t.summed {
+		sum = &t.inputSum
+	}
 	for _, k := range keys {
-		if verifyJWS(k.Key, t.alg, t.signingInput, t.sig) == nil {
+		if verifyJWS(k.Key, t.alg, t.signingInput, t.sig, sum) == nil {
 			p.verified, p.payload, p.kid = true, t.payload, k.KeyID
 			return t.payload, nil
 		}

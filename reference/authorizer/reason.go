@@ -2,6 +2,7 @@ package authorizer
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -190,16 +191,54 @@ func (d Decision) Context() map[string]any {
 // tagsJSON writes tags as the JSON list STS takes. Keys and values were validated against
 // STS's character class, but they are escaped anyway.
 func tagsJSON(tags []Tag) string {
-	if tags == nil {
-		tags = []Tag{}
-	}
-	b, _ := json.Marshal(tags) // strings only: cannot fail
-	return string(b)
+	return string(appendTags(make([]byte, 0, 40*len(tags)+2), tags))
 }
 
+// appendTags appends tags as json.Marshal writes a []Tag ([] for none), without its
+// reflection: Decision.Context writes them on every allowed decision.
+func appendTags(b []byte, tags []Tag) []byte {
+	b = append(b, '[')
+	for i, t := range tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Key":`...)
+		b = appendJSONString(b, t.Key)
+		b = append(b, `,"Value":`...)
+		b = appendJSONString(b, t.Value)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as json.Marshal writes it: printable ASCII other than quotes,
+// backslashes and HTML's <, > and & as it is, anything else through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string: cannot fail
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// limitsJSON writes the limits as json.Marshal does (zero fields omitted), by hand.
 func limitsJSON(l Limits) string {
-	b, _ := json.Marshal(l) // ints only: cannot fail
-	return string(b)
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	if l.RequestsPerMinute != 0 {
+		b = strconv.AppendInt(append(b, `"requestsPerMinute":`...), int64(l.RequestsPerMinute), 10)
+	}
+	if l.SessionSeconds != 0 {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(append(b, `"sessionSeconds":`...), int64(l.SessionSeconds), 10)
+	}
+	return string(append(b, '}'))
 }
 
 // quote shows an untrusted value in a detail or log line, shortened so that a huge value

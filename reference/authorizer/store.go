@@ -218,6 +218,16 @@ func NewStaticStore(entries ...StoreEntry) (*StaticStore, error) {
 
 // Lookup implements RoleStore.
 func (s *StaticStore) Lookup(ctx context.Context, sub, tenant string) (Mapping, error) {
+	m, err := s.lookupShared(ctx, sub, tenant)
+	if err != nil {
+		return Mapping{}, err
+	}
+	m.Tags = maps.Clone(m.Tags)
+	return m, nil
+}
+
+// lookupShared is Lookup without the copy of the tags: the caller must not change them.
+func (s *StaticStore) lookupShared(ctx context.Context, sub, tenant string) (Mapping, error) {
 	if err := ctx.Err(); err != nil {
 		return Mapping{}, err
 	}
@@ -228,7 +238,6 @@ func (s *StaticStore) Lookup(ctx context.Context, sub, tenant string) (Mapping, 
 	if !ok {
 		return Mapping{}, noMapping(sub, tenant)
 	}
-	m.Tags = maps.Clone(m.Tags)
 	return m, nil
 }
 

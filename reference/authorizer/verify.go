@@ -94,6 +94,7 @@ func (s checkSet) has(c checkSet) bool { return s&c != 0 }
 // verifiedToken is what a valid access token says.
 type verifiedToken struct {
 	sub, email, tenant string
+	sourceIdentity     string   // SourceIdentity(sub), derived once per token
 	scopes             []string // read only when some are required
 	agent              *Agent
 	expiry             time.Time
@@ -101,21 +102,51 @@ type verifiedToken struct {
 }
 
 func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, *denial) {
+	tok, key, hit := v.cached(raw)
+	if hit {
+		return tok, nil
+	}
+	return v.verifyUncached(ctx, raw, key)
+}
+
+// tokenKey is a token's cache key: the SHA-256 of the SHA-256 of its signing input (the text
+// before its last dot) followed by the rest (the dot and the signature). Two tokens share a
+// key only if SHA-256 collides. The inner digest is the one RS256, PS256 and ES256 verify, so
+// a token is hashed once whether the lookup hits or not.
+type tokenKey struct {
+	ok         bool // false: the token is not looked up (no cache, too large, no dot)
+	key, input [sha256.Size]byte
+}
+
+// cached looks the token up in the cache and returns its key for verifyUncached on a miss.
+// A key the IdP withdrew (no longer in the last fetched JWKS) stops verifying at once, cached
+// tokens included.
+func (v *tokenVerifier) cached(raw string) (verifiedToken, tokenKey, bool) {
+	var k tokenKey
+	dot := strings.LastIndexByte(raw, '.')
+	if v.cache == nil || len(raw) > v.maxBytes || dot < 0 {
+		return verifiedToken{}, k, false
+	}
+	k.ok = true
+	k.input = sum256(nil, raw[:dot])
+	k.key = sum256(k.input[:], raw[dot:])
+	if tok, ok := v.cache.get(k.key, v.now()); ok && (v.keys == nil || v.keys.holds(tok.kid)) {
+		return tok, k, true
+	}
+	return verifiedToken{}, k, false
+}
+
+// verifyUncached verifies a token the cache did not hold, and caches it when it verifies
+// and is an RFC 6750 b64token. Authorizer.decide checks the b64token syntax only on a miss,
+// which is sound because nothing else enters the cache.
+func (v *tokenVerifier) verifyUncached(ctx context.Context, raw string, key tokenKey) (verifiedToken, *denial) {
 	if len(raw) > v.maxBytes {
 		return verifiedToken{}, deny(ReasonTokenTooLarge, "the token is %d bytes; at most %d are accepted", len(raw), v.maxBytes)
-	}
-	var key [sha256.Size]byte
-	if v.cache != nil {
-		key = sha256.Sum256([]byte(raw))
-		// A key the IdP withdrew (no longer in the last fetched JWKS) stops verifying at once,
-		// cached tokens included.
-		if tok, ok := v.cache.get(key, v.now()); ok && (v.keys == nil || v.keys.holds(tok.kid)) {
-			return tok, nil
-		}
 	}
 	var out verifiedToken
 	var dn *denial
 	if t, ok := parseCompact(raw); ok && slices.Contains(v.algs, t.alg) {
+		t.inputSum, t.summed = key.input, key.ok
 		out, dn = v.verifyCompact(ctx, raw, &t)
 	} else {
 		out, dn = v.verifyGeneral(ctx, raw)
@@ -123,8 +154,8 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	if dn != nil {
 		return verifiedToken{}, dn
 	}
-	if v.cache != nil {
-		v.cache.put(key, out, v.now())
+	if v.cache != nil && key.ok && checkB64Token(raw) == nil {
+		v.cache.put(key.key, out, v.now())
 	}
 	return out, nil
 }
@@ -141,8 +172,8 @@ func (v *tokenVerifier) verifyCompact(ctx context.Context, raw string, t *compac
 	}
 	// One decoding of the claims serves go-oidc's checks and ours, unless the payload has a
 	// shape only a decoding as go-oidc does can judge exactly.
-	c, cerr := decodeClaims(payload)
-	expiry, err, ok := claimsChecks(payload, c, v.issuer, v.now())
+	c, plain, cerr := decodeClaims(payload)
+	expiry, err, ok := claimsChecks(payload, c, plain, v.issuer, v.now())
 	if !ok || cerr != nil {
 		expiry, err = oidcChecks(payload, v.issuer, v.now())
 	}
@@ -281,7 +312,7 @@ func (v *tokenVerifier) checkClaims(typ string, c claimSet) (verifiedToken, *den
 		return verifiedToken{}, deny(ReasonTokenNotYetValid, "the token was issued at %s, after now (%s) plus the %s leeway",
 			unixTime(iat).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), notBeforeLeeway)
 	}
-	out := verifiedToken{sub: sub}
+	out := verifiedToken{sub: sub, sourceIdentity: SourceIdentity(sub)}
 	email, ok, err := c.str(v.emailClaim)
 	if err == nil && ok {
 		err = checkEmail(email)
@@ -344,6 +375,11 @@ func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
 	var one string
 	var many []string
 	switch {
+	case plainJSONString(raw):
+		if slices.Contains(v.typ.Values, string(raw[1:len(raw)-1])) {
+			return nil
+		}
+		many = []string{string(raw[1 : len(raw)-1])}
 	case json.Unmarshal(raw, &one) == nil:
 		many = []string{one}
 	case json.Unmarshal(raw, &many) == nil:
