@@ -34,6 +34,7 @@ type conformFlags struct {
 	authzImage    string
 	sessions      bool
 	idpProfile    string
+	fixture       string
 }
 
 func newConformCommand() *cobra.Command {
@@ -143,6 +144,7 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.mcpImage, "mcp-image", "", "containers target: run this MCP server image in the reference server's place")
 	addIdPProfileFlag(cmd, &f.idpProfile)
 	cmd.Flags().StringVar(&f.authzImage, "authorizer-image", "", "containers target: run this Lambda container image as the gateway's authorizer")
+	cmd.Flags().StringVar(&f.fixture, "fixture", "", "embedded target: deploy this fixture (e.g. from `mcpsso fixture import`) and run the trust, abac and spoofing suites against its policies")
 	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "embedded target: run the reference MCP server with stateful sessions (2025-11-25 session ids bound to their user)")
 	return cmd
 }
@@ -161,12 +163,17 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.fixture != "" {
+		if filter, err = fixtureFilter(cmd, f, filter); err != nil {
+			return err
+		}
+	}
 	known, err := loadKnownFailures(f.knownFailures)
 	if err != nil {
 		return fmt.Errorf("--known-failures: %w", err)
 	}
 	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage,
-		Sessions: f.sessions}
+		Sessions: f.sessions, FixtureFile: f.fixture}
 	if cmd.Flags().Changed(idpProfileFlag) {
 		opts.IdPProfile = f.idpProfile
 	}
@@ -216,6 +223,9 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 		return err
 	}
 	results, ok := framework.Verdict(report, known)
+	if f.fixture != "" {
+		results = withSources(target, report, results)
+	}
 	fmt.Fprintln(out)
 	framework.PrintReport(out, results, ok)
 	took := time.Since(t0).Round(time.Millisecond)
