@@ -18,10 +18,13 @@ import (
 const DefaultAccount = "111122223333"
 
 type cfnImporter struct {
-	resources map[string]map[string]any
-	params    map[string]any
-	values    *Values
-	notes     []string
+	resources    map[string]map[string]any
+	params       map[string]any
+	values       *Values
+	notes        []string
+	givenAccount string
+	// defaultAccount: AWS::AccountId was needed and the values file does not map it.
+	defaultAccount bool
 }
 
 // unresolvable is the error for an expression the importer cannot evaluate without deploying.
@@ -130,8 +133,8 @@ func isTemplate(doc map[string]any) bool {
 	return ok
 }
 
-func importCloudFormation(doc map[string]any, values *Values) (*Model, error) {
-	c := &cfnImporter{resources: map[string]map[string]any{}, values: values}
+func importCloudFormation(doc map[string]any, values *Values, account string) (*Model, error) {
+	c := &cfnImporter{resources: map[string]map[string]any{}, values: values, givenAccount: account}
 	res, _ := doc["Resources"].(map[string]any)
 	for id, r := range res {
 		m, ok := r.(map[string]any)
@@ -274,6 +277,7 @@ func importCloudFormation(doc map[string]any, values *Values) (*Model, error) {
 		}
 	}
 	m.Notes = append(m.Notes, c.notes...)
+	m.DefaultAccount = c.defaultAccount
 	return m, nil
 }
 
@@ -371,6 +375,10 @@ func (c *cfnImporter) account() string {
 	if v, ok := c.values.lookup("AWS::AccountId"); ok {
 		return v
 	}
+	if c.givenAccount != "" {
+		return c.givenAccount
+	}
+	c.defaultAccount = true
 	return DefaultAccount
 }
 

@@ -47,7 +47,7 @@ const AttackerAccount = "444455556666"
 // Import reads a Terraform plan (JSON) or a CloudFormation template (JSON or YAML) and returns
 // the fixture of the deployment it describes.
 func Import(data []byte, o Options) (*Result, error) {
-	m, err := Parse(data, o.Values)
+	m, err := Parse(data, o.Values, o.Account)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +61,9 @@ func Import(data []byte, o Options) (*Result, error) {
 	return res, nil
 }
 
-// Parse reads the input into a Model without mapping it onto the pattern.
-func Parse(data []byte, values *Values) (*Model, error) {
+// Parse reads the input into a Model without mapping it onto the pattern; account, when given,
+// is what a template's AWS::AccountId stands for unless values maps it.
+func Parse(data []byte, values *Values, account string) (*Model, error) {
 	doc, err := parseTemplate(data)
 	if err != nil {
 		return nil, fmt.Errorf("input: %v (want a Terraform plan from `terraform show -json`, or a CloudFormation template)", err)
@@ -71,7 +72,7 @@ func Parse(data []byte, values *Values) (*Model, error) {
 	case isTerraformPlan(doc):
 		return importTerraform(data, values)
 	case isTemplate(doc):
-		return importCloudFormation(doc, values)
+		return importCloudFormation(doc, values, account)
 	}
 	return nil, errors.New("input: neither a Terraform plan in JSON (no format_version and planned_values: make one with `terraform plan -out=P && terraform show -json P`) nor a CloudFormation template (no Resources)")
 }
@@ -170,6 +171,10 @@ func (p *mapping) account(m *Model, o Options) error {
 		return nil
 	}
 	p.acct = best
+	if m.DefaultAccount && best == DefaultAccount {
+		p.say("account %s: the template's AWS::AccountId, unmapped, is the kit's deployment account (map AWS::AccountId in --values, or --account)", best)
+		return nil
+	}
 	p.say("account %s: the account of the IAM ARNs in the policies (%d mentions)", best, count[best])
 	if best == AttackerAccount {
 		return fmt.Errorf("account %s is the kit's attacker account; give another with --account", best)

@@ -29,6 +29,8 @@ type Model struct {
 	Buckets []*Bucket
 	// Notes are things the fixture cannot express, printed as warnings.
 	Notes []string
+	// DefaultAccount: the template's AWS::AccountId was taken as DefaultAccount.
+	DefaultAccount bool
 }
 
 // Role is an IAM role.

@@ -206,6 +206,17 @@ func (t *tfImporter) str(r *tfResource, attr string) string {
 	return ""
 }
 
+// peek is a string attribute, from the plan or the values file, without asking for it.
+func (t *tfImporter) peek(r *tfResource, attr string) string {
+	if s, ok := r.Values[attr].(string); ok && s != "" {
+		return s
+	}
+	if t.values != nil {
+		return t.values.Values[r.Address+"."+attr]
+	}
+	return ""
+}
+
 func (t *tfImporter) optStr(r *tfResource, attr string) string {
 	s, _ := r.Values[attr].(string)
 	return s
@@ -349,7 +360,7 @@ func (t *tfImporter) configOf(r *tfResource) *tfConfigResource {
 }
 
 func (t *tfImporter) linkedRole(m *Model, r *tfResource, attr string) *Role {
-	c := t.linked(r, attr, "aws_iam_role", func(c *tfResource, v string) bool { return c.Values["name"] == v })
+	c := t.linked(r, attr, "aws_iam_role", func(c *tfResource, v string) bool { return t.peek(c, "name") == v })
 	if c == nil {
 		if s, ok := r.Values[attr].(string); ok && s != "" {
 			t.missing.fail(fmt.Errorf("%s: %s = %q: no aws_iam_role of the plan has that name (the importer checks the plan's own roles only)", r.Address, attr, s))
@@ -365,7 +376,7 @@ func (t *tfImporter) linkedRole(m *Model, r *tfResource, attr string) *Role {
 }
 
 func (t *tfImporter) linkedBucket(m *Model, r *tfResource, attr string) *Bucket {
-	c := t.linked(r, attr, "aws_s3_bucket", func(c *tfResource, v string) bool { return c.Values["bucket"] == v })
+	c := t.linked(r, attr, "aws_s3_bucket", func(c *tfResource, v string) bool { return t.peek(c, "bucket") == v })
 	if c == nil {
 		if s, ok := r.Values[attr].(string); ok && s != "" {
 			t.missing.fail(fmt.Errorf("%s: %s = %q: no aws_s3_bucket of the plan has that name", r.Address, attr, s))
