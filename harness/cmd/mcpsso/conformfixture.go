@@ -35,34 +35,62 @@ func fixtureFilter(cmd *cobra.Command, f conformFlags, filter string) (string, e
 	return "(" + fixtureSuites + ") && (" + filter + ")", nil
 }
 
-// sources indexes a fixture's objects by the names AWS's decisions mention, to their IaC
-// addresses.
+// sources maps the policy labels of the engine's explanations ("trust policy of role R",
+// "inline policy P of role R", "bucket policy of B") and the ARNs and names of roles and
+// buckets to the IaC addresses of the fixture's objects.
 type sources struct {
-	byName map[string][]string // role ARN, bucket name -> "what: address"
+	policies []labelled // the policies: what decided
+	owners   []labelled // roles and buckets: what a decision was about
+}
+
+type labelled struct {
+	labels       []string
+	what, source string
 }
 
 func fixtureSources(f *fixture.Fixture) sources {
-	s := sources{byName: map[string][]string{}}
-	add := func(key, what, addr string) {
-		if addr != "" && !slices.Contains(s.byName[key], what+" "+addr) {
-			s.byName[key] = append(s.byName[key], what+" "+addr)
-		}
-	}
+	var s sources
 	for _, r := range f.Roles {
 		arn := f.RoleARN(r.Account, r.Name)
-		add(arn, "role", r.Source)
-		add(arn, "trust policy", r.Trust.Source)
+		s.owners = append(s.owners, labelled{[]string{arn, "role " + r.Name + " "}, "role", r.Source})
+		s.policies = append(s.policies, labelled{[]string{"trust policy of role " + r.Name}, "trust policy of role " + r.Name, r.Trust.Source})
 		for _, p := range r.Inline {
-			add(arn, "policy "+p.Name, p.Source)
+			s.policies = append(s.policies, labelled{[]string{"inline policy " + p.Name + " of role " + r.Name, "role policy " + p.Name + " "},
+				"policy " + p.Name + " of role " + r.Name, p.Source})
 		}
 	}
 	for _, b := range f.Buckets {
-		add(b.Name, "bucket", b.Source)
+		s.owners = append(s.owners, labelled{[]string{"arn:aws:s3:::" + b.Name, "s3://" + b.Name}, "bucket " + b.Name, b.Source})
 		if b.Policy != nil {
-			add(b.Name, "bucket policy", b.Policy.Source)
+			s.policies = append(s.policies, labelled{[]string{"bucket policy of " + b.Name + " "}, "bucket policy of " + b.Name, b.Policy.Source})
 		}
 	}
 	return s
+}
+
+// about lists the addresses a decision's explanation names: the policies it names (policy
+// true), else the roles and buckets it concerns.
+func (s sources) about(d decision) (hit []string, policy bool) {
+	text := d.reason + " "
+	match := func(list []labelled) []string {
+		var out []string
+		for _, l := range list {
+			if l.source == "" {
+				continue
+			}
+			for _, label := range l.labels {
+				if strings.Contains(text, label) || d.role == label {
+					out = append(out, l.what+": "+l.source)
+					break
+				}
+			}
+		}
+		return out
+	}
+	if hit := match(s.policies); len(hit) > 0 {
+		return hit, true
+	}
+	return match(s.owners), false
 }
 
 // decision is one AWS authorization decision of the emulator's log.
@@ -80,13 +108,16 @@ func decisions(lines []string) []decision {
 			continue
 		}
 		reason, _ := m["reason"].(string)
-		if reason == "" {
+		if reason == "" || reason == "ok" { // "ok": a credential handed out, not a policy decision
 			continue
 		}
 		d := decision{reason: reason}
 		ts, _ := m["time"].(string)
 		d.at, _ = time.Parse(time.RFC3339Nano, ts)
 		d.action, _ = m["action"].(string)
+		if d.action == "" {
+			continue // not an AWS request (the authorizer's own decisions)
+		}
 		d.caller, _ = m["caller"].(string)
 		d.decision, _ = m["decision"].(string)
 		d.role, _ = m["role_arn"].(string)
@@ -118,31 +149,31 @@ func withSources(t framework.Target, report types.Report, results []framework.Re
 		if !ok {
 			continue
 		}
-		var addrs, why []string
+		var addrs, owners, why []string
 		for _, d := range logs {
 			if d.at.Before(w[0]) || d.at.After(w[1]) {
 				continue
 			}
-			var hit []string
-			for key, list := range src.byName {
-				if strings.Contains(d.reason, key) || d.role == key {
-					hit = append(hit, list...)
-				}
-			}
+			hit, policy := src.about(d)
 			if len(hit) == 0 {
 				continue
 			}
+			into := &owners
+			if policy {
+				into = &addrs
+			}
 			for _, h := range hit {
-				if !slices.Contains(addrs, h) {
-					addrs = append(addrs, h)
+				if !slices.Contains(*into, h) {
+					*into = append(*into, h)
 				}
 			}
-			line := d.action + " " + d.decision + ": " + d.reason
-			if !slices.Contains(why, line) {
-				why = append(why, line)
+			if !slices.ContainsFunc(why, func(w string) bool { return strings.HasSuffix(w, ": "+d.reason) }) {
+				why = append(why, strings.TrimSpace(d.action+" "+d.decision)+": "+d.reason)
 			}
 		}
-		slices.Sort(addrs)
+		if len(addrs) == 0 {
+			addrs = owners // no policy named: the resources the decisions were about
+		}
 		for _, a := range addrs {
 			results[i].Entries = append(results[i].Entries, "IaC: "+a)
 		}
