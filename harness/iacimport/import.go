@@ -330,9 +330,6 @@ func (p *mapping) targetRoles(m *Model, o Options) error {
 		seen[t] = r
 		p.tenants = append(p.tenants, t)
 	}
-	if !regexp.MustCompile(`^quilt-mcp-target-`).MatchString(p.targets[0].Name) {
-		p.say("note: the trust suite's STS-level specs find target roles by the mapped users' roles")
-	}
 	return nil
 }
 
