@@ -268,11 +268,12 @@ func importCloudFormation(doc map[string]any, values *Values, account string) (*
 		}
 		for _, a := range asList(arns) {
 			arn := fmt.Sprint(a)
+			role := m.Roles[slicesIndex(m.Roles, c.address(id))]
 			d, err := c.managedByARN(arn)
 			if err != nil {
-				return nil, fmt.Errorf("resource %s (AWS::IAM::Role), property ManagedPolicyArns: %v", id, err)
+				role.Foreign = append(role.Foreign, (&foreignPolicy{arn: arn, by: c.address(id) + " ManagedPolicyArns"}).Error())
+				continue
 			}
-			role := m.Roles[slicesIndex(m.Roles, c.address(id))]
 			role.Policies = append(role.Policies, d)
 		}
 	}
@@ -495,7 +496,7 @@ func (c *cfnImporter) managedByARN(arn string) (*Doc, error) {
 			return &Doc{Name: name, Address: c.address(id), JSON: d}, nil
 		}
 	}
-	return nil, fmt.Errorf("%s is not a managed policy of this template (an AWS managed policy, or one made elsewhere): its document is unknown here, and leaving it out could hide what it grants", arn)
+	return nil, fmt.Errorf("%s is not a managed policy of this template", arn)
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)

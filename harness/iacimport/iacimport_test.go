@@ -273,3 +273,29 @@ func TestOverridesAndAmbiguities(t *testing.T) {
 		t.Errorf("neither format: %v", err)
 	}
 }
+
+// TestPoliciesFromOutsideTheInput: an AWS managed policy on a role the suites exercise is an
+// error (what it grants is unknown); on another role (an ECS execution role) a note.
+func TestPoliciesFromOutsideTheInput(t *testing.T) {
+	const managed = `"arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"`
+	exec := `,"Exec":{"Type":"AWS::IAM::Role","Properties":{"RoleName":"exec","ManagedPolicyArns":[` + managed + `],"AssumeRolePolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}}}` +
+		`,"Bucket":{"Type":"AWS::S3::Bucket","Properties":{"BucketName":"acme-data"}}`
+	o := Options{TaskRole: "task", Targets: map[string]string{"target-acme": "acme"}, TagKey: "tenant"}
+	res, err := Import([]byte(template(`{"Fn::GetAtt":["Task","Arn"]}`, exec)), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool {
+		return strings.Contains(n, "Exec ManagedPolicyArns: attaches "+strings.Trim(managed, `"`)) && strings.Contains(n, "left out")
+	}) {
+		t.Errorf("no note of the execution role's managed policy: %v", res.Notes)
+	}
+	o.TaskRole = "exec"
+	o.Targets = map[string]string{"target-acme": "acme"}
+	if _, err := Import([]byte(template(`{"Fn::GetAtt":["Exec","Arn"]}`, exec)), o); err == nil || !strings.Contains(err.Error(), "leaving it out of the task role could hide what it grants") {
+		t.Errorf("an AWS managed policy on the task role: %v", err)
+	}
+	if _, err := Import([]byte(template(`{"Fn::GetAtt":["Task","Arn"]}`, exec)), Options{}); err == nil || !strings.Contains(err.Error(), "several roles trust ecs-tasks.amazonaws.com") {
+		t.Errorf("two roles ECS may assume: %v", err)
+	}
+}

@@ -134,6 +134,20 @@ func build(m *Model, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	// A policy from outside the input on a role the suites exercise could grant what they
+	// check is denied, so it is an error there; elsewhere (an ECS execution role's AWS managed
+	// policy) it is left out with a note.
+	for _, r := range m.Roles {
+		if len(r.Foreign) == 0 {
+			continue
+		}
+		if _, target := p.tenantOf[r]; target || r == p.task {
+			return nil, fmt.Errorf("%s: its document is unknown here, and leaving it out of the %s could hide what it grants; attach a policy the input defines instead", strings.Join(r.Foreign, "; "), map[bool]string{true: "task role", false: "target role"}[r == p.task])
+		}
+		for _, f := range r.Foreign {
+			m.Notes = append(m.Notes, f+": left out (the role is neither the task role nor a target role)")
+		}
+	}
 	out, err := p.render(m)
 	if err != nil {
 		return nil, err

@@ -42,6 +42,16 @@ type Role struct {
 	Tags               map[string]string
 	Trust              *Doc
 	Policies           []*Doc // inline and attached (managed) policies
+	// Foreign are policies attached from outside the input (AWS managed ones): their
+	// documents are unknown here.
+	Foreign []string
+}
+
+// foreignPolicy says an attached policy is not defined in the input.
+type foreignPolicy struct{ arn, by string }
+
+func (f *foreignPolicy) Error() string {
+	return f.by + ": attaches " + f.arn + ", which the input does not define (an AWS managed policy, or one made elsewhere)"
 }
 
 // Bucket is an S3 bucket.

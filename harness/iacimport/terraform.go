@@ -2,6 +2,7 @@ package iacimport
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -135,6 +136,11 @@ func importTerraform(data []byte, values *Values) (*Model, error) {
 		case "aws_iam_role_policy_attachment":
 			role := t.linkedRole(m, r, "role")
 			pol, err := t.linkedPolicy(r, "policy_arn")
+			var fp *foreignPolicy
+			if errors.As(err, &fp) && role != nil {
+				role.Foreign = append(role.Foreign, fp.Error())
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -155,11 +161,20 @@ func importTerraform(data []byte, values *Values) (*Model, error) {
 		arns, _ := r.Values["managed_policy_arns"].([]any)
 		for _, a := range arns {
 			arn, _ := a.(string)
+			role := m.role(t.peek(r, "name"))
+			if role == nil {
+				continue // its name is missing, and said so
+			}
 			pol, err := t.policyByARN(r.Address, arn)
+			var fp *foreignPolicy
+			if errors.As(err, &fp) {
+				role.Foreign = append(role.Foreign, fp.Error())
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
-			m.role(t.str(r, "name")).Policies = append(m.role(t.str(r, "name")).Policies, pol)
+			role.Policies = append(role.Policies, pol)
 		}
 	}
 	if err := t.missing.err(); err != nil {
@@ -421,5 +436,5 @@ func (t *tfImporter) policyByARN(from, arn string) (*Doc, error) {
 			return t.managedDoc(c), nil
 		}
 	}
-	return nil, fmt.Errorf("%s: attaches %s, which is not an aws_iam_policy of this plan (an AWS managed policy, or one made elsewhere): its document is unknown here, and leaving it out could hide what it grants; attach a policy the plan creates instead, or test without it", from, arn)
+	return nil, &foreignPolicy{arn: arn, by: from}
 }
