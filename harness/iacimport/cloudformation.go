@@ -23,6 +23,7 @@ type cfnImporter struct {
 	values       *Values
 	notes        []string
 	givenAccount string
+	depth        int // of resolve, bounded by maxDepth
 	// defaultAccount: AWS::AccountId was needed and the values file does not map it.
 	defaultAccount bool
 }
@@ -40,9 +41,14 @@ func (u *unresolvable) Error() string {
 }
 
 // parseTemplate decodes a template in JSON or YAML, CloudFormation's short forms (!Ref, !Sub,
-// !GetAtt, …) turned into their long forms.
-func parseTemplate(data []byte) (map[string]any, error) {
-	var doc map[string]any
+// !GetAtt, …) turned into their long forms. A panic inside the YAML library (its decoder has
+// dereferenced nil on some tagged scalars; see fixture's safeUnmarshal) becomes an error.
+func parseTemplate(data []byte) (doc map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, fmt.Errorf("the YAML decoder failed on this input: %v", r)
+		}
+	}()
 	if json.Valid(data) {
 		if err := json.Unmarshal(data, &doc); err != nil {
 			return nil, err
@@ -501,8 +507,17 @@ func (c *cfnImporter) managedByARN(arn string) (*Doc, error) {
 
 var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
 
+// maxDepth bounds how deep resolve nests: a template whose names refer to themselves
+// (RoleName: !Ref TheRoleItself) would otherwise recurse without end.
+const maxDepth = 64
+
 // resolve evaluates the intrinsic functions in v.
 func (c *cfnImporter) resolve(id, prop string, v any) (any, error) {
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxDepth {
+		return nil, &unresolvable{id, c.typ(id), prop, v, "the expression refers to itself, directly or through other resources"}
+	}
 	switch x := v.(type) {
 	case []any:
 		out := make([]any, 0, len(x))

@@ -299,3 +299,24 @@ func TestPoliciesFromOutsideTheInput(t *testing.T) {
 		t.Errorf("two roles ECS may assume: %v", err)
 	}
 }
+
+func FuzzImport(f *testing.F) {
+	f.Add([]byte(template(`{"Fn::GetAtt":["Task","Arn"]}`, "")))
+	f.Add([]byte("Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: !Sub '${AWS::AccountId}'}\n"))
+	f.Add([]byte("key: !0000 00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := Import(data, Options{})
+		if err == nil {
+			if _, err := fixture.Parse(res.YAML, ""); err != nil {
+				t.Fatalf("Import returned a fixture that does not parse: %v", err)
+			}
+		}
+	})
+}
+
+func TestASelfReferenceIsAnError(t *testing.T) {
+	tmpl := `{"Resources":{"R":{"Type":"AWS::IAM::Role","Properties":{"RoleName":{"Fn::Sub":"${R.Arn}"},"AssumeRolePolicyDocument":{"Statement":[]}}}}}`
+	if _, err := Import([]byte(tmpl), Options{}); err == nil || !strings.Contains(err.Error(), "refers to itself") {
+		t.Errorf("a role named after its own ARN: %v", err)
+	}
+}
