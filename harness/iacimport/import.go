@@ -77,7 +77,10 @@ func Parse(data []byte, values *Values, account string) (*Model, error) {
 	return nil, errors.New("input: neither a Terraform plan in JSON (no format_version and planned_values: make one with `terraform plan -out=P && terraform show -json P`) nor a CloudFormation template (no Resources)")
 }
 
-var arnAccount = regexp.MustCompile(`arn:aws:(?:iam|sts)::(\d{12}):`)
+var (
+	arnAccount = regexp.MustCompile(`arn:aws:(?:iam|sts)::(\d{12}):`)
+	accountID  = regexp.MustCompile(`^\d{12}$`)
+)
 
 type mapping struct {
 	acct     string
@@ -142,7 +145,11 @@ func build(m *Model, o Options) (*Result, error) {
 			continue
 		}
 		if _, target := p.tenantOf[r]; target || r == p.task {
-			return nil, fmt.Errorf("%s: its document is unknown here, and leaving it out of the %s could hide what it grants; attach a policy the input defines instead", strings.Join(r.Foreign, "; "), map[bool]string{true: "task role", false: "target role"}[r == p.task])
+			which := "target role"
+			if r == p.task {
+				which = "task role"
+			}
+			return nil, fmt.Errorf("%s: its document is unknown here, and leaving it out of the %s could hide what it grants; attach a policy the input defines instead", strings.Join(r.Foreign, "; "), which)
 		}
 		for _, f := range r.Foreign {
 			m.Notes = append(m.Notes, f+": left out (the role is neither the task role nor a target role)")
@@ -160,7 +167,7 @@ func build(m *Model, o Options) (*Result, error) {
 
 func (p *mapping) account(m *Model, o Options) error {
 	if o.Account != "" {
-		if !regexp.MustCompile(`^\d{12}$`).MatchString(o.Account) {
+		if !accountID.MatchString(o.Account) {
 			return fmt.Errorf("--account %q: an AWS account ID is 12 digits", o.Account)
 		}
 		p.acct = o.Account
