@@ -229,7 +229,7 @@ func TestConformFixtureOnTheCDKApp(t *testing.T) {
 	npx := nodeTool(t, "npx", "cdk synth of the CDK app")
 	src := filepath.Join(iacCorpus, "cdk")
 	dir := t.TempDir()
-	for _, f := range []string{"package.json", "package-lock.json", "tsconfig.json", "cdk.json", "bin/app.ts"} {
+	for _, f := range []string{"package.json", "package-lock.json", "tsconfig.json", "cdk.json", "src/app.ts"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
 			t.Fatal(err)
