@@ -210,6 +210,9 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
 	}
+	if t := bucketTemplate(f); t != "" {
+		mcpOpts = append(mcpOpts, mcpserver.WithBucketTemplate(t))
+	}
 	if s.mcp, err = mcpserver.Start(life, taskCfg, append(mcpOpts, cfg.mcpOpts...)...); err != nil {
 		return nil, fmt.Errorf("stack: MCP server: %w", err)
 	}
@@ -460,6 +463,28 @@ func baseOf(u string) string {
 		}
 	}
 	return u
+}
+
+// bucketTemplate is how the fixture names every tenant's bucket ("acme-data-{tenant}"), for the
+// MCP server, which derives a user's bucket from the tenant; "" when it is the server's default
+// or the tenants' buckets follow no one template (the fixture's validation names them).
+func bucketTemplate(f *fixture.Fixture) string {
+	template := ""
+	for _, t := range f.Tenants {
+		i := strings.Index(t.Bucket, t.Name)
+		if i < 0 {
+			return ""
+		}
+		this := t.Bucket[:i] + "{tenant}" + t.Bucket[i+len(t.Name):]
+		if template != "" && this != template {
+			return ""
+		}
+		template = this
+	}
+	if template == mcpserver.DefaultBucketTemplate {
+		return ""
+	}
+	return template
 }
 
 // withoutBucketPolicies is a copy of f whose buckets have no policy.

@@ -77,7 +77,7 @@ var Layers = []Layer{
 	{Name: Binary, Packages: []string{"harness/cmd/mcpsso"}, May: append([]string{Harness, Framework, Registry, Baselines, Tools}, mocksAndReference...),
 		Rule: "harness/cmd/mcpsso, the one binary, composes everything: harness, mocks, reference, and the scenarios through framework, scenarios/all and scenarios/baselines"},
 	{Name: Harness, Packages: []string{"harness/..."}, May: append([]string{Harness, Tools}, mocksAndReference...),
-		Rule: "a harness package (fixture, stack, containers, target, sample) wires mocks and reference into deployments: it imports harness, mocks, reference and tools, never scenarios"},
+		Rule: "a harness package (fixture, iacimport, stack, containers, target, sample) wires mocks and reference into deployments: it imports harness, mocks, reference and tools, never scenarios"},
 	{Name: Framework, Packages: []string{"scenarios/framework"}, May: []string{Tools},
 		Rule: "scenarios/framework is the suites' one door to the kit: it imports tools, and mocks only through the named exceptions"},
 	{Name: Targets, Packages: []string{"scenarios/targets"}, May: append([]string{Framework, Harness, Tools}, mocksAndReference...),

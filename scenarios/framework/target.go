@@ -186,6 +186,9 @@ type Options struct {
 	File string
 	// Profile is reference or seed (kit-made stacks).
 	Profile string
+	// FixtureFile deploys this fixture in the embedded stack instead of the default one (its
+	// policies inline, e.g. imported from infrastructure code by `mcpsso fixture import`).
+	FixtureFile string
 	// AWSBackend is what serves AWS in kit-made stacks: "" or "emulator" (the kit's own),
 	// "moto" (moto_server from PATH), "localstack" (containers only), or the http(s) URL of a
 	// running AWS-compatible service; all but the emulator are fronted by the enforcing proxy.

@@ -29,7 +29,16 @@ func init() {
 			return nil, err
 		}
 		opts := []stack.Option{stack.WithAWSBackend(b)}
-		if o.Profile == "" || o.Profile == stack.ProfileReference {
+		if o.FixtureFile != "" {
+			f, err := fixture.Load(o.FixtureFile)
+			if err != nil {
+				return nil, err
+			}
+			if f, err = f.WithMCPScopes(ConformanceScope); err != nil {
+				return nil, err
+			}
+			opts = append(opts, stack.WithFixture(f))
+		} else if o.Profile == "" || o.Profile == stack.ProfileReference {
 			f, err := fixture.Default().WithMCPScopes(ConformanceScope)
 			if err != nil {
 				return nil, err

@@ -34,12 +34,13 @@ type conformFlags struct {
 	authzImage    string
 	sessions      bool
 	idpProfile    string
+	fixture       string
 }
 
 func newConformCommand() *cobra.Command {
 	var f conformFlags
 	cmd := &cobra.Command{
-		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--idp-profile NAME] [--tier auth] [--label-filter E] [--junit F] [--summary F] [--known-failures F|seed]",
+		Use:   "conform [--target embedded|FILE] [--profile reference|seed] [--fixture F] [--idp-profile NAME] [--tier auth] [--label-filter E] [--junit F] [--summary F] [--known-failures F|seed]",
 		Short: "Run the scenario suites against a deployment and judge it",
 		Long: `Run the scenario suites (bootstrap, trust, abac, spoofing, observability, transport, clients, adversarial)
 against a deployment and judge it, requirement by requirement: every conformance spec checks one
@@ -71,6 +72,13 @@ enforce no IAM policy, so the kit's enforcing proxy fronts them and enforces wha
 such backends serve one account, so the cross-account specs are skipped. --bypass-enforce leaves
 the proxy out: the upstream alone decides, and the enforcement specs fail — which shows the
 enforcement comes from the kit, not from moto or LocalStack.
+
+Your own IAM before you deploy: --fixture F deploys fixture F (from "mcpsso fixture import" of
+a Terraform plan or a CloudFormation template) in the embedded stack, with the kit's reference
+components around your policies, and runs the suites your policies decide: trust, abac and
+spoofing (with --label-filter, a spec must match both). Under each failure the report names the
+IaC address of the policy that decided (the fixture objects' source: fields) and the policy
+engine's explanation, statement included ("IaC: …" and "decided: …").
 
 The embedded reference stack requires the scope mcp:tools of every token (the default fixture
 declares none; conformance checks the scope challenge), and its MCP server is stateless, as the
@@ -116,6 +124,11 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
   mcpsso conform --aws-backend moto
   mcpsso conform --aws-backend moto --bypass-enforce
 
+  # Your Terraform's IAM, before terraform apply
+  terraform plan -out=tf.plan && terraform show -json tf.plan > plan.json
+  mcpsso fixture import plan.json -o imported.yaml
+  mcpsso conform --fixture imported.yaml
+
   # Your MCP server image in the containers topology
   mcpsso conform --target containers --mcp-image registry.example/my-mcp:1.2
 
@@ -143,6 +156,7 @@ failure passed or the deployment could not be started; 2 on invalid flags or fil
 	cmd.Flags().StringVar(&f.mcpImage, "mcp-image", "", "containers target: run this MCP server image in the reference server's place")
 	addIdPProfileFlag(cmd, &f.idpProfile)
 	cmd.Flags().StringVar(&f.authzImage, "authorizer-image", "", "containers target: run this Lambda container image as the gateway's authorizer")
+	cmd.Flags().StringVar(&f.fixture, "fixture", "", "embedded target: deploy this fixture (e.g. from `mcpsso fixture import`) and run the trust, abac and spoofing suites against its policies")
 	cmd.Flags().BoolVar(&f.sessions, "sessions", false, "embedded target: run the reference MCP server with stateful sessions (2025-11-25 session ids bound to their user)")
 	return cmd
 }
@@ -161,12 +175,17 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.fixture != "" {
+		if filter, err = fixtureFilter(cmd, f, filter); err != nil {
+			return err
+		}
+	}
 	known, err := loadKnownFailures(f.knownFailures)
 	if err != nil {
 		return fmt.Errorf("--known-failures: %w", err)
 	}
 	opts := framework.Options{Profile: f.profile, AWSBackend: f.awsBackend, BypassEnforce: f.bypass, MCPImage: f.mcpImage, AuthorizerImage: f.authzImage,
-		Sessions: f.sessions}
+		Sessions: f.sessions, FixtureFile: f.fixture}
 	if cmd.Flags().Changed(idpProfileFlag) {
 		opts.IdPProfile = f.idpProfile
 	}
@@ -216,6 +235,9 @@ func runConform(cmd *cobra.Command, f conformFlags) error {
 		return err
 	}
 	results, ok := framework.Verdict(report, known)
+	if f.fixture != "" {
+		results = withSources(target, report, results)
+	}
 	fmt.Fprintln(out)
 	framework.PrintReport(out, results, ok)
 	took := time.Since(t0).Round(time.Millisecond)

@@ -48,7 +48,7 @@ both profiles) and print a one-line summary. Exit 2 with the first problem, nami
 			return nil
 		},
 	}
-	cmd.AddCommand(print, check)
+	cmd.AddCommand(print, check, newFixtureImportCommand())
 	return cmd
 }
 
