@@ -26,7 +26,7 @@ const (
 
 // ServeHTTP authenticates, routes by the SigV4 credential scope's service, and records.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := iam.NewRequestID()
+	requestID := awserr.NewRequestID()
 	if r.URL.Path == HealthPath || r.URL.Path == LocalStackHealthPath {
 		e.health(w)
 		return

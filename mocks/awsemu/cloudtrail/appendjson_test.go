@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
 )
 
 // FuzzAssumeRoleJSONMatchesMarshal holds the hand-written requestParameters and
@@ -45,7 +47,7 @@ func same(t *testing.T, got []byte, v any) {
 
 func TestNewUUIDIsARandomVersion4UUID(t *testing.T) {
 	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	a, b := newUUID(), newUUID()
+	a, b := awserr.NewRequestID(), awserr.NewRequestID()
 	if !re.MatchString(a) || !re.MatchString(b) || a == b {
 		t.Fatalf("%s, %s: want two different version-4 UUIDs", a, b)
 	}

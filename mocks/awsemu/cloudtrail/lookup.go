@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
 )
 
 // X-Amz-Target prefixes of the CloudTrail JSON 1.1 API. Smithy-generated SDKs (aws-sdk-go-v2,
@@ -375,7 +377,7 @@ func toLookupEvent(en *entry) lookupEvent {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := newUUID()
+	requestID := awserr.NewRequestID()
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	log := h.store.cfg.logger.With("request_id", requestID)
 

@@ -1,8 +1,6 @@
 package cloudtrail
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mcpsso/mcpsso/mocks/awsemu/awserr"
 )
 
 // DefaultCapacity is how many events a Store keeps before dropping the oldest.
@@ -263,10 +263,10 @@ func fillDefaults(e *Event, now func() time.Time) {
 		e.AWSRegion = DefaultRegion
 	}
 	if e.EventID == "" {
-		e.EventID = newUUID()
+		e.EventID = awserr.NewRequestID()
 	}
 	if e.RequestID == "" {
-		e.RequestID = newUUID()
+		e.RequestID = awserr.NewRequestID()
 	}
 	if e.EventType == "" {
 		e.EventType = EventTypeAPICall
@@ -413,23 +413,4 @@ func clone(e Event) Event {
 		e.UserIdentity.SessionContext = &c
 	}
 	return e
-}
-
-// newUUID is a random (version 4) UUID, written in place: every record takes one.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var id [36]byte
-	hex.Encode(id[0:8], b[0:4])
-	id[8] = '-'
-	hex.Encode(id[9:13], b[4:6])
-	id[13] = '-'
-	hex.Encode(id[14:18], b[6:8])
-	id[18] = '-'
-	hex.Encode(id[19:23], b[8:10])
-	id[23] = '-'
-	hex.Encode(id[24:], b[10:])
-	return string(id[:])
 }

@@ -27,7 +27,7 @@ var adminPolicy = iampolicy.MustParse(iampolicy.IdentityPolicy, "AdministratorAc
 
 // ServeHTTP verifies the signature, resolves the caller, authorizes, relays and records.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := iam.NewRequestID()
+	requestID := awserr.NewRequestID()
 	sc, err := sigv4.ParseScope(r)
 	if err != nil {
 		// Anonymous requests (and unparsable scopes) are not relayed: fail closed.
@@ -310,7 +310,7 @@ func (p *Proxy) relayFailed(w http.ResponseWriter, r *http.Request, err error) (
 // writeError renders an error as the service does: S3's REST XML or the Query XML.
 func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, service, requestID string, ae *awserr.Error) {
 	if requestID == "" {
-		requestID = iam.NewRequestID()
+		requestID = awserr.NewRequestID()
 	}
 	switch {
 	case service == "s3":

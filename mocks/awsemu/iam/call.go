@@ -1,8 +1,6 @@
 package iam
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -48,24 +46,6 @@ func SourceIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// NewRequestID is a request ID in AWS's UUID-shaped form.
-func NewRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	// 8-4-4-4-12 hex digits, written in place: every request takes one.
-	var id [36]byte
-	hex.Encode(id[0:8], b[0:4])
-	id[8] = '-'
-	hex.Encode(id[9:13], b[4:6])
-	id[13] = '-'
-	hex.Encode(id[14:18], b[6:8])
-	id[18] = '-'
-	hex.Encode(id[19:23], b[8:10])
-	id[23] = '-'
-	hex.Encode(id[24:], b[10:])
-	return string(id[:])
 }
 
 // TrailNote is the service-specific part of a CloudTrail record.
