@@ -43,7 +43,7 @@ type Stack struct {
 	idp     *mockidp.Server
 	origins []string // the browser origins allowed, the gateway's own first
 	task    *ecscreds.Server
-	mcp     *mcpserver.Server
+	mcp     mcpSide // the reference server, or the user's (WithMCPHandler)
 	authz   *authorizer.Authorizer
 	gw      *gateway.Server
 	// scopes are the scopes an access token must carry (the fixture's mcp.scopes).
@@ -210,8 +210,16 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if cfg.ports.Metrics != 0 || cfg.ports == (Ports{}) {
 		mcpOpts = append(mcpOpts, mcpserver.WithMetricsAddr(addr(cfg.ports.Metrics)))
 	}
-	if s.mcp, err = mcpserver.Start(life, taskCfg, mcpOpts...); err != nil {
-		return nil, fmt.Errorf("stack: MCP server: %w", err)
+	if cfg.mcpHandler != nil {
+		if s.mcp, err = s.startUserServer(life, cfg.mcpHandler, addr(cfg.ports.MCP), taskCfg.Credentials, log.With("component", "mcp-server")); err != nil {
+			return nil, fmt.Errorf("stack: %w", err)
+		}
+	} else {
+		var ref *mcpserver.Server
+		if ref, err = mcpserver.Start(life, taskCfg, mcpOpts...); err != nil {
+			return nil, fmt.Errorf("stack: MCP server: %w", err)
+		}
+		s.mcp = ref
 	}
 	s.closers = append(s.closers, s.mcp.Close)
 
@@ -367,7 +375,8 @@ func (s *Stack) GatewayURL() string { return s.gw.PublicURL() }
 // authorizer's context proof.
 func (s *Stack) MCPDirectURL() string { return s.mcp.URL() }
 
-// MetricsURL is the MCP server's Prometheus endpoint.
+// MetricsURL is the MCP server's Prometheus endpoint, "" for a server of the user's own
+// (WithMCPHandler).
 func (s *Stack) MetricsURL() string { return s.mcp.MetricsURL() }
 
 // IssuerURL is the IdP's issuer.
