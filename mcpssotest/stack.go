@@ -139,6 +139,10 @@ type Env struct {
 	// Headers are the names of the headers the gateway forwards with each request, which say
 	// what the authorizer decided about the caller.
 	Headers Headers
+	// AllowedOrigins are the browser origins your server must accept: a request whose Origin
+	// header names any other must be refused 403 (MCP transports: servers validate Origin
+	// against DNS rebinding). A request without Origin is not a browser's.
+	AllowedOrigins []string
 	// Logger writes into the stack's log (Stack.Logs), as component "mcp-server".
 	Logger *slog.Logger
 	// VerifyContext checks that a request's decided headers were signed by the stack's
@@ -240,7 +244,7 @@ func start(ctx context.Context, opts ...Option) (*Stack, error) {
 				}
 			}()
 			return build(Env{Region: e.Region, AWSEndpoint: e.AWSEndpoint, TaskRole: e.Credentials, Headers: decidedHeaders,
-				Logger: e.Logger, VerifyContext: e.VerifyContext}), nil
+				AllowedOrigins: e.AllowedOrigins, Logger: e.Logger, VerifyContext: e.VerifyContext}), nil
 		}))
 	}
 	e, err := targets.StartEmbedded(ctx, c.profile, so...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ type MCPEnv struct {
 	Credentials aws.CredentialsProvider
 	// Logger writes into the stack's log (component "mcp-server").
 	Logger *slog.Logger
+	// AllowedOrigins are the browser origins the server must accept (an Origin header naming
+	// any other is refused 403: MCP's transport rule against DNS rebinding).
+	AllowedOrigins []string
 	// VerifyContext checks a request's x-context-proof against its decided headers, once per
 	// proof, as the reference server does; nil when the profile has no proof (seed).
 	VerifyContext func(*http.Request) error
@@ -60,7 +64,8 @@ func (u userServer) Close() error       { return u.srv.Close() }
 
 // startUserServer builds and serves the user's handler.
 func (s *Stack) startUserServer(life context.Context, build func(MCPEnv) (http.Handler, error), addr string, creds aws.CredentialsProvider, log *slog.Logger) (mcpSide, error) {
-	env := MCPEnv{Region: s.awsSide.region, AWSEndpoint: s.awsSide.endpoint, Credentials: creds, Logger: log}
+	env := MCPEnv{Region: s.awsSide.region, AWSEndpoint: s.awsSide.endpoint, Credentials: creds, Logger: log,
+		AllowedOrigins: slices.Clone(s.origins)}
 	if s.proven {
 		key, err := contextproof.NewKey(s.proofSecret)
 		if err != nil {
