@@ -82,6 +82,9 @@ func WithLabelFilter(expr string) ConformOption {
 		if err := framework.CheckLabelFilter(expr); err != nil {
 			return fmt.Errorf("mcpssotest: WithLabelFilter: %w", err)
 		}
+		if _, err := types.ParseLabelFilter(expr); err != nil {
+			return fmt.Errorf("mcpssotest: WithLabelFilter(%q): %w", expr, err)
+		}
 		c.labelFilter = expr
 		return nil
 	}
@@ -98,7 +101,7 @@ type Probes struct {
 }
 
 // Probe is one operation mapped onto a tool, as a target file's probes: section
-// (docs/target-file.md) declares it.
+// (docs/targets.md) declares it.
 type Probe struct {
 	// Tool is the tool's name as tools/list gives it.
 	Tool string

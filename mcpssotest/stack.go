@@ -48,8 +48,8 @@ type config struct {
 	mcp        func(Env) http.Handler
 }
 
-// WithFixtureFile deploys the fixture (tenants, users, roles, buckets: docs/fixture.md) read
-// from the YAML file at path, instead of the default fixture.
+// WithFixtureFile deploys the fixture (tenants, users, roles, buckets, mappings) read from the
+// YAML file at path, instead of the default one (harness/fixture/default.yaml).
 func WithFixtureFile(path string) Option {
 	return func(c *config) error {
 		f, err := fixture.Load(path)
@@ -174,7 +174,7 @@ type Headers struct {
 
 // TenantTag is the session tag that names the caller's tenant; the tenant policies compare
 // ${aws:PrincipalTag/tenant} with the bucket's tenant.
-const TenantTag = mcpserver.TenantTag
+const TenantTag = "tenant"
 
 var decidedHeaders = Headers{DecidedRole: mcpserver.HeaderDecidedRole, SourceIdentity: mcpserver.HeaderSourceIdentity,
 	SessionTags: mcpserver.HeaderSessionTags, Limits: mcpserver.HeaderLimits, ContextProof: contextproof.Header}
