@@ -2,6 +2,7 @@ package mcpssotest_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"testing"
@@ -12,7 +13,7 @@ import (
 )
 
 // yourServer stands for your MCP server's handler.
-func yourServer(cfg mcpssotest.Env) http.Handler { return http.NotFoundHandler() }
+var yourServer = func(env mcpssotest.Env) http.Handler { return http.NotFoundHandler() }
 
 // The shortest test: the stack around the reference server, and the suites as subtests.
 func ExampleStart() {
@@ -82,4 +83,15 @@ func ExampleStack_Token() {
 		_ = req
 	}
 	_ = testWithYourClient
+}
+
+// The principals AWSConfig acts as.
+func ExampleUserSession() {
+	fmt.Println(mcpssotest.Administrator)
+	fmt.Println(mcpssotest.TaskRole)
+	fmt.Println(mcpssotest.UserSession("alice"))
+	// Output:
+	// administrator
+	// task role
+	// user session of alice
 }
