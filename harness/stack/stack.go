@@ -67,6 +67,9 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
+	if cfg.mcpHandler != nil && cfg.sessions {
+		return nil, errors.New("stack: WithSessions configures the reference MCP server, which WithMCPHandler replaces: a handler of your own issues its own sessions or none")
+	}
 	if cfg.profile == ProfileSeed && len(cfg.origins) > 0 {
 		return nil, fmt.Errorf("stack: allowed origins %s: the seed profile's API (the tutorial's HTTP API, as written) answers no CORS preflight, so no browser on another origin can call it; use the reference profile",
 			strings.Join(cfg.origins, ", "))
