@@ -179,14 +179,9 @@ func Conform(t *testing.T, s *Stack, opts ...ConformOption) {
 		s.target.probes = set
 	}
 	// The specs are listed by a dry run in a child process (the one run of this process is the
-	// real one), while this one asks the server for its tools.
-	var specs []listedSpec
-	var listErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); specs, listErr = listSpecs() }()
+	// real one), begun by Start.
 	probeErr := framework.CheckProbes(ctx, s.target)
-	wg.Wait()
+	specs, listErr := specList()
 	if listErr != nil {
 		t.Fatalf("mcpssotest: listing the specs: %v", listErr)
 	}
@@ -325,6 +320,10 @@ func writeSpecList(path string) int {
 	}
 	return 0
 }
+
+// specList is the list of the specs, made once per process; Start begins it, so that the
+// child process runs while the stack starts.
+var specList = sync.OnceValues(listSpecs)
 
 // listSpecs runs the test binary again to list the specs without running them.
 func listSpecs() ([]listedSpec, error) {

@@ -183,13 +183,15 @@ var decidedHeaders = Headers{DecidedRole: mcpserver.HeaderDecidedRole, SourceIde
 // reference MCP server or yours. Start stops it when the test ends.
 type Stack struct {
 	target *target
-	mcp    bool // the MCP server is the user's
 }
 
 // Start brings the stack up on free loopback ports and stops it with tb.Cleanup; it fails
 // tb (FailNow) when the stack cannot start. Stacks started in parallel tests are independent.
 func Start(tb testing.TB, opts ...Option) *Stack {
 	tb.Helper()
+	// Conform's list of the specs, made by a child process while the stack starts; its
+	// goroutine ends with that process.
+	go func() { _, _ = specList() }()
 	s, err := start(context.Background(), opts...)
 	if err != nil {
 		tb.Fatal(err)
@@ -251,7 +253,7 @@ func start(ctx context.Context, opts ...Option) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mcpssotest: %w", err)
 	}
-	return &Stack{target: &target{Embedded: e, own: c.mcp != nil}, mcp: c.mcp != nil}, nil
+	return &Stack{target: &target{Embedded: e, own: c.mcp != nil}}, nil
 }
 
 // MCPURL is the MCP endpoint behind the gateway: what an MCP client connects to.
