@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -65,6 +66,8 @@ type settings struct {
 	// noASMetadata leaves out the deployment's own authorization server metadata
 	// (WithoutAuthorizationServerMetadata).
 	noASMetadata bool
+	// mcpHandler replaces the reference MCP server (WithMCPHandler).
+	mcpHandler func(MCPEnv) (http.Handler, error)
 }
 
 // AWSBackend is what serves AWS to the stack: the embedded emulator (the zero value), or an

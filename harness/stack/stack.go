@@ -43,7 +43,7 @@ type Stack struct {
 	idp     *mockidp.Server
 	origins []string // the browser origins allowed, the gateway's own first
 	task    *ecscreds.Server
-	mcp     *mcpserver.Server
+	mcp     mcpSide // the reference server, or the user's (WithMCPHandler)
 	authz   *authorizer.Authorizer
 	gw      *gateway.Server
 	// scopes are the scopes an access token must carry (the fixture's mcp.scopes).
@@ -66,6 +66,9 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.mcpHandler != nil && cfg.sessions {
+		return nil, errors.New("stack: WithSessions configures the reference MCP server, which WithMCPHandler replaces: a handler of your own issues its own sessions or none")
 	}
 	if cfg.profile == ProfileSeed && len(cfg.origins) > 0 {
 		return nil, fmt.Errorf("stack: allowed origins %s: the seed profile's API (the tutorial's HTTP API, as written) answers no CORS preflight, so no browser on another origin can call it; use the reference profile",
@@ -213,8 +216,16 @@ func Start(ctx context.Context, opts ...Option) (_ *Stack, err error) {
 	if t := bucketTemplate(f); t != "" {
 		mcpOpts = append(mcpOpts, mcpserver.WithBucketTemplate(t))
 	}
-	if s.mcp, err = mcpserver.Start(life, taskCfg, append(mcpOpts, cfg.mcpOpts...)...); err != nil {
-		return nil, fmt.Errorf("stack: MCP server: %w", err)
+	if cfg.mcpHandler != nil {
+		if s.mcp, err = s.startUserServer(life, cfg.mcpHandler, addr(cfg.ports.MCP), taskCfg.Credentials, log.With("component", "mcp-server")); err != nil {
+			return nil, fmt.Errorf("stack: %w", err)
+		}
+	} else {
+		var ref *mcpserver.Server
+		if ref, err = mcpserver.Start(life, taskCfg, append(mcpOpts, cfg.mcpOpts...)...); err != nil {
+			return nil, fmt.Errorf("stack: MCP server: %w", err)
+		}
+		s.mcp = ref
 	}
 	s.closers = append(s.closers, s.mcp.Close)
 
@@ -370,7 +381,8 @@ func (s *Stack) GatewayURL() string { return s.gw.PublicURL() }
 // authorizer's context proof.
 func (s *Stack) MCPDirectURL() string { return s.mcp.URL() }
 
-// MetricsURL is the MCP server's Prometheus endpoint.
+// MetricsURL is the MCP server's Prometheus endpoint, "" for a server of the user's own
+// (WithMCPHandler).
 func (s *Stack) MetricsURL() string { return s.mcp.MetricsURL() }
 
 // IssuerURL is the IdP's issuer.

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -186,5 +187,31 @@ func BenchmarkStartAndClose(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = s.Close()
+	}
+}
+
+// WithSessions configures the reference server; with a handler of the user's own it would
+// claim sessions nobody issues.
+func TestWithSessionsAndYourOwnHandlerAreRefusedTogether(t *testing.T) {
+	_, err := Start(context.Background(), WithSessions(),
+		WithMCPHandler(func(MCPEnv) (http.Handler, error) { return http.NotFoundHandler(), nil }))
+	if err == nil || !strings.Contains(err.Error(), "WithSessions configures the reference MCP server") {
+		t.Fatalf("got %v, want the refusal", err)
+	}
+}
+
+// A WithMCPHandler function that fails, or returns no handler, fails Start and says whose it is.
+func TestYourHandlerFailingToBuildFailsStart(t *testing.T) {
+	for _, build := range []func(MCPEnv) (http.Handler, error){
+		func(MCPEnv) (http.Handler, error) { return nil, errors.New("no config") },
+		func(MCPEnv) (http.Handler, error) { return nil, nil },
+	} {
+		_, err := Start(context.Background(), WithMCPHandler(build))
+		if err == nil || !strings.Contains(err.Error(), "your MCP handler") {
+			t.Errorf("got %v, want an error naming your MCP handler", err)
+		}
+	}
+	if _, err := Start(context.Background(), WithMCPHandler(nil)); err == nil {
+		t.Error("WithMCPHandler(nil): want an error")
 	}
 }

@@ -46,6 +46,7 @@ const (
 	Registry     = "registry"
 	Baselines    = "baselines"
 	Suite        = "suite"
+	Public       = "public"
 )
 
 // mocksAndReference are the layers below harness.
@@ -74,6 +75,8 @@ var Layers = []Layer{
 		Rule: "mocks/awsemu/enforce, the enforcing proxy in front of moto or LocalStack, decides as the services do: it imports services, iam and the libraries, never the emulator root"},
 	{Name: AWSEmulator, Packages: []string{"mocks/awsemu"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, AWSService, AWSProxy, Tools},
 		Rule: "mocks/awsemu composes the emulator's packages into one endpoint: it imports any of them, nothing outside mocks/awsemu but tools"},
+	{Name: Public, Packages: []string{"mcpssotest"}, May: append([]string{Registry, Targets, Framework, Harness, Tools}, mocksAndReference...),
+		Rule: "mcpssotest, the Go package for users' own go test, composes a stack (harness, targets) and the suites (scenarios/all, framework); it exports only its own types, so nothing it imports is part of its API"},
 	{Name: Binary, Packages: []string{"harness/cmd/mcpsso"}, May: append([]string{Harness, Framework, Registry, Baselines, Tools}, mocksAndReference...),
 		Rule: "harness/cmd/mcpsso, the one binary, composes everything: harness, mocks, reference, and the scenarios through framework, scenarios/all and scenarios/baselines"},
 	{Name: Harness, Packages: []string{"harness/..."}, May: append([]string{Harness, Tools}, mocksAndReference...),
@@ -106,7 +109,7 @@ var Exceptions = []Exception{
 
 // testRoots are the layers a test may not import even with a test's latitude: composition
 // roots, which nothing below them may depend on.
-var testRoots = []string{Suite, Registry, Binary}
+var testRoots = []string{Suite, Registry, Binary, Public}
 
 // A Package is one package of the module and what it imports.
 type Package struct {

@@ -107,6 +107,11 @@ func TestCheck(t *testing.T) {
 		{"the targets import a suite", "scenarios/targets", "scenarios/trust", false, Targets},
 		{"the registry imports a suite", "scenarios/all", "scenarios/trust", false, ""},
 		{"the baselines import framework", "scenarios/baselines", "scenarios/framework", false, Baselines},
+		{"the public package imports the registry and harness", "mcpssotest", "scenarios/all", false, ""},
+		{"the public package imports a suite directly", "mcpssotest", "scenarios/trust", false, Public},
+		{"the public package imports the binary", "mcpssotest", "harness/cmd/mcpsso", false, Public},
+		{"harness imports the public package", "harness/stack", "mcpssotest", false, Harness},
+		{"a harness test imports the public package", "harness/stack", "mcpssotest", true, Harness},
 		{"a package imports one in no layer", "harness/stack", "mocks/other", false, Harness},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,7 +134,7 @@ func TestCheck(t *testing.T) {
 				msg := vs[0].String()
 				want := []string{"forbidden import " + tc.from + " → " + tc.to + ": ", `rule "` + tc.want + `"`, vs[0].Layer.Rule}
 				if tc.test {
-					want = []string{"forbidden test import " + tc.from + " → " + tc.to + ": ", `rule "tests"`, "composition root (suite, registry, binary)"}
+					want = []string{"forbidden test import " + tc.from + " → " + tc.to + ": ", `rule "tests"`, "composition root (suite, registry, binary, public)"}
 				}
 				for _, part := range want {
 					if !strings.Contains(msg, part) {
@@ -143,7 +148,7 @@ func TestCheck(t *testing.T) {
 
 func TestATestViolationNamesTheLayerOfWhatItImports(t *testing.T) {
 	vs := Check([]Package{{Path: "mocks/mockidp", TestImports: []string{"scenarios/all"}}})
-	want := `forbidden test import mocks/mockidp → scenarios/all: rule "tests": a test may import any package of the kit but a composition root (suite, registry, binary), and scenarios/all is in layer "registry"`
+	want := `forbidden test import mocks/mockidp → scenarios/all: rule "tests": a test may import any package of the kit but a composition root (suite, registry, binary, public), and scenarios/all is in layer "registry"`
 	if len(vs) != 1 || vs[0].String() != want {
 		t.Fatalf("Check = %v\nwant  %s", vs, want)
 	}

@@ -158,6 +158,30 @@ func (f *failRecorder) Fail() { f.failed = true }
 type RunConfig struct {
 	LabelFilter string
 	Verbose     bool
+	// Specs, when not nil, are the full names (types.SpecReport.FullText) of the only specs to
+	// run; the others are reported skipped without running.
+	Specs []string
+	// DryRun walks the specs without running any, to list them (Ginkgo's --dry-run).
+	DryRun bool
+	// Silent prints no progress at all (the report is the caller's to print).
+	Silent bool
+}
+
+// runDescription is the suite's description, the first word of the text Ginkgo matches a focus
+// against.
+const runDescription = "mcpsso conformance"
+
+// focusOn is a Ginkgo focus that matches exactly the specs named.
+func focusOn(specs []string) string {
+	quoted := make([]string, len(specs))
+	for i, s := range specs {
+		quoted[i] = regexp.QuoteMeta(s)
+	}
+	// No spec at all must still run nothing: a pattern that matches no name.
+	if len(quoted) == 0 {
+		return `^\z.`
+	}
+	return "^" + regexp.QuoteMeta(runDescription) + " (?:" + strings.Join(quoted, "|") + ")$"
 }
 
 // RunAll runs every spec linked into the binary against t (already current) and returns the
@@ -173,8 +197,15 @@ func RunAll(t Target, cfg RunConfig) (types.Report, error) {
 	reporter.Succinct = !cfg.Verbose
 	reporter.Verbose = cfg.Verbose
 	reporter.NoColor = true
+	if cfg.Specs != nil {
+		suite.FocusStrings = []string{focusOn(cfg.Specs)}
+	}
+	suite.DryRun = cfg.DryRun
+	if cfg.Silent {
+		reporter.Succinct, reporter.Verbose, reporter.SilenceSkips = true, false, true
+	}
 	var rec failRecorder
-	ginkgo.RunSpecs(&rec, "mcpsso conformance", suite, reporter)
+	ginkgo.RunSpecs(&rec, runDescription, suite, reporter)
 	reportMu.Lock()
 	defer reportMu.Unlock()
 	return lastReport, nil

@@ -291,7 +291,9 @@ var _ = fw.Describe("Spoofed gateway headers", fw.Spoofing, func() {
 			h.Set("X-Source-Identity", "usr-proven-"+randomHex(4))
 			h.Set("X-Session-Tags", fmt.Sprintf(`[{"Key":"tenant","Value":%q}]`, alice.Tenant))
 			Expect(fw.Current().ProveContext(http.MethodPost, pathOf(url), h)).To(Succeed())
-			r, err := fw.PostMCP(ctx, url, h, fw.WhoamiCall)
+			// The deployment's own whoami tool: this request must run it (WhoamiCall names the
+			// reference server's, which another server need not have).
+			r, err := fw.PostMCP(ctx, url, h, fw.ProbeCall(fw.OpWhoami, fw.ProbeVars{}))
 			Expect(err).NotTo(HaveOccurred(), "POST %s", url)
 			Expect(r.ToolRan()).To(BeTrue(), "%s refused a proven request (HTTP %d %.300s): the direct-request refusals prove nothing", url, r.Status, r.Body)
 			// whoami names the role it assumed, or the one STS refused: either way the proven one.
