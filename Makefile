@@ -37,7 +37,7 @@ build: ## Compile every package and build bin/mcpsso.
 	$(GO) build ./...
 	$(GO) build -ldflags '-X main.version=$(VERSION)' -o $(BIN)/mcpsso ./harness/cmd/mcpsso
 
-# The kit image: the one static binary FROM scratch (harness/containers.Dockerfile), built
+# The kit image: the one static binary FROM scratch (internal/harness/containers.Dockerfile), built
 # locally, no registry needed. Run the container topology from it with MCPSSO_IMAGE=mcpsso-kit:latest.
 IMAGE ?= mcpsso-kit
 images: ## Build the kit image $(IMAGE):$(VERSION) (and :latest) FROM scratch from a static mcpsso.

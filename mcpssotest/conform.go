@@ -17,8 +17,8 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/mcpsso/mcpsso/internal/probe"
-	_ "github.com/mcpsso/mcpsso/scenarios/all" // the suites Conform runs
-	"github.com/mcpsso/mcpsso/scenarios/framework"
+	_ "github.com/mcpsso/mcpsso/internal/scenarios/all" // the suites Conform runs
+	"github.com/mcpsso/mcpsso/internal/scenarios/framework"
 )
 
 // ConformOption configures Conform.

@@ -18,13 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/internal/scenarios/framework"
+	"github.com/mcpsso/mcpsso/internal/scenarios/targets"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
-	"github.com/mcpsso/mcpsso/scenarios/framework"
-	"github.com/mcpsso/mcpsso/scenarios/targets"
 )
 
 // The profiles Start deploys (WithProfile).
@@ -49,7 +49,7 @@ type config struct {
 }
 
 // WithFixtureFile deploys the fixture (tenants, users, roles, buckets, mappings) read from the
-// YAML file at path, instead of the default one (harness/fixture/default.yaml).
+// YAML file at path, instead of the default one (internal/harness/fixture/default.yaml).
 func WithFixtureFile(path string) Option {
 	return func(c *config) error {
 		f, err := fixture.Load(path)

@@ -138,8 +138,8 @@ func TestTheModuleKeepsTheDependencyRule(t *testing.T) {
 			TestImports: relative(module, slices.Concat(lp.TestImports, lp.XTestImports)),
 		})
 	}
-	if _, ok := byPath["scenarios/framework"]; !ok {
-		t.Fatalf("go list did not list scenarios/framework: not the mcpsso module? (module %s)", module)
+	if _, ok := byPath["internal/scenarios/framework"]; !ok {
+		t.Fatalf("go list did not list internal/scenarios/framework: not the mcpsso module? (module %s)", module)
 	}
 	for _, v := range Check(pkgs) {
 		if v.To != "" {

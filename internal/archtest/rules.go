@@ -53,44 +53,45 @@ const (
 var mocksAndReference = []string{Reference, ContextProof, MockIdP, AWSBase, AWSLeaf, AWSIdentity, AWSService, AWSProxy, AWSEmulator}
 
 // Layers is the rule, from the bottom up. Order matters only where patterns overlap: the more
-// specific layer comes first.
+// specific layer comes first. The tools are named one by one, since the kit's own layers
+// (harness, mocks, scenarios) sit under internal/ too; a new tool is placed here.
 var Layers = []Layer{
-	{Name: Tools, Packages: []string{"internal/..."}, May: []string{Tools},
-		Rule: "internal/* are tools with one job each (server lifecycle, MCP client calls, test report) that know nothing of the kit, so every layer may use them; they import only each other"},
+	{Name: Tools, Packages: []string{"internal/archtest", "internal/clidoc", "internal/doccheck", "internal/mcpcall", "internal/probe", "internal/serve/...", "internal/testreport"}, May: []string{Tools},
+		Rule: "the tools under internal/ (not the kit's own layers there: harness, mocks, scenarios) are utilities with one job each (server lifecycle, MCP client calls, test report) that know nothing of the kit, so every layer may use them; they import only each other"},
 	{Name: ContextProof, Packages: []string{"reference/contextproof"}, May: []string{Tools},
 		Rule: "reference/contextproof is the one contract the authorizer and the MCP server must agree on (the signed decided context); it imports only tools"},
 	{Name: Reference, Packages: []string{"reference/..."}, May: []string{ContextProof, Tools}, OwnComponent: true,
 		Rule: "a reference component (reference/<component>/...) is what users deploy: it imports its own component, reference/contextproof and tools, never mocks, harness, scenarios or another component"},
-	{Name: MockIdP, Packages: []string{"mocks/mockidp/..."}, May: []string{Tools}, OwnComponent: true,
-		Rule: "mocks/mockidp is a stand-alone IdP: it imports only tools"},
-	{Name: AWSBase, Packages: []string{"mocks/awsemu/awserr", "mocks/awsemu/query"}, May: []string{AWSBase, Tools},
+	{Name: MockIdP, Packages: []string{"internal/mocks/mockidp/..."}, May: []string{Tools}, OwnComponent: true,
+		Rule: "internal/mocks/mockidp is a stand-alone IdP: it imports only tools"},
+	{Name: AWSBase, Packages: []string{"internal/mocks/awsemu/awserr", "internal/mocks/awsemu/query"}, May: []string{AWSBase, Tools},
 		Rule: "awserr (the AWS error value) and query (the Query protocol) are the emulator's shared vocabulary: they import only each other and tools"},
-	{Name: AWSLeaf, Packages: []string{"mocks/awsemu/sigv4", "mocks/awsemu/iampolicy", "mocks/awsemu/cloudtrail", "mocks/awsemu/ecscreds", "mocks/awsemu/moto", "mocks/awsemu/lambdarie"}, May: []string{AWSBase, Tools},
+	{Name: AWSLeaf, Packages: []string{"internal/mocks/awsemu/sigv4", "internal/mocks/awsemu/iampolicy", "internal/mocks/awsemu/cloudtrail", "internal/mocks/awsemu/ecscreds", "internal/mocks/awsemu/moto", "internal/mocks/awsemu/lambdarie"}, May: []string{AWSBase, Tools},
 		Rule: "an emulator library (sigv4, iampolicy, cloudtrail, ecscreds, moto, lambdarie) does one thing on its own: it imports at most awserr and query, never another library or a service"},
-	{Name: AWSIdentity, Packages: []string{"mocks/awsemu/iam"}, May: []string{AWSBase, AWSLeaf, Tools},
-		Rule: "mocks/awsemu/iam is the identity core (accounts, principals, policies) every service asks: it imports the libraries, never a service"},
-	{Name: AWSService, Packages: []string{"mocks/awsemu/sts", "mocks/awsemu/s3"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, Tools},
+	{Name: AWSIdentity, Packages: []string{"internal/mocks/awsemu/iam"}, May: []string{AWSBase, AWSLeaf, Tools},
+		Rule: "internal/mocks/awsemu/iam is the identity core (accounts, principals, policies) every service asks: it imports the libraries, never a service"},
+	{Name: AWSService, Packages: []string{"internal/mocks/awsemu/sts", "internal/mocks/awsemu/s3"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, Tools},
 		Rule: "a service front-end (sts, s3) imports the libraries and iam, never another service: what services share lives in iam"},
-	{Name: AWSProxy, Packages: []string{"mocks/awsemu/enforce"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, AWSService, Tools},
-		Rule: "mocks/awsemu/enforce, the enforcing proxy in front of moto or LocalStack, decides as the services do: it imports services, iam and the libraries, never the emulator root"},
-	{Name: AWSEmulator, Packages: []string{"mocks/awsemu"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, AWSService, AWSProxy, Tools},
-		Rule: "mocks/awsemu composes the emulator's packages into one endpoint: it imports any of them, nothing outside mocks/awsemu but tools"},
+	{Name: AWSProxy, Packages: []string{"internal/mocks/awsemu/enforce"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, AWSService, Tools},
+		Rule: "internal/mocks/awsemu/enforce, the enforcing proxy in front of moto or LocalStack, decides as the services do: it imports services, iam and the libraries, never the emulator root"},
+	{Name: AWSEmulator, Packages: []string{"internal/mocks/awsemu"}, May: []string{AWSBase, AWSLeaf, AWSIdentity, AWSService, AWSProxy, Tools},
+		Rule: "internal/mocks/awsemu composes the emulator's packages into one endpoint: it imports any of them, nothing outside internal/mocks/awsemu but tools"},
 	{Name: Public, Packages: []string{"mcpssotest"}, May: append([]string{Registry, Targets, Framework, Harness, Tools}, mocksAndReference...),
-		Rule: "mcpssotest, the Go package for users' own go test, composes a stack (harness, targets) and the suites (scenarios/all, framework); it exports only its own types, so nothing it imports is part of its API"},
+		Rule: "mcpssotest, the Go package for users' own go test, composes a stack (harness, targets) and the suites (internal/scenarios/all, framework); it exports only its own types, so nothing it imports is part of its API"},
 	{Name: Binary, Packages: []string{"harness/cmd/mcpsso"}, May: append([]string{Harness, Framework, Registry, Baselines, Tools}, mocksAndReference...),
-		Rule: "harness/cmd/mcpsso, the one binary, composes everything: harness, mocks, reference, and the scenarios through framework, scenarios/all and scenarios/baselines"},
-	{Name: Harness, Packages: []string{"harness/..."}, May: append([]string{Harness, Tools}, mocksAndReference...),
+		Rule: "harness/cmd/mcpsso, the one binary, composes everything: harness, mocks, reference, and the scenarios through framework, internal/scenarios/all and internal/scenarios/baselines"},
+	{Name: Harness, Packages: []string{"internal/harness/..."}, May: append([]string{Harness, Tools}, mocksAndReference...),
 		Rule: "a harness package (fixture, iacimport, stack, containers, target, sample) wires mocks and reference into deployments: it imports harness, mocks, reference and tools, never scenarios"},
-	{Name: Framework, Packages: []string{"scenarios/framework"}, May: []string{Tools},
-		Rule: "scenarios/framework is the suites' one door to the kit: it imports tools, and mocks only through the named exceptions"},
-	{Name: Targets, Packages: []string{"scenarios/targets"}, May: append([]string{Framework, Harness, Tools}, mocksAndReference...),
-		Rule: "scenarios/targets builds framework Targets from harness and mocks: it imports framework, harness, mocks, reference and tools, never a suite"},
-	{Name: Registry, Packages: []string{"scenarios/all"}, May: []string{Suite, Targets, Framework},
-		Rule: "scenarios/all links every suite and target into the binary: it imports suites, targets and framework"},
-	{Name: Baselines, Packages: []string{"scenarios/baselines"}, May: nil,
-		Rule: "scenarios/baselines is data (the known-failures files): it imports nothing of the kit"},
-	{Name: Suite, Packages: []string{"scenarios/..."}, May: []string{Framework},
-		Rule: "a suite (scenarios/<suite>) imports only scenarios/framework of the kit, so it runs against any target"},
+	{Name: Framework, Packages: []string{"internal/scenarios/framework"}, May: []string{Tools},
+		Rule: "internal/scenarios/framework is the suites' one door to the kit: it imports tools, and mocks only through the named exceptions"},
+	{Name: Targets, Packages: []string{"internal/scenarios/targets"}, May: append([]string{Framework, Harness, Tools}, mocksAndReference...),
+		Rule: "internal/scenarios/targets builds framework Targets from harness and mocks: it imports framework, harness, mocks, reference and tools, never a suite"},
+	{Name: Registry, Packages: []string{"internal/scenarios/all"}, May: []string{Suite, Targets, Framework},
+		Rule: "internal/scenarios/all links every suite and target into the binary: it imports suites, targets and framework"},
+	{Name: Baselines, Packages: []string{"internal/scenarios/baselines"}, May: nil,
+		Rule: "internal/scenarios/baselines is data (the known-failures files): it imports nothing of the kit"},
+	{Name: Suite, Packages: []string{"internal/scenarios/..."}, May: []string{Framework},
+		Rule: "a suite (internal/scenarios/<suite>) imports only internal/scenarios/framework of the kit, so it runs against any target"},
 }
 
 // An Exception is one arrow the layers forbid that the rule allows by name.
@@ -101,9 +102,9 @@ type Exception struct {
 
 // Exceptions are the named arrows outside the layers.
 var Exceptions = []Exception{
-	{From: "scenarios/framework", To: "mocks/awsemu/cloudtrail",
+	{From: "internal/scenarios/framework", To: "internal/mocks/awsemu/cloudtrail",
 		Why: "Target.CloudTrail returns the kit's CloudTrail record type (the AWS record format); framework re-exports it as TrailEvent"},
-	{From: "scenarios/framework", To: "mocks/mockidp",
+	{From: "internal/scenarios/framework", To: "internal/mocks/mockidp",
 		Why: "Target.Forge takes the mock IdP's forgery names and specs sign in as its public client; framework re-exports both"},
 }
 
@@ -165,10 +166,18 @@ func matches(pattern, path string) bool {
 	return path == pattern
 }
 
-// component is a package's first two path elements.
+// component is a package's first two path elements, not counting the internal/ that the kit's
+// own layers (internal/harness, internal/mocks, internal/scenarios) sit under.
 func component(path string) string {
+	prefix := ""
+	for _, kit := range []string{"internal/harness/", "internal/mocks/", "internal/scenarios/"} {
+		if strings.HasPrefix(path, kit) {
+			prefix, path = "internal/", strings.TrimPrefix(path, "internal/")
+			break
+		}
+	}
 	parts := strings.SplitN(path, "/", 3)
-	return strings.Join(parts[:min(2, len(parts))], "/")
+	return prefix + strings.Join(parts[:min(2, len(parts))], "/")
 }
 
 // Allowed reports whether from may import to: in its own files, or with test in its tests.

@@ -35,24 +35,24 @@ func TestLayerOf(t *testing.T) {
 		{"internal/serve", Tools},
 		{"reference/contextproof", ContextProof},
 		{"reference/authorizer/cmd/authorizer", Reference},
-		{"mocks/mockidp", MockIdP},
-		{"mocks/awsemu/query", AWSBase},
-		{"mocks/awsemu/iampolicy", AWSLeaf},
-		{"mocks/awsemu/iam", AWSIdentity},
-		{"mocks/awsemu/s3", AWSService},
-		{"mocks/awsemu/enforce", AWSProxy},
-		{"mocks/awsemu", AWSEmulator},
+		{"internal/mocks/mockidp", MockIdP},
+		{"internal/mocks/awsemu/query", AWSBase},
+		{"internal/mocks/awsemu/iampolicy", AWSLeaf},
+		{"internal/mocks/awsemu/iam", AWSIdentity},
+		{"internal/mocks/awsemu/s3", AWSService},
+		{"internal/mocks/awsemu/enforce", AWSProxy},
+		{"internal/mocks/awsemu", AWSEmulator},
 		{"harness/cmd/mcpsso", Binary},
-		{"harness/stack", Harness},
-		{"scenarios/framework", Framework},
-		{"scenarios/all", Registry},
-		{"scenarios/trust", Suite},
+		{"internal/harness/stack", Harness},
+		{"internal/scenarios/framework", Framework},
+		{"internal/scenarios/all", Registry},
+		{"internal/scenarios/trust", Suite},
 	} {
 		if l, _ := LayerOf(tc.path); l.Name != tc.want {
 			t.Errorf("LayerOf(%s) = %q, want %q", tc.path, l.Name, tc.want)
 		}
 	}
-	for _, p := range []string{"mocks/awsemu/dynamodb", "mocks/other", "docs", "harnessx"} {
+	for _, p := range []string{"internal/mocks/awsemu/dynamodb", "internal/mocks/other", "docs", "harnessx"} {
 		if l, ok := LayerOf(p); ok {
 			t.Errorf("LayerOf(%s) = %q: a package nobody placed must be in no layer", p, l.Name)
 		}
@@ -68,51 +68,51 @@ func TestCheck(t *testing.T) {
 		test     bool
 		want     string
 	}{
-		{"a service imports the identity core", "mocks/awsemu/sts", "mocks/awsemu/iam", false, ""},
-		{"a service imports another service", "mocks/awsemu/s3", "mocks/awsemu/sts", false, AWSService},
-		{"the identity core imports a service", "mocks/awsemu/iam", "mocks/awsemu/sts", false, AWSIdentity},
-		{"a library imports the error vocabulary", "mocks/awsemu/sigv4", "mocks/awsemu/awserr", false, ""},
-		{"a library imports another library", "mocks/awsemu/cloudtrail", "mocks/awsemu/iampolicy", false, AWSLeaf},
-		{"the proxy imports the services", "mocks/awsemu/enforce", "mocks/awsemu/s3", false, ""},
-		{"the proxy imports the emulator root", "mocks/awsemu/enforce", "mocks/awsemu", false, AWSProxy},
-		{"the emulator root imports the proxy", "mocks/awsemu", "mocks/awsemu/enforce", false, ""},
-		{"the emulator imports the IdP", "mocks/awsemu", "mocks/mockidp", false, AWSEmulator},
-		{"the IdP imports the emulator", "mocks/mockidp", "mocks/awsemu/cloudtrail", false, MockIdP},
-		{"the IdP imports a tool", "mocks/mockidp", "internal/serve", false, ""},
+		{"a service imports the identity core", "internal/mocks/awsemu/sts", "internal/mocks/awsemu/iam", false, ""},
+		{"a service imports another service", "internal/mocks/awsemu/s3", "internal/mocks/awsemu/sts", false, AWSService},
+		{"the identity core imports a service", "internal/mocks/awsemu/iam", "internal/mocks/awsemu/sts", false, AWSIdentity},
+		{"a library imports the error vocabulary", "internal/mocks/awsemu/sigv4", "internal/mocks/awsemu/awserr", false, ""},
+		{"a library imports another library", "internal/mocks/awsemu/cloudtrail", "internal/mocks/awsemu/iampolicy", false, AWSLeaf},
+		{"the proxy imports the services", "internal/mocks/awsemu/enforce", "internal/mocks/awsemu/s3", false, ""},
+		{"the proxy imports the emulator root", "internal/mocks/awsemu/enforce", "internal/mocks/awsemu", false, AWSProxy},
+		{"the emulator root imports the proxy", "internal/mocks/awsemu", "internal/mocks/awsemu/enforce", false, ""},
+		{"the emulator imports the IdP", "internal/mocks/awsemu", "internal/mocks/mockidp", false, AWSEmulator},
+		{"the IdP imports the emulator", "internal/mocks/mockidp", "internal/mocks/awsemu/cloudtrail", false, MockIdP},
+		{"the IdP imports a tool", "internal/mocks/mockidp", "internal/serve", false, ""},
 		{"a reference command imports its component", "reference/mcpserver/cmd/mcpserver", "reference/mcpserver", false, ""},
 		{"a reference component imports the context proof", "reference/authorizer", "reference/contextproof", false, ""},
 		{"a reference component imports another component", "reference/authorizer", "reference/gateway", false, Reference},
-		{"a reference component imports a mock", "reference/mcpserver", "mocks/awsemu", false, Reference},
-		{"a reference component imports harness", "reference/authorizer", "harness/fixture", false, Reference},
-		{"a reference test imports harness", "reference/authorizer", "harness/fixture", true, ""},
+		{"a reference component imports a mock", "reference/mcpserver", "internal/mocks/awsemu", false, Reference},
+		{"a reference component imports harness", "reference/authorizer", "internal/harness/fixture", false, Reference},
+		{"a reference test imports harness", "reference/authorizer", "internal/harness/fixture", true, ""},
 		{"the context proof imports a component", "reference/contextproof", "reference/authorizer", false, ContextProof},
-		{"harness imports mocks and reference", "harness/stack", "reference/gateway", false, ""},
-		{"harness imports a scenario package", "harness/stack", "scenarios/framework", false, Harness},
-		{"a tool imports harness", "internal/serve", "harness/stack", false, Tools},
-		{"the binary imports the suite registry", "harness/cmd/mcpsso", "scenarios/all", false, ""},
-		{"the binary imports a suite directly", "harness/cmd/mcpsso", "scenarios/trust", false, Binary},
-		{"a suite imports framework", "scenarios/trust", "scenarios/framework", false, ""},
-		{"a suite imports harness", "scenarios/bootstrap", "harness/stack", false, Suite},
-		{"a suite imports a mock", "scenarios/bootstrap", "mocks/mockidp", false, Suite},
-		{"a suite imports another suite", "scenarios/trust", "scenarios/abac", false, Suite},
-		{"a suite imports a tool", "scenarios/trust", "internal/mcpcall", false, Suite},
-		{"a suite's test imports the targets", "scenarios/trust", "scenarios/targets", true, ""},
-		{"a suite's test imports another suite", "scenarios/trust", "scenarios/abac", true, Suite},
-		{"a mock's test imports the suite registry", "mocks/awsemu", "scenarios/all", true, AWSEmulator},
-		{"framework imports the CloudTrail records (named exception)", "scenarios/framework", "mocks/awsemu/cloudtrail", false, ""},
-		{"framework imports the mock IdP (named exception)", "scenarios/framework", "mocks/mockidp", false, ""},
-		{"framework imports another mock", "scenarios/framework", "mocks/awsemu/iam", false, Framework},
-		{"framework imports harness", "scenarios/framework", "harness/stack", false, Framework},
-		{"the targets import harness and mocks", "scenarios/targets", "harness/stack", false, ""},
-		{"the targets import a suite", "scenarios/targets", "scenarios/trust", false, Targets},
-		{"the registry imports a suite", "scenarios/all", "scenarios/trust", false, ""},
-		{"the baselines import framework", "scenarios/baselines", "scenarios/framework", false, Baselines},
-		{"the public package imports the registry and harness", "mcpssotest", "scenarios/all", false, ""},
-		{"the public package imports a suite directly", "mcpssotest", "scenarios/trust", false, Public},
+		{"harness imports mocks and reference", "internal/harness/stack", "reference/gateway", false, ""},
+		{"harness imports a scenario package", "internal/harness/stack", "internal/scenarios/framework", false, Harness},
+		{"a tool imports harness", "internal/serve", "internal/harness/stack", false, Tools},
+		{"the binary imports the suite registry", "harness/cmd/mcpsso", "internal/scenarios/all", false, ""},
+		{"the binary imports a suite directly", "harness/cmd/mcpsso", "internal/scenarios/trust", false, Binary},
+		{"a suite imports framework", "internal/scenarios/trust", "internal/scenarios/framework", false, ""},
+		{"a suite imports harness", "internal/scenarios/bootstrap", "internal/harness/stack", false, Suite},
+		{"a suite imports a mock", "internal/scenarios/bootstrap", "internal/mocks/mockidp", false, Suite},
+		{"a suite imports another suite", "internal/scenarios/trust", "internal/scenarios/abac", false, Suite},
+		{"a suite imports a tool", "internal/scenarios/trust", "internal/mcpcall", false, Suite},
+		{"a suite's test imports the targets", "internal/scenarios/trust", "internal/scenarios/targets", true, ""},
+		{"a suite's test imports another suite", "internal/scenarios/trust", "internal/scenarios/abac", true, Suite},
+		{"a mock's test imports the suite registry", "internal/mocks/awsemu", "internal/scenarios/all", true, AWSEmulator},
+		{"framework imports the CloudTrail records (named exception)", "internal/scenarios/framework", "internal/mocks/awsemu/cloudtrail", false, ""},
+		{"framework imports the mock IdP (named exception)", "internal/scenarios/framework", "internal/mocks/mockidp", false, ""},
+		{"framework imports another mock", "internal/scenarios/framework", "internal/mocks/awsemu/iam", false, Framework},
+		{"framework imports harness", "internal/scenarios/framework", "internal/harness/stack", false, Framework},
+		{"the targets import harness and mocks", "internal/scenarios/targets", "internal/harness/stack", false, ""},
+		{"the targets import a suite", "internal/scenarios/targets", "internal/scenarios/trust", false, Targets},
+		{"the registry imports a suite", "internal/scenarios/all", "internal/scenarios/trust", false, ""},
+		{"the baselines import framework", "internal/scenarios/baselines", "internal/scenarios/framework", false, Baselines},
+		{"the public package imports the registry and harness", "mcpssotest", "internal/scenarios/all", false, ""},
+		{"the public package imports a suite directly", "mcpssotest", "internal/scenarios/trust", false, Public},
 		{"the public package imports the binary", "mcpssotest", "harness/cmd/mcpsso", false, Public},
-		{"harness imports the public package", "harness/stack", "mcpssotest", false, Harness},
-		{"a harness test imports the public package", "harness/stack", "mcpssotest", true, Harness},
-		{"a package imports one in no layer", "harness/stack", "mocks/other", false, Harness},
+		{"harness imports the public package", "internal/harness/stack", "mcpssotest", false, Harness},
+		{"a harness test imports the public package", "internal/harness/stack", "mcpssotest", true, Harness},
+		{"a package imports one in no layer", "internal/harness/stack", "internal/mocks/other", false, Harness},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Package{Path: tc.from}
@@ -147,24 +147,24 @@ func TestCheck(t *testing.T) {
 }
 
 func TestATestViolationNamesTheLayerOfWhatItImports(t *testing.T) {
-	vs := Check([]Package{{Path: "mocks/mockidp", TestImports: []string{"scenarios/all"}}})
-	want := `forbidden test import mocks/mockidp → scenarios/all: rule "tests": a test may import any package of the kit but a composition root (suite, registry, binary, public), and scenarios/all is in layer "registry"`
+	vs := Check([]Package{{Path: "internal/mocks/mockidp", TestImports: []string{"internal/scenarios/all"}}})
+	want := `forbidden test import internal/mocks/mockidp → internal/scenarios/all: rule "tests": a test may import any package of the kit but a composition root (suite, registry, binary, public), and internal/scenarios/all is in layer "registry"`
 	if len(vs) != 1 || vs[0].String() != want {
 		t.Fatalf("Check = %v\nwant  %s", vs, want)
 	}
 }
 
 func TestCheckNamesAPackageInNoLayer(t *testing.T) {
-	vs := Check([]Package{{Path: "mocks/awsemu/dynamodb", Imports: []string{"mocks/awsemu/awserr"}}})
-	if len(vs) != 1 || vs[0].String() != "package mocks/awsemu/dynamodb is in no layer: give it one in internal/archtest/rules.go and docs/architecture.md" {
+	vs := Check([]Package{{Path: "internal/mocks/awsemu/dynamodb", Imports: []string{"internal/mocks/awsemu/awserr"}}})
+	if len(vs) != 1 || vs[0].String() != "package internal/mocks/awsemu/dynamodb is in no layer: give it one in internal/archtest/rules.go and docs/architecture.md" {
 		t.Fatalf("Check = %v, want the one package in no layer", vs)
 	}
 }
 
 func TestAViolationSaysWhereTheImportIs(t *testing.T) {
-	l, _ := LayerOf("scenarios/trust")
-	v := Violation{From: "scenarios/trust", To: "harness/stack", Layer: l, At: "scenarios/trust/helpers.go:20"}
-	want := `forbidden import scenarios/trust → harness/stack at scenarios/trust/helpers.go:20: rule "suite": ` + l.Rule
+	l, _ := LayerOf("internal/scenarios/trust")
+	v := Violation{From: "internal/scenarios/trust", To: "internal/harness/stack", Layer: l, At: "internal/scenarios/trust/helpers.go:20"}
+	want := `forbidden import internal/scenarios/trust → internal/harness/stack at internal/scenarios/trust/helpers.go:20: rule "suite": ` + l.Rule
 	if v.String() != want {
 		t.Fatalf("got  %s\nwant %s", v, want)
 	}

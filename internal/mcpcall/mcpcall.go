@@ -1,7 +1,7 @@
 // Package mcpcall is the kit's one way to talk to an MCP server as a headless client does: open
 // an initialized mcp-go client on an MCP URL with fixed request headers (a bearer token), and
 // call a tool, reading its text. The stack's own checks and the scenario suites (through
-// scenarios/framework) both use it, so it lives below both.
+// internal/scenarios/framework) both use it, so it lives below both.
 package mcpcall
 
 import (

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/moto"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 

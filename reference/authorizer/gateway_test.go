@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )

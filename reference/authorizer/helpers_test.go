@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 )
 

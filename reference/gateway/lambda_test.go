@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/lambdarie"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/lambdarie"
 )
 
 // envTestLambda makes this test binary a Lambda function's handler process (TestMain) instead

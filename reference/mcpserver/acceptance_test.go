@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
 

@@ -27,7 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	gosdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 	"github.com/mcpsso/mcpsso/reference/policies"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/cloudtrail"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )
@@ -80,7 +80,7 @@ func TestForgedDecidedHeadersWithoutAProofAreRefusedBeforeAnyAWSCall(t *testing.
 }
 
 // The weakness put back: without proofs the same request acts as globex. This is what the
-// suites' direct-mcp spec must catch (scenarios/spoofing).
+// suites' direct-mcp spec must catch (internal/scenarios/spoofing).
 func TestWithoutContextProofsAnyCallerThatReachesThePortIsBelieved(t *testing.T) {
 	w := newWorld(t)
 	_, url := w.serveDirect(t, mcpserver.WithoutContextProof())

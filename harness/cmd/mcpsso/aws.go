@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/awsemu"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/ecscreds"
 )
 
 func newAWSCommand() *cobra.Command {

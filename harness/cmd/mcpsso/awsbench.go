@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/moto"
 )
 
 type awsBenchFlags struct {

@@ -17,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/cloudtrail"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/enforce"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/cloudtrail"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/enforce"
 )
 
 // defaultEnforceAddr is next to LocalStack's 4566, which the upstream usually holds.

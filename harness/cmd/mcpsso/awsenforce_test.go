@@ -16,8 +16,8 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/enforce"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/enforce"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/moto"
 )
 
 const fixtureAccount = "111122223333"

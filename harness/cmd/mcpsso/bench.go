@@ -27,9 +27,9 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/harness/target"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/harness/target"
 	"github.com/mcpsso/mcpsso/internal/mcpcall"
 	"github.com/mcpsso/mcpsso/internal/probe"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
@@ -97,7 +97,7 @@ kind, and CPU per tool call: the process's CPU (getrusage) over the calls, split
 servers and the load generator by a CPU profile taken during the run (the load generator's
 goroutines carry a profile label; the garbage collector and runtime work on unlabelled
 goroutines count as the servers'). The servers' share is broken down by component: a profile
-sample counts for the innermost kit package on its stack (harness/stack, mocks/awsemu,
+sample counts for the innermost kit package on its stack (internal/harness/stack, internal/mocks/awsemu,
 reference/gateway, reference/authorizer, reference/mcpserver, ...). CPU per call is also given
 for the first and the last 10% of the calls, so a run long enough shows whether the cost per
 call stays flat. While it runs, a progress line goes to stderr once a second.
@@ -764,7 +764,7 @@ const kitModule = "github.com/mcpsso/mcpsso/"
 
 // profileShares reads a CPU profile: the load generator's share of the samples, and each
 // server component's share of the rest (largest first). A sample counts for the innermost kit
-// package on its stack; mocks/awsemu's subpackages count as mocks/awsemu, and a stack with no
+// package on its stack; internal/mocks/awsemu's subpackages count as internal/mocks/awsemu, and a stack with no
 // kit frame counts as the runtime (the GC, the scheduler) or as libraries.
 func profileShares(data []byte) (loadShare float64, comps []shareOf, err error) {
 	p, err := profile.Parse(bytes.NewReader(data))
@@ -854,8 +854,10 @@ func libraryOf(fn string) string {
 	return fn
 }
 
-// kitComponent maps a kit function name without the module prefix ("mocks/awsemu/sigv4.Verify")
-// to its component ("mocks/awsemu").
+// kitComponent maps a kit function name without the module prefix
+// ("internal/mocks/awsemu/sigv4.Verify") to its component ("internal/mocks/awsemu"): a
+// package's first two path elements, three for the kit's own layers under internal/ (harness,
+// mocks, scenarios).
 func kitComponent(fn string) string {
 	pkg := fn
 	if i := strings.LastIndex(fn, "/"); i >= 0 {
@@ -866,10 +868,11 @@ func kitComponent(fn string) string {
 		pkg = fn[:j]
 	}
 	parts := strings.Split(pkg, "/")
-	if len(parts) > 2 {
-		parts = parts[:2]
+	n := 2
+	if len(parts) > 2 && parts[0] == "internal" && slices.Contains([]string{"harness", "mocks", "scenarios"}, parts[1]) {
+		n = 3
 	}
-	return strings.Join(parts, "/")
+	return strings.Join(parts[:min(n, len(parts))], "/")
 }
 
 func printE2E(w io.Writer, r *e2eReport) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
 )
 
 // benchReport runs `bench e2e` with args and --json and decodes its report.
@@ -190,11 +190,12 @@ func TestBenchE2EWithTheSessionCache(t *testing.T) {
 
 func TestBenchKitComponent(t *testing.T) {
 	for fn, want := range map[string]string{
-		"mocks/awsemu/sigv4.Verify":                       "mocks/awsemu",
-		"harness/stack.(*logBuffer).Write":                "harness/stack",
+		"internal/mocks/awsemu/sigv4.Verify":              "internal/mocks/awsemu",
+		"internal/harness/stack.(*logBuffer).Write":       "internal/harness/stack",
 		"reference/mcpserver.(*Server).getObject.func1":   "reference/mcpserver",
 		"reference/authorizer.(*Authorizer).Decide":       "reference/authorizer",
-		"mocks/awsemu.(*Server).ServeHTTP":                "mocks/awsemu",
+		"internal/mocks/awsemu.(*Server).ServeHTTP":       "internal/mocks/awsemu",
+		"internal/scenarios/trust.init":                   "internal/scenarios/trust",
 		"internal/serve.Run":                              "internal/serve",
 		"reference/gateway/internal/route.(*Table).Match": "reference/gateway",
 	} {

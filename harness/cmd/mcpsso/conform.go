@@ -11,12 +11,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
+	_ "github.com/mcpsso/mcpsso/internal/scenarios/all" // every suite and target
+	"github.com/mcpsso/mcpsso/internal/scenarios/baselines"
+	"github.com/mcpsso/mcpsso/internal/scenarios/framework"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
-	_ "github.com/mcpsso/mcpsso/scenarios/all" // every suite and target
-	"github.com/mcpsso/mcpsso/scenarios/baselines"
-	"github.com/mcpsso/mcpsso/scenarios/framework"
 )
 
 type conformFlags struct {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/onsi/ginkgo/v2/reporters"
 
-	"github.com/mcpsso/mcpsso/harness/containers"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
-	"github.com/mcpsso/mcpsso/scenarios/framework"
+	"github.com/mcpsso/mcpsso/internal/harness/containers"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/moto"
+	"github.com/mcpsso/mcpsso/internal/scenarios/framework"
 )
 
 // conformWithin bounds one conform run: a stack, a topology or moto, and the suites.

@@ -11,9 +11,9 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/scenarios/framework"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/scenarios/framework"
 )
 
 // fixtureSuites are the suites conform --fixture runs: the ones the fixture's policies decide.

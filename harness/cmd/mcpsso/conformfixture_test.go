@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
 )
 
 // TestDecisionsNameTheDecidingPolicysAddress reads the emulator's decision lines as conform

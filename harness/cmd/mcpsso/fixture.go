@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
 	"github.com/mcpsso/mcpsso/reference/policies"
 )
 

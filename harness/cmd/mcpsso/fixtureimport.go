@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/iacimport"
+	"github.com/mcpsso/mcpsso/internal/harness/iacimport"
 )
 
 type fixtureImportFlags struct {

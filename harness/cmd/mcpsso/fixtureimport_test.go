@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
 )
 
-// iacCorpus is the Terraform and CDK corpus of harness/iacimport.
-const iacCorpus = "../../iacimport/testdata"
+// iacCorpus is the Terraform and CDK corpus of internal/harness/iacimport.
+const iacCorpus = "../../../internal/harness/iacimport/testdata"
 
 func TestFixtureImportWritesTheFixtureWholeOrNotAtAll(t *testing.T) {
 	dir := t.TempDir()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/lambdarie"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/lambdarie"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )
 

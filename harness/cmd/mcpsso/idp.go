@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 )
 
 func newIdPCommand() *cobra.Command {

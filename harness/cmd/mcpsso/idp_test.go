@@ -16,7 +16,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 )
 
 // TestIdPServeAsASubprocess runs `mcpsso idp serve` as a script would: wait for the ready

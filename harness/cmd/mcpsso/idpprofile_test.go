@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 )
 
 // TestEveryCommandThatRunsTheIdPTakesAProfile: --idp-profile is on idp serve, up and conform,

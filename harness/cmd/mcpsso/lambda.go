@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/lambdarie"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/lambdarie"
 )
 
 // rieDefaultAddr is where `mcpsso lambda rie` listens by default: the host port AWS's emulator

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 	"github.com/mcpsso/mcpsso/reference/authorizer"
 	"github.com/mcpsso/mcpsso/reference/gateway"
 )

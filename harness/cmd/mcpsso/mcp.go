@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu"
 	"github.com/mcpsso/mcpsso/reference/contextproof"
 	"github.com/mcpsso/mcpsso/reference/mcpserver"
 	"github.com/mcpsso/mcpsso/reference/policies"

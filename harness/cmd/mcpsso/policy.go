@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu/iampolicy"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/iampolicy"
 	"github.com/mcpsso/mcpsso/reference/policies"
 )
 

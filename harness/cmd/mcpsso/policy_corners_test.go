@@ -8,11 +8,11 @@ import (
 )
 
 // TestPolicySimulateAgreesWithEvaluationCorners feeds every row of the policy engine's table
-// of evaluation-logic corners (mocks/awsemu/iampolicy/testdata/evaluation-corners.json, each
+// of evaluation-logic corners (internal/mocks/awsemu/iampolicy/testdata/evaluation-corners.json, each
 // row citing the IAM User Guide page it checks) through `mcpsso policy simulate --request -`
 // and compares the printed decision, or the exit status 2 for a malformed policy.
 func TestPolicySimulateAgreesWithEvaluationCorners(t *testing.T) {
-	data, err := os.ReadFile("../../../mocks/awsemu/iampolicy/testdata/evaluation-corners.json")
+	data, err := os.ReadFile("../../../internal/mocks/awsemu/iampolicy/testdata/evaluation-corners.json")
 	if err != nil {
 		t.Fatal(err)
 	}

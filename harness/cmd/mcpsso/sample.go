@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mcpsso/mcpsso/harness/sample"
-	"github.com/mcpsso/mcpsso/harness/sample/gosdkserver"
+	"github.com/mcpsso/mcpsso/internal/harness/sample"
+	"github.com/mcpsso/mcpsso/internal/harness/sample/gosdkserver"
 )
 
 // The `sample` group runs the go-sdk sample deployment, the server no one here shaped that
@@ -48,7 +48,7 @@ policies, the task role's container-credentials endpoint, and the go-sdk sample 
 from it; print "ready <MCP URL>" and the other endpoints, and serve until interrupted.
 
 Ports from --port-base N (default 8580): the sample's MCP endpoint N, the IdP N+1, AWS N+2, the
-task role's credentials N+3. harness/sample/target.yaml is the target file for the default
+task role's credentials N+3. internal/harness/sample/target.yaml is the target file for the default
 ports; --target-out FILE writes the one for these ports, its token command running this binary.
 
 --defect starts the server with one deliberate mistake, to see which specs catch it:
@@ -56,7 +56,7 @@ ports; --target-out FILE writes the one for these ports, its token command runni
 trust the task role without a SourceIdentity (a deployment whose server sets none).`,
 		Example: `  mcpsso sample serve &
   export AUDIT_KEY_ID=test AUDIT_SECRET=test
-  mcpsso conform --target harness/sample/target.yaml
+  mcpsso conform --target internal/harness/sample/target.yaml
 
   # A defect, on other ports, with its own target file
   mcpsso sample serve --port-base 9580 --defect tenant-from-uri --target-out /tmp/sample.yaml`,

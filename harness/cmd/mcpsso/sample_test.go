@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpsso/mcpsso/harness/sample"
-	"github.com/mcpsso/mcpsso/harness/sample/gosdkserver"
-	"github.com/mcpsso/mcpsso/harness/target"
+	"github.com/mcpsso/mcpsso/internal/harness/sample"
+	"github.com/mcpsso/mcpsso/internal/harness/sample/gosdkserver"
+	"github.com/mcpsso/mcpsso/internal/harness/target"
 	"github.com/mcpsso/mcpsso/internal/mcpcall"
 )
 
@@ -33,7 +33,7 @@ func summarySpecs(out, status string) []string {
 }
 
 // TestConformJudgesTheGoSDKSample is issue 18's proof with a server no one here shaped: the
-// go-sdk sample (harness/sample), reached only through its target file and the probes that map
+// go-sdk sample (internal/harness/sample), reached only through its target file and the probes that map
 // the suites' operations onto its own tools, passes conform; started with one deliberate
 // defect, it fails exactly the specs listed for that defect. A listed pattern that no failed
 // spec matches, or that a passed spec matches, fails the test, and so does a failed spec no

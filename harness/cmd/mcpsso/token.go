@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 )
 
 // defaultTokenScope is what mcpsso token asks for unless told otherwise.

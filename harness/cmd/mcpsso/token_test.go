@@ -17,7 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 )
 
 func jwtClaims(t *testing.T, token string) map[string]any {

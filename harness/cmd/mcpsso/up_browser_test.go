@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpsso/mcpsso/harness/stack"
+	"github.com/mcpsso/mcpsso/internal/harness/stack"
 )
 
 // TestUpServesBrowserBasedClients runs `mcpsso up --allowed-origin ORIGIN` and sends what a

@@ -20,7 +20,7 @@ import (
 	gosdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
-	"github.com/mcpsso/mcpsso/mocks/mockidp"
+	"github.com/mcpsso/mcpsso/internal/mocks/mockidp"
 )
 
 // printedSnippets reads the snippets up printed: a line ending with ":" that is not indented,

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
 	"github.com/mcpsso/mcpsso/internal/mcpcall"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/moto"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/moto"
 )
 
 // freePortBase finds six consecutive free loopback ports.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpsso/mcpsso/harness/fixture"
+	"github.com/mcpsso/mcpsso/internal/harness/fixture"
 )
 
 // tsClientSrc holds the TypeScript SDK client: package.json (the SDK pinned), package-lock.json

@@ -18,15 +18,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/ecscreds"
 	"github.com/mcpsso/mcpsso/internal/serve"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
-// The `vpc` commands run inside a containers topology's networks (harness/containers) where
+// The `vpc` commands run inside a containers topology's networks (internal/harness/containers) where
 // the host cannot go: they are the harness's hands there, so the group is hidden.
 func newVPCCommand() *cobra.Command {
 	cmd := groupCommand("vpc", "Helpers the harness runs inside a container topology's networks",
-		`Helpers that harness/containers runs, from the kit image, inside the networks of a container
+		`Helpers that internal/harness/containers runs, from the kit image, inside the networks of a container
 topology, where the host cannot reach: wait until a port accepts connections, fetch the task
 role's credentials from the container-credentials endpoint, relay the MCP server's metrics,
 hold the MCP task's network namespace with the ECS agent's credentials address in it.

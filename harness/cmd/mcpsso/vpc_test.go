@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/mcpsso/mcpsso/mocks/awsemu"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu"
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/ecscreds"
 )
 
 func TestVPCTaskCredentialsPrintsASessionOfTheTaskRole(t *testing.T) {

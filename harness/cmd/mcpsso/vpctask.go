@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcpsso/mcpsso/internal/mocks/awsemu/ecscreds"
 	"github.com/mcpsso/mcpsso/internal/serve"
-	"github.com/mcpsso/mcpsso/mocks/awsemu/ecscreds"
 )
 
 // newVPCTaskEndpointCommand is the container that holds the MCP task's network namespace: the
