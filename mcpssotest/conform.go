@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,13 +199,26 @@ func Conform(t *testing.T, s *Stack, opts ...ConformOption) {
 		match = f
 	}
 
+	// A spec that needs a capability the stack lacks is left out, as a label filter leaves a
+	// spec out, and said once: it cannot run against this stack, so a subtest would only skip.
+	lacking := map[framework.Capability]int{}
+	needsLacking := func(labels []string) bool {
+		for _, l := range labels {
+			if c, ok := strings.CutPrefix(l, "needs:"); ok && !framework.Has(s.target, framework.Capability(c)) {
+				lacking[framework.Capability(c)]++
+				return true
+			}
+		}
+		return false
+	}
+
 	// Each selected spec's subtest records itself and waits, parallel, for the run below.
 	results := map[string]framework.Result{}
 	done := make(chan struct{})
 	var mu sync.Mutex
 	selected := []string{}
 	for _, sp := range specs {
-		if !match(sp.Labels) {
+		if !match(sp.Labels) || needsLacking(sp.Labels) {
 			continue
 		}
 		full := sp.Full
@@ -220,6 +235,9 @@ func Conform(t *testing.T, s *Stack, opts ...ConformOption) {
 		})
 	}
 	defer close(done)
+	for _, c := range slices.Sorted(maps.Keys(lacking)) {
+		t.Logf("mcpssotest: %d spec(s) left out: they need the capability %q, which this stack does not offer", lacking[c], c)
+	}
 	report, err := framework.RunAll(s.target, framework.RunConfig{LabelFilter: c.labelFilter, Specs: selected, Silent: true})
 	if err != nil {
 		t.Fatalf("mcpssotest: %v", err)

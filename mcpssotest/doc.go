@@ -40,9 +40,10 @@
 //
 //	go test -run 'TestConform/Tenant_isolation/'
 //
-// runs the tenant isolation specs alone, and go test -json reports each spec. A spec whose
-// capability the stack lacks (metrics, which the kit reads only from its own server; stateful
-// sessions) is skipped and says why.
+// runs the tenant isolation specs alone, and go test -json reports each spec. A spec that
+// needs a capability the stack lacks (metrics, which the kit reads only from its own server;
+// stateful sessions) is left out, as a label filter leaves specs out, and the test's log says
+// how many and why.
 //
 // The suites reach your tools through probes: who am I, read, list, write and delete an
 // object. By default they call the reference server's tools (whoami, get_object,
