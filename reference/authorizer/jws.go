@@ -31,6 +31,24 @@ type compactJWS struct {
 	// inputSum is the signing input's SHA-256 when summed (the cache key computed it).
 	inputSum [sha256.Size]byte
 	summed   bool
+	// buf holds payload and sig, from decodeBufs; release returns it once nothing reads them.
+	buf *[]byte
+}
+
+// decodeBufs hold the decoded parts of compact tokens between parseCompact and release: a
+// verified decision copies out every value it keeps, so the bytes can serve the next token.
+var decodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooledBuf bounds the buffers and claim maps kept for reuse, so that one huge token does
+// not pin its memory.
+const maxPooledBuf = 16 << 10
+
+// release hands t's buffer back for reuse; t's payload and sig must not be read afterwards.
+func (t *compactJWS) release() {
+	if t.buf != nil && cap(*t.buf) <= maxPooledBuf {
+		decodeBufs.Put(t.buf)
+	}
+	t.buf, t.payload, t.sig = nil, nil, nil
 }
 
 // strictB64 refuses non-canonical encodings (stray low bits in the last character): go-jose
@@ -54,21 +72,29 @@ func parseCompact(raw string) (compactJWS, bool) {
 	}
 	// The three parts decode into one buffer.
 	enc := strictB64
-	buf := make([]byte, enc.DecodedLen(len(h))+enc.DecodedLen(len(body))+enc.DecodedLen(len(sig)))
+	t := compactJWS{buf: decodeBufs.Get().(*[]byte)}
+	size := enc.DecodedLen(len(h)) + enc.DecodedLen(len(body)) + enc.DecodedLen(len(sig))
+	if cap(*t.buf) < size {
+		*t.buf = make([]byte, size)
+	}
+	buf := (*t.buf)[:size]
 	n, err := enc.Decode(buf, []byte(h))
 	if err != nil {
+		t.release()
 		return compactJWS{}, false
 	}
 	hdr, buf := buf[:n:n], buf[n:]
-	var t compactJWS
 	if !parseFlatHeader(hdr, &t) {
+		t.release()
 		return compactJWS{}, false
 	}
 	if n, err = enc.Decode(buf, []byte(body)); err != nil {
+		t.release()
 		return compactJWS{}, false
 	}
 	t.payload, buf = buf[:n:n], buf[n:]
 	if n, err = enc.Decode(buf, []byte(sig)); err != nil {
+		t.release()
 		return compactJWS{}, false
 	}
 	t.sig = buf[:n:n]
@@ -476,7 +502,7 @@ func splitObject(b []byte) (c claimSet, members int, ok bool) {
 	if i >= len(b) || b[i] != '{' {
 		return nil, 0, false
 	}
-	c = make(claimSet, 16)
+	c = claimMaps.Get().(claimSet)
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return c, 0, skipWS(b, i+1) == len(b)
@@ -515,6 +541,19 @@ func splitObject(b []byte) (c claimSet, members int, ok bool) {
 			return nil, 0, false
 		}
 	}
+}
+
+// claimMaps hold the claim sets splitObject fills, for reuse once a verification has copied
+// out what it keeps (releaseClaims).
+var claimMaps = sync.Pool{New: func() any { return make(claimSet, 16) }}
+
+// releaseClaims empties c and keeps it for reuse; c must not be read afterwards.
+func releaseClaims(c claimSet) {
+	if c == nil || len(c) > 64 {
+		return
+	}
+	clear(c)
+	claimMaps.Put(c)
 }
 
 // maxScanDepth bounds scanValue's nesting; deeper values are left to json.Unmarshal.

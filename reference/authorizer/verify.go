@@ -145,10 +145,13 @@ func (v *tokenVerifier) verifyUncached(ctx context.Context, raw string, key toke
 	}
 	var out verifiedToken
 	var dn *denial
-	if t, ok := parseCompact(raw); ok && slices.Contains(v.algs, t.alg) {
+	t, ok := parseCompact(raw)
+	if ok && slices.Contains(v.algs, t.alg) {
 		t.inputSum, t.summed = key.input, key.ok
 		out, dn = v.verifyCompact(ctx, raw, &t)
-	} else {
+	}
+	t.release() // out holds copies: nothing reads the decoded parts any more
+	if !ok || !slices.Contains(v.algs, t.alg) {
 		out, dn = v.verifyGeneral(ctx, raw)
 	}
 	if dn != nil {
@@ -173,6 +176,7 @@ func (v *tokenVerifier) verifyCompact(ctx context.Context, raw string, t *compac
 	// One decoding of the claims serves go-oidc's checks and ours, unless the payload has a
 	// shape only a decoding as go-oidc does can judge exactly.
 	c, plain, cerr := decodeClaims(payload)
+	defer releaseClaims(c) // the verified token keeps copies of the values it reads
 	expiry, err, ok := claimsChecks(payload, c, plain, v.issuer, v.now())
 	if !ok || cerr != nil {
 		expiry, err = oidcChecks(payload, v.issuer, v.now())
@@ -217,6 +221,14 @@ func (v *tokenVerifier) verifyGeneral(ctx context.Context, raw string) (verified
 // (Cognito, whose access tokens have no aud unless a resource was requested), the client must
 // be one of WithClientIDs, and an aud, when present, must still be accepted.
 func (v *tokenVerifier) checkAudience(c claimSet) *denial {
+	// The common case, one accepted audience as a plain string, without building the list.
+	if raw := c["aud"]; len(raw) > 2 && plainJSONString(raw) {
+		for _, a := range v.audiences {
+			if a == string(raw[1:len(raw)-1]) {
+				return v.checkClient(c)
+			}
+		}
+	}
 	auds := c.audiences()
 	accepted := slices.ContainsFunc(auds, func(a string) bool { return slices.Contains(v.audiences, a) })
 	switch {

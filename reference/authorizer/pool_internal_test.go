@@ -1,0 +1,42 @@
+package authorizer
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+// The standard-library path decodes tokens into reused buffers and claim maps: a verified
+// token must hold copies of what it read, so that the next token, decoded into the same
+// memory, cannot change it.
+func TestVerifiedTokensKeepTheirValuesWhenBuffersAreReused(t *testing.T) {
+	v := diffVerifier(t, WithRequiredScopes("read"))
+	ctx := context.Background()
+	tokenOf := func(i int) string {
+		return sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt"}`, claims(map[string]any{
+			"sub": fmt.Sprintf("user-%03d", i), "email": fmt.Sprintf("u%03d@example.com", i),
+			"tenant": fmt.Sprintf("t%03d", i), "scope": fmt.Sprintf("read s%03d", i),
+			"agent_type": fmt.Sprintf("agent-%03d", i), "delegator_sub": fmt.Sprintf("d-%03d", i),
+			"agent_capabilities": []string{fmt.Sprintf("c%03d", i)},
+		}), "RS256", "rsa")
+	}
+	const n = 8
+	var got, want [n]verifiedToken
+	for i := range n {
+		raw := tokenOf(i)
+		var dn *denial
+		if want[i], dn = v.verifyGeneral(ctx, raw); dn != nil {
+			t.Fatalf("go-oidc's path denies token %d: %s", i, dn.detail)
+		}
+		if got[i], dn = v.verify(ctx, raw); dn != nil {
+			t.Fatalf("token %d: %s", i, dn.detail)
+		}
+	}
+	// Every token of the same length and shape went through the same buffers in turn.
+	for i := range n {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("token %d after %d more verifications: %+v, want %+v", i, n-1-i, got[i], want[i])
+		}
+	}
+}
