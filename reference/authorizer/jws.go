@@ -230,11 +230,16 @@ func verifyJWS(key any, alg, input string, sig []byte, inputSum *[sha256.Size]by
 	}
 	var digest []byte
 	if h == crypto.SHA256 {
-		if inputSum == nil {
-			sum := sum256(nil, input)
-			inputSum = &sum
+		// crypto/rsa keeps no reference to the digest, but escape analysis cannot tell: a
+		// pooled array keeps it (and the caller's token) off the heap.
+		sum := digestBufs.Get().(*[sha256.Size]byte)
+		defer digestBufs.Put(sum)
+		if inputSum != nil {
+			*sum = *inputSum
+		} else {
+			*sum = sum256(nil, input)
 		}
-		digest = inputSum[:]
+		digest = sum[:]
 	} else {
 		d := h.New()
 		d.Write([]byte(input))
@@ -260,6 +265,9 @@ func verifyJWS(key any, alg, input string, sig []byte, inputSum *[sha256.Size]by
 	}
 	return errBadSignature
 }
+
+// digestBufs hold the SHA-256 digests verifyJWS hands to crypto/rsa and crypto/ecdsa.
+var digestBufs = sync.Pool{New: func() any { return new([sha256.Size]byte) }}
 
 // hashBufs hold the bytes sum256 hashes: strings reach crypto/sha256 without a copy of their
 // own per call.
@@ -379,6 +387,14 @@ func oidcChecks(payload []byte, issuer string, now time.Time) (time.Time, error)
 // registeredClaims are the claims go-oidc decodes (idToken's fields).
 var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "_claim_names", "_claim_sources"}
 
+// registeredByLength lists registeredClaims by the length of their names.
+var registeredByLength = func() (byLen [len("_claim_sources") + 1][]string) {
+	for _, n := range registeredClaims {
+		byLen[len(n)] = append(byLen[len(n)], n)
+	}
+	return byLen
+}()
+
 // claimsChecks is oidcChecks read from claims already decoded, for payloads whose registered
 // claims have the plain shape IdPs issue; ok is false for any other payload, which oidcChecks
 // then decodes itself. Plain means: decoded by splitObject with no member name repeated
@@ -391,15 +407,15 @@ func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now tim
 	if c == nil || !plain || bytes.IndexByte(payload, '\\') >= 0 {
 		return time.Time{}, nil, false
 	}
+	// splitObject (the only source of plain claim sets) takes printable ASCII names only, so
+	// Unicode folding (ſ, K) cannot reach a registered name; ASCII names fold to one only at
+	// its length.
 	for k := range c {
-		for i := 0; i < len(k); i++ {
-			if k[i] >= utf8.RuneSelf { // Unicode folding (ſ, K) could match a registered name
-				return time.Time{}, nil, false
-			}
+		if len(k) >= len(registeredByLength) {
+			continue
 		}
-		// ASCII names fold to a registered one only at its length.
-		for _, n := range registeredClaims {
-			if len(k) == len(n) && k != n && strings.EqualFold(k, n) {
+		for _, n := range registeredByLength[len(k)] {
+			if k != n && strings.EqualFold(k, n) {
 				return time.Time{}, nil, false
 			}
 		}
@@ -490,8 +506,9 @@ func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
 	if c, members, ok := splitObject(payload); ok {
 		return c, members == len(c), nil
 	}
-	err = json.Unmarshal(payload, &c)
-	return c, false, err
+	var u claimSet // declared here so that only this path allocates it
+	err = json.Unmarshal(payload, &u)
+	return u, false, err
 }
 
 // splitObject returns the members of a JSON object whose names are printable ASCII without
@@ -740,6 +757,38 @@ func claimName(b []byte) string {
 		return "uti"
 	case "name":
 		return "name"
+	case "email_verified":
+		return "email_verified"
+	case "groups":
+		return "groups"
+	case "roles":
+		return "roles"
+	case "sid":
+		return "sid"
+	case "cid":
+		return "cid"
+	case "uid":
+		return "uid"
+	case "typ":
+		return "typ"
+	case "acr":
+		return "acr"
+	case "amr":
+		return "amr"
+	case "gty":
+		return "gty"
+	case "nonce":
+		return "nonce"
+	case "at_hash":
+		return "at_hash"
+	case "username":
+		return "username"
+	case "preferred_username":
+		return "preferred_username"
+	case "appid":
+		return "appid"
+	case "idp":
+		return "idp"
 	}
 	return string(b)
 }

@@ -384,18 +384,15 @@ func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
 	if len(v.typ.Values) == 0 {
 		return nil
 	}
-	var one string
 	var many []string
-	switch {
-	case plainJSONString(raw):
-		if slices.Contains(v.typ.Values, string(raw[1:len(raw)-1])) {
-			return nil
+	if plainJSONString(raw) {
+		for _, want := range v.typ.Values { // compared without a copy of the claim
+			if want == string(raw[1:len(raw)-1]) {
+				return nil
+			}
 		}
 		many = []string{string(raw[1 : len(raw)-1])}
-	case json.Unmarshal(raw, &one) == nil:
-		many = []string{one}
-	case json.Unmarshal(raw, &many) == nil:
-	default:
+	} else if many, ok = stringOrList(raw); !ok {
 		return deny(ReasonWrongTokenType, "claim %s must be a string or a list of strings", quote(v.typ.Claim))
 	}
 	for _, m := range many {
@@ -404,6 +401,19 @@ func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
 		}
 	}
 	return deny(ReasonWrongTokenType, "claim %s is %s, not %s: it is not an access token", quote(v.typ.Claim), quote(strings.Join(many, " ")), quote(strings.Join(v.typ.Values, " or ")))
+}
+
+// stringOrList reads a JSON string as a list of one, or a list of strings.
+func stringOrList(raw []byte) ([]string, bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		return many, true
+	}
+	return nil, false
 }
 
 // sameMediaType compares typ values as RFC 7515 §4.1.9 says: case-insensitively, with the
