@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -281,8 +280,8 @@ func (a *Authorizer) record(ctx context.Context, d *Decision, dn *denial, elapse
 	if tags == nil {
 		tags = []Tag{}
 	}
-	ap := attrBufs.Get().(*[]slog.Attr)
-	attrs := append((*ap)[:0],
+	attrs := make([]slog.Attr, 0, 14)
+	attrs = append(attrs,
 		slog.String("request_id", d.RequestID),
 		slog.String("decision", decision),
 		slog.String("reason", string(d.Reason)),
@@ -305,11 +304,4 @@ func (a *Authorizer) record(ctx context.Context, d *Decision, dn *denial, elapse
 	}
 	attrs = append(attrs, slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000))
 	a.log.LogAttrs(ctx, level, "authorization decision", attrs...)
-	// The record copied the attributes: the slice serves the next decision.
-	clear(attrs)
-	*ap = attrs[:0]
-	attrBufs.Put(ap)
 }
-
-// attrBufs hold record's attribute slices.
-var attrBufs = sync.Pool{New: func() any { b := make([]slog.Attr, 0, 14); return &b }}
