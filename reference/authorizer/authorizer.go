@@ -152,13 +152,10 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 	if dn != nil {
 		return dn
 	}
-	// A cached token passed checkB64Token when it entered the cache: only a miss scans it.
+	// A cached token passed checkB64Token when it entered the cache: only a miss checks it.
 	tok, key, hit := a.verifier.cached(raw)
 	if !hit {
-		if dn := checkB64Token(raw); dn != nil {
-			return dn
-		}
-		if tok, dn = a.verifier.verifyUncached(ctx, raw, key); dn != nil {
+		if tok, dn = a.verifier.verifyUncached(ctx, raw, key, true); dn != nil {
 			return dn
 		}
 	}

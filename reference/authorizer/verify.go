@@ -106,7 +106,7 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	if hit {
 		return tok, nil
 	}
-	return v.verifyUncached(ctx, raw, key)
+	return v.verifyUncached(ctx, raw, key, false)
 }
 
 // tokenKey is a token's cache key: the SHA-256 of the SHA-256 of its signing input (the text
@@ -137,27 +137,39 @@ func (v *tokenVerifier) cached(raw string) (verifiedToken, tokenKey, bool) {
 }
 
 // verifyUncached verifies a token the cache did not hold, and caches it when it verifies
-// and is an RFC 6750 b64token. Authorizer.decide checks the b64token syntax only on a miss,
-// which is sound because nothing else enters the cache.
-func (v *tokenVerifier) verifyUncached(ctx context.Context, raw string, key tokenKey) (verifiedToken, *denial) {
+// and is an RFC 6750 b64token. With syntax, a token that is not a b64token is refused first
+// (Authorizer.decide checks the b64token syntax only on a miss, which is sound because
+// nothing else enters the cache). A token parseCompact takes is one already: three parts of
+// the base64url alphabet, without padding, joined by dots; only other tokens are scanned.
+func (v *tokenVerifier) verifyUncached(ctx context.Context, raw string, key tokenKey, syntax bool) (verifiedToken, *denial) {
 	if len(raw) > v.maxBytes {
+		if syntax {
+			if dn := checkB64Token(raw); dn != nil {
+				return verifiedToken{}, dn
+			}
+		}
 		return verifiedToken{}, deny(ReasonTokenTooLarge, "the token is %d bytes; at most %d are accepted", len(raw), v.maxBytes)
+	}
+	t, compact := parseCompact(raw)
+	if !compact && syntax {
+		if dn := checkB64Token(raw); dn != nil {
+			return verifiedToken{}, dn
+		}
 	}
 	var out verifiedToken
 	var dn *denial
-	t, ok := parseCompact(raw)
-	if ok && slices.Contains(v.algs, t.alg) {
+	if compact && slices.Contains(v.algs, t.alg) {
 		t.inputSum, t.summed = key.input, key.ok
 		out, dn = v.verifyCompact(ctx, raw, &t)
 	}
 	t.release() // out holds copies: nothing reads the decoded parts any more
-	if !ok || !slices.Contains(v.algs, t.alg) {
+	if !compact || !slices.Contains(v.algs, t.alg) {
 		out, dn = v.verifyGeneral(ctx, raw)
 	}
 	if dn != nil {
 		return verifiedToken{}, dn
 	}
-	if v.cache != nil && key.ok && checkB64Token(raw) == nil {
+	if v.cache != nil && key.ok && (compact || checkB64Token(raw) == nil) {
 		v.cache.put(key.key, out, v.now())
 	}
 	return out, nil

@@ -40,3 +40,23 @@ func TestVerifiedTokensKeepTheirValuesWhenBuffersAreReused(t *testing.T) {
 		}
 	}
 }
+
+// Authorizer.decide skips the b64token scan for tokens parseCompact takes: every one of them
+// must be a b64token (RFC 6750 §2.1), or a malformed header would reach verification.
+func FuzzCompactTokensAreB64Tokens(f *testing.F) {
+	f.Add(sign(f, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt"}`, claims(nil), "RS256", "rsa"))
+	f.Add("eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+	f.Add("eyJhbGciOiJSUzI1NiJ9.e30=.c2ln")
+	f.Add("eyJhbGciOiJSUzI1NiJ9.e3 0.c2ln")
+	f.Add("eyJhbGciOiJSUzI1NiJ9.e30.c2l+")
+	f.Add("eyJhbGciOiJSUzI1NiJ9\r\n.e30.c2ln")
+	f.Fuzz(func(t *testing.T, raw string) {
+		tok, ok := parseCompact(raw)
+		tok.release()
+		if ok {
+			if dn := checkB64Token(raw); dn != nil {
+				t.Errorf("parseCompact takes %q, which is not a b64token: %s", raw, dn.detail)
+			}
+		}
+	})
+}
