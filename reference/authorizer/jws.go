@@ -395,30 +395,31 @@ var registeredByLength = func() (byLen [len("_claim_sources") + 1][]string) {
 	return byLen
 }()
 
+// foldsToRegistered reports whether an ASCII name differs from a registered claim's name
+// only in case.
+func foldsToRegistered(name string) bool {
+	if len(name) >= len(registeredByLength) {
+		return false
+	}
+	for _, n := range registeredByLength[len(name)] {
+		if name != n && strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
 // claimsChecks is oidcChecks read from claims already decoded, for payloads whose registered
 // claims have the plain shape IdPs issue; ok is false for any other payload, which oidcChecks
 // then decodes itself. Plain means: decoded by splitObject with no member name repeated
 // (encoding/json reports an earlier duplicate's type error, which a decoded map does not
-// show; splitObject also leaves names with escapes or non-ASCII bytes to json.Unmarshal), no
-// escape anywhere in the payload, each registered name only in its exact case (encoding/json
-// matches struct fields case-insensitively), no distributed claims, the string claims
+// show; splitObject also leaves names with escapes or non-ASCII bytes to json.Unmarshal),
+// each registered name only in its exact case (encoding/json matches struct fields
+// case-insensitively), no escape anywhere in the payload, no distributed claims, the string claims
 // strings, the dates numbers, aud a string or a list.
 func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
 	if c == nil || !plain || bytes.IndexByte(payload, '\\') >= 0 {
 		return time.Time{}, nil, false
-	}
-	// splitObject (the only source of plain claim sets) takes printable ASCII names only, so
-	// Unicode folding (ſ, K) cannot reach a registered name; ASCII names fold to one only at
-	// its length.
-	for k := range c {
-		if len(k) >= len(registeredByLength) {
-			continue
-		}
-		for _, n := range registeredByLength[len(k)] {
-			if k != n && strings.EqualFold(k, n) {
-				return time.Time{}, nil, false
-			}
-		}
 	}
 	for _, n := range [...]string{"sub", "nonce", "at_hash"} {
 		if raw, present := c[n]; present && !plainJSONString(raw) {
@@ -501,10 +502,11 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 // the common object whose names are plain ASCII: one scan checks the syntax as json.Valid
 // does and cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated
 // name keeps its last value). Other payloads, invalid ones included, go to json.Unmarshal.
-// plain reports the scan's case with no name repeated, which claimsChecks needs.
+// plain reports the scan's case with no name repeated and no name that differs from a
+// registered claim's only in case, which claimsChecks needs.
 func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
-	if c, members, ok := splitObject(payload); ok {
-		return c, members == len(c), nil
+	if c, members, folded, ok := splitObject(payload); ok {
+		return c, members == len(c) && !folded, nil
 	}
 	var u claimSet // declared here so that only this path allocates it
 	err = json.Unmarshal(payload, &u)
@@ -512,50 +514,55 @@ func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
 }
 
 // splitObject returns the members of a JSON object whose names are printable ASCII without
-// escapes, and how many there were, repeated names counted each time. ok is false for
-// anything else, invalid JSON included.
-func splitObject(b []byte) (c claimSet, members int, ok bool) {
+// escapes, how many there were (repeated names counted each time), and whether a name
+// differs from a registered claim's only in case. ok is false for anything else, invalid
+// JSON included.
+func splitObject(b []byte) (c claimSet, members int, folded, ok bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	c = claimMaps.Get().(claimSet)
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return c, 0, skipWS(b, i+1) == len(b)
+		return c, 0, false, skipWS(b, i+1) == len(b)
 	}
 	for members = 1; ; members++ {
 		if i >= len(b) || b[i] != '"' {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
-		end := i + 1
+		end, upper := i+1, false
 		for ; end < len(b) && b[end] != '"'; end++ {
 			if c := b[end]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-				return nil, 0, false
+				return nil, 0, false, false
 			}
+			upper = upper || b[end] >= 'A' && b[end] <= 'Z'
 		}
 		if end >= len(b) {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		name := claimName(b[i+1 : end])
+		// The registered names are lower-case ASCII: only a name with an upper-case letter
+		// can fold to one without being it.
+		folded = folded || upper && foldsToRegistered(name)
 		i = skipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		start := skipWS(b, i+1)
 		stop, ok := scanValue(b, start, 0)
 		if !ok {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		c[name] = json.RawMessage(b[start:stop:stop])
 		i = skipWS(b, stop)
 		switch {
 		case i < len(b) && b[i] == '}':
-			return c, members, skipWS(b, i+1) == len(b)
+			return c, members, folded, skipWS(b, i+1) == len(b)
 		case i < len(b) && b[i] == ',':
 			i = skipWS(b, i+1)
 		default:
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 	}
 }

@@ -367,7 +367,7 @@ func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
 	}
 	for _, s := range []string{`{"exp":"soon","exp":1}`, `{"a":"\u00zz"}`, `{"a":"\u00e9\n\/"}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":1E+5}`,
 		`{"a":tru}`, `{"a":[1,]}`, `{"a":{"b":1,}}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `{"a":1},`, `{,}`, `{"a" 1}`, "\t{}\n", `{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
-		`{"a":{"b":[true,false,null,"x",{"c":-0.5e-3}]}}`} {
+		`{"a":{"b":[true,false,null,"x",{"c":-0.5e-3}]}}`, `{"Exp":1}`, `{"ISS":"x","iss":"y"}`, `{"At_Hash":"h","Groups":["A"]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -379,6 +379,13 @@ func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
 		}
 		if plain && topLevelNames(t, b) != len(got) {
 			t.Errorf("decodeClaims(%q) says plain, but a name repeats", b)
+		}
+		for k := range got {
+			for _, n := range registeredClaims {
+				if plain && k != n && strings.EqualFold(k, n) {
+					t.Errorf("decodeClaims(%q) says plain, but %s is %s in another case", b, k, n)
+				}
+			}
 		}
 	})
 }
