@@ -60,3 +60,42 @@ func FuzzCompactTokensAreB64Tokens(f *testing.F) {
 		}
 	})
 }
+
+// otherStore is a RoleStore that is not a StaticStore, for the general path.
+type otherStore struct{ s *StaticStore }
+
+func (o otherStore) Lookup(ctx context.Context, sub, tenant string) (Mapping, error) {
+	return o.s.Lookup(ctx, sub, tenant)
+}
+
+// A StaticStore's tags are sorted once, when it is built: a decision lists them, the
+// tenant's tag inserted in its place, exactly as from any other store.
+func TestStaticStoreTagsAreListedAsAnyStoresAre(t *testing.T) {
+	role := "arn:aws:iam::123456789012:role/mcp-user"
+	static, err := NewStaticStore(
+		StoreEntry{Sub: "alice", Mapping: Mapping{RoleARN: role, Tags: map[string]string{"zeta": "1", "alpha": "2", "team": "x", "u": "3"}}},
+		StoreEntry{Sub: "bob", Mapping: Mapping{RoleARN: role, Tags: map[string]string{"tenant": "acme", "b": "1", "a": "2"}}},
+		StoreEntry{Sub: "carol", Mapping: Mapping{RoleARN: role}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]Tag{
+		"alice": {{"alpha", "2"}, {"team", "x"}, {"tenant", "acme"}, {"u", "3"}, {"zeta", "1"}},
+		"bob":   {{"a", "2"}, {"b", "1"}, {"tenant", "acme"}},
+		"carol": {{"tenant", "acme"}},
+	}
+	for name, store := range map[string]RoleStore{"static": static, "other": otherStore{static}} {
+		a := diffAuthorizer(t, WithRoleStore(store))
+		for sub, tags := range want {
+			raw := sign(t, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt"}`, claims(map[string]any{"sub": sub}), "RS256", "rsa")
+			d, err := a.Decide(context.Background(), Request{RequestID: "r", Authorization: []string{"Bearer " + raw}})
+			if err != nil || !d.Allow {
+				t.Fatalf("%s store, %s: %+v, %v", name, sub, d, err)
+			}
+			if !reflect.DeepEqual(d.Tags, tags) {
+				t.Errorf("%s store, %s: tags %v, want %v", name, sub, d.Tags, tags)
+			}
+		}
+	}
+}

@@ -59,6 +59,12 @@ var diffNow = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 // loopback.
 func diffVerifier(t testing.TB, opts ...Option) *tokenVerifier {
 	t.Helper()
+	return diffAuthorizer(t, opts...).verifier
+}
+
+// diffAuthorizer is the Authorizer of diffVerifier.
+func diffAuthorizer(t testing.TB, opts ...Option) *Authorizer {
+	t.Helper()
 	k := testKeys()
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
 		{Key: &k.rsa.PublicKey, KeyID: "rsa1", Use: "sig"},
@@ -80,7 +86,7 @@ func diffVerifier(t testing.TB, opts ...Option) *tokenVerifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.verifier
+	return a
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
