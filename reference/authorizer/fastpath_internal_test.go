@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -98,4 +99,21 @@ func TestStaticStoreTagsAreListedAsAnyStoresAre(t *testing.T) {
 			}
 		}
 	}
+}
+
+// smallUint reads dates without strconv: where it reads a number, strconv reads the same.
+func FuzzSmallUintAsStrconv(f *testing.F) {
+	for _, s := range []string{"0", "1796628353", "007", "-1", "1.5", "1e3", "999999999999999999", "9999999999999999999", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, ok := smallUint(b)
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil || n != want {
+			t.Errorf("smallUint(%q) = %d; strconv: %d, %v", b, n, want, err)
+		}
+	})
 }

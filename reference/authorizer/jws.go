@@ -486,6 +486,9 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return time.Time{}, false
 	}
+	if secs, ok := smallUint(raw); ok { // the common case, read without strconv
+		return time.Unix(secs, 0), true
+	}
 	s := string(raw)
 	secs, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -496,6 +499,21 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 		secs = int64(f)
 	}
 	return time.Unix(secs, 0), true
+}
+
+// smallUint reads up to 18 decimal digits (no sign, no leading zero), which int64 holds;
+// ok is false for anything else.
+func smallUint(b []byte) (n int64, ok bool) {
+	if len(b) == 0 || len(b) > 18 || b[0] == '0' && len(b) > 1 {
+		return 0, false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // decodeClaims decodes a payload into a claimSet exactly as json.Unmarshal does, faster for
