@@ -152,13 +152,10 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 	if dn != nil {
 		return dn
 	}
-	// A cached token passed checkB64Token when it entered the cache: only a miss scans it.
+	// A cached token passed checkB64Token when it entered the cache: only a miss checks it.
 	tok, key, hit := a.verifier.cached(raw)
 	if !hit {
-		if dn := checkB64Token(raw); dn != nil {
-			return dn
-		}
-		if tok, dn = a.verifier.verifyUncached(ctx, raw, key); dn != nil {
+		if tok, dn = a.verifier.verifyUncached(ctx, raw, key, true); dn != nil {
 			return dn
 		}
 	}
@@ -173,7 +170,7 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 			quote(granted), quote(strings.Join(missing, " ")))
 	}
 
-	m, validated, err := a.lookup(ctx, tok.sub, tok.tenant)
+	m, sorted, validated, err := a.lookup(ctx, tok.sub, tok.tenant)
 	switch {
 	case errors.Is(err, ErrNoMapping):
 		return deny(ReasonUnknownUser, "%v", err)
@@ -200,20 +197,28 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 		return deny(ReasonNoTenant, "neither the token's %s claim nor the role mapping names a tenant", quote(a.cfg.tenantClaim))
 	}
 	d.Tags = make([]Tag, 0, len(m.Tags)+1)
-	for k, v := range m.Tags {
-		d.Tags = append(d.Tags, Tag{Key: k, Value: v})
+	if sorted != nil { // a StaticStore's, sorted when it was built
+		d.Tags = append(d.Tags, sorted...)
+	} else {
+		for k, v := range m.Tags {
+			d.Tags = append(d.Tags, Tag{Key: k, Value: v})
+		}
+		slices.SortFunc(d.Tags, compareTagKeys)
 	}
 	if !tagged {
 		if len(m.Tags) >= maxTags {
 			return &denial{reason: ReasonInvalidMapping, detail: fmt.Sprintf("the mapping of subject %s has %d tags, leaving no room for the tenant tag (STS takes at most %d)", quote(tok.sub), len(m.Tags), maxTags)}
 		}
-		d.Tags = append(d.Tags, Tag{Key: TenantTag, Value: d.Tenant})
+		i, _ := slices.BinarySearchFunc(d.Tags, TenantTag, func(t Tag, key string) int { return strings.Compare(t.Key, key) })
+		d.Tags = slices.Insert(d.Tags, i, Tag{Key: TenantTag, Value: d.Tenant})
 	}
-	slices.SortFunc(d.Tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
 
 	if a.cfg.policy != nil {
+		// A copy for the policy, which escape analysis cannot see through: without a policy,
+		// the request stays off the heap.
+		r := *req
 		if dn := a.cfg.policy.check(cedarInput{sub: tok.sub, email: tok.email, tenant: d.Tenant,
-			sourceIdentity: d.SourceIdentity, roleARN: d.RoleARN, agent: tok.agent, req: req}); dn != nil {
+			sourceIdentity: d.SourceIdentity, roleARN: d.RoleARN, agent: tok.agent, req: &r}); dn != nil {
 			return dn
 		}
 	}
@@ -221,16 +226,20 @@ func (a *Authorizer) decide(ctx context.Context, req *Request, d *Decision) *den
 }
 
 // lookup asks the role store for the subject's mapping. A StaticStore's mappings were
-// validated when it was built and are only read here, so they come without a copy and
-// validated is true; any other store's mapping is validated by the caller.
-func (a *Authorizer) lookup(ctx context.Context, sub, tenant string) (m Mapping, validated bool, err error) {
+// validated when it was built and are only read here, so they come without a copy, with their
+// tags sorted by key (not nil), and validated is true; any other store's mapping is validated
+// by the caller, and sorted is nil.
+func (a *Authorizer) lookup(ctx context.Context, sub, tenant string) (m Mapping, sorted []Tag, validated bool, err error) {
 	if s, ok := a.cfg.store.(*StaticStore); ok {
-		m, err = s.lookupShared(ctx, sub, tenant)
-		return m, true, err
+		m, sorted, err = s.lookupShared(ctx, sub, tenant)
+		return m, sorted, true, err
 	}
 	m, err = a.cfg.store.Lookup(ctx, sub, tenant)
-	return m, false, err
+	return m, nil, false, err
 }
+
+// compareTagKeys orders tags by key, as the decision and the session tags list them.
+func compareTagKeys(a, b Tag) int { return strings.Compare(a.Key, b.Key) }
 
 // missingScopes are the required scopes granted does not hold, in the order required.
 func missingScopes(granted, required []string) []string {

@@ -71,7 +71,9 @@ func SourceIdentity(sub string) string {
 		return sourceIdentityPrefix + sub
 	}
 	sum := sha256.Sum256([]byte(sub))
-	return sourceIdentityPrefix + hashedMarker + hex.EncodeToString(sum[:20])
+	b := make([]byte, 0, len(sourceIdentityPrefix)+len(hashedMarker)+2*20)
+	b = append(append(b, sourceIdentityPrefix...), hashedMarker...)
+	return string(hex.AppendEncode(b, sum[:20]))
 }
 
 // claimSet is a verified token's payload, claim by claim.

@@ -31,6 +31,24 @@ type compactJWS struct {
 	// inputSum is the signing input's SHA-256 when summed (the cache key computed it).
 	inputSum [sha256.Size]byte
 	summed   bool
+	// buf holds payload and sig, from decodeBufs; release returns it once nothing reads them.
+	buf *[]byte
+}
+
+// decodeBufs hold the decoded parts of compact tokens between parseCompact and release: a
+// verified decision copies out every value it keeps, so the bytes can serve the next token.
+var decodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooledBuf bounds the buffers and claim maps kept for reuse, so that one huge token does
+// not pin its memory.
+const maxPooledBuf = 16 << 10
+
+// release hands t's buffer back for reuse; t's payload and sig must not be read afterwards.
+func (t *compactJWS) release() {
+	if t.buf != nil && cap(*t.buf) <= maxPooledBuf {
+		decodeBufs.Put(t.buf)
+	}
+	t.buf, t.payload, t.sig = nil, nil, nil
 }
 
 // strictB64 refuses non-canonical encodings (stray low bits in the last character): go-jose
@@ -54,21 +72,29 @@ func parseCompact(raw string) (compactJWS, bool) {
 	}
 	// The three parts decode into one buffer.
 	enc := strictB64
-	buf := make([]byte, enc.DecodedLen(len(h))+enc.DecodedLen(len(body))+enc.DecodedLen(len(sig)))
+	t := compactJWS{buf: decodeBufs.Get().(*[]byte)}
+	size := enc.DecodedLen(len(h)) + enc.DecodedLen(len(body)) + enc.DecodedLen(len(sig))
+	if cap(*t.buf) < size {
+		*t.buf = make([]byte, size)
+	}
+	buf := (*t.buf)[:size]
 	n, err := enc.Decode(buf, []byte(h))
 	if err != nil {
+		t.release()
 		return compactJWS{}, false
 	}
 	hdr, buf := buf[:n:n], buf[n:]
-	var t compactJWS
 	if !parseFlatHeader(hdr, &t) {
+		t.release()
 		return compactJWS{}, false
 	}
 	if n, err = enc.Decode(buf, []byte(body)); err != nil {
+		t.release()
 		return compactJWS{}, false
 	}
 	t.payload, buf = buf[:n:n], buf[n:]
 	if n, err = enc.Decode(buf, []byte(sig)); err != nil {
+		t.release()
 		return compactJWS{}, false
 	}
 	t.sig = buf[:n:n]
@@ -204,11 +230,16 @@ func verifyJWS(key any, alg, input string, sig []byte, inputSum *[sha256.Size]by
 	}
 	var digest []byte
 	if h == crypto.SHA256 {
-		if inputSum == nil {
-			sum := sum256(nil, input)
-			inputSum = &sum
+		// crypto/rsa keeps no reference to the digest, but escape analysis cannot tell: a
+		// pooled array keeps it (and the caller's token) off the heap.
+		sum := digestBufs.Get().(*[sha256.Size]byte)
+		defer digestBufs.Put(sum)
+		if inputSum != nil {
+			*sum = *inputSum
+		} else {
+			*sum = sum256(nil, input)
 		}
-		digest = inputSum[:]
+		digest = sum[:]
 	} else {
 		d := h.New()
 		d.Write([]byte(input))
@@ -234,6 +265,9 @@ func verifyJWS(key any, alg, input string, sig []byte, inputSum *[sha256.Size]by
 	}
 	return errBadSignature
 }
+
+// digestBufs hold the SHA-256 digests verifyJWS hands to crypto/rsa and crypto/ecdsa.
+var digestBufs = sync.Pool{New: func() any { return new([sha256.Size]byte) }}
 
 // hashBufs hold the bytes sum256 hashes: strings reach crypto/sha256 without a copy of their
 // own per call.
@@ -353,30 +387,39 @@ func oidcChecks(payload []byte, issuer string, now time.Time) (time.Time, error)
 // registeredClaims are the claims go-oidc decodes (idToken's fields).
 var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "_claim_names", "_claim_sources"}
 
+// registeredByLength lists registeredClaims by the length of their names.
+var registeredByLength = func() (byLen [len("_claim_sources") + 1][]string) {
+	for _, n := range registeredClaims {
+		byLen[len(n)] = append(byLen[len(n)], n)
+	}
+	return byLen
+}()
+
+// foldsToRegistered reports whether an ASCII name differs from a registered claim's name
+// only in case.
+func foldsToRegistered(name string) bool {
+	if len(name) >= len(registeredByLength) {
+		return false
+	}
+	for _, n := range registeredByLength[len(name)] {
+		if name != n && strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
 // claimsChecks is oidcChecks read from claims already decoded, for payloads whose registered
 // claims have the plain shape IdPs issue; ok is false for any other payload, which oidcChecks
 // then decodes itself. Plain means: decoded by splitObject with no member name repeated
 // (encoding/json reports an earlier duplicate's type error, which a decoded map does not
-// show; splitObject also leaves names with escapes or non-ASCII bytes to json.Unmarshal), no
-// escape anywhere in the payload, each registered name only in its exact case (encoding/json
-// matches struct fields case-insensitively), no distributed claims, the string claims
+// show; splitObject also leaves names with escapes or non-ASCII bytes to json.Unmarshal),
+// each registered name only in its exact case (encoding/json matches struct fields
+// case-insensitively), no escape anywhere in the payload, no distributed claims, the string claims
 // strings, the dates numbers, aud a string or a list.
 func claimsChecks(payload []byte, c claimSet, plain bool, issuer string, now time.Time) (exp time.Time, err error, ok bool) {
 	if c == nil || !plain || bytes.IndexByte(payload, '\\') >= 0 {
 		return time.Time{}, nil, false
-	}
-	for k := range c {
-		for i := 0; i < len(k); i++ {
-			if k[i] >= utf8.RuneSelf { // Unicode folding (ſ, K) could match a registered name
-				return time.Time{}, nil, false
-			}
-		}
-		// ASCII names fold to a registered one only at its length.
-		for _, n := range registeredClaims {
-			if len(k) == len(n) && k != n && strings.EqualFold(k, n) {
-				return time.Time{}, nil, false
-			}
-		}
 	}
 	for _, n := range [...]string{"sub", "nonce", "at_hash"} {
 		if raw, present := c[n]; present && !plainJSONString(raw) {
@@ -443,6 +486,9 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return time.Time{}, false
 	}
+	if secs, ok := smallUint(raw); ok { // the common case, read without strconv
+		return time.Unix(secs, 0), true
+	}
 	s := string(raw)
 	secs, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -455,66 +501,101 @@ func jsonNumberTime(c claimSet, name string) (time.Time, bool) {
 	return time.Unix(secs, 0), true
 }
 
+// smallUint reads up to 18 decimal digits (no sign, no leading zero), which int64 holds;
+// ok is false for anything else.
+func smallUint(b []byte) (n int64, ok bool) {
+	if len(b) == 0 || len(b) > 18 || b[0] == '0' && len(b) > 1 {
+		return 0, false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
 // decodeClaims decodes a payload into a claimSet exactly as json.Unmarshal does, faster for
 // the common object whose names are plain ASCII: one scan checks the syntax as json.Valid
 // does and cuts the members (a value is its bytes, as json.RawMessage keeps them; a repeated
 // name keeps its last value). Other payloads, invalid ones included, go to json.Unmarshal.
-// plain reports the scan's case with no name repeated, which claimsChecks needs.
+// plain reports the scan's case with no name repeated and no name that differs from a
+// registered claim's only in case, which claimsChecks needs.
 func decodeClaims(payload []byte) (c claimSet, plain bool, err error) {
-	if c, members, ok := splitObject(payload); ok {
-		return c, members == len(c), nil
+	if c, members, folded, ok := splitObject(payload); ok {
+		return c, members == len(c) && !folded, nil
 	}
-	err = json.Unmarshal(payload, &c)
-	return c, false, err
+	var u claimSet // declared here so that only this path allocates it
+	err = json.Unmarshal(payload, &u)
+	return u, false, err
 }
 
 // splitObject returns the members of a JSON object whose names are printable ASCII without
-// escapes, and how many there were, repeated names counted each time. ok is false for
-// anything else, invalid JSON included.
-func splitObject(b []byte) (c claimSet, members int, ok bool) {
+// escapes, how many there were (repeated names counted each time), and whether a name
+// differs from a registered claim's only in case. ok is false for anything else, invalid
+// JSON included.
+func splitObject(b []byte) (c claimSet, members int, folded, ok bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
-	c = make(claimSet, 16)
+	c = claimMaps.Get().(claimSet)
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return c, 0, skipWS(b, i+1) == len(b)
+		return c, 0, false, skipWS(b, i+1) == len(b)
 	}
 	for members = 1; ; members++ {
 		if i >= len(b) || b[i] != '"' {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
-		end := i + 1
+		end, upper := i+1, false
 		for ; end < len(b) && b[end] != '"'; end++ {
 			if c := b[end]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-				return nil, 0, false
+				return nil, 0, false, false
 			}
+			upper = upper || b[end] >= 'A' && b[end] <= 'Z'
 		}
 		if end >= len(b) {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		name := claimName(b[i+1 : end])
+		// The registered names are lower-case ASCII: only a name with an upper-case letter
+		// can fold to one without being it.
+		folded = folded || upper && foldsToRegistered(name)
 		i = skipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		start := skipWS(b, i+1)
 		stop, ok := scanValue(b, start, 0)
 		if !ok {
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 		c[name] = json.RawMessage(b[start:stop:stop])
 		i = skipWS(b, stop)
 		switch {
 		case i < len(b) && b[i] == '}':
-			return c, members, skipWS(b, i+1) == len(b)
+			return c, members, folded, skipWS(b, i+1) == len(b)
 		case i < len(b) && b[i] == ',':
 			i = skipWS(b, i+1)
 		default:
-			return nil, 0, false
+			return nil, 0, false, false
 		}
 	}
+}
+
+// claimMaps hold the claim sets splitObject fills, for reuse once a verification has copied
+// out what it keeps (releaseClaims).
+var claimMaps = sync.Pool{New: func() any { return make(claimSet, 16) }}
+
+// releaseClaims empties c and keeps it for reuse; c must not be read afterwards.
+func releaseClaims(c claimSet) {
+	if c == nil || len(c) > 64 {
+		return
+	}
+	clear(c)
+	claimMaps.Put(c)
 }
 
 // maxScanDepth bounds scanValue's nesting; deeper values are left to json.Unmarshal.
@@ -701,6 +782,38 @@ func claimName(b []byte) string {
 		return "uti"
 	case "name":
 		return "name"
+	case "email_verified":
+		return "email_verified"
+	case "groups":
+		return "groups"
+	case "roles":
+		return "roles"
+	case "sid":
+		return "sid"
+	case "cid":
+		return "cid"
+	case "uid":
+		return "uid"
+	case "typ":
+		return "typ"
+	case "acr":
+		return "acr"
+	case "amr":
+		return "amr"
+	case "gty":
+		return "gty"
+	case "nonce":
+		return "nonce"
+	case "at_hash":
+		return "at_hash"
+	case "username":
+		return "username"
+	case "preferred_username":
+		return "preferred_username"
+	case "appid":
+		return "appid"
+	case "idp":
+		return "idp"
 	}
 	return string(b)
 }

@@ -59,6 +59,12 @@ var diffNow = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 // loopback.
 func diffVerifier(t testing.TB, opts ...Option) *tokenVerifier {
 	t.Helper()
+	return diffAuthorizer(t, opts...).verifier
+}
+
+// diffAuthorizer is the Authorizer of diffVerifier.
+func diffAuthorizer(t testing.TB, opts ...Option) *Authorizer {
+	t.Helper()
 	k := testKeys()
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
 		{Key: &k.rsa.PublicKey, KeyID: "rsa1", Use: "sig"},
@@ -80,7 +86,7 @@ func diffVerifier(t testing.TB, opts ...Option) *tokenVerifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.verifier
+	return a
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -367,7 +373,7 @@ func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
 	}
 	for _, s := range []string{`{"exp":"soon","exp":1}`, `{"a":"\u00zz"}`, `{"a":"\u00e9\n\/"}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":1E+5}`,
 		`{"a":tru}`, `{"a":[1,]}`, `{"a":{"b":1,}}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `{"a":1},`, `{,}`, `{"a" 1}`, "\t{}\n", `{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
-		`{"a":{"b":[true,false,null,"x",{"c":-0.5e-3}]}}`} {
+		`{"a":{"b":[true,false,null,"x",{"c":-0.5e-3}]}}`, `{"Exp":1}`, `{"ISS":"x","iss":"y"}`, `{"At_Hash":"h","Groups":["A"]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -379,6 +385,13 @@ func FuzzDecodeClaimsAsEncodingJSON(f *testing.F) {
 		}
 		if plain && topLevelNames(t, b) != len(got) {
 			t.Errorf("decodeClaims(%q) says plain, but a name repeats", b)
+		}
+		for k := range got {
+			for _, n := range registeredClaims {
+				if plain && k != n && strings.EqualFold(k, n) {
+					t.Errorf("decodeClaims(%q) says plain, but %s is %s in another case", b, k, n)
+				}
+			}
 		}
 	})
 }

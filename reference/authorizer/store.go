@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -183,13 +184,20 @@ type storeKey struct{ sub, tenant string }
 // StaticStore is an in-memory RoleStore: from a YAML file (LoadStoreFile), or built in code
 // (NewStaticStore). It is safe for concurrent use and never changes after construction.
 type StaticStore struct {
-	m map[storeKey]Mapping
+	m map[storeKey]staticEntry
+}
+
+// staticEntry is a StaticStore's mapping with its tags as a list sorted by key, the order a
+// decision lists them in, built once rather than per decision.
+type staticEntry struct {
+	Mapping
+	sorted []Tag // not nil, even for no tags
 }
 
 // NewStaticStore validates the entries and builds a store. A lookup prefers the entry for the
 // subject and the token's tenant, then the subject's entry without a tenant.
 func NewStaticStore(entries ...StoreEntry) (*StaticStore, error) {
-	s := &StaticStore{m: make(map[storeKey]Mapping, len(entries))}
+	s := &StaticStore{m: make(map[storeKey]staticEntry, len(entries))}
 	for i, e := range entries {
 		field := fmt.Sprintf("mappings[%d]", i)
 		switch {
@@ -211,14 +219,19 @@ func NewStaticStore(entries ...StoreEntry) (*StaticStore, error) {
 			return nil, fmt.Errorf("%s: subject %s has two mappings for tenant %s", field, quote(e.Sub), quote(e.Tenant))
 		}
 		e.Tags = maps.Clone(e.Tags)
-		s.m[k] = e.Mapping
+		sorted := make([]Tag, 0, len(e.Tags))
+		for key, value := range e.Tags {
+			sorted = append(sorted, Tag{Key: key, Value: value})
+		}
+		slices.SortFunc(sorted, compareTagKeys)
+		s.m[k] = staticEntry{Mapping: e.Mapping, sorted: sorted}
 	}
 	return s, nil
 }
 
 // Lookup implements RoleStore.
 func (s *StaticStore) Lookup(ctx context.Context, sub, tenant string) (Mapping, error) {
-	m, err := s.lookupShared(ctx, sub, tenant)
+	m, _, err := s.lookupShared(ctx, sub, tenant)
 	if err != nil {
 		return Mapping{}, err
 	}
@@ -226,19 +239,20 @@ func (s *StaticStore) Lookup(ctx context.Context, sub, tenant string) (Mapping, 
 	return m, nil
 }
 
-// lookupShared is Lookup without the copy of the tags: the caller must not change them.
-func (s *StaticStore) lookupShared(ctx context.Context, sub, tenant string) (Mapping, error) {
+// lookupShared is Lookup without the copy of the tags, which it also returns sorted by key:
+// the caller must change neither.
+func (s *StaticStore) lookupShared(ctx context.Context, sub, tenant string) (Mapping, []Tag, error) {
 	if err := ctx.Err(); err != nil {
-		return Mapping{}, err
+		return Mapping{}, nil, err
 	}
-	m, ok := s.m[storeKey{sub, tenant}]
+	e, ok := s.m[storeKey{sub, tenant}]
 	if !ok && tenant != "" {
-		m, ok = s.m[storeKey{sub, ""}]
+		e, ok = s.m[storeKey{sub, ""}]
 	}
 	if !ok {
-		return Mapping{}, noMapping(sub, tenant)
+		return Mapping{}, nil, noMapping(sub, tenant)
 	}
-	return m, nil
+	return e.Mapping, e.sorted, nil
 }
 
 func noMapping(sub, tenant string) error {

@@ -106,7 +106,7 @@ func (v *tokenVerifier) verify(ctx context.Context, raw string) (verifiedToken, 
 	if hit {
 		return tok, nil
 	}
-	return v.verifyUncached(ctx, raw, key)
+	return v.verifyUncached(ctx, raw, key, false)
 }
 
 // tokenKey is a token's cache key: the SHA-256 of the SHA-256 of its signing input (the text
@@ -137,24 +137,39 @@ func (v *tokenVerifier) cached(raw string) (verifiedToken, tokenKey, bool) {
 }
 
 // verifyUncached verifies a token the cache did not hold, and caches it when it verifies
-// and is an RFC 6750 b64token. Authorizer.decide checks the b64token syntax only on a miss,
-// which is sound because nothing else enters the cache.
-func (v *tokenVerifier) verifyUncached(ctx context.Context, raw string, key tokenKey) (verifiedToken, *denial) {
+// and is an RFC 6750 b64token. With syntax, a token that is not a b64token is refused first
+// (Authorizer.decide checks the b64token syntax only on a miss, which is sound because
+// nothing else enters the cache). A token parseCompact takes is one already: three parts of
+// the base64url alphabet, without padding, joined by dots; only other tokens are scanned.
+func (v *tokenVerifier) verifyUncached(ctx context.Context, raw string, key tokenKey, syntax bool) (verifiedToken, *denial) {
 	if len(raw) > v.maxBytes {
+		if syntax {
+			if dn := checkB64Token(raw); dn != nil {
+				return verifiedToken{}, dn
+			}
+		}
 		return verifiedToken{}, deny(ReasonTokenTooLarge, "the token is %d bytes; at most %d are accepted", len(raw), v.maxBytes)
+	}
+	t, compact := parseCompact(raw)
+	if !compact && syntax {
+		if dn := checkB64Token(raw); dn != nil {
+			return verifiedToken{}, dn
+		}
 	}
 	var out verifiedToken
 	var dn *denial
-	if t, ok := parseCompact(raw); ok && slices.Contains(v.algs, t.alg) {
+	if compact && slices.Contains(v.algs, t.alg) {
 		t.inputSum, t.summed = key.input, key.ok
 		out, dn = v.verifyCompact(ctx, raw, &t)
-	} else {
+	}
+	t.release() // out holds copies: nothing reads the decoded parts any more
+	if !compact || !slices.Contains(v.algs, t.alg) {
 		out, dn = v.verifyGeneral(ctx, raw)
 	}
 	if dn != nil {
 		return verifiedToken{}, dn
 	}
-	if v.cache != nil && key.ok && checkB64Token(raw) == nil {
+	if v.cache != nil && key.ok && (compact || checkB64Token(raw) == nil) {
 		v.cache.put(key.key, out, v.now())
 	}
 	return out, nil
@@ -173,6 +188,7 @@ func (v *tokenVerifier) verifyCompact(ctx context.Context, raw string, t *compac
 	// One decoding of the claims serves go-oidc's checks and ours, unless the payload has a
 	// shape only a decoding as go-oidc does can judge exactly.
 	c, plain, cerr := decodeClaims(payload)
+	defer releaseClaims(c) // the verified token keeps copies of the values it reads
 	expiry, err, ok := claimsChecks(payload, c, plain, v.issuer, v.now())
 	if !ok || cerr != nil {
 		expiry, err = oidcChecks(payload, v.issuer, v.now())
@@ -217,6 +233,14 @@ func (v *tokenVerifier) verifyGeneral(ctx context.Context, raw string) (verified
 // (Cognito, whose access tokens have no aud unless a resource was requested), the client must
 // be one of WithClientIDs, and an aud, when present, must still be accepted.
 func (v *tokenVerifier) checkAudience(c claimSet) *denial {
+	// The common case, one accepted audience as a plain string, without building the list.
+	if raw := c["aud"]; len(raw) > 2 && plainJSONString(raw) {
+		for _, a := range v.audiences {
+			if a == string(raw[1:len(raw)-1]) {
+				return v.checkClient(c)
+			}
+		}
+	}
 	auds := c.audiences()
 	accepted := slices.ContainsFunc(auds, func(a string) bool { return slices.Contains(v.audiences, a) })
 	switch {
@@ -372,18 +396,15 @@ func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
 	if len(v.typ.Values) == 0 {
 		return nil
 	}
-	var one string
 	var many []string
-	switch {
-	case plainJSONString(raw):
-		if slices.Contains(v.typ.Values, string(raw[1:len(raw)-1])) {
-			return nil
+	if plainJSONString(raw) {
+		for _, want := range v.typ.Values { // compared without a copy of the claim
+			if want == string(raw[1:len(raw)-1]) {
+				return nil
+			}
 		}
 		many = []string{string(raw[1 : len(raw)-1])}
-	case json.Unmarshal(raw, &one) == nil:
-		many = []string{one}
-	case json.Unmarshal(raw, &many) == nil:
-	default:
+	} else if many, ok = stringOrList(raw); !ok {
 		return deny(ReasonWrongTokenType, "claim %s must be a string or a list of strings", quote(v.typ.Claim))
 	}
 	for _, m := range many {
@@ -392,6 +413,19 @@ func (v *tokenVerifier) checkMarkerClaim(c claimSet) *denial {
 		}
 	}
 	return deny(ReasonWrongTokenType, "claim %s is %s, not %s: it is not an access token", quote(v.typ.Claim), quote(strings.Join(many, " ")), quote(strings.Join(v.typ.Values, " or ")))
+}
+
+// stringOrList reads a JSON string as a list of one, or a list of strings.
+func stringOrList(raw []byte) ([]string, bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		return many, true
+	}
+	return nil, false
 }
 
 // sameMediaType compares typ values as RFC 7515 §4.1.9 says: case-insensitively, with the
