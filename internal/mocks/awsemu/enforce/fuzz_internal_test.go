@@ -337,6 +337,18 @@ func TestFuzzProxyHarnessReachesTheUpstream(t *testing.T) {
 	}
 }
 
+// GetCallerIdentity needs no permission, and the policy engine reads action names without case,
+// as policies are read; but AWS runs only the exact spelling, so another one must not pass as
+// it and reach an upstream that may read it otherwise (make fuzz found this).
+func TestAnotherSpellingOfGetCallerIdentityNeverReachesTheUpstream(t *testing.T) {
+	for _, action := range []string{"getcalleridentity", "GETCALLERIDENTITY", "GetCAllerIdentitY"} {
+		body := []byte("Action=" + action + "&Version=2011-06-15")
+		if got := fuzzProxyOnce(t, "POST", "", "", "Content-Type", "application/x-www-form-urlencoded", body, 1); len(got) != 0 {
+			t.Errorf("Action=%s: %d requests reached the upstream, want none (AWS answers InvalidAction)", action, len(got))
+		}
+	}
+}
+
 func TestCheckQueryShape(t *testing.T) {
 	const form = "application/x-www-form-urlencoded; charset=utf-8"
 	for _, c := range []struct {

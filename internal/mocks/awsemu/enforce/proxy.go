@@ -128,6 +128,14 @@ func (p *Proxy) serveQuery(w http.ResponseWriter, r *http.Request, service strin
 		return
 	case service == "sts" && params.Action == "GetCallerIdentity":
 		call.Trail.ReadOnly = true // needs no permission, as on AWS
+	case service == "sts" && strings.EqualFold(params.Action, "GetCallerIdentity"):
+		// Query action names are case-sensitive: AWS answers another spelling InvalidAction.
+		// The policy engine matches action names as policies do, ignoring case, so this
+		// spelling would pass as the one action that needs no permission and reach an upstream
+		// that may run it as something else.
+		p.writeError(w, r, service, call.RequestID, awserr.New(http.StatusBadRequest, "InvalidAction",
+			"Could not find operation %s for version %s", params.Action, sts.APIVersion))
+		return
 	case service == "iam" && params.Action == "SimulatePrincipalPolicy":
 		// Authorized by the IAM handler it runs, like every simulation in the emulator.
 		if p.simulatePrincipalPolicy(w, r, call) {
