@@ -106,7 +106,10 @@ func TestDefaultAccountIsConfigurable(t *testing.T) {
 func TestAWSCLIWithTwelveDigitAccessKey(t *testing.T) {
 	awsCLI, err := exec.LookPath("aws")
 	if err != nil {
-		t.Skip("the AWS CLI (aws) is not installed")
+		if os.Getenv("MCPSSO_REQUIRE_AWSCLI") == "1" {
+			t.Fatal("the AWS CLI (aws) is not installed and MCPSSO_REQUIRE_AWSCLI=1 requires it")
+		}
+		t.Skip("the AWS CLI (aws) is not installed (set MCPSSO_REQUIRE_AWSCLI=1 to fail instead)")
 	}
 	s := startEmulator(t)
 	home := t.TempDir()
