@@ -220,6 +220,8 @@ func TestAWSCommandsRejectBadFlags(t *testing.T) {
 		{[]string{"aws", "bench", "--workload", "s3-get-2k"}, "s3-get-1k"},
 		{[]string{"aws", "bench", "--serve", "--endpoint", "http://127.0.0.1:1"}, "--serve"},
 		{[]string{"aws", "bench", "--cpuprofile", "x.pprof"}, "--cpuprofile"},
+		{[]string{"aws", "bench", "--serve", "--connection", "keep-alive"}, "per-pair"},
+		{[]string{"aws", "bench", "--connection", "per-pair"}, "--serve"},
 		{[]string{"aws", "serve", "--addr", "nohost"}, "nohost"},
 		{[]string{"aws", "serve", "--account", "12"}, "12"},
 		{[]string{"aws", "serve", "--default-account", "0000"}, "12 digits"},

@@ -36,7 +36,19 @@ type awsBenchFlags struct {
 	jsonOut     bool
 	serve       bool
 	cpuProfile  string
+	connection  string
 }
+
+// Connection models of the served sts workload (--connection).
+const (
+	// connectionShared: a new SDK client per pair, with the user's new credentials, over one
+	// HTTP client whose connections are kept alive, as reference/mcpserver's clients share
+	// one (its newAWSHTTPClient).
+	connectionShared = "shared"
+	// connectionPerPair: a new SDK client on a new HTTP transport, so a new TCP connection,
+	// per pair: a server that keeps no connection pool.
+	connectionPerPair = "per-pair"
+)
 
 // workloadNames are the loops `aws bench` can run, in the order it runs them.
 var workloadNames = []string{"sts", "s3-get-1k", "s3-put-1k", "s3-get-1m", "s3-put-1m"}
@@ -44,7 +56,7 @@ var workloadNames = []string{"sts", "s3-get-1k", "s3-put-1k", "s3-get-1m", "s3-p
 func newAWSBenchCommand() *cobra.Command {
 	var f awsBenchFlags
 	cmd := &cobra.Command{
-		Use:   "bench [--endpoint URL | --serve [--cpuprofile F]] [--vs URL|moto] [--workload W]... [--iterations N] [--concurrency C]",
+		Use:   "bench [--endpoint URL | --serve [--connection shared|per-pair] [--cpuprofile F]] [--vs URL|moto] [--workload W]... [--iterations N] [--concurrency C]",
 		Short: "Measure the emulator against another endpoint, side by side",
 		Long: `Run the same loops against the emulator and, with --vs, another AWS-compatible endpoint, and
 print both rates and their ratio. Workloads (--workload, repeatable, or "all"):
@@ -61,8 +73,12 @@ port.
 --serve runs the emulator as a separate process instead ("mcpsso aws serve" of this binary), so
 that it and moto_server are measured alike: each server's CPU (user+system, from /proc/<pid>/stat,
 over the timed loop only) per iteration is printed beside the rates, with the ratio of the two.
-The sts workload then uses a new client, on a new connection, for every pair, as an MCP server
-does with each user's new credentials.`,
+The sts workload then makes a new client for every pair, as an MCP server does with each user's
+new credentials; --connection says how its requests reach the server, the same for both:
+  shared     (the default) the new client goes through one HTTP client that keeps its
+             connections alive, as the reference MCP server's per-user clients share one
+             (reference/mcpserver, newAWSHTTPClient)
+  per-pair   every pair opens a new TCP connection, as a server without a connection pool does`,
 		Example: `  # The emulator against moto_server, side by side
   mcpsso aws bench --vs moto
 
@@ -71,6 +87,9 @@ does with each user's new credentials.`,
 
   # Server CPU per AssumeRole + GetCallerIdentity pair, emulator and moto_server each a process
   mcpsso aws bench --serve --vs moto --workload sts
+
+  # The same with a new TCP connection for every pair
+  mcpsso aws bench --serve --vs moto --workload sts --connection per-pair
 
   # The same, keeping a CPU profile of the served emulator for go tool pprof
   mcpsso aws bench --serve --vs moto --cpuprofile emulator.pprof
@@ -88,6 +107,7 @@ does with each user's new credentials.`,
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the results as JSON")
 	cmd.Flags().BoolVar(&f.serve, "serve", false, "run the emulator as a separate `aws serve` process and report each server's CPU per iteration")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "with --serve: write the served emulator's CPU profile to this file")
+	cmd.Flags().StringVar(&f.connection, "connection", connectionShared, "with --serve, the sts workload's connections: shared (one kept-alive HTTP client, as reference/mcpserver) or per-pair (a new TCP connection per pair)")
 	return cmd
 }
 
@@ -102,6 +122,8 @@ type benchResult struct {
 	MBPerSecond float64 `json:"mbPerSecond,omitempty"`
 	// Error says why the loop did not finish; the other endpoint's rows still count.
 	Error string `json:"error,omitempty"`
+	// Connection is the served sts workload's connection model (--serve): shared or per-pair.
+	Connection string `json:"connection,omitempty"`
 	// ServerCPUMicros is the server process's CPU per iteration (--serve).
 	ServerCPUMicros float64 `json:"serverCPUMicrosPerIteration,omitempty"`
 	P50Millis       float64 `json:"p50Millis"`
@@ -134,6 +156,14 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 		return errors.New("--serve: starts its own emulator; leave out --endpoint")
 	case f.cpuProfile != "" && !f.serve:
 		return errors.New("--cpuprofile: profiles the served emulator; only with --serve")
+	case f.connection != connectionShared && f.connection != connectionPerPair:
+		return fmt.Errorf("--connection %q: must be %s or %s", f.connection, connectionShared, connectionPerPair)
+	case cmd.Flags().Changed("connection") && !f.serve:
+		return errors.New("--connection: the served sts workload's connection model; only with --serve")
+	}
+	connection := "" // the in-process sts workload is one client, without this choice
+	if f.serve {
+		connection = f.connection
 	}
 	ctx := cmd.Context()
 
@@ -182,7 +212,7 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 	var results []benchResult
 	for _, w := range workloads {
 		for _, tg := range targets {
-			r, err := benchEndpoint(ctx, w, tg.name, tg.endpoint, f.iterations, f.concurrency, f.serve, pids[tg.endpoint])
+			r, err := benchEndpoint(ctx, w, tg.name, tg.endpoint, f.iterations, f.concurrency, connection, pids[tg.endpoint])
 			if err != nil {
 				if tg.endpoint == endpoint {
 					return failure{fmt.Errorf("%s at %s, workload %s: %w", tg.name, tg.endpoint, w, err)}
@@ -220,7 +250,16 @@ func runAWSBench(cmd *cobra.Command, f awsBenchFlags) error {
 		return enc.Encode(doc)
 	}
 	printBench(out, results, len(targets))
+	if connection != "" && slices.Contains(workloads, "sts") {
+		fmt.Fprintf(out, "sts connections: %s\n", connectionDescriptions[connection])
+	}
 	return nil
+}
+
+// connectionDescriptions are the text output's words for each connection model.
+var connectionDescriptions = map[string]string{
+	connectionShared:  "shared (a new client per pair over one kept-alive HTTP client, as reference/mcpserver)",
+	connectionPerPair: "per-pair (a new client on a new TCP connection per pair)",
 }
 
 func printBench(w io.Writer, results []benchResult, perWorkload int) {
@@ -259,10 +298,10 @@ func printBench(w io.Writer, results []benchResult, perWorkload int) {
 	}
 }
 
-// benchEndpoint sets up the workload on endpoint and runs its loop. With fresh, the sts
-// workload makes a new client per pair; with a server pid, the CPU of its process group over
-// the loop is measured.
-func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, workers int, fresh bool, pid int) (benchResult, error) {
+// benchEndpoint sets up the workload on endpoint and runs its loop. With a connection model,
+// the sts workload makes a new client per pair, connected as the model says; with a server
+// pid, the CPU of its process group over the loop is measured.
+func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, workers int, connection string, pid int) (benchResult, error) {
 	cfg := aws.Config{
 		Region:       awsemu.DefaultRegion,
 		BaseEndpoint: aws.String(endpoint),
@@ -277,8 +316,8 @@ func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, work
 	var err error
 	switch workload {
 	case "sts":
-		if fresh {
-			one, err = freshClientSTSWorkload(ctx, cfg, unique)
+		if connection != "" {
+			one, err = freshClientSTSWorkload(ctx, cfg, unique, connection == connectionPerPair)
 		} else {
 			one, err = stsWorkload(ctx, cfg, unique)
 		}
@@ -311,6 +350,9 @@ func benchEndpoint(ctx context.Context, workload, name, endpoint string, n, work
 		r.ServerCPUMicros = float64((cpu1 - cpu0).Microseconds()) / float64(n)
 	}
 	r.Workload, r.Name, r.Endpoint = workload, name, endpoint
+	if workload == "sts" {
+		r.Connection = connection
+	}
 	if size > 0 {
 		r.MBPerSecond = r.PerSecond * float64(size) / 1e6
 	}

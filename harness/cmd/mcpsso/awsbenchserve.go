@@ -153,27 +153,35 @@ func parseProcStat(s string) (pgrp int, ticks int64, ok bool) {
 }
 
 // freshClientSTSWorkload is the sts workload as an MCP server runs it per request: a new
-// client on a new connection for every AssumeRole + GetCallerIdentity pair, the second call
-// signed with the credentials the first returned.
-func freshClientSTSWorkload(ctx context.Context, cfg aws.Config, roleName string) (func() error, error) {
+// client for every AssumeRole + GetCallerIdentity pair, the second call signed with the
+// credentials the first returned. The new client goes through cfg's HTTP client, whose
+// connections are kept alive (reference/mcpserver shares one HTTP client among its clients
+// this way), or, with newConnection, through a transport of its own, so a new TCP connection.
+func freshClientSTSWorkload(ctx context.Context, cfg aws.Config, roleName string, newConnection bool) (func() error, error) {
 	roleARN, err := createBenchRole(ctx, cfg, roleName)
 	if err != nil {
 		return nil, err
 	}
 	return func() error {
-		tr := &http.Transport{}
-		defer tr.CloseIdleConnections()
-		c := sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = &http.Client{Transport: tr} })
+		httpClient := cfg.HTTPClient
+		if newConnection {
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			httpClient = &http.Client{Transport: tr}
+		}
+		c := sts.NewFromConfig(cfg, func(o *sts.Options) { o.HTTPClient = httpClient })
 		out, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("bench")})
 		if err != nil {
 			return fmt.Errorf("AssumeRole: %w", err)
 		}
 		k := out.Credentials
-		_, err = c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+		// The user's client: new, with the session's credentials, on the same HTTP client.
+		user := sts.NewFromConfig(cfg, func(o *sts.Options) {
+			o.HTTPClient = httpClient
 			o.Credentials = credentials.StaticCredentialsProvider{Value: aws.Credentials{
 				AccessKeyID: *k.AccessKeyId, SecretAccessKey: *k.SecretAccessKey, SessionToken: *k.SessionToken}}
 		})
-		if err != nil {
+		if _, err := user.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 			return fmt.Errorf("GetCallerIdentity with the session: %w", err)
 		}
 		return nil
