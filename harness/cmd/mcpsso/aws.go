@@ -76,7 +76,7 @@ v2.13 on) or --endpoint-url.
 
 When it accepts connections it prints "ready <endpoint>" on stdout, then the credentials.
 Decisions are logged as JSON lines on stderr (keys: request_id, service, action, caller,
-decision, reason, ...). CloudTrail records can also be written as JSON lines with --trail.`,
+decision, reason, ...), written in batches: a line appears within 5 ms. CloudTrail records can also be written as JSON lines with --trail.`,
 		Example: `  mcpsso aws serve &
   export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
   aws sts get-caller-identity
@@ -157,11 +157,15 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 			}
 		}
 	}
+	// The decision log's lines are written to stderr in batches (within logFlushEvery); what
+	// is waiting is written before the ready line and once the server has stopped.
+	logOut := newBatchedWriter(cmd.ErrOrStderr(), logFlushEvery, logBatchBytes)
+	defer logOut.Close()
 	opts := []awsemu.Option{
 		awsemu.WithAddr(f.addr),
 		awsemu.WithDefaultAccount(f.defaultAccount),
 		awsemu.WithAccounts(f.accounts...),
-		awsemu.WithLogger(slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))),
+		awsemu.WithLogger(slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))),
 	}
 	if f.data != "" {
 		opts = append(opts, awsemu.WithDataDir(f.data))
@@ -217,6 +221,7 @@ func runAWSServe(cmd *cobra.Command, f awsServeFlags) error {
 	if task != nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "task-role %s %s=%s\n", task.URL(), ecscreds.EnvAuthorizationToken, task.AuthorizationToken())
 	}
+	_ = logOut.Flush() // the seeding's lines come before the ready line
 	printAWSReady(cmd.OutOrStdout(), s, append([]string{f.defaultAccount}, f.accounts...))
 	<-ctx.Done()
 	if task != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -35,6 +36,12 @@ func TestAWSServeAsASubprocess(t *testing.T) {
 	}
 	if *out.Account != "444455556666" {
 		t.Errorf("Account = %s", *out.Account)
+	}
+	// The decision log is written in batches, yet while the emulator serves, not at its end.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.stderr.String(), `"action":"GetCallerIdentity"`); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no decision log line while serving: %q", p.stderr.String())
+		}
 	}
 
 	p.interrupt(t)
