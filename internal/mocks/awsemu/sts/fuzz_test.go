@@ -123,7 +123,7 @@ func FuzzParseAssumeRoleInput(f *testing.F) {
 		if !lengthBetween(in.RoleARN, 20, 2048) {
 			bad("a RoleArn of the wrong length")
 		}
-		if !lengthBetween(in.SessionName, 2, 64) || !sessionNameRe.MatchString(in.SessionName) {
+		if !lengthBetween(in.SessionName, 2, 64) || !sessionNamePattern.MatchString(in.SessionName) {
 			bad("an invalid RoleSessionName")
 		}
 		if _, given := p.Get("SourceIdentity"); given && (!lengthBetween(in.SourceIdentity, 2, 64) || strings.HasPrefix(strings.ToLower(in.SourceIdentity), "aws:")) {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -74,15 +73,6 @@ func (h *Handler) getCallerIdentity(call *iam.Call) (any, error) {
 	return callerIdentityResult{Arn: c.ARN, UserID: c.UserID, Account: c.Account}, nil
 }
 
-// Input constraints from the STS API reference (AssumeRole).
-var (
-	sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	externalIDRe  = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
-	tagRe         = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	roleARNRe     = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{0085}\x{00A0}-\x{D7FF}\x{E000}-\x{FFFD}\x{10000}-\x{10FFFF}]+$`)
-	policyCharsRe = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+$`)
-)
-
 // violations collects constraint failures so they can be reported together, as STS does
 // ("2 validation errors detected: …; …").
 type violations []string
@@ -132,17 +122,17 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	if in.SessionName, err = p.Required("RoleSessionName"); err != nil {
 		return in, err
 	}
-	if v.length(in.RoleARN, "roleArn", 20, 2048) && !roleARNRe.MatchString(in.RoleARN) {
+	if v.length(in.RoleARN, "roleArn", 20, 2048) && !roleARNChars(in.RoleARN) {
 		v.add(in.RoleARN, "roleArn", "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+")
 	}
-	if v.length(in.SessionName, "roleSessionName", 2, 64) && !sessionNameRe.MatchString(in.SessionName) {
+	if v.length(in.SessionName, "roleSessionName", 2, 64) && !sessionNameChars(in.SessionName) {
 		v.add(in.SessionName, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 	}
 	if si, ok := p.Get("SourceIdentity"); ok {
 		in.SourceIdentity = si
 		switch {
 		case !v.length(si, "sourceIdentity", 2, 64):
-		case !sessionNameRe.MatchString(si):
+		case !sessionNameChars(si):
 			v.add(si, "sourceIdentity", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
 		case strings.HasPrefix(strings.ToLower(si), "aws:"):
 			v.add(si, "sourceIdentity", "Member must not start with the reserved prefix 'aws:'")
@@ -177,14 +167,14 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 		case !hasKey:
 			v.add("null", member+".key", "Member must not be null")
 		case !v.length(key, member+".key", 1, 128):
-		case !tagRe.MatchString(key):
+		case !tagChars(key):
 			v.add(key, member+".key", "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+")
 		}
 		switch {
 		case !hasVal:
 			v.add("null", member+".value", "Member must not be null")
 		case !v.length(val, member+".value", 0, 256):
-		case !tagRe.MatchString(val):
+		case !tagChars(val):
 			v.add(val, member+".value", "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*")
 		}
 		if strings.HasPrefix(strings.ToLower(key), "aws:") {
@@ -216,7 +206,7 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 			v.add("[policy]", "policy", "Member must have length less than or equal to 2048")
 		case n < 1:
 			v.add("[policy]", "policy", "Member must have length greater than or equal to 1")
-		case !policyCharsRe.MatchString(pol):
+		case !policyChars(pol):
 			v.add("[policy]", "policy", "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+")
 		}
 	}
@@ -233,7 +223,7 @@ func parseAssumeRole(p *query.Params) (AssumeRoleInput, error) {
 	}
 	if ext, ok := p.Get("ExternalId"); ok {
 		in.ExternalID = ext
-		if v.length(ext, "externalId", 2, 1224) && !externalIDRe.MatchString(ext) {
+		if v.length(ext, "externalId", 2, 1224) && !externalIDChars(ext) {
 			v.add(ext, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
 		}
 	}
