@@ -165,11 +165,10 @@ func (v *Verifier) checkSignature(in signInput) signCheck {
 	stringToSign := b[canonicalEnd:]
 
 	key := v.keys.signingKey(in.secret, in.scope)
-	mac := hmac.New(sha256.New, key[:])
-	mac.Write(stringToSign)
-	var macSum [sha256.Size]byte
+	s.tmp = slices.Grow(s.tmp[:0], sha256.BlockSize+len(stringToSign))
+	mac := hmacSHA256(s.tmp, key[:], stringToSign)
 	var want, got [2 * sha256.Size]byte
-	hex.Encode(want[:], mac.Sum(macSum[:0]))
+	hex.Encode(want[:], mac[:])
 	ok := len(in.signature) == len(got)
 	if ok {
 		copy(got[:], in.signature)

@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"sync"
 )
@@ -40,13 +39,38 @@ func (c *keyCache) signingKey(secret string, sc Scope) [sha256.Size]byte {
 }
 
 // deriveSigningKey is HMAC("AWS4"+secret, date) → region → service →
-// "aws4_request", as SigV4 defines it.
+// "aws4_request", as SigV4 defines it. Every new STS session brings a new
+// secret, so each first request of a session derives its key.
 func deriveSigningKey(secret string, sc Scope) [sha256.Size]byte {
-	key := []byte("AWS4" + secret)
-	for _, part := range [...]string{sc.Date, sc.Region, sc.Service, scopeTerminator} {
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(part))
-		key = mac.Sum(nil)
+	var buf, first [sha256.BlockSize + 64]byte // a block and a scope part; the first key
+	key := hmacSHA256(buf[:0], append(append(first[:0], "AWS4"...), secret...), sc.Date)
+	for _, part := range [...]string{sc.Region, sc.Service, scopeTerminator} {
+		key = hmacSHA256(buf[:0], key[:], part)
 	}
-	return [sha256.Size]byte(key)
+	return key
+}
+
+// hmacSHA256 is HMAC-SHA256 (RFC 2104) of msg under key, with buf as its
+// scratch space: crypto/hmac allocates two digests and their pads per call,
+// and the verifier calls it per request (five times when it derives a key).
+func hmacSHA256[T string | []byte](buf, key []byte, msg T) [sha256.Size]byte {
+	var k [sha256.BlockSize]byte
+	if len(key) > sha256.BlockSize {
+		sum := sha256.Sum256(key)
+		copy(k[:], sum[:])
+	} else {
+		copy(k[:], key)
+	}
+	b := buf[:0]
+	for _, c := range k {
+		b = append(b, c^0x36)
+	}
+	b = append(b, msg...)
+	inner := sha256.Sum256(b)
+	b = b[:0]
+	for _, c := range k {
+		b = append(b, c^0x5c)
+	}
+	b = append(b, inner[:]...)
+	return sha256.Sum256(b)
 }
