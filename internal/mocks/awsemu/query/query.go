@@ -93,6 +93,9 @@ func readBody(body io.Reader) ([]byte, error) {
 	if body == nil || body == http.NoBody {
 		return nil, nil
 	}
+	if b, ok := body.(interface{ TakeBytes() []byte }); ok {
+		return b.TakeBytes(), nil // read already, by SigV4's verification (sigv4.BufferedBody)
+	}
 	return io.ReadAll(io.LimitReader(body, MaxBody+1))
 }
 

@@ -308,3 +308,29 @@ func isXMLName(s string) bool {
 	}
 	return true
 }
+
+// takenBody is a body already read whole, as SigV4's verification puts one back
+// (sigv4.BufferedBody): Parse takes its bytes rather than reading them.
+type takenBody struct {
+	b     []byte
+	taken bool
+}
+
+func (t *takenBody) Read([]byte) (int, error) { return 0, errors.New("read instead of taken") }
+func (t *takenBody) Close() error             { return nil }
+func (t *takenBody) TakeBytes() []byte        { t.taken = true; return t.b }
+
+func TestParseTakesABodyReadAlready(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	body := &takenBody{b: []byte("Action=GetCallerIdentity&Version=2011-06-15")}
+	r.Body = body
+	p, err := Parse(r)
+	if err != nil || !body.taken || p.Action != "GetCallerIdentity" || p.Version != "2011-06-15" {
+		t.Fatalf("Parse = %+v, %v (taken %v)", p, err, body.taken)
+	}
+	r.Body = &takenBody{b: []byte("Action=X&V=" + strings.Repeat("x", MaxBody))}
+	var ae *awserr.Error
+	if _, err := Parse(r); !errors.As(err, &ae) || ae.Code != "RequestEntityTooLarge" {
+		t.Fatalf("a body over MaxBody, taken: %v", err)
+	}
+}

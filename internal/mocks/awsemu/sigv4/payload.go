@@ -111,10 +111,34 @@ func (v *Verifier) bufferBody(r *http.Request, svc string) (string, *Error) {
 	if int64(len(b)) > v.maxBody {
 		return "", errBodyTooLarge(svc, v.maxBody)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.Body = &BufferedBody{b: b}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// BufferedBody is a request body Verify has read to hash it, put back for the handler. A
+// handler that wants the whole body takes it with TakeBytes instead of copying it by reading.
+type BufferedBody struct{ b []byte }
+
+func (r *BufferedBody) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// TakeBytes returns what has not been read yet, as reading it to the end would, and leaves
+// nothing to read. The bytes are the caller's.
+func (r *BufferedBody) TakeBytes() []byte {
+	b := r.b
+	r.b = nil
+	return b
+}
+
+// Close does nothing: the request's own body was closed when it was read.
+func (r *BufferedBody) Close() error { return nil }
 
 // hashingBody hashes the body as the handler reads it and, at EOF, turns a
 // mismatch with the declared x-amz-content-sha256 into an *Error.

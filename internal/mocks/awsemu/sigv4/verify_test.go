@@ -273,3 +273,30 @@ func wantKind(t *testing.T, err error, kind Kind) *Error {
 	}
 	return e
 }
+
+// TestVerifyPutsTheBodyBackWhole: the handler reads the body Verify hashed, or takes it whole.
+func TestVerifyPutsTheBodyBackWhole(t *testing.T) {
+	const body = "Action=GetCallerIdentity&Version=2011-06-15"
+	v := newTestVerifier(t)
+	r := signed(t, signSpec{body: body, akid: tempAKID, secret: tempSecret, token: tempToken})
+	if _, err := v.Verify(r); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 7)
+	if n, err := io.ReadFull(r.Body, first); n != 7 || err != nil || string(first) != body[:7] {
+		t.Fatalf("read %q, %v", first[:n], err)
+	}
+	taker, ok := r.Body.(interface{ TakeBytes() []byte })
+	if !ok {
+		t.Fatalf("the body put back is a %T, which cannot be taken whole", r.Body)
+	}
+	if got := string(taker.TakeBytes()); got != body[7:] {
+		t.Fatalf("TakeBytes after 7 bytes read = %q, want the rest, %q", got, body[7:])
+	}
+	if n, err := r.Body.Read(first); n != 0 || err != io.EOF {
+		t.Fatalf("after TakeBytes: read %d, %v; want EOF", n, err)
+	}
+	if err := r.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
