@@ -204,7 +204,8 @@ func (e *Emulator) record(service, action string, call *iam.Call, callErr error)
 	} else {
 		ev.ResponseElements = call.Trail.ResponseElements
 	}
-	if err := e.trail.Add(ev); err != nil {
+	// The event and what it holds were made for this request: the trail takes them as they are.
+	if err := e.trail.AddOwned(ev); err != nil {
 		e.log.Error("cloudtrail record failed", "request_id", call.RequestID, "error", err.Error())
 	}
 	e.logDecision(service, action, call, callErr)

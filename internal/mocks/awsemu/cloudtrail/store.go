@@ -176,7 +176,7 @@ func NewStore(opts ...StoreOption) (*Store, error) {
 // subscribers. It returns the event as stored. It fails, storing nothing, when eventName or
 // eventSource is missing or requestParameters / responseElements is not valid JSON.
 func (s *Store) Record(e Event) (Event, error) {
-	stored, err := s.record(e)
+	stored, err := s.record(clone(e))
 	if err != nil {
 		return Event{}, err
 	}
@@ -186,14 +186,21 @@ func (s *Store) Record(e Event) (Event, error) {
 // Add records e as Record does, for a caller that does not need the stored event back (the
 // emulator, once per request): it saves Record's copy of it.
 func (s *Store) Add(e Event) error {
+	_, err := s.record(clone(e))
+	return err
+}
+
+// AddOwned is Add for an event built for this call alone: its slices and pointers (the
+// parameters, the resources, the session context) become the store's, and the caller must
+// not use them again. It saves Add's copy of them.
+func (s *Store) AddOwned(e Event) error {
 	_, err := s.record(e)
 	return err
 }
 
-// record stores a copy of e completed with defaults and returns that copy, which the caller
-// must not modify or hand out.
+// record stores e, which is the store's from now on, completed with defaults, and returns it;
+// the caller must not modify or hand it out.
 func (s *Store) record(e Event) (Event, error) {
-	e = clone(e)
 	if e.EventName == "" || e.EventSource == "" {
 		return Event{}, fmt.Errorf("cloudtrail: event %q from %q: eventName and eventSource are required", e.EventName, e.EventSource)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -246,4 +247,31 @@ func TestAddStoresWhatRecordWould(t *testing.T) {
 	if err := s.Add(Event{EventName: "NoSource"}); err == nil || s.Len() != 1 {
 		t.Errorf("Add without eventSource: err %v, %d stored; want an error and nothing stored", err, s.Len())
 	}
+}
+
+func TestAddOwnedStoresWhatAddWould(t *testing.T) {
+	at := func() time.Time { return time.Date(2026, 12, 7, 3, 4, 5, 0, time.UTC) }
+	added, _ := NewStore(WithClock(at))
+	owned, _ := NewStore(WithClock(at))
+	e := assumeRoleEvent()
+	e.EventID, e.RequestID = "11111111-2222-4333-8444-555555555555", "req-1" // else each store draws its own
+	if err := added.Add(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := owned.AddOwned(assumeRoleEventWithIDs(e.EventID, e.RequestID)); err != nil {
+		t.Fatal(err)
+	}
+	a, o := added.Events(Filter{}), owned.Events(Filter{})
+	if len(a) != 1 || len(o) != 1 || !reflect.DeepEqual(a[0], o[0]) {
+		t.Fatalf("AddOwned stored %+v, Add %+v", o, a)
+	}
+	if err := owned.AddOwned(Event{EventName: "NoSource"}); err == nil || owned.Len() != 1 {
+		t.Errorf("AddOwned without eventSource: err %v, %d stored; want an error and nothing stored", err, owned.Len())
+	}
+}
+
+func assumeRoleEventWithIDs(eventID, requestID string) Event {
+	e := assumeRoleEvent()
+	e.EventID, e.RequestID = eventID, requestID
+	return e
 }

@@ -408,8 +408,11 @@ func lowerFirst(s string) string {
 // Result element, as AWS does for actions that return nothing. The envelope is written by
 // hand; the result by encoding/xml, or by the result itself when it is an XMLAppender.
 func WriteResult(w http.ResponseWriter, action, xmlns, requestID string, result any) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("X-Amzn-RequestId", requestID)
+	// The keys as Header.Set canonicalizes them, set directly: Set copies a key to
+	// canonicalize it on every call.
+	h := w.Header()
+	h["Content-Type"] = []string{"text/xml"}
+	h["X-Amzn-Requestid"] = []string{requestID}
 	w.WriteHeader(http.StatusOK)
 	x := resultEncoders.Get().(*resultEncoder)
 	b := x.buf.AvailableBuffer()
