@@ -27,6 +27,11 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Add("", false)
 	f.Fuzz(func(t *testing.T, h string, hasDate bool) {
 		a, err := parseAuthorization(h, hasDate)
+		// ParseScope's reading: a scope whenever the full parse has one, the same one.
+		sa, serr := parseAuthorizationScope(h, hasDate)
+		if full, scoped := err == nil || a.Scope.Service != "", serr == nil || sa.Scope.Service != ""; full != scoped || full && sa.Scope != a.Scope {
+			t.Fatalf("%q: the scope alone is %+v (%v), the full parse's %+v (%v)", h, sa.Scope, serr, a.Scope, err)
+		}
 		if err != nil {
 			if err.Kind != KindIncompleteSignature && err.Kind != KindUnsupportedAuthentication {
 				t.Fatalf("kind %v for a parse error", err.Kind)

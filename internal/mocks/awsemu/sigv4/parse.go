@@ -51,7 +51,7 @@ func ParseScope(r *http.Request) (Scope, error) {
 		return Scope{}, err
 	}
 	if form == formHeader {
-		a, err := parseAuthorization(r.Header.Get(headerAuthorization), true)
+		a, err := parseAuthorizationScope(r.Header.Get(headerAuthorization), true)
 		if err != nil && a.Scope.Service == "" {
 			return Scope{}, err
 		}
@@ -119,6 +119,17 @@ type authorization struct {
 // message, as AWS does. On error the returned value still carries the scope
 // when the Credential part parsed, so the error can be worded for it.
 func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
+	return parseAuthorizationParts(h, hasDate, false)
+}
+
+// parseAuthorizationScope is parseAuthorization for ParseScope, which routes every request
+// before Verify parses its header again: the SignedHeaders list, read after the scope is set,
+// is left unread (unsplit), so it neither fails nor fills in SignedHeaders.
+func parseAuthorizationScope(h string, hasDate bool) (authorization, *Error) {
+	return parseAuthorizationParts(h, hasDate, true)
+}
+
+func parseAuthorizationParts(h string, hasDate, scopeOnly bool) (authorization, *Error) {
 	var a authorization
 	h = strings.TrimSpace(h)
 	alg, rest, _ := strings.Cut(h, " ")
@@ -196,6 +207,9 @@ func parseAuthorization(h string, hasDate bool) (authorization, *Error) {
 		return a, err
 	}
 	a.Scope = sc
+	if scopeOnly {
+		return a, nil
+	}
 	names, err := parseSignedHeaders(signed, false)
 	if err != nil {
 		return a, err
@@ -231,7 +245,7 @@ func parseCredential(v string, presigned bool) (Scope, *Error) {
 	if parts[4] != scopeTerminator {
 		return Scope{}, bad(fmt.Sprintf("Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", parts[4]))
 	}
-	if !roundTrips(scopeDateFormat, parts[1]) {
+	if _, _, _, ok := scopeDate(parts[1]); !ok {
 		return Scope{}, bad(fmt.Sprintf("Credential date must be in the form yyyyMMdd, got '%s'.", parts[1]))
 	}
 	return Scope{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3], Presigned: presigned}, nil
@@ -317,20 +331,63 @@ func parsePresign(q url.Values, s3 bool) (presign, *Error) {
 	return p, nil
 }
 
-// parseAmzDate parses the strict ISO-8601 basic format SigV4 signs.
+// parseAmzDate parses the strict ISO-8601 basic format SigV4 signs,
+// yyyyMMdd'T'HHmmss'Z' (amzDateFormat), digits only and every field in range. Every
+// request carries one (and a credential date, scopeDate), so both are read by hand
+// rather than by time.Parse and a round trip through time.Format;
+// FuzzDatesMatchTimeParse holds them to that.
 func parseAmzDate(v string) (time.Time, bool) {
-	t, err := time.Parse(amzDateFormat, v)
-	var buf [len(amzDateFormat)]byte
-	if err != nil || string(t.AppendFormat(buf[:0], amzDateFormat)) != v {
+	if len(v) != len(amzDateFormat) || v[8] != 'T' || v[15] != 'Z' {
 		return time.Time{}, false
 	}
-	return t, true
+	y, m, d, ok := scopeDate(v[:8])
+	hh, ok1 := digits(v[9:11])
+	mm, ok2 := digits(v[11:13])
+	ss, ok3 := digits(v[13:15])
+	if !ok || !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), d, hh, mm, ss, 0, time.UTC), true
 }
 
-// roundTrips reports whether v parses in layout and formats back to itself (no
-// out-of-range day, no missing zero padding).
-func roundTrips(layout, v string) bool {
-	t, err := time.Parse(layout, v)
-	var buf [32]byte
-	return err == nil && string(t.AppendFormat(buf[:0], layout)) == v
+// scopeDate reads a credential scope's date, yyyyMMdd (scopeDateFormat): eight digits
+// naming a day that exists.
+func scopeDate(v string) (year, month, day int, ok bool) {
+	if len(v) != len(scopeDateFormat) {
+		return 0, 0, 0, false
+	}
+	y, ok1 := digits(v[:4])
+	m, ok2 := digits(v[4:6])
+	d, ok3 := digits(v[6:8])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
+		return 0, 0, 0, false
+	}
+	return y, m, d, true
+}
+
+// daysIn is the number of days of month m (1-12) in year y of the Gregorian calendar.
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// digits reads s as a decimal number of ASCII digits only.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
