@@ -107,7 +107,8 @@ func AuthorizeAssumeRole(store *iam.Store, call *iam.Call, in AssumeRoleInput, r
 
 	// Each action is authorized on its own: the trust policy must allow it, and so must the
 	// caller's own policies unless the trust policy names the caller (iampolicy.Decide).
-	actions := []string{"sts:AssumeRole"}
+	var actionsBuf [3]string
+	actions := append(actionsBuf[:0], "sts:AssumeRole")
 	if len(g.Tags) > 0 {
 		actions = append(actions, "sts:TagSession")
 	}
@@ -116,9 +117,8 @@ func AuthorizeAssumeRole(store *iam.Store, call *iam.Call, in AssumeRoleInput, r
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
 	for _, action := range actions {
-		r := *req
-		r.Action = action
-		d := store.Authorize(c, &r, role.TrustPolicy, role.Account)
+		req.Action = action // one request for the three: a decision keeps nothing of it
+		d := store.Authorize(c, req, role.TrustPolicy, role.Account)
 		call.Decision = &d
 		if !d.Allowed() {
 			return Grant{}, denied(action, d.Reason)
