@@ -354,6 +354,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	for k, v := range x.pathParams {
 		pathParams[k] = v
 	}
+	inlineBody(out)
 	applyMappings(in.mappings, x, out.Header, query, &path, pathParams)
 	target := *in.uri
 	if g.api.typ == RESTAPI {
@@ -377,6 +378,29 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	out.URL = &target
 	out.Host = ""
 	pr.SetXForwarded()
+}
+
+// inlineBodyBytes is the largest request body the gateway reads in full before it forwards it.
+// API Gateway takes the whole payload before it calls an integration in any case; here it also
+// saves a write: net/http sends a body it holds in memory with the request's headers, where a
+// streamed one (the proxy's wrapper around the client's body) gets a write of its own after the
+// headers were flushed, and the integration a read of its own.
+const inlineBodyBytes = 64 << 10
+
+// inlineBody replaces out's streamed body, when its length is known and at most
+// inlineBodyBytes, with the same bytes in memory. A client that goes away mid-body leaves the
+// integration what came and then the read's error, as the streamed body would have.
+func inlineBody(out *http.Request) {
+	if out.Body == nil || out.ContentLength <= 0 || out.ContentLength > inlineBodyBytes {
+		return
+	}
+	b := make([]byte, out.ContentLength)
+	n, err := io.ReadFull(out.Body, b)
+	if err != nil {
+		out.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b[:n]), errReader{err}))
+		return
+	}
+	out.Body = io.NopCloser(bytes.NewReader(b))
 }
 
 func mapsQuery(ms []mapping) bool {
