@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -192,6 +193,22 @@ func decodeArgs(raw map[string]any, into any) error {
 	return nil
 }
 
+// stringArgs is decodeArgs's result without its JSON round trip, for the usual call: every
+// argument is one of names, spelled exactly, with a string of valid UTF-8 as its value (what
+// encoding/json would decode unchanged). It fills dst (in the order of names) and reports true
+// only then; anything else goes to decodeArgs, which decides and names what is wrong.
+func stringArgs(raw map[string]any, names []string, dst ...*string) bool {
+	for name, v := range raw {
+		i := slices.Index(names, name)
+		s, ok := v.(string)
+		if i < 0 || !ok || !utf8.ValidString(s) {
+			return false
+		}
+		*dst[i] = s
+	}
+	return true
+}
+
 func checkKey(key string) error {
 	if key == "" || len(key) > maxKeyBytes || !utf8.ValidString(key) {
 		return inputErrorf("argument key %s must be 1-%d bytes of UTF-8", quote(key), maxKeyBytes)
@@ -288,13 +305,19 @@ func (h *Handler) listObjects(ctx context.Context, c *call, raw map[string]any) 
 	return structured(res), nil
 }
 
+// getObjectArgs are get_object's arguments, in the order stringArgs fills them.
+var getObjectArgs = []string{"key", "bucket"}
+
 func (h *Handler) getObject(ctx context.Context, c *call, raw map[string]any) (*mcp.CallToolResult, error) {
 	var args struct {
 		Key    string `json:"key"`
 		Bucket string `json:"bucket"`
 	}
-	if err := decodeArgs(raw, &args); err != nil {
-		return nil, err
+	if !stringArgs(raw, getObjectArgs, &args.Key, &args.Bucket) {
+		args.Key, args.Bucket = "", ""
+		if err := decodeArgs(raw, &args); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkKey(args.Key); err != nil {
 		return nil, err
