@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -348,7 +349,10 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	in := x.route.integration
 	out := pr.Out
-	query := pr.In.URL.Query()
+	var query url.Values // parsed only when a mapping writes to it
+	if mapsQuery(in.mappings) {
+		query = pr.In.URL.Query()
+	}
 	path := x.path
 	pathParams := map[string]string{}
 	for k, v := range x.pathParams {
@@ -358,7 +362,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	applyMappings(in.mappings, x, out.Header, query, &path, pathParams)
 	target := *in.uri
 	if g.api.typ == RESTAPI {
-		target.Path = uriPlaceholder.ReplaceAllStringFunc(in.uri.Path, func(m string) string { return pathParams[m[1:len(m)-1]] })
+		if strings.IndexByte(in.uri.Path, '{') >= 0 { // only then can uriPlaceholder match
+			target.Path = uriPlaceholder.ReplaceAllStringFunc(in.uri.Path, func(m string) string { return pathParams[m[1:len(m)-1]] })
+		}
 		target.RawPath = ""
 	} else {
 		if in.vpcLink && g.api.stage != "$default" && !in.pathSet {
@@ -370,7 +376,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if target.Path == "" {
 		target.Path = "/"
 	}
-	if len(in.mappings) > 0 && mapsQuery(in.mappings) {
+	if query != nil {
 		target.RawQuery = query.Encode()
 	} else {
 		target.RawQuery = pr.In.URL.RawQuery
