@@ -356,8 +356,11 @@ func (h *Handler) hostAllowed(r *http.Request) bool {
 	if !ok || local == nil {
 		return true // not from a listener (an in-process test): no connection to rebind
 	}
-	localName, _ := splitHost(local.String())
-	if !isLoopback(localName) {
+	if tcp, ok := local.(*net.TCPAddr); ok { // the usual listener: no address to format and parse
+		if !tcp.IP.IsLoopback() {
+			return true
+		}
+	} else if localName, _ := splitHost(local.String()); !isLoopback(localName) {
 		return true
 	}
 	name, _ := splitHost(host)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -231,14 +232,14 @@ func ParseIdentity(h http.Header) (Identity, error) {
 	}
 	if v, err := single(h, HeaderSessionTags, `the gateway must inject the session tags, at least {"tenant":"<tenant>"}`); err != nil {
 		fail(err)
-	} else if id.Tags, id.Tenant, err = parseSessionTags(v); err != nil {
+	} else if id.Tags, id.Tenant, err = headerMemo.sessionTags(v); err != nil {
 		fail(malformed(HeaderSessionTags, err.Error()))
 	}
 	id.Limits = Limits{SessionSeconds: DefaultSessionSeconds}
 	if _, present := h[http.CanonicalHeaderKey(HeaderLimits)]; present {
 		if v, err := single(h, HeaderLimits, ""); err != nil {
 			fail(err)
-		} else if id.Limits, err = parseLimits(v); err != nil {
+		} else if id.Limits, err = headerMemo.limits(v); err != nil {
 			fail(malformed(HeaderLimits, err.Error()))
 		}
 	}
@@ -246,6 +247,68 @@ func ParseIdentity(h http.Header) (Identity, error) {
 		return Identity{}, errors.Join(errs...)
 	}
 	return id, nil
+}
+
+// maxMemoizedHeaders bounds each of parsedHeaders' maps.
+const maxMemoizedHeaders = 4096
+
+// parsedHeaders remembers what parseSessionTags and parseLimits made of the values they
+// accepted: the gateway sends each user the same values on every request, and decoding them
+// strictly was most of ParseIdentity's work. Both are pure functions of the value, so an answer
+// from here is the one parsing would give; a refused value is parsed again each time (and its
+// error said again). A map that reaches maxMemoizedHeaders entries is emptied, so that no
+// stream of distinct values makes it grow without bound.
+type parsedHeaders struct {
+	mu        sync.Mutex
+	tagSets   map[string]parsedTags
+	limitSets map[string]Limits
+}
+
+type parsedTags struct {
+	tags   []Tag // never handed out: callers get a copy
+	tenant string
+}
+
+var headerMemo = &parsedHeaders{tagSets: map[string]parsedTags{}, limitSets: map[string]Limits{}}
+
+func (m *parsedHeaders) sessionTags(v string) ([]Tag, string, error) {
+	m.mu.Lock()
+	p, ok := m.tagSets[v]
+	m.mu.Unlock()
+	if ok {
+		return slices.Clone(p.tags), p.tenant, nil
+	}
+	tags, tenant, err := parseSessionTags(v)
+	if err != nil {
+		return nil, "", err
+	}
+	m.mu.Lock()
+	if len(m.tagSets) >= maxMemoizedHeaders {
+		clear(m.tagSets)
+	}
+	m.tagSets[v] = parsedTags{tags: slices.Clone(tags), tenant: tenant}
+	m.mu.Unlock()
+	return tags, tenant, nil
+}
+
+func (m *parsedHeaders) limits(v string) (Limits, error) {
+	m.mu.Lock()
+	l, ok := m.limitSets[v]
+	m.mu.Unlock()
+	if ok {
+		return l, nil
+	}
+	l, err := parseLimits(v)
+	if err != nil {
+		return l, err
+	}
+	m.mu.Lock()
+	if len(m.limitSets) >= maxMemoizedHeaders {
+		clear(m.limitSets)
+	}
+	m.limitSets[v] = l
+	m.mu.Unlock()
+	return l, nil
 }
 
 // single returns the one value of header name, or a *HeaderError when it is absent, empty or

@@ -1,7 +1,9 @@
 package mcpserver
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,5 +97,48 @@ func TestStringArgsAgreesWithDecodeArgs(t *testing.T) {
 		if err := decodeArgs(tc.raw, &slow); err != nil || slow != fast {
 			t.Errorf("stringArgs(%v) = %+v; decodeArgs = %+v, %v", tc.raw, fast, slow, err)
 		}
+	}
+}
+
+// A remembered header value gives what parsing it gives, a caller changing the tags it got
+// changes nothing for the next, and a refused value is refused again with its reason.
+func TestParsedHeadersAnswerAsParsing(t *testing.T) {
+	m := &parsedHeaders{tagSets: map[string]parsedTags{}, limitSets: map[string]Limits{}}
+	for _, v := range []string{`{"tenant":"acme","team":"x"}`, `[{"Key":"tenant","Value":"globex"}]`} {
+		want, wantTenant, err := parseSessionTags(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			got, tenant, err := m.sessionTags(v)
+			if err != nil || tenant != wantTenant || !slices.Equal(got, want) {
+				t.Fatalf("sessionTags(%s) = %v %q %v; parsing gives %v %q", v, got, tenant, err, want, wantTenant)
+			}
+			got[0].Value = "changed by a caller"
+		}
+	}
+	for range 2 {
+		if _, _, err := m.sessionTags(`{"tenant":"Acme"}`); err == nil || !strings.Contains(err.Error(), "tenant") {
+			t.Fatalf("an invalid tenant: %v", err)
+		}
+	}
+	for range 2 {
+		if l, err := m.limits(`{"requestsPerMinute":60}`); err != nil || l != (Limits{RequestsPerMinute: 60, SessionSeconds: DefaultSessionSeconds}) {
+			t.Fatalf("limits = %+v %v", l, err)
+		}
+		if _, err := m.limits(`{"requestsPerMinute":0}`); err == nil {
+			t.Fatal("requestsPerMinute 0 accepted")
+		}
+	}
+	if len(m.tagSets) != 2 || len(m.limitSets) != 1 {
+		t.Fatalf("remembered %d tag sets and %d limits; want only the 2 and 1 accepted", len(m.tagSets), len(m.limitSets))
+	}
+	for i := range maxMemoizedHeaders + 1 {
+		if _, err := m.limits(fmt.Sprintf(`{"requestsPerMinute":%d}`, i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(m.limitSets); n > maxMemoizedHeaders {
+		t.Fatalf("%d limits remembered, over the bound of %d", n, maxMemoizedHeaders)
 	}
 }
