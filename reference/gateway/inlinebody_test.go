@@ -33,9 +33,7 @@ func TestInlineBody(t *testing.T) {
 	if got := readAll(t, out.Body); got != small {
 		t.Fatalf("body %q, want %q", got, small)
 	}
-	if _, inMemory := out.Body.(interface {
-		WriteTo(io.Writer) (int64, error)
-	}); !inMemory {
+	if _, inMemory := out.Body.(io.WriterTo); !inMemory {
 		t.Fatalf("a %d-byte body is %T, want it held in memory", len(small), out.Body)
 	}
 
