@@ -8,13 +8,14 @@ import (
 	"testing"
 )
 
-// The header rules as regular expressions: the specification the hand-written matchers in
-// headers.go implement.
+// The header rules (and the bucket name's shape) as regular expressions: the specification the
+// hand-written matchers in headers.go and config.go implement.
 var (
 	roleARNPattern        = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/(?:[!-~]*/)?[\w+=,.@-]{1,64}$`)
 	sourceIdentityPattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	tenantPattern         = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
 	plainIntegerPattern   = regexp.MustCompile(`^(?:0|[1-9][0-9]{0,9})$`)
+	bucketNamePattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
 var matcherSeeds = []string{
@@ -26,6 +27,7 @@ var matcherSeeds = []string{
 	"arn:aws:iam::123456789012:role/a/ b/c", "arn:aws:iam::123456789012:role/a/", "arn:aws-cn:iam::123456789012:role/x",
 	"arn:aws:iam::1234567890123:role/x", "arn:aws:iam::123456789012:user/x", "arn:aws:sts::123456789012:role/x",
 	"arn:aws:iam::123456789012:role/" + strings.Repeat("n", 64), "arn:aws:iam::123456789012:role/" + strings.Repeat("n", 65),
+	"acme-data", "a.b", "ab", "abc", "-ab", "ab-", ".ab", "ab.", "a..b", "Acme-data", strings.Repeat("b", 63), strings.Repeat("b", 64),
 	"arn:aws:iam::123456789012:role/p\x7f/x", "arn:aws:iam::123456789012:role/x\n", "arn:aws-eusc:iam::123456789012:role/a:b/c",
 }
 
@@ -41,6 +43,7 @@ func checkMatchers(t *testing.T, s string) {
 		{"isTenant", isTenant(s), tenantPattern},
 		{"isPlainInteger", isPlainInteger(s), plainIntegerPattern},
 		{"isTagChars", isTagChars(s), tagCharsPattern},
+		{"isBucketNameShape", isBucketNameShape(s), bucketNamePattern},
 	} {
 		if want := m.re.MatchString(s); m.got != want {
 			t.Errorf("%s(%q) = %v, the rule %s says %v", m.name, s, m.got, m.re, want)
