@@ -104,7 +104,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // bufferUnknownLength reads a body sent without a length (chunked), as API Gateway takes the
 // whole payload before it calls the integration, and reports false when it runs over
-// MaxPayloadBytes. A body with a length is left to stream.
+// MaxPayloadBytes. A body with a length streams (inlineBody reads a small one once the request
+// is authorized).
 func bufferUnknownLength(r *http.Request) bool {
 	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
 		return true
