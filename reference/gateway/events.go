@@ -94,7 +94,7 @@ func (x *exchange) httpAPIEvent(identity []string) events.APIGatewayV2CustomAuth
 // canonicalizes them (API Gateway passes the client's spelling).
 func (x *exchange) restRequestEvent() events.APIGatewayCustomAuthorizerRequestTypeRequest {
 	r := x.r
-	headers, multi := map[string]string{}, map[string][]string{}
+	headers, multi := make(map[string]string, len(r.Header)+1), make(map[string][]string, len(r.Header)+1) // +1: Host
 	for k, vs := range r.Header {
 		headers[k] = vs[len(vs)-1]
 		multi[k] = vs

@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mcpsso/mcpsso/internal/serve"
@@ -325,8 +326,25 @@ func build(s *settings) (*Gateway, error) {
 	// length on its own; -1 also did so for the rest, at the cost of a goroutine, a timer and a
 	// separate write for the headers of every response.
 	g.proxy = &httputil.ReverseProxy{Rewrite: g.rewrite, Transport: g.transport,
-		ModifyResponse: g.modifyResponse, ErrorHandler: g.proxyError, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+		ModifyResponse: g.modifyResponse, ErrorHandler: g.proxyError, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		BufferPool: copyBuffers{}}
 	return g, nil
+}
+
+// copyBufferPool holds the buffers the proxy copies answers through. Without a BufferPool,
+// ReverseProxy makes a fresh 32 KiB buffer for every answer: the largest allocation of a proxied
+// call, zeroed each time, and work for the garbage collector.
+var copyBufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+// copyBuffers is the proxy's httputil.BufferPool over copyBufferPool.
+type copyBuffers struct{}
+
+func (copyBuffers) Get() []byte { return copyBufferPool.Get().(*[32 << 10]byte)[:] }
+
+func (copyBuffers) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		copyBufferPool.Put((*[32 << 10]byte)(b[:32<<10]))
+	}
 }
 
 func or(v, def string) string {

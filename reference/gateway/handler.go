@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // bufferUnknownLength reads a body sent without a length (chunked), as API Gateway takes the
 // whole payload before it calls the integration, and reports false when it runs over
-// MaxPayloadBytes. A body with a length is left to stream.
+// MaxPayloadBytes. A body with a length streams (inlineBody reads a small one once the request
+// is authorized).
 func bufferUnknownLength(r *http.Request) bool {
 	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
 		return true
@@ -348,16 +350,22 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	in := x.route.integration
 	out := pr.Out
-	query := pr.In.URL.Query()
+	var query url.Values // parsed only when a mapping writes to it
+	if mapsQuery(in.mappings) {
+		query = pr.In.URL.Query()
+	}
 	path := x.path
 	pathParams := map[string]string{}
 	for k, v := range x.pathParams {
 		pathParams[k] = v
 	}
+	inlineBody(out)
 	applyMappings(in.mappings, x, out.Header, query, &path, pathParams)
 	target := *in.uri
 	if g.api.typ == RESTAPI {
-		target.Path = uriPlaceholder.ReplaceAllStringFunc(in.uri.Path, func(m string) string { return pathParams[m[1:len(m)-1]] })
+		if strings.IndexByte(in.uri.Path, '{') >= 0 { // only then can uriPlaceholder match
+			target.Path = uriPlaceholder.ReplaceAllStringFunc(in.uri.Path, func(m string) string { return pathParams[m[1:len(m)-1]] })
+		}
 		target.RawPath = ""
 	} else {
 		if in.vpcLink && g.api.stage != "$default" && !in.pathSet {
@@ -369,7 +377,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if target.Path == "" {
 		target.Path = "/"
 	}
-	if len(in.mappings) > 0 && mapsQuery(in.mappings) {
+	if query != nil {
 		target.RawQuery = query.Encode()
 	} else {
 		target.RawQuery = pr.In.URL.RawQuery
@@ -377,6 +385,29 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	out.URL = &target
 	out.Host = ""
 	pr.SetXForwarded()
+}
+
+// inlineBodyBytes is the largest request body the gateway reads in full before it forwards it.
+// API Gateway takes the whole payload before it calls an integration in any case; here it also
+// saves a write: net/http sends a body it holds in memory with the request's headers, where a
+// streamed one (the proxy's wrapper around the client's body) gets a write of its own after the
+// headers were flushed, and the integration a read of its own.
+const inlineBodyBytes = 64 << 10
+
+// inlineBody replaces out's streamed body, when its length is known and at most
+// inlineBodyBytes, with the same bytes in memory. A client that goes away mid-body leaves the
+// integration what came and then the read's error, as the streamed body would have.
+func inlineBody(out *http.Request) {
+	if out.Body == nil || out.ContentLength <= 0 || out.ContentLength > inlineBodyBytes {
+		return
+	}
+	b := make([]byte, out.ContentLength)
+	n, err := io.ReadFull(out.Body, b)
+	if err != nil {
+		out.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b[:n]), errReader{err}))
+		return
+	}
+	out.Body = io.NopCloser(bytes.NewReader(b))
 }
 
 func mapsQuery(ms []mapping) bool {

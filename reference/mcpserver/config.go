@@ -344,12 +344,24 @@ func (c *config) bucketFor(tenant string) (string, error) {
 	return b, nil
 }
 
-var bucketNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+// isBucketNameShape: `^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`, matched by hand (every tool call
+// checks its bucket; FuzzHeaderMatchersAgree holds it to the expression).
+func isBucketNameShape(b string) bool {
+	if len(b) < 3 || len(b) > 63 || b[0] == '.' || b[0] == '-' || b[len(b)-1] == '.' || b[len(b)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // checkBucketName applies S3's general-purpose bucket naming rules.
 func checkBucketName(b string) error {
 	switch {
-	case !bucketNamePattern.MatchString(b):
+	case !isBucketNameShape(b):
 		return errors.New("a bucket name is 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit")
 	case strings.Contains(b, ".."), strings.Contains(b, ".-"), strings.Contains(b, "-."):
 		return errors.New("a bucket name may not hold '..', '.-' or '-.'")

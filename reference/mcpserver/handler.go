@@ -1,12 +1,14 @@
 package mcpserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -128,7 +130,31 @@ func newAWSHTTPClient() (*http.Client, *http.Transport) {
 	t := awshttp.NewBuildableClient().GetTransport() // the SDK's default transport settings
 	t.MaxIdleConns = 4 * awsIdleConnsPerHost
 	t.MaxIdleConnsPerHost = awsIdleConnsPerHost
-	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, t
+	return &http.Client{Transport: oneWrite{t}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, t
+}
+
+// inlineBodyBytes is the largest request body oneWrite reads into memory before sending.
+const inlineBodyBytes = 64 << 10
+
+// oneWrite sends a small request body with the request's headers in one write. The SDK hands
+// net/http its payload (an AssumeRole's form, a small put_object) behind a wrapper net/http does
+// not know to be in memory, so it flushes the headers on their own and writes the body after:
+// two system calls, and a read more for the server, on every such call.
+type oneWrite struct{ base http.RoundTripper }
+
+func (t oneWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength <= 0 || r.ContentLength > inlineBodyBytes {
+		return t.base.RoundTrip(r)
+	}
+	b := make([]byte, r.ContentLength)
+	_, err := io.ReadFull(r.Body, b)
+	_ = r.Body.Close() // a RoundTripper closes the body, even on errors
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	in := *r // RoundTrip must not change the caller's request
+	in.Body = io.NopCloser(bytes.NewReader(b))
+	return t.base.RoundTrip(&in)
 }
 
 // noAmbientCredentials is the credentials provider of the user-side clients.
@@ -330,8 +356,11 @@ func (h *Handler) hostAllowed(r *http.Request) bool {
 	if !ok || local == nil {
 		return true // not from a listener (an in-process test): no connection to rebind
 	}
-	localName, _ := splitHost(local.String())
-	if !isLoopback(localName) {
+	if tcp, ok := local.(*net.TCPAddr); ok { // the usual listener: no address to format and parse
+		if !tcp.IP.IsLoopback() {
+			return true
+		}
+	} else if localName, _ := splitHost(local.String()); !isLoopback(localName) {
 		return true
 	}
 	name, _ := splitHost(host)

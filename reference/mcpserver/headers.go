@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -101,16 +102,114 @@ func (e *HeaderError) Code() string {
 	return "malformed_header"
 }
 
-var (
-	// An IAM role ARN: partition, 12-digit account, optional path, role name.
-	roleARNPattern = regexp.MustCompile(`^arn:aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/(?:[!-~]*/)?[\w+=,.@-]{1,64}$`)
-	// STS's pattern for SourceIdentity and RoleSessionName, with their 2..64 length.
-	sourceIdentityPattern = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	// STS's character class for tag keys and values.
-	tagCharsPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	// A tenant becomes part of a bucket name: lower-case letters, digits and inner hyphens.
-	tenantPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
-)
+// The header rules are matched by hand, one pass and no allocation each, rather than by
+// regular expressions (a tenth of the server's own work per request); TestHeaderMatchersAgree
+// and FuzzHeaderMatchersAgree hold each to the expression written beside it, which is the rule.
+
+// isRoleARN: `^arn:aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:iam::[0-9]{12}:role/(?:[!-~]*/)?[\w+=,.@-]{1,64}$`,
+// an IAM role ARN: partition, 12-digit account, optional path, role name.
+func isRoleARN(v string) bool {
+	rest, ok := strings.CutPrefix(v, "arn:aws")
+	if !ok {
+		return false
+	}
+	if !strings.HasPrefix(rest, ":") {
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			return false
+		}
+		switch rest[:i] {
+		case "-cn", "-us-gov", "-iso", "-iso-b", "-iso-e", "-iso-f", "-eusc":
+		default:
+			return false
+		}
+		rest = rest[i:]
+	}
+	if rest, ok = strings.CutPrefix(rest, ":iam::"); !ok || len(rest) < 12 {
+		return false
+	}
+	for i := range 12 {
+		if rest[i] < '0' || rest[i] > '9' {
+			return false
+		}
+	}
+	if rest, ok = strings.CutPrefix(rest[12:], ":role/"); !ok {
+		return false
+	}
+	// The name cannot hold '/', so it is what follows the last one; the path before it is
+	// printable ASCII.
+	name := rest
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		for j := range i {
+			if rest[j] < '!' || rest[j] > '~' {
+				return false
+			}
+		}
+		name = rest[i+1:]
+	}
+	return len(name) >= 1 && len(name) <= 64 && allSTSNameChars(name)
+}
+
+// isSourceIdentity: `^[\w+=,.@-]{2,64}$`, STS's pattern for SourceIdentity and
+// RoleSessionName, with their 2..64 length.
+func isSourceIdentity(v string) bool {
+	return len(v) >= 2 && len(v) <= 64 && allSTSNameChars(v)
+}
+
+// allSTSNameChars: every byte is in [\w+=,.@-] (\w is ASCII letters, digits and '_').
+func allSTSNameChars(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=,.@-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// tagCharsPattern is STS's character class for tag keys and values; isTagChars matches ASCII
+// by hand and leaves the rest to it.
+var tagCharsPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+func isTagChars(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			return tagCharsPattern.MatchString(v)
+		}
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" _.:/=+-@", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// isTenant: `^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`. A tenant becomes part of a bucket name:
+// lower-case letters, digits and inner hyphens.
+func isTenant(v string) bool {
+	if len(v) < 1 || len(v) > 40 || v[0] == '-' || v[len(v)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isPlainInteger: `^(?:0|[1-9][0-9]{0,9})$`.
+func isPlainInteger(v string) bool {
+	if len(v) < 1 || len(v) > 10 || len(v) > 1 && v[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 const tenantRule = `must be 1-40 lower-case letters, digits or inner hyphens (it becomes part of a bucket name)`
 
@@ -133,14 +232,14 @@ func ParseIdentity(h http.Header) (Identity, error) {
 	}
 	if v, err := single(h, HeaderSessionTags, `the gateway must inject the session tags, at least {"tenant":"<tenant>"}`); err != nil {
 		fail(err)
-	} else if id.Tags, id.Tenant, err = parseSessionTags(v); err != nil {
+	} else if id.Tags, id.Tenant, err = headerMemo.sessionTags(v); err != nil {
 		fail(malformed(HeaderSessionTags, err.Error()))
 	}
 	id.Limits = Limits{SessionSeconds: DefaultSessionSeconds}
 	if _, present := h[http.CanonicalHeaderKey(HeaderLimits)]; present {
 		if v, err := single(h, HeaderLimits, ""); err != nil {
 			fail(err)
-		} else if id.Limits, err = parseLimits(v); err != nil {
+		} else if id.Limits, err = headerMemo.limits(v); err != nil {
 			fail(malformed(HeaderLimits, err.Error()))
 		}
 	}
@@ -148,6 +247,68 @@ func ParseIdentity(h http.Header) (Identity, error) {
 		return Identity{}, errors.Join(errs...)
 	}
 	return id, nil
+}
+
+// maxMemoizedHeaders bounds each of parsedHeaders' maps.
+const maxMemoizedHeaders = 4096
+
+// parsedHeaders remembers what parseSessionTags and parseLimits made of the values they
+// accepted: the gateway sends each user the same values on every request, and decoding them
+// strictly was most of ParseIdentity's work. Both are pure functions of the value, so an answer
+// from here is the one parsing would give; a refused value is parsed again each time (and its
+// error said again). A map that reaches maxMemoizedHeaders entries is emptied, so that no
+// stream of distinct values makes it grow without bound.
+type parsedHeaders struct {
+	mu        sync.Mutex
+	tagSets   map[string]parsedTags
+	limitSets map[string]Limits
+}
+
+type parsedTags struct {
+	tags   []Tag // never handed out: callers get a copy
+	tenant string
+}
+
+var headerMemo = &parsedHeaders{tagSets: map[string]parsedTags{}, limitSets: map[string]Limits{}}
+
+func (m *parsedHeaders) sessionTags(v string) ([]Tag, string, error) {
+	m.mu.Lock()
+	p, ok := m.tagSets[v]
+	m.mu.Unlock()
+	if ok {
+		return slices.Clone(p.tags), p.tenant, nil
+	}
+	tags, tenant, err := parseSessionTags(v)
+	if err != nil {
+		return nil, "", err
+	}
+	m.mu.Lock()
+	if len(m.tagSets) >= maxMemoizedHeaders {
+		clear(m.tagSets)
+	}
+	m.tagSets[v] = parsedTags{tags: slices.Clone(tags), tenant: tenant}
+	m.mu.Unlock()
+	return tags, tenant, nil
+}
+
+func (m *parsedHeaders) limits(v string) (Limits, error) {
+	m.mu.Lock()
+	l, ok := m.limitSets[v]
+	m.mu.Unlock()
+	if ok {
+		return l, nil
+	}
+	l, err := parseLimits(v)
+	if err != nil {
+		return l, err
+	}
+	m.mu.Lock()
+	if len(m.limitSets) >= maxMemoizedHeaders {
+		clear(m.limitSets)
+	}
+	m.limitSets[v] = l
+	m.mu.Unlock()
+	return l, nil
 }
 
 // single returns the one value of header name, or a *HeaderError when it is absent, empty or
@@ -171,14 +332,14 @@ func parseRoleARN(v string) (string, error) {
 	if len(v) < minRoleARNBytes || len(v) > maxRoleARNBytes {
 		return "", fmt.Errorf("%s must be %d-%d characters, got %d", quote(v), minRoleARNBytes, maxRoleARNBytes, len(v))
 	}
-	if !roleARNPattern.MatchString(v) {
+	if !isRoleARN(v) {
 		return "", fmt.Errorf("%s must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/[<path>/]<name>", quote(v))
 	}
 	return v, nil
 }
 
 func parseSourceIdentity(v string) (string, error) {
-	if !sourceIdentityPattern.MatchString(v) {
+	if !isSourceIdentity(v) {
 		return "", fmt.Errorf("%s must be 2-64 characters of letters, digits and _+=,.@- (STS's SourceIdentity rule)", quote(v))
 	}
 	// STS also forbids the aws: prefix; the pattern already excludes ':'.
@@ -226,7 +387,7 @@ func parseSessionTags(v string) ([]Tag, string, error) {
 		return nil, "", fmt.Errorf(`has no %q tag (exactly that key, lower case); the tenant decides the bucket`, TenantTag)
 	}
 	tenant := tags[i].Value
-	if !tenantPattern.MatchString(tenant) {
+	if !isTenant(tenant) {
 		return nil, "", fmt.Errorf("tenant %s %s", quote(tenant), tenantRule)
 	}
 	return tags, tenant, nil
@@ -318,13 +479,13 @@ func checkTags(tags []Tag) error {
 	}
 	seen := map[string]string{}
 	for _, t := range tags {
-		if n := utf8.RuneCountInString(t.Key); n < 1 || n > maxTagKeyChars || !tagCharsPattern.MatchString(t.Key) {
+		if n := utf8.RuneCountInString(t.Key); n < 1 || n > maxTagKeyChars || !isTagChars(t.Key) {
 			return fmt.Errorf("tag key %s must be 1-%d letters, digits, spaces or _.:/=+-@", quote(t.Key), maxTagKeyChars)
 		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
 			return fmt.Errorf("tag key %s must not start with aws: (reserved by AWS)", quote(t.Key))
 		}
-		if n := utf8.RuneCountInString(t.Value); n > maxTagValueChars || !tagCharsPattern.MatchString(t.Value) {
+		if n := utf8.RuneCountInString(t.Value); n > maxTagValueChars || !isTagChars(t.Value) {
 			return fmt.Errorf("the value of tag %s must be 0-%d letters, digits, spaces or _.:/=+-@", quote(t.Key), maxTagValueChars)
 		}
 		lower := strings.ToLower(t.Key)
@@ -390,10 +551,8 @@ func parseLimits(v string) (Limits, error) {
 	return l, endOfJSON(dec)
 }
 
-var plainInteger = regexp.MustCompile(`^(?:0|[1-9][0-9]{0,9})$`)
-
 func integer(num json.Number, isNumber bool, lo, hi int) (int, error) {
-	if !isNumber || !plainInteger.MatchString(string(num)) {
+	if !isNumber || !isPlainInteger(string(num)) {
 		return 0, fmt.Errorf("must be a whole number from %d to %d", lo, hi)
 	}
 	n, err := strconv.Atoi(string(num))

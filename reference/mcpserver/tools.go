@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -46,22 +47,22 @@ func (h *Handler) newMCPServer() *server.MCPServer {
 		return []mcp.ToolOption{mcp.WithTitleAnnotation(title), mcp.WithReadOnlyHintAnnotation(true),
 			mcp.WithDestructiveHintAnnotation(false), mcp.WithOpenWorldHintAnnotation(false)}
 	}
-	s.AddTool(mcp.NewTool("whoami", append(readOnly("Who am I"),
-		mcp.WithDescription("Your AWS session as the server assumed it: the caller ARN from STS GetCallerIdentity, and the source identity, tenant, role and bucket the gateway decided."))...),
+	s.AddTool(rawSchema(mcp.NewTool("whoami", append(readOnly("Who am I"),
+		mcp.WithDescription("Your AWS session as the server assumed it: the caller ARN from STS GetCallerIdentity, and the source identity, tenant, role and bucket the gateway decided."))...)),
 		h.tool("whoami", h.whoami))
-	s.AddTool(mcp.NewTool("list_objects", append(readOnly("List objects"),
+	s.AddTool(rawSchema(mcp.NewTool("list_objects", append(readOnly("List objects"),
 		mcp.WithDescription("List objects in your tenant's bucket, a page at a time; pass nextCursor back as cursor for the next page."),
 		mcp.WithString("prefix", mcp.Description("Only keys starting with this."), mcp.MaxLength(maxKeyBytes)),
 		mcp.WithString("cursor", mcp.Description("nextCursor from the previous page.")),
 		mcp.WithInteger("max_keys", mcp.Description("Page size, 1-1000 (default 100)."), mcp.Min(1), mcp.Max(maxListMaxKeys)),
-		bucketArg)...),
+		bucketArg)...)),
 		h.tool("list_objects", h.listObjects))
-	s.AddTool(mcp.NewTool("get_object", append(readOnly("Get object"),
+	s.AddTool(rawSchema(mcp.NewTool("get_object", append(readOnly("Get object"),
 		mcp.WithDescription("Read one object: text comes back as text, anything else as a base64 blob resource. Objects over the server's size cap are refused."),
 		mcp.WithString("key", mcp.Required(), mcp.Description("The object's key."), mcp.MinLength(1), mcp.MaxLength(maxKeyBytes)),
-		bucketArg)...),
+		bucketArg)...)),
 		h.tool("get_object", h.getObject))
-	s.AddTool(mcp.NewTool("put_object",
+	s.AddTool(rawSchema(mcp.NewTool("put_object",
 		mcp.WithTitleAnnotation("Put object"), mcp.WithReadOnlyHintAnnotation(false),
 		mcp.WithDestructiveHintAnnotation(true), mcp.WithIdempotentHintAnnotation(true), mcp.WithOpenWorldHintAnnotation(false),
 		mcp.WithDescription("Write one object (replacing any with the same key)."),
@@ -69,9 +70,25 @@ func (h *Handler) newMCPServer() *server.MCPServer {
 		mcp.WithString("content", mcp.Required(), mcp.Description("The content: text, or base64 with encoding=base64.")),
 		mcp.WithString("encoding", mcp.Description("text (default) or base64."), mcp.Enum("text", "base64")),
 		mcp.WithString("content_type", mcp.Description("The object's Content-Type (default text/plain; charset=utf-8, or application/octet-stream for base64)."), mcp.MaxLength(255)),
-		bucketArg),
+		bucketArg)),
 		h.tool("put_object", h.putObject))
 	return s
+}
+
+// rawSchema gives t its input schema as JSON, marshalled once here, with additionalProperties
+// false (what WithStrictInputSchemaDefault gives a structured schema). mcp-go marshals a
+// structured schema again on every call, for the input validation and for the x-mcp-header
+// bindings; a raw one it reads as it is. tools/list shows the same document either way.
+func rawSchema(t mcp.Tool) mcp.Tool {
+	if t.InputSchema.AdditionalProperties == nil {
+		t.InputSchema.AdditionalProperties = false
+	}
+	b, err := json.Marshal(t.InputSchema)
+	if err != nil {
+		panic(fmt.Sprintf("mcpserver: tool %s: input schema: %v", t.Name, err)) // our own literals: unreachable
+	}
+	t.RawInputSchema, t.InputSchema = b, mcp.ToolInputSchema{}
+	return t
 }
 
 // call is one tool call: what the gateway decided, and the user's own session credentials.
@@ -176,6 +193,22 @@ func decodeArgs(raw map[string]any, into any) error {
 	return nil
 }
 
+// stringArgs is decodeArgs's result without its JSON round trip, for the usual call: every
+// argument is one of names, spelled exactly, with a string of valid UTF-8 as its value (what
+// encoding/json would decode unchanged). It fills dst (in the order of names) and reports true
+// only then; anything else goes to decodeArgs, which decides and names what is wrong.
+func stringArgs(raw map[string]any, names []string, dst ...*string) bool {
+	for name, v := range raw {
+		i := slices.Index(names, name)
+		s, ok := v.(string)
+		if i < 0 || !ok || !utf8.ValidString(s) {
+			return false
+		}
+		*dst[i] = s
+	}
+	return true
+}
+
 func checkKey(key string) error {
 	if key == "" || len(key) > maxKeyBytes || !utf8.ValidString(key) {
 		return inputErrorf("argument key %s must be 1-%d bytes of UTF-8", quote(key), maxKeyBytes)
@@ -272,13 +305,19 @@ func (h *Handler) listObjects(ctx context.Context, c *call, raw map[string]any) 
 	return structured(res), nil
 }
 
+// getObjectArgs are get_object's arguments, in the order stringArgs fills them.
+var getObjectArgs = []string{"key", "bucket"}
+
 func (h *Handler) getObject(ctx context.Context, c *call, raw map[string]any) (*mcp.CallToolResult, error) {
 	var args struct {
 		Key    string `json:"key"`
 		Bucket string `json:"bucket"`
 	}
-	if err := decodeArgs(raw, &args); err != nil {
-		return nil, err
+	if !stringArgs(raw, getObjectArgs, &args.Key, &args.Bucket) {
+		args.Key, args.Bucket = "", ""
+		if err := decodeArgs(raw, &args); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkKey(args.Key); err != nil {
 		return nil, err
