@@ -102,7 +102,9 @@ goroutines count as the servers'). The servers' share is broken down by componen
 sample counts for the innermost kit package on its stack (internal/harness/stack, internal/mocks/awsemu,
 reference/gateway, reference/authorizer, reference/mcpserver, ...). CPU per call is also given
 for the first and the last 10% of the calls, so a run long enough shows whether the cost per
-call stays flat. While it runs, a progress line goes to stderr once a second.
+call stays flat. It ends with the memory the run keeps: the live heap after a garbage
+collection and the process's peak RSS (--memprofile writes that heap's profile). While it runs,
+a progress line goes to stderr once a second.
 
 --target FILE load-tests your own deployment instead (a target file as for "mcpsso conform
 --target"): the users are the file's users with a tenant, taken round-robin (their tokens as the
@@ -987,5 +989,8 @@ func printE2E(w io.Writer, r *e2eReport) {
 	}
 	if r.CPUProfile != "" {
 		fmt.Fprintf(w, "CPU profile: %s (go tool pprof -top %s)\n", r.CPUProfile, r.CPUProfile)
+	}
+	if r.MemProfile != "" {
+		fmt.Fprintf(w, "heap profile: %s (go tool pprof -sample_index=inuse_space -top %s)\n", r.MemProfile, r.MemProfile)
 	}
 }
