@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -54,6 +55,7 @@ type benchE2EFlags struct {
 	target       string
 	key          string
 	cpuprofile   string
+	memprofile   string
 	jsonOut      bool
 	sessionCache bool
 }
@@ -71,7 +73,7 @@ const (
 func newBenchE2ECommand() *cobra.Command {
 	var f benchE2EFlags
 	cmd := &cobra.Command{
-		Use:   "e2e [--users N] [--duration D | --calls N] [--rate N/s] [--target FILE] [--cpuprofile F] [--json]",
+		Use:   "e2e [--users N] [--duration D | --calls N] [--rate N/s] [--target FILE] [--cpuprofile F] [--memprofile F] [--json]",
 		Short: "Sign N users in, then call a tool that reads S3 and report rate, latency and CPU per call",
 		Long: `Start the embedded stack in this process (the mock IdP, the AWS emulator, the reference MCP
 server, authorizer and gateway; the reference profile), sign N users in - each gets its own
@@ -100,7 +102,9 @@ goroutines count as the servers'). The servers' share is broken down by componen
 sample counts for the innermost kit package on its stack (internal/harness/stack, internal/mocks/awsemu,
 reference/gateway, reference/authorizer, reference/mcpserver, ...). CPU per call is also given
 for the first and the last 10% of the calls, so a run long enough shows whether the cost per
-call stays flat. While it runs, a progress line goes to stderr once a second.
+call stays flat. It ends with the memory the run keeps: the live heap after a garbage
+collection and the process's peak RSS (--memprofile writes that heap's profile). While it runs,
+a progress line goes to stderr once a second.
 
 --target FILE load-tests your own deployment instead (a target file as for "mcpsso conform
 --target"): the users are the file's users with a tenant, taken round-robin (their tokens as the
@@ -128,6 +132,7 @@ bucket and --key. Its servers run elsewhere, so only the load generator's CPU is
 	cmd.Flags().StringVar(&f.target, "target", "", "a target `FILE`: load-test that deployment instead of the embedded stack")
 	cmd.Flags().StringVar(&f.key, "key", "README.md", "with --target: the object key the read probe reads in each user's bucket")
 	cmd.Flags().StringVar(&f.cpuprofile, "cpuprofile", "", "write the run's CPU profile to `FILE` (go tool pprof reads it)")
+	cmd.Flags().StringVar(&f.memprofile, "memprofile", "", "write a heap profile taken when the calls end (after a garbage collection) to `FILE` (go tool pprof -sample_index=inuse_space reads it)")
 	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	cmd.Flags().BoolVar(&f.sessionCache, "session-cache", false, "embedded stack: run the MCP server with its session cache (mcp serve --session-cache): one AssumeRole per user and session instead of one per tool call")
 	return cmd
@@ -153,6 +158,16 @@ type e2eReport struct {
 	CPU           e2eCPU            `json:"cpu"`
 	Components    []shareOf         `json:"components,omitempty"`
 	CPUProfile    string            `json:"cpuProfile,omitempty"`
+	Memory        e2eMemory         `json:"memory"`
+	MemProfile    string            `json:"memProfile,omitempty"`
+}
+
+// e2eMemory is the process's memory when the calls end: what a long run keeps shows here.
+type e2eMemory struct {
+	// HeapLiveMB is the heap in use after a garbage collection, in MiB.
+	HeapLiveMB float64 `json:"heapLiveMiB"`
+	// MaxRSSMB is the process's peak resident set size (getrusage), in MiB.
+	MaxRSSMB float64 `json:"maxRSSMiB"`
 }
 
 type latencyMillis struct {
@@ -297,6 +312,13 @@ func runBenchE2E(cmd *cobra.Command, f benchE2EFlags) error {
 			return failure{fmt.Errorf("--cpuprofile: %w", err)}
 		}
 		rep.CPUProfile = f.cpuprofile
+	}
+	rep.Memory = measureMemory()
+	if f.memprofile != "" {
+		if err := writeHeapProfile(f.memprofile); err != nil {
+			return failure{fmt.Errorf("--memprofile: %w", err)}
+		}
+		rep.MemProfile = f.memprofile
 	}
 	res.fill(rep)
 	loadShare, comps, err := profileShares(prof)
@@ -875,6 +897,32 @@ func kitComponent(fn string) string {
 	return strings.Join(parts[:min(n, len(parts))], "/")
 }
 
+// measureMemory collects the garbage first, so that the heap it reports is what the run keeps
+// live (sessions, caches) rather than garbage not yet collected.
+func measureMemory() e2eMemory {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := e2eMemory{HeapLiveMB: float64(ms.HeapAlloc) / (1 << 20)}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		m.MaxRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	}
+	return m
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func printE2E(w io.Writer, r *e2eReport) {
 	mode := r.Mode
 	if r.RatePerSec > 0 {
@@ -921,6 +969,7 @@ func printE2E(w io.Writer, r *e2eReport) {
 	if c.Includes != "" {
 		fmt.Fprintf(tw, "  counts\t%s\n", c.Includes)
 	}
+	fmt.Fprintf(tw, "memory at the end\tlive heap %.0f MiB   peak RSS %.0f MiB\n", r.Memory.HeapLiveMB, r.Memory.MaxRSSMB)
 	_ = tw.Flush()
 	if len(r.Components) > 0 {
 		fmt.Fprintln(w, "server CPU by component (profile samples, innermost kit package on the stack):")
@@ -940,5 +989,8 @@ func printE2E(w io.Writer, r *e2eReport) {
 	}
 	if r.CPUProfile != "" {
 		fmt.Fprintf(w, "CPU profile: %s (go tool pprof -top %s)\n", r.CPUProfile, r.CPUProfile)
+	}
+	if r.MemProfile != "" {
+		fmt.Fprintf(w, "heap profile: %s (go tool pprof -sample_index=inuse_space -top %s)\n", r.MemProfile, r.MemProfile)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/mcpsso/mcpsso/internal/harness/stack"
 )
 
@@ -63,18 +65,23 @@ func TestBenchE2EOnTheEmbeddedStack(t *testing.T) {
 }
 
 func TestBenchE2EOpenLoopTableAndProfile(t *testing.T) {
-	prof := filepath.Join(t.TempDir(), "e2e.pprof")
-	code, stdout, stderr := execute(t, "", "bench", "e2e", "--users", "2", "--rate", "100/s", "--calls", "30", "--duration", "0", "--cpuprofile", prof)
+	prof, heap := filepath.Join(t.TempDir(), "e2e.pprof"), filepath.Join(t.TempDir(), "heap.pprof")
+	code, stdout, stderr := execute(t, "", "bench", "e2e", "--users", "2", "--rate", "100/s", "--calls", "30", "--duration", "0", "--cpuprofile", prof, "--memprofile", heap)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"open loop at 100 calls/s due", "tool calls         30 in", "errors             none", "CPU per tool call  server", "  each 10%         process ", "CPU profile: " + prof} {
+	for _, want := range []string{"open loop at 100 calls/s due", "tool calls         30 in", "errors             none", "CPU per tool call  server", "  each 10%         process ", "memory at the end  live heap ", "CPU profile: " + prof, "heap profile: " + heap} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the table lacks %q:\n%s", want, stdout)
 		}
 	}
 	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
 		t.Errorf("--cpuprofile: %v", err)
+	}
+	if p, err := os.ReadFile(heap); err != nil {
+		t.Errorf("--memprofile: %v", err)
+	} else if _, err := profile.ParseData(p); err != nil {
+		t.Errorf("--memprofile wrote no profile: %v", err)
 	}
 }
 

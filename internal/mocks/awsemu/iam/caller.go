@@ -55,11 +55,6 @@ func (s *Session) ARN() string {
 // UserID is aws:userid of the session: "<role ID>:<session name>".
 func (s *Session) UserID() string { return s.RoleID + ":" + s.SessionName }
 
-type accessKey struct {
-	AccessKey
-	session *Session // nil for long-term keys
-}
-
 // sessionRetention keeps expired sessions known for a while, so that their callers get
 // ExpiredToken rather than InvalidClientTokenId, before they are swept.
 const sessionRetention = time.Hour
@@ -72,7 +67,7 @@ func (s *Store) AddAccessKey(accountID, userName, id, secret string) (AccessKey,
 	if _, err := s.userLocked(accountID, userName); err != nil {
 		return AccessKey{}, err
 	}
-	if _, dup := s.keys[id]; dup {
+	if _, dup := s.keys[id]; dup || s.sessions.has(id) {
 		return AccessKey{}, alreadyExists("access key %s already exists", id)
 	}
 	return s.addKeyLocked(accountID, userName, id, secret)
@@ -90,20 +85,24 @@ func (s *Store) CreateAccessKey(accountID, userName string) (AccessKey, error) {
 
 func (s *Store) addKeyLocked(accountID, userName, id, secret string) (AccessKey, error) {
 	k := AccessKey{ID: id, Secret: secret, Account: accountID, User: userName, Created: s.now().UTC()}
-	s.keys[id] = &accessKey{AccessKey: k}
+	s.keys[id] = k
 	return k, nil
 }
 
 // AddSession stores a session issued by STS, assigning its access key, secret and token.
 func (s *Store) AddSession(sess Session) Session {
-	sess.AccessKeyID = newID("ASIA")
 	sess.SecretAccessKey = randomSecret()
 	sess.SessionToken = newSessionToken()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepLocked()
-	stored := sess
-	s.keys[sess.AccessKeyID] = &accessKey{AccessKey: AccessKey{ID: sess.AccessKeyID, Secret: sess.SecretAccessKey, Account: sess.Account, Created: sess.Issued}, session: &stored}
+	s.sessions.sweep(s.now())
+	for {
+		sess.AccessKeyID = newID("ASIA")
+		if _, dup := s.keys[sess.AccessKeyID]; !dup && !s.sessions.has(sess.AccessKeyID) {
+			break
+		}
+	}
+	s.sessions.put(sess)
 	if s.sessionFile != "" {
 		// Best effort: a session that could not be written works until a restart forgets it,
 		// as every session would be forgotten without the file (clients then renew).
@@ -112,46 +111,29 @@ func (s *Store) AddSession(sess Session) Session {
 	return sess
 }
 
-// sweepLocked forgets sessions long expired, so a long-running emulator does not grow forever.
-// It runs at most once a minute: it walks every key.
-func (s *Store) sweepLocked() {
-	now := s.now()
-	if now.Sub(s.lastSweep) < time.Minute && now.After(s.lastSweep) {
-		return
-	}
-	s.lastSweep = now
-	for id, k := range s.keys {
-		if k.session != nil && now.Sub(k.session.Expiration) > sessionRetention {
-			delete(s.keys, id)
-		}
-	}
-}
-
 // SessionCount is the number of sessions the store remembers.
 func (s *Store) SessionCount() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n := 0
-	for _, k := range s.keys {
-		if k.session != nil {
-			n++
-		}
-	}
-	return n
+	return s.sessions.count()
 }
 
 func newSessionToken() string {
 	// Real tokens are several hundred opaque base64 characters; the length matters only in
 	// that clients must carry it whole.
-	return "IQoJb3JpZ2luX2VjE" + randomSecret() + randomSecret() + randomSecret()
+	return sessionTokenPrefix + randomSecret() + randomSecret() + randomSecret()
 }
 
 // LookupAccessKey implements sigv4.CredentialStore. With WithAccountKeys, an unknown key of
 // 12 digits creates its account first.
 func (s *Store) LookupAccessKey(_ context.Context, id string) (sigv4.Credential, error) {
 	s.mu.RLock()
+	secret, token, expires, isSession := s.sessions.credential(id)
 	k, ok := s.keys[id]
 	s.mu.RUnlock()
+	if isSession {
+		return sigv4.Credential{SecretAccessKey: secret, Principal: id, SessionToken: token, Expires: expires}, nil
+	}
 	if !ok && s.accountKeySecret != "" && accountRe.MatchString(id) {
 		if err := s.ensureAccountKey(id); err != nil {
 			return sigv4.Credential{}, err
@@ -164,9 +146,7 @@ func (s *Store) LookupAccessKey(_ context.Context, id string) (sigv4.Credential,
 		return sigv4.Credential{}, sigv4.ErrUnknownAccessKey
 	}
 	c := sigv4.Credential{SecretAccessKey: k.Secret, Principal: id}
-	if k.session != nil {
-		c.SessionToken, c.Expires = k.session.SessionToken, k.session.Expiration
-	} else if s.accountKeySecret != "" && k.ID == k.Account {
+	if s.accountKeySecret != "" && k.ID == k.Account {
 		c.AnySecret = true // LocalStack's account-ID keys: any secret signs
 	}
 	return c, nil
@@ -214,23 +194,22 @@ type Caller struct {
 func (s *Store) Caller(accessKeyID string) (*Caller, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if sess, ok := s.sessions.get(accessKeyID); ok {
+		c := &Caller{Kind: CallerSession, AccessKeyID: accessKeyID, Account: sess.Account, ARN: sess.ARN(), UserID: sess.UserID(), Session: &sess}
+		if r, err := s.roleLocked(sess.Account, sess.RoleName); err == nil && r.ID == sess.RoleID {
+			c.Role = r.clone()
+		}
+		return c, nil
+	}
 	k, ok := s.keys[accessKeyID]
 	if !ok {
 		return nil, awserr.New(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
-	if k.session == nil {
-		u, err := s.userLocked(k.Account, k.User)
-		if err != nil {
-			return nil, awserr.New(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-		}
-		return &Caller{Kind: CallerUser, AccessKeyID: accessKeyID, Account: u.Account, ARN: u.ARN, UserID: u.ID, User: u.clone()}, nil
+	u, err := s.userLocked(k.Account, k.User)
+	if err != nil {
+		return nil, awserr.New(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
-	sess := *k.session
-	c := &Caller{Kind: CallerSession, AccessKeyID: accessKeyID, Account: sess.Account, ARN: sess.ARN(), UserID: sess.UserID(), Session: &sess}
-	if r, err := s.roleLocked(sess.Account, sess.RoleName); err == nil && r.ID == sess.RoleID {
-		c.Role = r.clone()
-	}
-	return c, nil
+	return &Caller{Kind: CallerUser, AccessKeyID: accessKeyID, Account: u.Account, ARN: u.ARN, UserID: u.ID, User: u.clone()}, nil
 }
 
 // Tags are the caller's principal tags: a user's tags, or for a session the role's tags
@@ -336,8 +315,8 @@ func (s *Store) AccessKeys(accountID, userName string) []AccessKey {
 	defer s.mu.RUnlock()
 	var out []AccessKey
 	for _, k := range s.keys {
-		if k.session == nil && k.Account == accountID && strings.EqualFold(k.User, userName) {
-			c := k.AccessKey
+		if k.Account == accountID && strings.EqualFold(k.User, userName) {
+			c := k
 			c.Secret = ""
 			out = append(out, c)
 		}

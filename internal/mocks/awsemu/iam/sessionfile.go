@@ -65,8 +65,7 @@ func (s *Store) loadSessions() error {
 			}
 			sess.Policies = append(sess.Policies, parsed)
 		}
-		stored := sess
-		s.keys[sess.AccessKeyID] = &accessKey{AccessKey: AccessKey{ID: sess.AccessKeyID, Secret: sess.SecretAccessKey, Account: sess.Account, Created: sess.Issued}, session: &stored}
+		s.sessions.put(sess)
 	}
 	return sc.Err()
 }

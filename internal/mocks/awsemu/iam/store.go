@@ -98,10 +98,10 @@ type account struct {
 type Store struct {
 	mu       sync.RWMutex
 	accounts map[string]*account
-	keys     map[string]*accessKey // long-term and session keys by ID
+	keys     map[string]AccessKey // long-term keys by ID
+	// sessions are the STS sessions issued, by access key ID (sessions.go).
+	sessions *sessionTable
 	now      func() time.Time
-	// lastSweep is when expired sessions were last forgotten.
-	lastSweep time.Time
 	// sessionFile, when set, keeps issued sessions across restarts (WithSessionFile).
 	sessionFile string
 	// loadErr is why the session file could not be loaded.
@@ -128,7 +128,7 @@ func WithAccountKeys(secret string) StoreOption {
 
 // NewStore returns an empty store.
 func NewStore(opts ...StoreOption) *Store {
-	s := &Store{accounts: map[string]*account{}, keys: map[string]*accessKey{}, now: time.Now}
+	s := &Store{accounts: map[string]*account{}, keys: map[string]AccessKey{}, sessions: newSessionTable(), now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
