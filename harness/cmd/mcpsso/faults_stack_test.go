@@ -138,6 +138,59 @@ func (s *faultStack) freeze(t *testing.T, p *serveProcess) {
 		t.Fatal(err)
 	}
 	s.owner.Cleanup(func() { _ = p.cmd.Process.Signal(syscall.SIGCONT) })
+	waitStopped(t, p.cmd.Process.Pid)
+}
+
+// waitStopped returns once every thread of pid is stopped. kill(2) only queues SIGSTOP: a
+// request sent right after it can still be served (CI saw the emulator answer an AssumeRole
+// 3 ms after the signal), so the fault would not be in place for the step that needs it. Where
+// there is no /proc (not Linux) it cannot tell and returns at once.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running, err := runningThreads(dir)
+		if err != nil {
+			t.Fatalf("reading the state of process %d: %v", pid, err)
+		}
+		if running == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d: %d threads still not stopped 10 s after SIGSTOP", pid, running)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// runningThreads counts the threads under a /proc/<pid>/task directory whose state is not
+// stopped (T) or traced (t).
+func runningThreads(dir string) (int, error) {
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	running := 0
+	for _, task := range tasks {
+		stat, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		// The state is the field after the command name, which is in parentheses and may hold
+		// spaces or parentheses itself.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) {
+			return 0, fmt.Errorf("%s/stat: no state field in %q", task.Name(), stat)
+		}
+		if state := stat[i+2]; state != 'T' && state != 't' {
+			running++
+		}
+	}
+	return running, nil
 }
 
 func thaw(t *testing.T, p *serveProcess) {
